@@ -1,0 +1,154 @@
+/** Building and verifying blocks (DESIGN §6). Pure: the caller supplies time and state. */
+import { bytesEqual } from "../util/hex.ts";
+import { AttestationRootList, BlockHeader, EvidenceRootList, TxHashList, type BlockHeaderT, type BlockT, type CommitT } from "../types/block.ts";
+import type { Params } from "../types/params.ts";
+import type { TxEnvelope } from "../types/txcodec.ts";
+import { ValidatorSet } from "../types/validator.ts";
+import type { WorldState } from "../state/world.ts";
+import { commitHash, emptyCommit, verifyCommit } from "./commit.ts";
+import { BlockError, BlockErrorCode } from "./errors.ts";
+import { executeTxs, type ExecutionResult } from "./execute.ts";
+import { nextBaseFee } from "./fees.ts";
+
+export const EMPTY_ATTESTATION_ROOT = AttestationRootList.hashTreeRoot([]);
+export const EMPTY_EVIDENCE_ROOT = EvidenceRootList.hashTreeRoot([]);
+
+export function blockHash(header: BlockHeaderT): Uint8Array {
+  return BlockHeader.hashTreeRoot(header);
+}
+
+export function txRoot(txs: readonly TxEnvelope[]): Uint8Array {
+  return TxHashList.hashTreeRoot(txs.map((t) => t.hash));
+}
+
+export interface ChainContext {
+  chainId: Uint8Array;
+  params: Params;
+}
+
+/** The committed head a new block builds on. */
+export interface Head {
+  header: BlockHeaderT;
+  hash: Uint8Array;
+}
+
+export function baseFeeAfter(head: Head, params: Params): bigint {
+  if (head.header.height === 0) return params.initialBaseFeePerGas;
+  return nextBaseFee(head.header.baseFeePerGas, head.header.gasUsed, params);
+}
+
+export interface BuildInput {
+  time: number;
+  proposer: Uint8Array;
+  /** The commit of `head` (empty when head is genesis). */
+  lastCommit: CommitT;
+  candidates: Iterable<TxEnvelope>;
+  verified?: (env: TxEnvelope) => boolean;
+}
+
+export interface BuiltBlock {
+  block: BlockT;
+  hash: Uint8Array;
+  result: ExecutionResult;
+}
+
+/** A proposer's block: executes candidates in order, dropping those that cannot be included. */
+export function buildBlock(world: WorldState, head: Head, ctx: ChainContext, input: BuildInput): BuiltBlock {
+  const height = head.header.height + 1;
+  const baseFeePerGas = baseFeeAfter(head, ctx.params);
+  const result = executeTxs(world, input.candidates, { chainId: ctx.chainId, height, baseFeePerGas, proposer: input.proposer, params: ctx.params }, {
+    mode: "build",
+    verified: input.verified,
+  });
+  const validatorsHash = ValidatorSet.hashTreeRoot(world.validators);
+  const header: BlockHeaderT = {
+    chainId: ctx.chainId,
+    height,
+    time: Math.max(input.time, head.header.time + 1),
+    lastBlockHash: head.hash,
+    lastCommitHash: commitHash(input.lastCommit),
+    txRoot: txRoot(result.txs),
+    attestationRoot: EMPTY_ATTESTATION_ROOT,
+    evidenceRoot: EMPTY_EVIDENCE_ROOT,
+    stateRoot: result.sealed.root,
+    validatorsHash,
+    nextValidatorsHash: validatorsHash,
+    proposer: input.proposer,
+    baseFeePerGas,
+    gasUsed: result.gasUsed,
+  };
+  const block: BlockT = {
+    header,
+    body: { txs: result.txs.map((t) => t.signed), attestations: [], evidence: [], lastCommit: input.lastCommit },
+  };
+  return { block, hash: blockHash(header), result };
+}
+
+export interface VerifyInput {
+  /** Local time (ms) for the clock-drift check. */
+  now: number;
+  /** The decoded transactions of `block.body.txs`, in order. */
+  txs: TxEnvelope[];
+  /** The validator set that signed `block.body.lastCommit` (the set of the parent). */
+  lastValidators: WorldState["validators"];
+  verified?: (env: TxEnvelope) => boolean;
+}
+
+function check(cond: boolean, code: (typeof BlockErrorCode)[keyof typeof BlockErrorCode], msg: string): void {
+  if (!cond) throw new BlockError(code, msg);
+}
+
+/** Fully validates `block` on top of `head` and returns its execution; throws `BlockError`. */
+export function verifyBlock(world: WorldState, head: Head, block: BlockT, ctx: ChainContext, input: VerifyInput): ExecutionResult {
+  const h = block.header;
+  const { params } = ctx;
+  check(bytesEqual(h.chainId, ctx.chainId), BlockErrorCode.WRONG_CHAIN_ID, "block is for another chain");
+  check(h.height === head.header.height + 1, BlockErrorCode.BAD_HEIGHT, `height ${h.height}, expected ${head.header.height + 1}`);
+  check(bytesEqual(h.lastBlockHash, head.hash), BlockErrorCode.BAD_PARENT, "lastBlockHash is not the head");
+  check(h.time > head.header.time, BlockErrorCode.BAD_TIME, "time does not increase");
+  check(h.time <= input.now + params.maxClockDriftMs, BlockErrorCode.TIME_TOO_FAR_AHEAD, `time is ${h.time - input.now} ms ahead of local time`);
+  check(h.baseFeePerGas === baseFeeAfter(head, params), BlockErrorCode.BAD_BASE_FEE, "baseFeePerGas does not follow EIP-1559 from the parent");
+  check(h.gasUsed <= params.maxBlockGas, BlockErrorCode.GAS_LIMIT_EXCEEDED, "gasUsed exceeds the block gas limit");
+  check(input.txs.length === block.body.txs.length, BlockErrorCode.INVALID_TX, "decoded transactions do not match the body");
+  check(bytesEqual(h.txRoot, txRoot(input.txs)), BlockErrorCode.BAD_TX_ROOT, "txRoot does not match the transactions");
+  check(bytesEqual(h.attestationRoot, AttestationRootList.hashTreeRoot(block.body.attestations)), BlockErrorCode.BAD_ATTESTATION_ROOT, "attestationRoot mismatch");
+  check(bytesEqual(h.evidenceRoot, EvidenceRootList.hashTreeRoot(block.body.evidence)), BlockErrorCode.BAD_EVIDENCE_ROOT, "evidenceRoot mismatch");
+  check(bytesEqual(h.lastCommitHash, commitHash(block.body.lastCommit)), BlockErrorCode.BAD_LAST_COMMIT, "lastCommitHash mismatch");
+  if (head.header.height === 0) {
+    check(Buffer.from(commitHash(block.body.lastCommit)).equals(Buffer.from(commitHash(emptyCommit()))), BlockErrorCode.BAD_LAST_COMMIT, "the first block's lastCommit must be empty");
+  } else {
+    verifyCommit(block.body.lastCommit, input.lastValidators, ctx.chainId, head.header.height, head.hash);
+  }
+  const validatorsHash = ValidatorSet.hashTreeRoot(world.validators);
+  check(bytesEqual(h.validatorsHash, validatorsHash), BlockErrorCode.BAD_VALIDATORS_HASH, "validatorsHash mismatch");
+  check(bytesEqual(h.nextValidatorsHash, validatorsHash), BlockErrorCode.BAD_VALIDATORS_HASH, "nextValidatorsHash mismatch");
+  check(world.validators.some((v) => bytesEqual(v.address, h.proposer)), BlockErrorCode.BAD_PROPOSER, "proposer is not a validator");
+  const result = executeTxs(world, input.txs, { chainId: ctx.chainId, height: h.height, baseFeePerGas: h.baseFeePerGas, proposer: h.proposer, params }, {
+    mode: "verify",
+    verified: input.verified,
+  });
+  check(result.gasUsed === h.gasUsed, BlockErrorCode.BAD_GAS_USED, `gasUsed ${h.gasUsed}, execution used ${result.gasUsed}`);
+  check(bytesEqual(result.sealed.root, h.stateRoot), BlockErrorCode.BAD_STATE_ROOT, "stateRoot does not match execution");
+  return result;
+}
+
+/** The genesis header (height 0): carries the genesis state root; block 1 builds on it. */
+export function genesisHeader(world: WorldState, ctx: ChainContext, genesisTime: number): BlockHeaderT {
+  const validatorsHash = ValidatorSet.hashTreeRoot(world.validators);
+  return {
+    chainId: ctx.chainId,
+    height: 0,
+    time: genesisTime,
+    lastBlockHash: new Uint8Array(32),
+    lastCommitHash: new Uint8Array(32),
+    txRoot: txRoot([]),
+    attestationRoot: EMPTY_ATTESTATION_ROOT,
+    evidenceRoot: EMPTY_EVIDENCE_ROOT,
+    stateRoot: world.root,
+    validatorsHash,
+    nextValidatorsHash: validatorsHash,
+    proposer: new Uint8Array(20),
+    baseFeePerGas: ctx.params.initialBaseFeePerGas,
+    gasUsed: 0,
+  };
+}

@@ -1,0 +1,11 @@
+import type { Params } from "../types/params.ts";
+
+/** What executing a block needs to know besides the state and the transactions. */
+export interface BlockContext {
+  chainId: Uint8Array;
+  height: number;
+  baseFeePerGas: bigint;
+  /** Address credited with tips. */
+  proposer: Uint8Array;
+  params: Params;
+}

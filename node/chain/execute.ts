@@ -1,0 +1,68 @@
+/**
+ * Executing a block's transactions over the committed state. Two modes:
+ * `build` (a proposer filling a block: transactions that cannot be included
+ * are dropped and reported) and `verify` (a received block: any such
+ * transaction makes the block invalid).
+ */
+import type { ReceiptT } from "../types/block.ts";
+import type { TxEnvelope } from "../types/txcodec.ts";
+import { StateOverlay, type SealedState, type WorldState } from "../state/world.ts";
+import type { BlockContext } from "./context.ts";
+import { BlockError, BlockErrorCode, TxError } from "./errors.ts";
+import { applyTx, checkTxAgainstState, checkTxStateless, verifyTxSignature } from "./transaction.ts";
+
+export interface ExecuteOptions {
+  mode: "build" | "verify";
+  /** Transactions whose signatures were already checked (e.g. by the mempool's workers). */
+  verified?: (env: TxEnvelope) => boolean;
+}
+
+export interface ExecutionResult {
+  txs: TxEnvelope[];
+  receipts: ReceiptT[];
+  gasUsed: number;
+  sealed: SealedState;
+  dropped: { env: TxEnvelope; error: TxError }[];
+}
+
+export function executeTxs(world: WorldState, candidates: Iterable<TxEnvelope>, ctx: BlockContext, opts: ExecuteOptions): ExecutionResult {
+  const overlay = new StateOverlay(world);
+  const txs: TxEnvelope[] = [];
+  const receipts: ReceiptT[] = [];
+  const dropped: { env: TxEnvelope; error: TxError }[] = [];
+  const seen = new Set<string>();
+  let gasUsed = 0;
+  const { params } = ctx;
+  for (const env of candidates) {
+    if (seen.has(env.hashHex)) {
+      if (opts.mode === "verify") throw new BlockError(BlockErrorCode.DUPLICATE_TX, `transaction ${env.hashHex} appears twice`);
+      continue;
+    }
+    if (txs.length >= params.maxBlockTxs) {
+      if (opts.mode === "verify") throw new BlockError(BlockErrorCode.TOO_MANY_TXS, `more than ${params.maxBlockTxs} transactions`);
+      break;
+    }
+    let gas: number;
+    try {
+      gas = checkTxStateless(env, ctx);
+      if (gasUsed + gas > params.maxBlockGas) {
+        if (opts.mode === "verify") throw new BlockError(BlockErrorCode.GAS_LIMIT_EXCEEDED, `block gas exceeds ${params.maxBlockGas}`);
+        continue; // does not fit; a smaller one might
+      }
+      checkTxAgainstState(env, overlay, ctx.baseFeePerGas);
+      if (!opts.verified?.(env)) verifyTxSignature(env);
+    } catch (e) {
+      if (!(e instanceof TxError)) throw e;
+      if (opts.mode === "verify") {
+        throw new BlockError(BlockErrorCode.INVALID_TX, `transaction ${env.hashHex} cannot be included: ${e.code}`, { tx: env.hashHex, reason: e.code }, { cause: e });
+      }
+      dropped.push({ env, error: e });
+      continue;
+    }
+    seen.add(env.hashHex);
+    receipts.push(applyTx(env, gas, overlay, ctx));
+    txs.push(env);
+    gasUsed += gas;
+  }
+  return { txs, receipts, gasUsed, sealed: overlay.seal(), dropped };
+}

@@ -1,0 +1,34 @@
+/** EIP-1559 fees and the gas schedule (DESIGN §4). */
+import type { Params } from "../types/params.ts";
+import type { TxEnvelope } from "../types/txcodec.ts";
+
+/** Gas a transaction uses: its type's base cost plus a cost per encoded byte. */
+export function intrinsicGas(env: Pick<TxEnvelope, "type" | "bytes">, params: Params): number {
+  const base = params.gas.base[env.type];
+  if (base === undefined) throw new Error(`no gas schedule for ${env.type}`);
+  return base + params.gas.perByte * env.bytes.length;
+}
+
+/** Base fee of the block after one that used `parentGasUsed` at `parentBaseFee`. */
+export function nextBaseFee(parentBaseFee: bigint, parentGasUsed: number, params: Params): bigint {
+  const target = BigInt(Math.floor(params.maxBlockGas / params.elasticityMultiplier));
+  const used = BigInt(parentGasUsed);
+  const denom = BigInt(params.baseFeeChangeDenominator);
+  let next: bigint;
+  if (used === target) next = parentBaseFee;
+  else if (used > target) {
+    const delta = (parentBaseFee * (used - target)) / target / denom;
+    next = parentBaseFee + (delta > 1n ? delta : 1n);
+  } else {
+    const delta = (parentBaseFee * (target - used)) / target / denom;
+    next = parentBaseFee - delta;
+  }
+  return next < params.minBaseFeePerGas ? params.minBaseFeePerGas : next;
+}
+
+/** The tip per gas a transaction pays at `baseFee`: min(maxPriority, maxFee - baseFee). */
+export function effectiveTip(maxFeePerGas: bigint, maxPriorityFeePerGas: bigint, baseFee: bigint): bigint {
+  const room = maxFeePerGas - baseFee;
+  if (room < 0n) return -1n;
+  return maxPriorityFeePerGas < room ? maxPriorityFeePerGas : room;
+}

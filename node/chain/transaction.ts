@@ -1,0 +1,106 @@
+/**
+ * One transaction's state transition. `checkTx` decides whether a transaction
+ * may be included at all (wrong chain, bad signature, bad nonce, cannot pay:
+ * never included, nothing charged); `applyTx` executes an includable one (it
+ * always pays its fee and bumps its nonce; its body may still fail).
+ */
+import { mlDsa } from "../crypto/mldsa.ts";
+import { bytesEqual } from "../util/hex.ts";
+import { MAX_U64 } from "../types/primitives.ts";
+import { ReceiptStatus, type ReceiptT } from "../types/block.ts";
+import { TxSelector, type TransferT } from "../types/transaction.ts";
+import type { TxEnvelope } from "../types/txcodec.ts";
+import type { StateOverlay } from "../state/world.ts";
+import { addrKey } from "../state/world.ts";
+import type { BlockContext } from "./context.ts";
+import { ExecErrorCode, TxError, TxErrorCode, type ExecErrorCode as ExecCode } from "./errors.ts";
+import { effectiveTip, intrinsicGas } from "./fees.ts";
+
+/** Checks that need no state: size, chain id, type, gas and fee fields. */
+export function checkTxStateless(env: TxEnvelope, ctx: Pick<BlockContext, "chainId" | "params">): number {
+  const { tx } = env.signed;
+  const { params } = ctx;
+  if (env.bytes.length > params.maxTxBytes) throw new TxError(TxErrorCode.TX_TOO_LARGE, `transaction is ${env.bytes.length} bytes, limit ${params.maxTxBytes}`);
+  if (!bytesEqual(tx.chainId, ctx.chainId)) {
+    throw new TxError(TxErrorCode.WRONG_CHAIN_ID, `transaction is for chain "${Buffer.from(tx.chainId).toString()}", this is "${Buffer.from(ctx.chainId).toString()}"`);
+  }
+  if (tx.body.selector !== TxSelector.Transfer) throw new TxError(TxErrorCode.TX_TYPE_NOT_ENABLED, `${env.type} transactions are not enabled yet`);
+  const gas = intrinsicGas(env, params);
+  if (tx.gasLimit < gas) throw new TxError(TxErrorCode.GAS_LIMIT_TOO_LOW, `gasLimit ${tx.gasLimit} is below the ${gas} this transaction uses`, { required: gas });
+  if (tx.gasLimit > params.maxBlockGas) throw new TxError(TxErrorCode.GAS_LIMIT_ABOVE_BLOCK, `gasLimit ${tx.gasLimit} exceeds the block gas limit ${params.maxBlockGas}`);
+  if (tx.maxPriorityFeePerGas > tx.maxFeePerGas) {
+    throw new TxError(TxErrorCode.TIP_ABOVE_MAX_FEE, `maxPriorityFeePerGas ${tx.maxPriorityFeePerGas} exceeds maxFeePerGas ${tx.maxFeePerGas}`);
+  }
+  if (maxCost(env) > MAX_U64) throw new TxError(TxErrorCode.COST_OVERFLOW, "gasLimit × maxFeePerGas + amount exceeds u64");
+  return gas;
+}
+
+/** The most a transaction can cost its sender: gasLimit × maxFeePerGas plus the value it moves. */
+export function maxCost(env: TxEnvelope): bigint {
+  const { tx } = env.signed;
+  let cost = BigInt(tx.gasLimit) * tx.maxFeePerGas;
+  if (tx.body.selector === TxSelector.Transfer) cost += (tx.body.value as TransferT).amount;
+  return cost;
+}
+
+export function verifyTxSignature(env: TxEnvelope): void {
+  if (!mlDsa().verify(env.signed.tx.publicKey, env.signingMessage, env.signed.signature)) {
+    throw new TxError(TxErrorCode.BAD_SIGNATURE, "signature does not verify against the transaction's public key");
+  }
+}
+
+/** Checks against the state and base fee; throws `TxError` when the transaction cannot be included. */
+export function checkTxAgainstState(env: TxEnvelope, overlay: StateOverlay, baseFee: bigint): void {
+  const { tx } = env.signed;
+  if (tx.maxFeePerGas < baseFee) throw new TxError(TxErrorCode.FEE_BELOW_BASE_FEE, `maxFeePerGas ${tx.maxFeePerGas} is below the base fee ${baseFee}`, { baseFee });
+  const acc = overlay.get(env.senderHex);
+  const nonce = acc?.nonce ?? 0n;
+  if (tx.nonce < nonce) throw new TxError(TxErrorCode.NONCE_TOO_LOW, `nonce ${tx.nonce} is below the account nonce ${nonce}`, { expected: nonce });
+  if (tx.nonce > nonce) throw new TxError(TxErrorCode.NONCE_GAP, `nonce ${tx.nonce} leaves a gap after the account nonce ${nonce}`, { expected: nonce });
+  const balance = acc?.balance ?? 0n;
+  const upfront = BigInt(tx.gasLimit) * tx.maxFeePerGas;
+  if (balance < upfront) throw new TxError(TxErrorCode.INSUFFICIENT_FUNDS, `balance ${balance} cannot pay the maximum fee ${upfront}`, { balance, required: upfront });
+}
+
+/**
+ * Executes an includable transaction (callers ran `checkTxStateless` and
+ * `checkTxAgainstState`). Pure over the overlay: no clock, no I/O.
+ */
+export function applyTx(env: TxEnvelope, gasUsed: number, overlay: StateOverlay, ctx: BlockContext): ReceiptT {
+  const { tx } = env.signed;
+  const sender = overlay.mutable(env.senderHex, env.sender);
+  const tip = effectiveTip(tx.maxFeePerGas, tx.maxPriorityFeePerGas, ctx.baseFeePerGas);
+  const gas = BigInt(gasUsed);
+  const burned = gas * ctx.baseFeePerGas;
+  const tipPaid = gas * tip;
+  sender.balance -= burned + tipPaid;
+  sender.nonce += 1n;
+  overlay.totals.burned += burned;
+  overlay.totals.supply -= burned;
+  if (tipPaid > 0n) overlay.mutable(addrKey(ctx.proposer), ctx.proposer).balance += tipPaid;
+
+  let error: ExecCode | null = null;
+  if (tx.body.selector === TxSelector.Transfer) error = applyTransfer(env, tx.body.value as TransferT, overlay);
+
+  return {
+    txHash: env.hash,
+    status: error === null ? ReceiptStatus.Success : ReceiptStatus.Failed,
+    gasUsed,
+    feeBurned: burned,
+    tip: tipPaid,
+    error: error === null ? ZERO_BYTES : new TextEncoder().encode(error),
+  };
+}
+
+const ZERO_BYTES = new Uint8Array(0);
+
+function applyTransfer(env: TxEnvelope, body: TransferT, overlay: StateOverlay): ExecCode | null {
+  const sender = overlay.mutable(env.senderHex, env.sender);
+  if (sender.balance < body.amount) return ExecErrorCode.INSUFFICIENT_BALANCE;
+  const toKey = addrKey(body.to);
+  const to = overlay.mutable(toKey, body.to);
+  if (to !== sender && to.balance + body.amount > MAX_U64) return ExecErrorCode.BALANCE_OVERFLOW;
+  sender.balance -= body.amount;
+  to.balance += body.amount;
+  return null;
+}

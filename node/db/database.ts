@@ -1,0 +1,66 @@
+/**
+ * The database: one abstract-level store (classic-level on disk, memory-level
+ * in tests) split into buckets by a one-byte key prefix. Bucket numbers are
+ * part of the on-disk format and are never reused.
+ */
+import type { AbstractBatchOperation, AbstractLevel } from "abstract-level";
+import { ClassicLevel } from "classic-level";
+import { MemoryLevel } from "memory-level";
+
+export type Level = AbstractLevel<Uint8Array, Uint8Array, Uint8Array>;
+export type BatchOp = AbstractBatchOperation<Level, Uint8Array, Uint8Array>;
+
+export const Bucket = {
+  meta: 0,
+  blockByHeight: 1,
+  heightByHash: 2,
+  commitByHeight: 3,
+  receiptsByHeight: 4,
+  txIndex: 5,
+  account: 6,
+  stateMeta: 7,
+  privval: 8,
+  wal: 9,
+  blob: 10,
+} as const;
+export type BucketId = (typeof Bucket)[keyof typeof Bucket];
+
+export function bucketKey(bucket: BucketId, id: Uint8Array): Uint8Array {
+  const k = new Uint8Array(1 + id.length);
+  k[0] = bucket;
+  k.set(id, 1);
+  return k;
+}
+
+/** Big-endian u64 keys sort by number. */
+export function heightKey(height: number): Uint8Array {
+  const b = new Uint8Array(8);
+  new DataView(b.buffer).setBigUint64(0, BigInt(height));
+  return b;
+}
+
+export function u32Key(n: number): Uint8Array {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, n);
+  return b;
+}
+
+export async function openDb(path: string | null): Promise<Level> {
+  const opts = { keyEncoding: "view", valueEncoding: "view" } as const;
+  const db = (path === null ? new MemoryLevel<Uint8Array, Uint8Array>(opts) : new ClassicLevel<Uint8Array, Uint8Array>(path, opts)) as unknown as Level;
+  await db.open();
+  return db;
+}
+
+/** Reads a key, `undefined` when absent (abstract-level 3 returns undefined rather than throwing). */
+export async function getBytes(db: Level, bucket: BucketId, id: Uint8Array): Promise<Uint8Array | undefined> {
+  const v = await db.get(bucketKey(bucket, id));
+  return v ?? undefined;
+}
+
+/** Every (id, value) of a bucket, in key order. */
+export async function* iterateBucket(db: Level, bucket: BucketId): AsyncGenerator<[Uint8Array, Uint8Array]> {
+  const gte = Uint8Array.of(bucket);
+  const lt = Uint8Array.of(bucket + 1);
+  for await (const [k, v] of db.iterator({ gte, lt })) yield [k.subarray(1), v];
+}

@@ -1,0 +1,99 @@
+/** Blocks, votes, commits and receipts (DESIGN §6, §7) as SSZ schemas. */
+import { ByteListType, ContainerType, ListCompositeType, type ValueOf } from "@chainsafe/ssz";
+import { Address, Amount, Bool, Bytes32, ChainId, Signature, Uint32, Uint8, UintNum64 } from "./primitives.ts";
+import { SignedTransaction } from "./transaction.ts";
+
+export const MAX_BLOCK_TXS = 1 << 16;
+export const MAX_VALIDATORS = 1 << 10;
+export const MAX_EVIDENCE = 64;
+export const MAX_ATTESTATIONS = 1 << 12;
+
+export const BlockHeader = new ContainerType(
+  {
+    chainId: ChainId,
+    height: UintNum64,
+    /** Milliseconds since the Unix epoch, strictly increasing. */
+    time: UintNum64,
+    lastBlockHash: Bytes32,
+    lastCommitHash: Bytes32,
+    txRoot: Bytes32,
+    attestationRoot: Bytes32,
+    evidenceRoot: Bytes32,
+    /** State root after executing this block. */
+    stateRoot: Bytes32,
+    validatorsHash: Bytes32,
+    nextValidatorsHash: Bytes32,
+    proposer: Address,
+    baseFeePerGas: Amount,
+    gasUsed: UintNum64,
+  },
+  { typeName: "BlockHeader" },
+);
+
+export const VoteType = { Prevote: 1, Precommit: 2, Proposal: 32 } as const;
+
+/** What a validator signs for a vote; `blockHash` all-zero means nil. */
+export const CanonicalVote = new ContainerType(
+  { chainId: ChainId, type: Uint8, height: UintNum64, round: Uint32, blockHash: Bytes32 },
+  { typeName: "CanonicalVote" },
+);
+
+export const Vote = new ContainerType(
+  { type: Uint8, height: UintNum64, round: Uint32, blockHash: Bytes32, validator: Address, signature: Signature },
+  { typeName: "Vote" },
+);
+
+export const CommitSig = new ContainerType({ validator: Address, signature: Signature }, { typeName: "CommitSig" });
+
+/** > 2/3 of the set's precommits for `blockHash` at (height, round). */
+export const Commit = new ContainerType(
+  { height: UintNum64, round: Uint32, blockHash: Bytes32, signatures: new ListCompositeType(CommitSig, MAX_VALIDATORS) },
+  { typeName: "Commit" },
+);
+
+export const DuplicateVoteEvidence = new ContainerType({ voteA: Vote, voteB: Vote }, { typeName: "DuplicateVoteEvidence" });
+
+export const WorkAttestation = new ContainerType(
+  { proofId: Bytes32, valid: Bool, validator: Address, signature: Signature },
+  { typeName: "WorkAttestation" },
+);
+
+export const BlockBody = new ContainerType(
+  {
+    txs: new ListCompositeType(SignedTransaction, MAX_BLOCK_TXS),
+    attestations: new ListCompositeType(WorkAttestation, MAX_ATTESTATIONS),
+    evidence: new ListCompositeType(DuplicateVoteEvidence, MAX_EVIDENCE),
+    lastCommit: Commit,
+  },
+  { typeName: "BlockBody" },
+);
+
+export const Block = new ContainerType({ header: BlockHeader, body: BlockBody }, { typeName: "Block" });
+
+/** The list of transaction hashes whose root is `header.txRoot`. */
+export const TxHashList = new ListCompositeType(Bytes32, MAX_BLOCK_TXS);
+export const AttestationRootList = new ListCompositeType(WorkAttestation, MAX_ATTESTATIONS);
+export const EvidenceRootList = new ListCompositeType(DuplicateVoteEvidence, MAX_EVIDENCE);
+
+export const ReceiptStatus = { Success: 0, Failed: 1 } as const;
+
+export const Receipt = new ContainerType(
+  {
+    txHash: Bytes32,
+    status: Uint8,
+    gasUsed: UintNum64,
+    /** Fee paid: base fee part (burned) plus tip (to the proposer). */
+    feeBurned: Amount,
+    tip: Amount,
+    /** Error code of a failed execution, UTF-8, empty on success. */
+    error: new ByteListType(64),
+  },
+  { typeName: "Receipt" },
+);
+export const BlockReceipts = new ListCompositeType(Receipt, MAX_BLOCK_TXS);
+
+export type BlockHeaderT = ValueOf<typeof BlockHeader>;
+export type BlockT = ValueOf<typeof Block>;
+export type CommitT = ValueOf<typeof Commit>;
+export type VoteT = ValueOf<typeof Vote>;
+export type ReceiptT = ValueOf<typeof Receipt>;

@@ -1,0 +1,83 @@
+/** The genesis file format (genesis/devnet.json) and its validation. */
+import { decodeAddress } from "../crypto/address.ts";
+import { addressFromPublicKey } from "../crypto/address.ts";
+import { MLDSA44_PUBLIC_KEY_BYTES } from "../crypto/mldsa.ts";
+import { fromHex, isHex } from "../util/hex.ts";
+import { paramsFromJson, type Params } from "./params.ts";
+import { MAX_U64 } from "./primitives.ts";
+
+export interface GenesisValidator {
+  name: string;
+  address: Uint8Array;
+  publicKey: Uint8Array;
+  /** secp256k1 anchor address for settlement contracts (DESIGN §9); zero until set. */
+  anchorAddress: Uint8Array;
+  power: bigint;
+}
+
+export interface GenesisAccount {
+  address: Uint8Array;
+  balance: bigint;
+}
+
+export interface Genesis {
+  chainId: string;
+  /** ms since the Unix epoch; the first block's time must be later. */
+  genesisTime: number;
+  params: Params;
+  validators: GenesisValidator[];
+  accounts: GenesisAccount[];
+}
+
+export interface GenesisJson {
+  chainId: string;
+  genesisTime: number;
+  params?: Record<string, unknown>;
+  validators: { name: string; publicKey: string; anchorAddress?: string; power: string }[];
+  accounts: { address: string; balance: string }[];
+  [extra: string]: unknown;
+}
+
+function fail(msg: string): never {
+  throw new TypeError(`invalid genesis: ${msg}`);
+}
+
+function u64(v: unknown, what: string): bigint {
+  if (typeof v !== "string" || !/^[0-9]+$/.test(v)) fail(`${what} must be a decimal string`);
+  const n = BigInt(v);
+  if (n > MAX_U64) fail(`${what} exceeds u64`);
+  return n;
+}
+
+export function parseGenesis(json: GenesisJson): Genesis {
+  if (typeof json.chainId !== "string" || json.chainId.length === 0 || Buffer.byteLength(json.chainId) > 32) fail("chainId must be 1..32 bytes");
+  if (!Number.isSafeInteger(json.genesisTime) || json.genesisTime < 0) fail("genesisTime must be ms since the epoch");
+  const params = paramsFromJson(json.params ?? {});
+  if (!Array.isArray(json.validators) || json.validators.length === 0) fail("at least one validator is required");
+  const validators = json.validators.map((v, i) => {
+    if (!isHex(v.publicKey)) fail(`validators[${i}].publicKey must be hex`);
+    const publicKey = fromHex(v.publicKey);
+    if (publicKey.length !== MLDSA44_PUBLIC_KEY_BYTES) fail(`validators[${i}].publicKey must be ${MLDSA44_PUBLIC_KEY_BYTES} bytes`);
+    const anchorAddress = v.anchorAddress ? fromHex(v.anchorAddress) : new Uint8Array(20);
+    if (anchorAddress.length !== 20) fail(`validators[${i}].anchorAddress must be 20 bytes`);
+    return { name: v.name ?? `validator-${i}`, publicKey, address: addressFromPublicKey(publicKey), anchorAddress, power: u64(v.power, `validators[${i}].power`) };
+  });
+  const seen = new Set<string>();
+  let supply = 0n;
+  const accounts = (json.accounts ?? []).map((a, i) => {
+    let address: Uint8Array;
+    try {
+      address = decodeAddress(a.address);
+    } catch (e) {
+      fail(`accounts[${i}].address: ${(e as Error).message}`);
+    }
+    const key = Buffer.from(address).toString("hex");
+    if (seen.has(key)) fail(`accounts[${i}] duplicates ${a.address}`);
+    seen.add(key);
+    const balance = u64(a.balance, `accounts[${i}].balance`);
+    supply += balance;
+    return { address, balance };
+  });
+  if (supply > MAX_U64) fail("total supply exceeds u64");
+  return { chainId: json.chainId, genesisTime: json.genesisTime, params, validators, accounts };
+}

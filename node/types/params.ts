@@ -1,0 +1,109 @@
+/**
+ * The one typed parameter object of the chain (DESIGN §2). It comes from
+ * genesis; nothing in the logic hard-codes these numbers.
+ */
+export interface GasSchedule {
+  /** Intrinsic gas per body type, by the names of `TX_TYPES`. */
+  base: Record<string, number>;
+  /** Gas per byte of the encoded signed transaction. */
+  perByte: number;
+  /** Gas per training step re-executed on chain (ChallengeProof, DESIGN §8). */
+  perVerifiedStep: number;
+}
+
+export interface Params {
+  /** Target interval between blocks, ms. */
+  blockTimeMs: number;
+  /** How far a block's time may run ahead of local time, ms. */
+  maxClockDriftMs: number;
+  maxBlockGas: number;
+  maxBlockTxs: number;
+  maxTxBytes: number;
+  initialBaseFeePerGas: bigint;
+  minBaseFeePerGas: bigint;
+  /** EIP-1559: the base fee moves by at most 1/denominator per block. */
+  baseFeeChangeDenominator: number;
+  /** EIP-1559: target gas = maxBlockGas / elasticity. */
+  elasticityMultiplier: number;
+  gas: GasSchedule;
+  // Staking and slashing (network issue).
+  epochLength: number;
+  maxValidators: number;
+  unbondingBlocks: number;
+  signedBlocksWindow: number;
+  minSignedPerWindowBps: number;
+  downtimeJailBlocks: number;
+  slashFractionDoubleSignBps: number;
+  slashFractionDowntimeBps: number;
+  blockReward: bigint;
+  stakingShareBps: number;
+  // Useful work (PoUW issue).
+  challengeWindow: number;
+  attestationDeadline: number;
+  sampledSegments: number;
+  slashFractionBadAttestationBps: number;
+}
+
+export const DEFAULT_PARAMS: Params = {
+  blockTimeMs: 1000,
+  maxClockDriftMs: 10_000,
+  maxBlockGas: 400_000_000,
+  maxBlockTxs: 20_000,
+  maxTxBytes: 16 * 1024,
+  initialBaseFeePerGas: 1n,
+  minBaseFeePerGas: 1n,
+  baseFeeChangeDenominator: 8,
+  elasticityMultiplier: 2,
+  gas: {
+    base: {
+      Transfer: 21_000,
+      CreateValidator: 100_000,
+      Delegate: 50_000,
+      Undelegate: 50_000,
+      Unjail: 30_000,
+      WithdrawRewards: 40_000,
+      CreateJob: 100_000,
+      CancelJob: 30_000,
+      SubmitProof: 80_000,
+      ChallengeProof: 200_000,
+      Withdraw: 50_000,
+    },
+    perByte: 2,
+    perVerifiedStep: 50_000,
+  },
+  epochLength: 100,
+  maxValidators: 100,
+  unbondingBlocks: 1000,
+  signedBlocksWindow: 100,
+  minSignedPerWindowBps: 5000,
+  downtimeJailBlocks: 100,
+  slashFractionDoubleSignBps: 500,
+  slashFractionDowntimeBps: 10,
+  blockReward: 1_000_000_000n,
+  stakingShareBps: 8000,
+  challengeWindow: 20,
+  attestationDeadline: 50,
+  sampledSegments: 3,
+  slashFractionBadAttestationBps: 100,
+};
+
+const BIGINT_KEYS = ["initialBaseFeePerGas", "minBaseFeePerGas", "blockReward"] as const;
+
+/** Params as JSON (bigints as decimal strings). */
+export function paramsToJson(p: Params): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...p };
+  for (const k of BIGINT_KEYS) out[k] = p[k].toString();
+  return out;
+}
+
+/** Params from JSON: missing keys take their defaults, unknown keys are an error. */
+export function paramsFromJson(json: Record<string, unknown>): Params {
+  const out: Record<string, unknown> = { ...DEFAULT_PARAMS };
+  for (const [k, v] of Object.entries(json)) {
+    if (!(k in DEFAULT_PARAMS)) throw new TypeError(`unknown param "${k}"`);
+    if ((BIGINT_KEYS as readonly string[]).includes(k)) out[k] = BigInt(v as string);
+    else if (k === "gas") out[k] = { ...DEFAULT_PARAMS.gas, ...(v as object), base: { ...DEFAULT_PARAMS.gas.base, ...((v as GasSchedule).base ?? {}) } };
+    else out[k] = v;
+  }
+  return out as unknown as Params;
+}

@@ -1,0 +1,24 @@
+import { BooleanType, ByteListType, ByteVectorType, UintBigintType, UintNumberType } from "@chainsafe/ssz";
+import { ADDRESS_BYTES } from "../crypto/address.ts";
+import { MLDSA44_PUBLIC_KEY_BYTES, MLDSA44_SIGNATURE_BYTES } from "../crypto/mldsa.ts";
+
+export const Bytes32 = new ByteVectorType(32);
+export const Address = new ByteVectorType(ADDRESS_BYTES);
+/** An EVM address (anchor key of a validator, DESIGN §9). */
+export const EthAddress = new ByteVectorType(20);
+export const PublicKey = new ByteVectorType(MLDSA44_PUBLIC_KEY_BYTES);
+export const Signature = new ByteVectorType(MLDSA44_SIGNATURE_BYTES);
+/** UTF-8 chain id such as "pouw-devnet-1". */
+export const ChainId = new ByteListType(32);
+/** Amounts in units (1 POUW = 10^9 units), u64. */
+export const Amount = new UintBigintType(8);
+export const Uint64 = new UintBigintType(8);
+/** Heights, rounds, times (ms), gas: u64 on the wire, JS numbers in memory (they stay far below 2^53). */
+export const UintNum64 = new UintNumberType(8, { clipInfinity: true });
+export const Uint32 = new UintNumberType(4);
+export const Uint16 = new UintNumberType(2);
+export const Uint8 = new UintNumberType(1);
+export const Bool = new BooleanType();
+
+export const MAX_U64 = (1n << 64n) - 1n;
+export const ZERO_HASH = new Uint8Array(32);

@@ -1,0 +1,77 @@
+/**
+ * What is signed and hashed for a transaction (docs/transactions.md):
+ *   signingMessage = utf8("pouw/tx/v1") ‖ hashTreeRoot(Transaction)      (42 bytes)
+ *   signature      = ML-DSA-44.Sign(seed, signingMessage)  (pure, empty context)
+ *   txHash         = hashTreeRoot(SignedTransaction) = sha256(root(tx) ‖ root(signature))
+ */
+import { addressFromPublicKey } from "../crypto/address.ts";
+import type { AccountKey } from "../crypto/keys.ts";
+import { sha256 } from "../crypto/hash.ts";
+import { concatBytes, utf8 } from "../util/hex.ts";
+import { Signature } from "./primitives.ts";
+import { SignedTransaction, Transaction, TX_TYPES, type SignedTransactionT, type TransactionT, type TxTypeName } from "./transaction.ts";
+
+export const TX_DOMAIN = utf8("pouw/tx/v1");
+
+export function txSigningMessage(txRoot: Uint8Array): Uint8Array {
+  return concatBytes(TX_DOMAIN, txRoot);
+}
+
+export function signTransaction(tx: TransactionT, key: AccountKey, opts?: { deterministic?: boolean }): SignedTransactionT {
+  const root = Transaction.hashTreeRoot(tx);
+  return { tx, signature: key.sign(txSigningMessage(root), opts) };
+}
+
+/**
+ * A decoded transaction with everything derived from it computed once:
+ * roots, hash, sender, size. Every part passes this around instead of
+ * re-hashing (SSZ roots are the expensive part of handling a transaction).
+ */
+export interface TxEnvelope {
+  readonly signed: SignedTransactionT;
+  readonly bytes: Uint8Array;
+  readonly hash: Uint8Array;
+  readonly hashHex: string;
+  readonly signingMessage: Uint8Array;
+  readonly sender: Uint8Array;
+  readonly senderHex: string;
+  readonly type: TxTypeName;
+}
+
+function toHexPlain(b: Uint8Array): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("hex");
+}
+
+export function envelopeFromSigned(signed: SignedTransactionT, bytes?: Uint8Array): TxEnvelope {
+  const txRoot = Transaction.hashTreeRoot(signed.tx);
+  const sigRoot = Signature.hashTreeRoot(signed.signature);
+  const hash = sha256(txRoot, sigRoot);
+  const sender = addressFromPublicKey(signed.tx.publicKey);
+  const type = TX_TYPES[signed.tx.body.selector];
+  if (type === undefined) throw new TypeError(`unknown body selector ${signed.tx.body.selector}`);
+  return {
+    signed,
+    bytes: bytes ?? SignedTransaction.serialize(signed),
+    hash,
+    hashHex: "0x" + toHexPlain(hash),
+    signingMessage: txSigningMessage(txRoot),
+    sender,
+    senderHex: toHexPlain(sender),
+    type,
+  };
+}
+
+/** Decodes SSZ bytes; throws `TypeError` with the decoder's reason on malformed input. */
+export function decodeTransaction(bytes: Uint8Array): TxEnvelope {
+  let signed: SignedTransactionT;
+  try {
+    signed = SignedTransaction.deserialize(bytes);
+  } catch (e) {
+    throw new TypeError(`malformed transaction: ${(e as Error).message}`);
+  }
+  return envelopeFromSigned(signed, bytes);
+}
+
+export function senderOf(tx: TransactionT): Uint8Array {
+  return addressFromPublicKey(tx.publicKey);
+}

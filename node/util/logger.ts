@@ -1,0 +1,26 @@
+import { pino, type Logger } from "pino";
+
+export type { Logger };
+
+export interface LoggerOptions {
+  level?: string;
+  /** Pretty, coloured lines for a human on a terminal; JSON lines otherwise. */
+  pretty?: boolean;
+}
+
+export function createLogger(opts: LoggerOptions = {}): Logger {
+  const level = opts.level ?? process.env.POUW_LOG_LEVEL ?? "info";
+  const pretty = opts.pretty ?? Boolean(process.stdout.isTTY);
+  if (pretty) {
+    return pino({
+      level,
+      transport: { target: "pino-pretty", options: { colorize: true, translateTime: "HH:MM:ss.l", ignore: "pid,hostname" } },
+    });
+  }
+  return pino({ level, base: undefined });
+}
+
+/** A logger that drops everything, for tests and benchmarks. */
+export function silentLogger(): Logger {
+  return pino({ level: "silent" });
+}

@@ -1,0 +1,58 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+/** Every metric the node exposes, created once and passed to the parts that record them. */
+export interface Metrics {
+  registry: Registry;
+  headHeight: Gauge;
+  blockTxs: Histogram;
+  blockExecutionSeconds: Histogram;
+  blockCommitSeconds: Histogram;
+  txsFinalized: Counter;
+  mempoolSize: Gauge;
+  mempoolAdmitted: Counter<"result">;
+  rpcRequests: Counter<"method" | "outcome">;
+  privvalLastSignedHeight: Gauge;
+}
+
+export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics {
+  const registry = new Registry();
+  if (opts.defaultMetrics) collectDefaultMetrics({ register: registry, prefix: "pouw_process_" });
+  const registers = [registry];
+  return {
+    registry,
+    headHeight: new Gauge({ name: "pouw_head_height", help: "Height of the last committed block", registers }),
+    blockTxs: new Histogram({
+      name: "pouw_block_transactions",
+      help: "Transactions per committed block",
+      buckets: [0, 1, 10, 100, 1000, 5000, 10000, 20000],
+      registers,
+    }),
+    blockExecutionSeconds: new Histogram({
+      name: "pouw_block_execution_seconds",
+      help: "Time to execute a block's transactions and compute its state root",
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2],
+      registers,
+    }),
+    blockCommitSeconds: new Histogram({
+      name: "pouw_block_commit_seconds",
+      help: "Time to write a block's batch to the database",
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1],
+      registers,
+    }),
+    txsFinalized: new Counter({ name: "pouw_transactions_finalized_total", help: "Transactions in committed blocks", registers }),
+    mempoolSize: new Gauge({ name: "pouw_mempool_transactions", help: "Transactions waiting in the mempool", registers }),
+    mempoolAdmitted: new Counter({
+      name: "pouw_mempool_admissions_total",
+      help: "Transactions offered to the mempool, by result code",
+      labelNames: ["result"] as const,
+      registers,
+    }),
+    rpcRequests: new Counter({
+      name: "pouw_rpc_requests_total",
+      help: "JSON-RPC requests by method and outcome",
+      labelNames: ["method", "outcome"] as const,
+      registers,
+    }),
+    privvalLastSignedHeight: new Gauge({ name: "pouw_privval_last_signed_height", help: "Height of the last vote this validator signed", registers }),
+  };
+}
