@@ -161,16 +161,26 @@ export interface SealedState {
   totals: TotalsT;
 }
 
-/** Makes `sealed` the committed state and returns the batch operations that persist it. */
-export function adoptSealed(world: WorldState, sealed: SealedState): BatchOp[] {
+/** The batch operations that persist `sealed` on top of `world` (nothing is changed yet). */
+export function sealedWriteOps(world: WorldState, sealed: SealedState): BatchOp[] {
   const ops: BatchOp[] = [];
+  for (const [i, acc] of sealed.updates) ops.push({ type: "put", key: bucketKey(Bucket.account, u32Key(i)), value: Account.serialize(acc) });
+  ops.push({
+    type: "put",
+    key: bucketKey(Bucket.stateMeta, META_KEY),
+    value: StateMeta.serialize({
+      validators: world.validators,
+      totals: sealed.totals,
+      accountCount: BigInt(world.accounts.length + sealed.created.length),
+    }),
+  });
+  return ops;
+}
+
+/** Makes `sealed` the committed state (after its write ops are on disk). */
+export function adoptSealed(world: WorldState, sealed: SealedState): void {
   for (const [key, i] of sealed.created) world.index.set(key, i);
-  for (const [i, acc] of sealed.updates) {
-    world.accounts[i] = acc;
-    ops.push({ type: "put", key: bucketKey(Bucket.account, u32Key(i)), value: Account.serialize(acc) });
-  }
+  for (const [i, acc] of sealed.updates) world.accounts[i] = acc;
   world.totals = sealed.totals;
   world.view = sealed.view;
-  ops.push(world.metaOp());
-  return ops;
 }

@@ -1,0 +1,118 @@
+/**
+ * The chain service: the committed head, the world state and the store, and
+ * the one place where a block becomes committed. Consensus decides what to
+ * commit; this writes it atomically and tells listeners.
+ */
+import { sha256 } from "../crypto/hash.ts";
+import type { Level } from "../db/database.ts";
+import { PouwError } from "../util/errors.ts";
+import { bytesEqual, toHex, utf8 } from "../util/hex.ts";
+import type { BlockT, CommitT, ReceiptT } from "../types/block.ts";
+import type { Genesis } from "../types/genesis.ts";
+import type { Params } from "../types/params.ts";
+import type { TxEnvelope } from "../types/txcodec.ts";
+import type { ValidatorSetT } from "../types/validator.ts";
+import { WorldState, adoptSealed, sealedWriteOps } from "../state/world.ts";
+import { blockHash, buildBlock, genesisHeader, verifyBlock, type BuildInput, type BuiltBlock, type ChainContext, type Head } from "./block.ts";
+import { emptyCommit } from "./commit.ts";
+import type { ExecutionResult } from "./execute.ts";
+import { ChainStore } from "./store.ts";
+
+export class ChainStartError extends PouwError<"GENESIS_MISMATCH" | "STATE_CORRUPT"> {}
+
+export interface CommittedBlock {
+  block: BlockT;
+  hash: Uint8Array;
+  commit: CommitT;
+  txs: TxEnvelope[];
+  receipts: ReceiptT[];
+}
+
+export type CommitListener = (c: CommittedBlock) => void;
+
+export class Blockchain {
+  readonly store: ChainStore;
+  readonly world: WorldState;
+  readonly ctx: ChainContext;
+  readonly genesis: Genesis;
+  head: Head;
+  /** The commit of the head block (empty for genesis); the next block carries it as lastCommit. */
+  headCommit: CommitT;
+  private readonly listeners = new Set<CommitListener>();
+
+  private constructor(store: ChainStore, world: WorldState, genesis: Genesis, head: Head, headCommit: CommitT) {
+    this.store = store;
+    this.world = world;
+    this.genesis = genesis;
+    this.ctx = { chainId: utf8(genesis.chainId), params: genesis.params };
+    this.head = head;
+    this.headCommit = headCommit;
+  }
+
+  get params(): Params {
+    return this.ctx.params;
+  }
+
+  /** Opens the chain in `db`, writing genesis first if the database is empty. */
+  static async open(db: Level, genesis: Genesis, genesisHash: Uint8Array): Promise<Blockchain> {
+    const store = new ChainStore(db);
+    const pointer = await store.getHead();
+    if (!pointer) {
+      const validators: ValidatorSetT = genesis.validators.map((v) => ({ address: v.address, publicKey: v.publicKey, anchorAddress: v.anchorAddress, power: v.power }));
+      const world = WorldState.fromGenesis(genesis.accounts, validators);
+      const ctx = { chainId: utf8(genesis.chainId), params: genesis.params };
+      const header = genesisHeader(world, ctx, genesis.genesisTime);
+      const hash = blockHash(header);
+      const block: BlockT = { header, body: { txs: [], attestations: [], evidence: [], lastCommit: emptyCommit() } };
+      await store.write([...world.fullWriteOps(), ...store.blockOps(block, hash, null, [], []), store.genesisOp(genesisHash)]);
+      return new Blockchain(store, world, genesis, { header, hash }, emptyCommit());
+    }
+    const stored = await store.getGenesisHash();
+    if (!stored || !bytesEqual(stored, genesisHash)) {
+      throw new ChainStartError("GENESIS_MISMATCH", "the data directory was initialised with a different genesis file");
+    }
+    const world = await WorldState.load(db);
+    const block = await store.getBlock(pointer.height);
+    if (!world || !block) throw new ChainStartError("STATE_CORRUPT", `head ${pointer.height} has no block or state`);
+    if (!bytesEqual(world.root, block.header.stateRoot)) {
+      throw new ChainStartError("STATE_CORRUPT", `state root ${toHex(world.root)} does not match head ${pointer.height} (${toHex(block.header.stateRoot)})`);
+    }
+    const commit = pointer.height === 0 ? emptyCommit() : await store.getCommit(pointer.height);
+    if (!commit) throw new ChainStartError("STATE_CORRUPT", `head ${pointer.height} has no commit`);
+    return new Blockchain(store, world, genesis, { header: block.header, hash: pointer.hash }, commit);
+  }
+
+  onCommit(listener: CommitListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  build(input: Omit<BuildInput, "lastCommit">): BuiltBlock {
+    return buildBlock(this.world, this.head, this.ctx, { ...input, lastCommit: this.headCommit });
+  }
+
+  verify(block: BlockT, txs: TxEnvelope[], now: number, verified?: (env: TxEnvelope) => boolean): ExecutionResult {
+    return verifyBlock(this.world, this.head, block, this.ctx, { now, txs, lastValidators: this.world.validators, verified });
+  }
+
+  /** Writes the block, its receipts, index and state in one synced batch, then makes it the head. */
+  async commit(block: BlockT, hash: Uint8Array, result: ExecutionResult, commit: CommitT): Promise<CommittedBlock> {
+    if (block.header.height !== this.head.header.height + 1) throw new Error(`commit of height ${block.header.height} on head ${this.head.header.height}`);
+    const ops = [
+      ...this.store.blockOps(block, hash, commit, result.receipts, result.txs.map((t) => t.hash)),
+      ...sealedWriteOps(this.world, result.sealed),
+    ];
+    await this.store.write(ops);
+    adoptSealed(this.world, result.sealed);
+    this.head = { header: block.header, hash };
+    this.headCommit = commit;
+    const committed: CommittedBlock = { block, hash, commit, txs: result.txs, receipts: result.receipts };
+    for (const l of this.listeners) l(committed);
+    return committed;
+  }
+}
+
+/** Hash of a genesis file's canonical JSON, pinned in the data directory. */
+export function genesisFileHash(json: string): Uint8Array {
+  return sha256(utf8(JSON.stringify(JSON.parse(json))));
+}

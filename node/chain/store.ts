@@ -1,0 +1,94 @@
+/**
+ * Persistence of the chain: blocks, commits, receipts, the transaction index
+ * and the head pointer. A block commit is ONE batch (block + receipts + index
+ * + state changes + head), written with `sync`, so a process killed at any
+ * instant restarts at the last committed height with a matching state root.
+ */
+import { ContainerType } from "@chainsafe/ssz";
+import { Bucket, bucketKey, getBytes, heightKey, type BatchOp, type Level } from "../db/database.ts";
+import { Block, BlockReceipts, Commit, type BlockT, type CommitT, type ReceiptT } from "../types/block.ts";
+import { Bytes32, Uint32, UintNum64 } from "../types/primitives.ts";
+
+const HEAD_KEY = bucketKey(Bucket.meta, new TextEncoder().encode("head"));
+const GENESIS_KEY = bucketKey(Bucket.meta, new TextEncoder().encode("genesis"));
+
+export const HeadPointer = new ContainerType({ height: UintNum64, hash: Bytes32 });
+export const TxLocation = new ContainerType({ height: UintNum64, index: Uint32 });
+
+export interface TxLocationT {
+  height: number;
+  index: number;
+}
+
+export class ChainStore {
+  readonly db: Level;
+
+  constructor(db: Level) {
+    this.db = db;
+  }
+
+  async getHead(): Promise<{ height: number; hash: Uint8Array } | undefined> {
+    const v = await this.db.get(HEAD_KEY);
+    return v ? HeadPointer.deserialize(v) : undefined;
+  }
+
+  /** The genesis file's hash, to refuse starting a data dir with another genesis. */
+  async getGenesisHash(): Promise<Uint8Array | undefined> {
+    return (await this.db.get(GENESIS_KEY)) ?? undefined;
+  }
+
+  async getBlock(height: number): Promise<BlockT | undefined> {
+    const v = await getBytes(this.db, Bucket.blockByHeight, heightKey(height));
+    return v ? Block.deserialize(v) : undefined;
+  }
+
+  async getBlockBytes(height: number): Promise<Uint8Array | undefined> {
+    return getBytes(this.db, Bucket.blockByHeight, heightKey(height));
+  }
+
+  async getHeightByHash(hash: Uint8Array): Promise<number | undefined> {
+    const v = await getBytes(this.db, Bucket.heightByHash, hash);
+    return v ? UintNum64.deserialize(v) : undefined;
+  }
+
+  /** The commit that finalized `height` (the next block carries it too, as lastCommit). */
+  async getCommit(height: number): Promise<CommitT | undefined> {
+    const v = await getBytes(this.db, Bucket.commitByHeight, heightKey(height));
+    return v ? Commit.deserialize(v) : undefined;
+  }
+
+  async getReceipts(height: number): Promise<ReceiptT[] | undefined> {
+    const v = await getBytes(this.db, Bucket.receiptsByHeight, heightKey(height));
+    return v ? BlockReceipts.deserialize(v) : undefined;
+  }
+
+  async getTxLocation(hash: Uint8Array): Promise<TxLocationT | undefined> {
+    const v = await getBytes(this.db, Bucket.txIndex, hash);
+    return v ? TxLocation.deserialize(v) : undefined;
+  }
+
+  /** Batch operations that record a committed block; the caller adds the state's and writes them at once. */
+  blockOps(block: BlockT, hash: Uint8Array, commit: CommitT | null, receipts: ReceiptT[], txHashes: Uint8Array[]): BatchOp[] {
+    const h = block.header.height;
+    const hk = heightKey(h);
+    const ops: BatchOp[] = [
+      { type: "put", key: bucketKey(Bucket.blockByHeight, hk), value: Block.serialize(block) },
+      { type: "put", key: bucketKey(Bucket.heightByHash, hash), value: UintNum64.serialize(h) },
+      { type: "put", key: bucketKey(Bucket.receiptsByHeight, hk), value: BlockReceipts.serialize(receipts) },
+      { type: "put", key: HEAD_KEY, value: HeadPointer.serialize({ height: h, hash }) },
+    ];
+    if (commit) ops.push({ type: "put", key: bucketKey(Bucket.commitByHeight, hk), value: Commit.serialize(commit) });
+    for (let i = 0; i < txHashes.length; i++) {
+      ops.push({ type: "put", key: bucketKey(Bucket.txIndex, txHashes[i]!), value: TxLocation.serialize({ height: h, index: i }) });
+    }
+    return ops;
+  }
+
+  genesisOp(genesisHash: Uint8Array): BatchOp {
+    return { type: "put", key: GENESIS_KEY, value: genesisHash };
+  }
+
+  async write(ops: BatchOp[]): Promise<void> {
+    await this.db.batch(ops, { sync: true } as never);
+  }
+}
