@@ -7,10 +7,11 @@ import type { TransferT } from "../types/transaction.ts";
 import { TxSelector } from "../types/transaction.ts";
 import type { TxEnvelope } from "../types/txcodec.ts";
 import type { AccountProof } from "../state/proof.ts";
+import type { CommitJson, HeaderJson, ProofJson, ReceiptJson, TxJson } from "../client/types.ts";
 
 const text = (b: Uint8Array): string => Buffer.from(b).toString("utf8");
 
-export function headerJson(h: BlockHeaderT, hash: Uint8Array) {
+export function headerJson(h: BlockHeaderT, hash: Uint8Array): HeaderJson {
   return {
     hash: toHex(hash),
     chainId: text(h.chainId),
@@ -29,9 +30,8 @@ export function headerJson(h: BlockHeaderT, hash: Uint8Array) {
     gasUsed: h.gasUsed,
   };
 }
-export type HeaderJson = ReturnType<typeof headerJson>;
 
-export function commitJson(c: CommitT) {
+export function commitJson(c: CommitT): CommitJson {
   return {
     height: c.height,
     round: c.round,
@@ -40,9 +40,9 @@ export function commitJson(c: CommitT) {
   };
 }
 
-export function txJson(env: TxEnvelope) {
+export function txJson(env: TxEnvelope): TxJson {
   const { tx } = env.signed;
-  const body: Record<string, unknown> = { type: env.type };
+  const body: TxJson["body"] = { type: env.type };
   if (tx.body.selector === TxSelector.Transfer) {
     const t = tx.body.value as TransferT;
     body.to = encodeAddress(t.to);
@@ -60,20 +60,17 @@ export function txJson(env: TxEnvelope) {
     size: env.bytes.length,
   };
 }
-export type TxJson = ReturnType<typeof txJson>;
 
-export function receiptJson(r: ReceiptT) {
+export function receiptJson(r: ReceiptT): ReceiptJson {
   return {
-    status: r.status === ReceiptStatus.Success ? ("success" as const) : ("failed" as const),
+    status: r.status === ReceiptStatus.Success ? "success" : "failed",
     gasUsed: r.gasUsed,
     feeBurned: r.feeBurned.toString(),
     tip: r.tip.toString(),
     error: r.error.length ? text(r.error) : null,
   };
 }
-export type ReceiptJson = ReturnType<typeof receiptJson>;
 
-export function proofJson(p: AccountProof) {
+export function proofJson(p: AccountProof): ProofJson {
   return { index: p.index, gindex: p.gindex.toString(), witnesses: p.witnesses.map(toHex) };
 }
-export type ProofJson = ReturnType<typeof proofJson>;

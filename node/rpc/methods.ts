@@ -50,6 +50,8 @@ export const methods: Record<string, Method> = {
       headHash: toHex(chain.head.hash),
       headTime: h.time,
       stateRoot: toHex(h.stateRoot),
+      /** The root of the state this node holds in memory; always equal to stateRoot. */
+      stateRootComputed: toHex(chain.world.root),
       /** Base fee of the next block. */
       baseFeePerGas: baseFeeAfter(chain.head, chain.params).toString(),
       validator: node.validatorAddress ? encodeAddress(node.validatorAddress) : null,

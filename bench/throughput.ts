@@ -1,0 +1,181 @@
+/**
+ * End-to-end throughput: 50,000 pre-signed transfers from 1,000 accounts go
+ * through admission (decode + checks + ML-DSA verification in the worker
+ * pool), block building and execution, privval votes and the synced commit
+ * batch on classic-level. Also measures native vs noble verification speed in
+ * the same run.
+ *
+ *   npm run bench:throughput [-- --txs 50000 --accounts 1000]
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Worker } from "node:worker_threads";
+import { parseArgs } from "node:util";
+import { Blockchain, genesisFileHash } from "../node/chain/blockchain.ts";
+import { baseFeeAfter } from "../node/chain/block.ts";
+import { AccountKey } from "../node/crypto/keys.ts";
+import { NativeMlDsa, NobleMlDsa, hasNativeMlDsa } from "../node/crypto/mldsa.ts";
+import { openDb } from "../node/db/database.ts";
+import { PrivValidator } from "../node/consensus/privval.ts";
+import { Mempool } from "../node/mempool/mempool.ts";
+import { SignatureVerifier } from "../node/mempool/verifier.ts";
+import { VoteType } from "../node/types/block.ts";
+import { parseGenesis } from "../node/types/genesis.ts";
+import { DEFAULT_PARAMS, paramsToJson } from "../node/types/params.ts";
+import { decodeTransaction, type TxEnvelope } from "../node/types/txcodec.ts";
+import { toHex } from "../node/util/hex.ts";
+
+const { values } = parseArgs({ options: { txs: { type: "string", default: "50000" }, accounts: { type: "string", default: "1000" } } });
+const TXS = Number(values.txs);
+const ACCOUNTS = Number(values.accounts);
+const PER_ACCOUNT = Math.ceil(TXS / ACCOUNTS);
+const CHAIN_ID = "pouw-bench-1";
+const LABEL = "bench";
+const ADMIT_BATCH = 1_000;
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? 0;
+};
+
+async function presign(): Promise<Uint8Array[]> {
+  const threads = 2;
+  const step = Math.ceil(ACCOUNTS / threads);
+  const parts = await Promise.all(
+    Array.from({ length: threads }, (_, t) =>
+      new Promise<Uint8Array[]>((resolve, reject) => {
+        const w = new Worker(new URL("./sign-worker.ts", import.meta.url), {
+          workerData: { chainId: CHAIN_ID, label: LABEL, accounts: ACCOUNTS, from: t * step, to: Math.min(ACCOUNTS, (t + 1) * step), perAccount: PER_ACCOUNT },
+        });
+        w.once("message", resolve);
+        w.once("error", reject);
+      }),
+    ),
+  );
+  // Interleave so consecutive transactions come from different senders, nonce order kept.
+  const out: Uint8Array[] = [];
+  const per = parts.map((p) => p.length / PER_ACCOUNT);
+  for (let n = 0; n < PER_ACCOUNT; n++) for (let t = 0; t < threads; t++) out.push(...parts[t]!.slice(n * per[t]!, (n + 1) * per[t]!));
+  return out.slice(0, TXS);
+}
+
+function verifySpeed(): { native: number | null; noble: number } {
+  const key = AccountKey.fromLabel("bench/verify", new NobleMlDsa());
+  const msg = new Uint8Array(42).fill(7);
+  const sig = key.sign(msg);
+  const rate = (fn: () => boolean, ms: number) => {
+    let n = 0;
+    const t0 = performance.now();
+    while (performance.now() - t0 < ms) {
+      if (!fn()) throw new Error("verification failed");
+      n++;
+    }
+    return (n * 1000) / (performance.now() - t0);
+  };
+  const noble = new NobleMlDsa();
+  const nobleRate = rate(() => noble.verify(key.publicKey, msg, sig), 2000);
+  let nativeRate: number | null = null;
+  if (hasNativeMlDsa()) {
+    const native = new NativeMlDsa();
+    rate(() => native.verify(key.publicKey, msg, sig), 300); // warm up, cache the KeyObject
+    nativeRate = rate(() => native.verify(key.publicKey, msg, sig), 2000);
+  }
+  return { native: nativeRate, noble: nobleRate };
+}
+
+async function main(): Promise<void> {
+  console.log(`bench:throughput — ${TXS} transfers from ${ACCOUNTS} accounts, Node ${process.version}, ML-DSA ${hasNativeMlDsa() ? "native" : "noble"}`);
+  let t = performance.now();
+  const raw = await presign();
+  console.log(`pre-signed ${raw.length} transfers in ${((performance.now() - t) / 1000).toFixed(1)} s (not measured)`);
+
+  const validator = AccountKey.fromLabel(`${LABEL}/validator/0`);
+  const genesisJson = JSON.stringify({
+    chainId: CHAIN_ID,
+    genesisTime: 1_700_000_000_000,
+    params: paramsToJson(DEFAULT_PARAMS),
+    validators: [{ name: "v0", publicKey: toHex(validator.publicKey), power: "100" }],
+    accounts: Array.from({ length: ACCOUNTS }, (_, i) => ({ address: AccountKey.fromLabel(`${LABEL}/account/${i}`).bech32, balance: "1000000000000000" })),
+  });
+  const dir = mkdtempSync(join(tmpdir(), "pouw-bench-"));
+  const db = await openDb(join(dir, "data"));
+  const chain = await Blockchain.open(db, parseGenesis(JSON.parse(genesisJson)), genesisFileHash(genesisJson));
+  const privval = await PrivValidator.open(db, validator, chain.ctx.chainId);
+  const verifier = new SignatureVerifier({ threads: 2 });
+  const mempool = new Mempool(
+    { maxTxs: TXS * 2, maxPerSender: PER_ACCOUNT * 2, maxNonceAhead: PER_ACCOUNT * 2 },
+    {
+      view: {
+        chainId: chain.ctx.chainId,
+        params: chain.params,
+        baseFee: () => baseFeeAfter(chain.head, chain.params),
+        account: (h: string) => {
+          const a = chain.world.accounts[chain.world.index.get(h) ?? -1];
+          return a ? { nonce: a.nonce, balance: a.balance } : undefined;
+        },
+      },
+      verifier,
+    },
+  );
+
+  // Warm the verifier pool (worker start-up and KeyObject creation are not steady state).
+  await verifier.verifyBatch([]);
+
+  const execMs: number[] = [];
+  const commitMs: number[] = [];
+  let committed = 0;
+  let admittedErrors = 0;
+  let admissionDone = false;
+  const t0 = performance.now();
+
+  const admission = (async () => {
+    for (let i = 0; i < raw.length; i += ADMIT_BATCH) {
+      const envs: TxEnvelope[] = raw.slice(i, i + ADMIT_BATCH).map((b) => decodeTransaction(b));
+      const res = await mempool.addBatch(envs);
+      admittedErrors += res.filter((r) => r !== null).length;
+    }
+    admissionDone = true;
+  })();
+
+  let time = chain.head.header.time;
+  while (committed + admittedErrors < raw.length) {
+    if (mempool.size === 0) {
+      if (admissionDone) break;
+      await new Promise((r) => setImmediate(r));
+      continue;
+    }
+    const baseFee = baseFeeAfter(chain.head, chain.params);
+    const te = performance.now();
+    const built = chain.build({ time: (time += 1000), proposer: validator.address, candidates: mempool.pending(baseFee), verified: (e) => mempool.verified(e) });
+    execMs.push(performance.now() - te);
+    const h = built.block.header.height;
+    const tc = performance.now();
+    await privval.signVote(VoteType.Prevote, h, 0, built.hash);
+    const sig = await privval.signVote(VoteType.Precommit, h, 0, built.hash);
+    await chain.commit(built.block, built.hash, built.result, { height: h, round: 0, blockHash: built.hash, signatures: [{ validator: validator.address, signature: sig }] });
+    mempool.removeCommitted(built.result.txs);
+    commitMs.push(performance.now() - tc);
+    committed += built.result.txs.length;
+    await new Promise((r) => setImmediate(r)); // let admission callbacks run between blocks
+  }
+  await admission;
+  const totalS = (performance.now() - t0) / 1000;
+  await verifier.close();
+  await db.close();
+  rmSync(dir, { recursive: true, force: true });
+
+  const speeds = verifySpeed();
+  const tps = committed / totalS;
+  console.log(`blocks                     ${execMs.length} (${(committed / execMs.length).toFixed(0)} txs/block), ${admittedErrors} rejected at admission`);
+  console.log(`end to end                 ${committed} transfers in ${totalS.toFixed(2)} s = ${tps.toFixed(0)} tx/s  (bar 8000)`);
+  console.log(`block execution            p50 ${pct(execMs, 50).toFixed(1)} ms, p99 ${pct(execMs, 99).toFixed(1)} ms`);
+  console.log(`votes + commit batch       p50 ${pct(commitMs, 50).toFixed(1)} ms, p99 ${pct(commitMs, 99).toFixed(1)} ms`);
+  console.log(`ML-DSA-44 verify, 1 thread native ${speeds.native ? speeds.native.toFixed(0) : "n/a"}/s, noble ${speeds.noble.toFixed(0)}/s, ratio ${speeds.native ? (speeds.native / speeds.noble).toFixed(1) + "x" : "n/a"}`);
+  if (committed !== raw.length) {
+    console.error(`only ${committed} of ${raw.length} transfers committed`);
+    process.exitCode = 1;
+  }
+}
+
+await main();

@@ -1,0 +1,131 @@
+#!/usr/bin/env node
+/** The `pouw` command line. */
+import { Command, Option } from "commander";
+import { AccountKey } from "../crypto/keys.ts";
+import { PouwClient } from "../client/client.ts";
+import { fromHex } from "../util/hex.ts";
+import { NODE_VERSION } from "../node.ts";
+import { formatPouw } from "./amount.ts";
+import { DEVNET_GENESIS_PATH, initHome } from "./home.ts";
+import { Keyring, readKeyFile } from "./keyring.ts";
+import { startCommand } from "./start.ts";
+import { describeRpcError, transferCommand } from "./tx.ts";
+
+const program = new Command("pouw").description("pouw node: proof-of-stake BFT chain with proof-of-useful-work").version(NODE_VERSION);
+const rpcOption = () => new Option("--rpc <url>", "node JSON-RPC URL").default(process.env.POUW_RPC ?? "http://127.0.0.1:8750/");
+const keyringOption = () => new Option("--keyring <dir>", "key directory (default $POUW_KEYRING or ~/.pouw/keyring)");
+
+program
+  .command("init")
+  .description("create a node home directory from a genesis file")
+  .option("--home <dir>", "home directory", ".pouw")
+  .option("--genesis <file>", "genesis file", DEVNET_GENESIS_PATH)
+  .option("--validator-key <file>", "use this key file as the validator key")
+  .option("--dev-validator <n>", "use the devnet's published validator key n (INSECURE, devnet only)")
+  .option("--rpc-port <port>", "JSON-RPC port", "8750")
+  .option("--rpc-host <host>", "JSON-RPC bind address", "127.0.0.1")
+  .action((o) => {
+    const key = o.validatorKey ? readKeyFile(o.validatorKey) : o.devValidator !== undefined ? new Keyring().get(`devval:${o.devValidator}`) : null;
+    initHome(o.home, { genesisPath: o.genesis, validatorKey: key, rpcPort: Number(o.rpcPort), rpcHost: o.rpcHost });
+    console.log(`initialised ${o.home}${key ? ` (validator ${key.bech32})` : " (non-validating)"}`);
+  });
+
+program
+  .command("start")
+  .description("run a node")
+  .option("--home <dir>", "home directory (default ./.pouw-devnet with --devnet, else ~/.pouw)")
+  .option("--devnet", "initialise the home from the embedded devnet genesis if needed")
+  .option("--rpc-host <host>", "override the JSON-RPC bind address")
+  .option("--rpc-port <port>", "override the JSON-RPC port")
+  .option("--block-time <ms>", "override the block time (testing)")
+  .option("--log-level <level>", "trace|debug|info|warn|error", process.env.POUW_LOG_LEVEL ?? "info")
+  .option("--json-logs", "JSON log lines even on a terminal")
+  .action((o) => startCommand(o));
+
+const keys = program.command("keys").description("manage ML-DSA-44 account keys");
+keys
+  .command("new")
+  .description("generate a key")
+  .requiredOption("--name <name>", "key name")
+  .addOption(keyringOption())
+  .option("--json", "JSON output")
+  .action((o) => {
+    const key = AccountKey.generate();
+    const path = new Keyring(o.keyring).add(o.name, key);
+    console.log(o.json ? JSON.stringify({ name: o.name, address: key.bech32, file: path }) : `created ${o.name}: ${key.bech32}\n  ${path} (unencrypted seed: keep it private)`);
+  });
+keys
+  .command("show")
+  .description("show a key's address and public key (name, or dev:N for devnet accounts)")
+  .argument("<name>")
+  .addOption(keyringOption())
+  .option("--json", "JSON output")
+  .action((name, o) => {
+    const key = new Keyring(o.keyring).get(name);
+    const pk = Buffer.from(key.publicKey).toString("hex");
+    console.log(o.json ? JSON.stringify({ name, address: key.bech32, publicKey: "0x" + pk }) : `${name}: ${key.bech32}\n  public key 0x${pk.slice(0, 32)}… (1312 bytes)`);
+  });
+keys
+  .command("import")
+  .description("import a key from its 32-byte seed (hex)")
+  .requiredOption("--name <name>", "key name")
+  .requiredOption("--seed <hex>", "32-byte ML-DSA seed")
+  .addOption(keyringOption())
+  .option("--json", "JSON output")
+  .action((o) => {
+    const key = new AccountKey(fromHex(o.seed));
+    const path = new Keyring(o.keyring).add(o.name, key);
+    console.log(o.json ? JSON.stringify({ name: o.name, address: key.bech32, file: path }) : `imported ${o.name}: ${key.bech32}\n  ${path}`);
+  });
+keys
+  .command("list")
+  .description("list keys")
+  .addOption(keyringOption())
+  .option("--json", "JSON output")
+  .action((o) => {
+    const list = new Keyring(o.keyring).list();
+    console.log(o.json ? JSON.stringify(list) : list.map((k) => `${k.name}\t${k.address}`).join("\n") || "(no keys)");
+  });
+
+const tx = program.command("tx").description("build, sign and send transactions");
+tx.command("transfer")
+  .description("send POUW; waits until the transfer is finalized")
+  .requiredOption("--from <key>", "key name, or dev:N for a devnet account")
+  .requiredOption("--to <address>", "recipient pouw1… address")
+  .requiredOption("--amount <pouw>", "amount in POUW (up to 9 decimals)")
+  .option("--tip <units>", "max priority fee per gas, units (default: the node's suggestion)")
+  .option("--max-fee <units>", "max fee per gas, units (default: 2 × base fee + tip)")
+  .option("--nonce <n>", "nonce (default: the account's next)")
+  .option("--no-wait", "return once the node accepted it")
+  .option("--json", "JSON output")
+  .addOption(rpcOption())
+  .addOption(keyringOption())
+  .action((o) => transferCommand(o));
+
+program
+  .command("balance")
+  .description("show an account's balance and nonce")
+  .argument("<address>", "pouw1… address, key name or dev:N")
+  .addOption(rpcOption())
+  .addOption(keyringOption())
+  .option("--json", "JSON output")
+  .action(async (who, o) => {
+    const address = who.startsWith("pouw1") ? who : new Keyring(o.keyring).get(who).bech32;
+    const acc = await new PouwClient(o.rpc).getAccount(address, { proof: false });
+    console.log(o.json ? JSON.stringify(acc) : `${acc.address}: ${formatPouw(acc.balance)} POUW, nonce ${acc.nonce} (height ${acc.height})`);
+  });
+
+program
+  .command("status")
+  .description("show the node's chain head")
+  .addOption(rpcOption())
+  .option("--json", "JSON output")
+  .action(async (o) => {
+    const i = await new PouwClient(o.rpc).chainInfo();
+    console.log(o.json ? JSON.stringify(i) : `${i.chainId} height ${i.height} head ${i.headHash.slice(0, 18)}… base fee ${i.baseFeePerGas} mempool ${i.mempoolSize}`);
+  });
+
+program.parseAsync().catch((e) => {
+  console.error(`error: ${describeRpcError(e)}`);
+  process.exit(1);
+});

@@ -1,0 +1,50 @@
+import { join } from "node:path";
+import { AccountKey, devValidatorLabel } from "../crypto/keys.ts";
+import { PouwNode } from "../node.ts";
+import { createLogger } from "../util/logger.ts";
+import { DEVNET_GENESIS_PATH, initHome, isInitialised, loadHome } from "./home.ts";
+
+export interface StartOptions {
+  home?: string;
+  devnet?: boolean;
+  rpcHost?: string;
+  rpcPort?: string;
+  logLevel?: string;
+  jsonLogs?: boolean;
+  blockTime?: string;
+}
+
+/** `pouw start`: runs a node until SIGINT/SIGTERM. With --devnet, initialises ./.pouw-devnet from the embedded genesis first. */
+export async function startCommand(opts: StartOptions): Promise<void> {
+  const home = opts.home ?? (opts.devnet ? ".pouw-devnet" : join(process.env.HOME ?? ".", ".pouw"));
+  const logger = createLogger({ level: opts.logLevel, pretty: opts.jsonLogs ? false : undefined });
+  if (opts.devnet && !isInitialised(home)) {
+    initHome(home, { genesisPath: DEVNET_GENESIS_PATH, validatorKey: AccountKey.fromLabel(devValidatorLabel(0)) });
+    logger.warn({ home }, "Initialised a DEVNET home: its validator and funded accounts use PUBLISHED keys; never hold value on them");
+  }
+  const loaded = loadHome(home);
+  const rpc = loaded.config.rpc
+    ? { host: opts.rpcHost ?? loaded.config.rpc.host, port: opts.rpcPort !== undefined ? Number(opts.rpcPort) : loaded.config.rpc.port }
+    : null;
+  const node = await PouwNode.create({
+    dataDir: home,
+    genesisJson: loaded.genesisJson,
+    validatorKey: loaded.validatorKey,
+    rpc,
+    logger,
+    metrics: true,
+    blockTimeMs: opts.blockTime !== undefined ? Number(opts.blockTime) : undefined,
+  });
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "Shutting down");
+    await node.close();
+    process.exit(0);
+  };
+  process.on("SIGINT", () => void stop("SIGINT"));
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  await node.start();
+  if (loaded.validatorKey) logger.info({ validator: loaded.validatorKey.bech32, home }, "Validating");
+}

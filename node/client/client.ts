@@ -1,0 +1,163 @@
+/**
+ * Typed JSON-RPC client for pouw nodes: used by the CLI, scripts, tests and
+ * wallets. Node errors arrive as `PouwRpcError` with the node's stable code.
+ */
+import type { CommitJson, HeaderJson, ProofJson, ReceiptJson, TxJson } from "./types.ts";
+import { toHex } from "../util/hex.ts";
+
+export class PouwRpcError extends Error {
+  /** JSON-RPC error code (-32xxx). */
+  readonly rpcCode: number;
+  /** The node's stable string code, e.g. NONCE_TOO_LOW. */
+  readonly code: string;
+  readonly data: Record<string, unknown>;
+
+  constructor(rpcCode: number, message: string, data: Record<string, unknown> = {}) {
+    super(message);
+    this.name = "PouwRpcError";
+    this.rpcCode = rpcCode;
+    this.code = typeof data.code === "string" ? data.code : String(rpcCode);
+    this.data = data;
+  }
+}
+
+export interface ChainInfo {
+  chainId: string;
+  nodeVersion: string;
+  genesisTime: number;
+  height: number;
+  headHash: string;
+  headTime: number;
+  stateRoot: string;
+  stateRootComputed: string;
+  baseFeePerGas: string;
+  validator: string | null;
+  mempoolSize: number;
+  totals: { supply: string; burned: string; pouwPool: string };
+}
+
+export interface AccountInfo {
+  address: string;
+  exists: boolean;
+  balance: string;
+  nonce: string;
+  height: number;
+  stateRoot: string;
+  proof: ProofJson | null;
+}
+
+export type TxStatus = "pending" | "included" | "finalized" | "rejected";
+
+export type TransactionInfo =
+  | (TxJson & { status: "pending" | "included" })
+  | (TxJson & { status: "finalized"; blockHeight: number; blockHash: string; index: number; receipt: ReceiptJson })
+  | { hash: string; status: "rejected"; error: { code: string; message: string } };
+
+export interface BlockInfo extends HeaderJson {
+  transactions: string[] | (TxJson & { receipt: ReceiptJson | null })[];
+  lastCommit: CommitJson;
+  commit: CommitJson | null;
+}
+
+export interface FeeEstimate {
+  baseFeePerGas: string;
+  maxPriorityFeePerGas: string;
+  maxFeePerGas: string;
+  transferGas: number;
+}
+
+export interface NewHead extends HeaderJson {
+  txCount: number;
+}
+
+export class PouwClient {
+  readonly url: string;
+  private nextId = 1;
+
+  constructor(url = "http://127.0.0.1:8750/") {
+    this.url = url;
+  }
+
+  async request<T>(method: string, params: unknown[] = []): Promise<T> {
+    const res = await fetch(this.url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: this.nextId++, method, params }),
+    });
+    const text = await res.text();
+    let body: { result?: T; error?: { code: number; message: string; data?: Record<string, unknown> } };
+    try {
+      body = JSON.parse(text);
+    } catch {
+      throw new PouwRpcError(-32700, `node answered HTTP ${res.status} with non-JSON: ${text.slice(0, 200)}`);
+    }
+    if (body.error) throw new PouwRpcError(body.error.code, body.error.message, body.error.data);
+    return body.result as T;
+  }
+
+  chainInfo(): Promise<ChainInfo> {
+    return this.request("pouw_chainInfo");
+  }
+
+  getBlock(ref: number | string = "latest", opts: { fullTransactions?: boolean } = {}): Promise<BlockInfo> {
+    return this.request("pouw_getBlock", [ref, opts]);
+  }
+
+  getAccount(address: string, opts: { proof?: boolean } = {}): Promise<AccountInfo> {
+    return this.request("pouw_getAccount", [address, opts]);
+  }
+
+  /** Submits SSZ bytes of a SignedTransaction; resolves to its hash once admitted to the mempool. */
+  async sendRawTransaction(bytes: Uint8Array | string): Promise<string> {
+    const r = await this.request<{ hash: string }>("pouw_sendRawTransaction", [typeof bytes === "string" ? bytes : toHex(bytes)]);
+    return r.hash;
+  }
+
+  getTransaction(hash: string): Promise<TransactionInfo | null> {
+    return this.request("pouw_getTransaction", [hash]);
+  }
+
+  estimateFee(): Promise<FeeEstimate> {
+    return this.request("pouw_estimateFee");
+  }
+
+  /** Polls until the transaction is finalized or rejected (or `timeoutMs` passes). */
+  async waitForTransaction(hash: string, opts: { timeoutMs?: number; intervalMs?: number } = {}): Promise<TransactionInfo> {
+    const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
+    for (;;) {
+      const tx = await this.getTransaction(hash);
+      if (tx && (tx.status === "finalized" || tx.status === "rejected")) return tx;
+      if (Date.now() > deadline) throw new Error(`transaction ${hash} not final after ${opts.timeoutMs ?? 30_000} ms (status ${tx?.status ?? "unknown"})`);
+      await new Promise((r) => setTimeout(r, opts.intervalMs ?? 200));
+    }
+  }
+
+  /** Subscribes to new heads over WebSocket; returns a function that closes the subscription. */
+  async subscribeNewHeads(onHead: (head: NewHead) => void, onError?: (e: Error) => void): Promise<() => void> {
+    const ws = new WebSocket(this.url.replace(/^http/, "ws"));
+    await new Promise<void>((resolve, reject) => {
+      ws.addEventListener("open", () => resolve(), { once: true });
+      ws.addEventListener("error", () => reject(new Error(`cannot open WebSocket to ${this.url}`)), { once: true });
+    });
+    const id = this.nextId++;
+    let subscription: string | null = null;
+    const ready = new Promise<void>((resolve, reject) => {
+      ws.addEventListener("message", (ev) => {
+        const msg = JSON.parse(String(ev.data));
+        if (msg.id === id) {
+          if (msg.error) reject(new PouwRpcError(msg.error.code, msg.error.message, msg.error.data));
+          else {
+            subscription = msg.result;
+            resolve();
+          }
+        } else if (msg.method === "pouw_subscription" && msg.params?.subscription === subscription) {
+          onHead(msg.params.result);
+        }
+      });
+    });
+    ws.addEventListener("error", () => onError?.(new Error("WebSocket error")));
+    ws.send(JSON.stringify({ jsonrpc: "2.0", id, method: "pouw_subscribe", params: ["newHeads"] }));
+    await ready;
+    return () => ws.close();
+  }
+}

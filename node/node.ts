@@ -1,0 +1,242 @@
+/**
+ * The composition root: builds every part in order (db → chain → mempool →
+ * consensus → rpc) and closes them in reverse. Parts never reach up; this
+ * file wires their events together.
+ */
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { Blockchain, genesisFileHash, type CommittedBlock } from "./chain/blockchain.ts";
+import { baseFeeAfter } from "./chain/block.ts";
+import { TxError, TxErrorCode } from "./chain/errors.ts";
+import { effectiveTip } from "./chain/fees.ts";
+import { openDb, type Level } from "./db/database.ts";
+import type { AccountKey } from "./crypto/keys.ts";
+import { ConsensusWal } from "./consensus/wal.ts";
+import { PrivValidator } from "./consensus/privval.ts";
+import { SoloConsensus } from "./consensus/solo.ts";
+import { Mempool } from "./mempool/mempool.ts";
+import type { MempoolOptions } from "./mempool/options.ts";
+import { SignatureVerifier } from "./mempool/verifier.ts";
+import { RpcServer, type RpcServerOptions } from "./rpc/server.ts";
+import type { RpcNode } from "./rpc/methods.ts";
+import { addrKey } from "./state/world.ts";
+import { parseGenesis, type Genesis, type GenesisJson } from "./types/genesis.ts";
+import { decodeTransaction, type TxEnvelope } from "./types/txcodec.ts";
+import { systemClock, type Clock } from "./util/clock.ts";
+import { PouwError } from "./util/errors.ts";
+import { toHex } from "./util/hex.ts";
+import { silentLogger, type Logger } from "./util/logger.ts";
+import { createMetrics, type Metrics } from "./util/metrics.ts";
+
+export const NODE_VERSION = "pouw/0.1.0";
+
+export interface NodeConfig {
+  /** Data directory (LevelDB under `data/`); null keeps everything in memory (tests). */
+  dataDir: string | null;
+  /** The genesis file's text. */
+  genesisJson: string;
+  /** The validator key; null runs a non-validating node. */
+  validatorKey: AccountKey | null;
+  /** RPC listener; null disables RPC. */
+  rpc: Partial<RpcServerOptions> | null;
+  /** Overrides the genesis block time (tests, benchmarks). */
+  blockTimeMs?: number;
+  /** Signature-verification worker threads (0 = main thread). */
+  verifierThreads?: number;
+  mempool?: Partial<MempoolOptions>;
+  logger?: Logger;
+  /** Collect Prometheus metrics (served at GET /metrics). */
+  metrics?: boolean;
+  clock?: Clock;
+}
+
+const REJECTED_CACHE = 10_000;
+
+export class PouwNode implements RpcNode {
+  readonly version = NODE_VERSION;
+  readonly genesis: Genesis;
+  readonly db: Level;
+  readonly chain: Blockchain;
+  readonly mempool: Mempool;
+  readonly verifier: SignatureVerifier;
+  readonly consensus: SoloConsensus | null;
+  readonly rpcServer: RpcServer | null;
+  readonly logger: Logger;
+  readonly metrics: Metrics | null;
+  readonly validatorAddress: Uint8Array | null;
+  private readonly rejected = new Map<string, { code: string; message: string }>();
+  private lastTip = 1n;
+  private closed = false;
+
+  private constructor(parts: {
+    genesis: Genesis;
+    db: Level;
+    chain: Blockchain;
+    mempool: Mempool;
+    verifier: SignatureVerifier;
+    consensus: SoloConsensus | null;
+    rpc: Partial<RpcServerOptions> | null;
+    logger: Logger;
+    metrics: Metrics | null;
+    validatorAddress: Uint8Array | null;
+  }) {
+    this.genesis = parts.genesis;
+    this.db = parts.db;
+    this.chain = parts.chain;
+    this.mempool = parts.mempool;
+    this.verifier = parts.verifier;
+    this.consensus = parts.consensus;
+    this.rpcServer = parts.rpc ? new RpcServer(parts.rpc, this, parts.logger.child({ module: "rpc" }), parts.metrics) : null;
+    this.logger = parts.logger;
+    this.metrics = parts.metrics;
+    this.validatorAddress = parts.validatorAddress;
+  }
+
+  static async create(cfg: NodeConfig): Promise<PouwNode> {
+    const logger = cfg.logger ?? silentLogger();
+    const metrics = cfg.metrics ? createMetrics({ defaultMetrics: true }) : null;
+    const clock = cfg.clock ?? systemClock;
+    const genesis = parseGenesis(JSON.parse(cfg.genesisJson) as GenesisJson);
+    if (cfg.blockTimeMs !== undefined) genesis.params.blockTimeMs = cfg.blockTimeMs;
+
+    let dbPath: string | null = null;
+    if (cfg.dataDir !== null) {
+      dbPath = join(cfg.dataDir, "data");
+      mkdirSync(dbPath, { recursive: true });
+    }
+    const db = await openDb(dbPath);
+    try {
+      const chain = await Blockchain.open(db, genesis, genesisFileHash(cfg.genesisJson));
+      const verifier = new SignatureVerifier({ threads: cfg.verifierThreads });
+      const mempool = new Mempool(cfg.mempool ?? {}, {
+        view: {
+          chainId: chain.ctx.chainId,
+          params: chain.params,
+          baseFee: () => baseFeeAfter(chain.head, chain.params),
+          account: (senderHex: string) => {
+            const a = chain.world.accounts[chain.world.index.get(senderHex) ?? -1];
+            return a ? { nonce: a.nonce, balance: a.balance } : undefined;
+          },
+        },
+        verifier,
+        metrics,
+      });
+
+      let consensus: SoloConsensus | null = null;
+      let node!: PouwNode;
+      if (cfg.validatorKey) {
+        const key = cfg.validatorKey;
+        if (!chain.world.validators.some((v) => addrKey(v.address) === addrKey(key.address))) {
+          throw new PouwError("NOT_A_VALIDATOR", `key ${key.bech32} is not in the genesis validator set`);
+        }
+        const privval = await PrivValidator.open(db, key, chain.ctx.chainId, metrics);
+        consensus = new SoloConsensus(
+          { blockTimeMs: genesis.params.blockTimeMs },
+          {
+            chain,
+            privval,
+            wal: new ConsensusWal(db),
+            txs: { pending: (baseFee) => mempool.pending(baseFee), verified: (env) => mempool.verified(env) },
+            clock,
+            logger: logger.child({ module: "consensus" }),
+            metrics,
+            onDropped: (dropped) => {
+              for (const { env, error } of dropped) node.reject(env, error);
+            },
+          },
+        );
+      }
+      node = new PouwNode({ genesis, db, chain, mempool, verifier, consensus, rpc: cfg.rpc, logger, metrics, validatorAddress: cfg.validatorKey?.address ?? null });
+      chain.onCommit((c) => node.afterCommit(c));
+      metrics?.headHeight.set(chain.head.header.height);
+      return node;
+    } catch (e) {
+      await db.close();
+      throw e;
+    }
+  }
+
+  /** Starts the RPC listener and block production. */
+  async start(): Promise<void> {
+    if (this.rpcServer) {
+      const { host, port } = await this.rpcServer.listen();
+      this.logger.info({ url: `http://${host}:${port}/` }, "JSON-RPC listening");
+    }
+    const h = this.chain.head.header;
+    this.logger.info({ chainId: this.genesis.chainId, height: h.height, stateRoot: toHex(h.stateRoot).slice(0, 18) }, "Chain loaded");
+    await this.consensus?.start();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.consensus?.stop();
+    await this.rpcServer?.close();
+    await this.verifier.close();
+    await this.db.close();
+  }
+
+  private afterCommit(c: CommittedBlock): void {
+    this.mempool.removeCommitted(c.txs);
+    const h = c.block.header;
+    if (c.txs.length > 0) {
+      const tips = c.txs.map((t) => effectiveTip(t.signed.tx.maxFeePerGas, t.signed.tx.maxPriorityFeePerGas, h.baseFeePerGas)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      this.lastTip = tips[tips.length >> 1]! > 1n ? tips[tips.length >> 1]! : 1n;
+    }
+    this.metrics?.headHeight.set(h.height);
+    this.metrics?.blockTxs.observe(c.txs.length);
+    this.metrics?.txsFinalized.inc(c.txs.length);
+    this.logger.info(
+      { height: h.height, txs: c.txs.length, gasUsed: h.gasUsed, baseFee: h.baseFeePerGas.toString(), hash: toHex(c.hash).slice(0, 18), mempool: this.mempool.size },
+      "Committed block",
+    );
+  }
+
+  private reject(env: TxEnvelope, error: PouwError): void {
+    this.mempool.remove(env.hashHex);
+    if (this.rejected.size >= REJECTED_CACHE) this.rejected.delete(this.rejected.keys().next().value as string);
+    this.rejected.set(env.hashHex, { code: error.code, message: error.message });
+    this.logger.debug({ tx: env.hashHex, code: error.code }, "Dropped transaction");
+  }
+
+  // RpcNode
+
+  mempoolSize(): number {
+    return this.mempool.size;
+  }
+
+  async submitTransaction(bytes: Uint8Array): Promise<TxEnvelope> {
+    if (bytes.length > this.chain.params.maxTxBytes) {
+      throw new TxError(TxErrorCode.TX_TOO_LARGE, `transaction is ${bytes.length} bytes, limit ${this.chain.params.maxTxBytes}`);
+    }
+    let env: TxEnvelope;
+    try {
+      env = decodeTransaction(bytes);
+    } catch (e) {
+      throw new TxError(TxErrorCode.MALFORMED_TX, (e as Error).message);
+    }
+    await this.mempool.add(env);
+    this.rejected.delete(env.hashHex);
+    return env;
+  }
+
+  pendingTx(hashHex: string): TxEnvelope | undefined {
+    return this.mempool.get(hashHex);
+  }
+
+  isProposing(hashHex: string): boolean {
+    return this.consensus?.proposing.has(hashHex) ?? false;
+  }
+
+  rejection(hashHex: string): { code: string; message: string } | undefined {
+    return this.rejected.get(hashHex);
+  }
+
+  suggestedTip(): bigint {
+    return this.lastTip;
+  }
+
+  onCommit(listener: (c: CommittedBlock) => void): () => void {
+    return this.chain.onCommit(listener);
+  }
+}

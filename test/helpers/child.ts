@@ -1,0 +1,48 @@
+/** Runs `pouw start` as a child process for crash tests. */
+import { spawn, type ChildProcess } from "node:child_process";
+import { createServer } from "node:net";
+import { fileURLToPath } from "node:url";
+import { PouwClient } from "../../node/client/client.ts";
+
+export const CLI = fileURLToPath(new URL("../../node/cli/main.ts", import.meta.url));
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+    s.on("error", reject);
+  });
+}
+
+export interface ChildNode {
+  proc: ChildProcess;
+  client: PouwClient;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+export async function startChild(home: string, port: number, extra: string[] = []): Promise<ChildNode> {
+  const proc = spawn(process.execPath, [CLI, "start", "--home", home, "--rpc-port", String(port), "--json-logs", "--log-level", "warn", ...extra], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  proc.stdout!.on("data", (d) => (out += d));
+  proc.stderr!.on("data", (d) => (out += d));
+  const exited = new Promise<number | null>((r) => proc.on("exit", (code) => r(code)));
+  const client = new PouwClient(`http://127.0.0.1:${port}/`);
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`node exited with ${proc.exitCode}:\n${out}`);
+    try {
+      await client.chainInfo();
+      break;
+    } catch {
+      if (Date.now() > deadline) throw new Error(`node did not serve RPC in 30 s:\n${out}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  return { proc, client, output: () => out, exited };
+}
