@@ -105,9 +105,12 @@ export class PouwNode implements RpcNode {
       mkdirSync(dbPath, { recursive: true });
     }
     const db = await openDb(dbPath);
+    let verifier: SignatureVerifier | undefined;
     try {
       const chain = await Blockchain.open(db, genesis, genesisFileHash(cfg.genesisJson));
-      const verifier = new SignatureVerifier({ threads: cfg.verifierThreads });
+      let consensus: SoloConsensus | null = null;
+      let node: PouwNode | undefined;
+      verifier = new SignatureVerifier({ threads: cfg.verifierThreads });
       const mempool = new Mempool(cfg.mempool ?? {}, {
         view: {
           chainId: chain.ctx.chainId,
@@ -120,10 +123,11 @@ export class PouwNode implements RpcNode {
         },
         verifier,
         metrics,
+        onEvicted: (envs) => {
+          for (const env of envs) node?.reject(env, new PouwError("EVICTED", "evicted from the full mempool by transactions paying a higher tip"));
+        },
       });
 
-      let consensus: SoloConsensus | null = null;
-      let node!: PouwNode;
       if (cfg.validatorKey) {
         const key = cfg.validatorKey;
         if (!chain.world.validators.some((v) => addrKey(v.address) === addrKey(key.address))) {
@@ -141,7 +145,12 @@ export class PouwNode implements RpcNode {
             logger: logger.child({ module: "consensus" }),
             metrics,
             onDropped: (dropped) => {
-              for (const { env, error } of dropped) node.reject(env, error);
+              for (const { env, error } of dropped) {
+                if (!node) continue;
+                // A nonce gap or a base fee above the cap can clear up later: those wait in the pool.
+                if (error.code === TxErrorCode.NONCE_GAP || error.code === TxErrorCode.FEE_BELOW_BASE_FEE) continue;
+                node.reject(env, error);
+              }
             },
           },
         );
@@ -151,6 +160,7 @@ export class PouwNode implements RpcNode {
       metrics?.headHeight.set(chain.head.header.height);
       return node;
     } catch (e) {
+      await verifier?.close();
       await db.close();
       throw e;
     }

@@ -1,0 +1,128 @@
+/**
+ * A pool of worker threads verifying ML-DSA signatures off the main thread.
+ * A batch is split evenly across the workers; with `threads: 0` everything
+ * runs on the caller's thread (tests, tiny nodes). A worker that dies is
+ * replaced and its unanswered items are verified again.
+ */
+import { availableParallelism } from "node:os";
+import { Worker } from "node:worker_threads";
+import { mlDsa } from "../crypto/mldsa.ts";
+import { MempoolError, MempoolErrorCode } from "./errors.ts";
+import type { VerifyRequest, VerifyResponse } from "./verify-worker.ts";
+
+export interface VerifyItem {
+  publicKey: Uint8Array;
+  message: Uint8Array;
+  signature: Uint8Array;
+}
+
+export interface SignatureVerifierOptions {
+  /** Worker threads; defaults to the number of cores, at most 4. */
+  threads?: number;
+}
+
+interface Pending {
+  req: VerifyRequest;
+  resolve: (ok: Uint8Array) => void;
+  reject: (e: Error) => void;
+}
+
+const WORKER_URL = new URL("./verify-worker.ts", import.meta.url);
+
+class VerifyThread {
+  private worker: Worker;
+  readonly inFlight = new Map<number, Pending>();
+  private closing = false;
+
+  constructor() {
+    this.worker = this.spawn();
+  }
+
+  private spawn(): Worker {
+    const w = new Worker(WORKER_URL);
+    w.on("message", (res: VerifyResponse) => {
+      const p = this.inFlight.get(res.id);
+      if (!p) return;
+      this.inFlight.delete(res.id);
+      p.resolve(res.ok);
+    });
+    w.on("error", () => {
+      // 'exit' follows and handles the respawn.
+    });
+    w.on("exit", () => {
+      if (this.closing) {
+        for (const p of this.inFlight.values()) p.reject(new MempoolError(MempoolErrorCode.VERIFIER_CLOSED, "signature verifier closed"));
+        this.inFlight.clear();
+        return;
+      }
+      this.worker = this.spawn();
+      for (const p of this.inFlight.values()) this.worker.postMessage(p.req);
+    });
+    return w;
+  }
+
+  run(req: VerifyRequest): Promise<Uint8Array> {
+    return new Promise((resolve, reject) => {
+      this.inFlight.set(req.id, { req, resolve, reject });
+      this.worker.postMessage(req);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    await this.worker.terminate();
+  }
+}
+
+export class SignatureVerifier {
+  readonly threads: number;
+  private readonly pool: VerifyThread[] = [];
+  private nextId = 1;
+  private next = 0;
+  private closed = false;
+
+  constructor(opts: SignatureVerifierOptions = {}) {
+    this.threads = opts.threads ?? Math.min(4, Math.max(1, availableParallelism()));
+    for (let i = 0; i < this.threads; i++) this.pool.push(new VerifyThread());
+  }
+
+  /** One boolean per item, in order. */
+  async verifyBatch(items: readonly VerifyItem[]): Promise<boolean[]> {
+    if (this.closed) throw new MempoolError(MempoolErrorCode.VERIFIER_CLOSED, "signature verifier closed");
+    if (this.pool.length === 0) {
+      const backend = mlDsa();
+      return items.map((it) => backend.verify(it.publicKey, it.message, it.signature));
+    }
+    if (items.length === 0) {
+      // Still a round trip to every worker: callers use this to warm the pool up.
+      await Promise.all(this.pool.map((t) => t.run(this.request([]))));
+      return [];
+    }
+    // Small batches go to one worker round-robin; large ones are split across all.
+    const parts = items.length < 16 ? 1 : this.pool.length;
+    const size = Math.ceil(items.length / parts);
+    const jobs: Promise<Uint8Array>[] = [];
+    for (let i = 0; i < items.length; i += size) {
+      const t = this.pool[this.next++ % this.pool.length]!;
+      jobs.push(t.run(this.request(items.slice(i, i + size))));
+    }
+    const out: boolean[] = [];
+    for (const ok of await Promise.all(jobs)) for (const b of ok) out.push(b === 1);
+    return out;
+  }
+
+  private request(items: readonly VerifyItem[]): VerifyRequest {
+    return {
+      id: this.nextId++,
+      publicKeys: items.map((i) => i.publicKey),
+      messages: items.map((i) => i.message),
+      signatures: items.map((i) => i.signature),
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all(this.pool.map((t) => t.close()));
+  }
+}
