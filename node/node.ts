@@ -100,14 +100,17 @@ export class PouwNode implements RpcNode {
     if (cfg.blockTimeMs !== undefined) genesis.params.blockTimeMs = cfg.blockTimeMs;
 
     let dbPath: string | null = null;
+    let blocksDir: string | null = null;
     if (cfg.dataDir !== null) {
       dbPath = join(cfg.dataDir, "data");
+      blocksDir = join(cfg.dataDir, "blocks");
       mkdirSync(dbPath, { recursive: true });
     }
     const db = await openDb(dbPath);
     let verifier: SignatureVerifier | undefined;
+    let opened: Blockchain | undefined;
     try {
-      const chain = await Blockchain.open(db, genesis, genesisFileHash(cfg.genesisJson));
+      const chain = (opened = await Blockchain.open(db, genesis, genesisFileHash(cfg.genesisJson), blocksDir));
       let consensus: SoloConsensus | null = null;
       let node: PouwNode | undefined;
       verifier = new SignatureVerifier({ threads: cfg.verifierThreads });
@@ -161,6 +164,7 @@ export class PouwNode implements RpcNode {
       return node;
     } catch (e) {
       await verifier?.close();
+      await opened?.close();
       await db.close();
       throw e;
     }
@@ -183,6 +187,7 @@ export class PouwNode implements RpcNode {
     await this.consensus?.stop();
     await this.rpcServer?.close();
     await this.verifier.close();
+    await this.chain.close();
     await this.db.close();
   }
 

@@ -54,8 +54,9 @@ export class Blockchain {
   }
 
   /** Opens the chain in `db`, writing genesis first if the database is empty. */
-  static async open(db: Level, genesis: Genesis, genesisHash: Uint8Array): Promise<Blockchain> {
-    const store = new ChainStore(db);
+  /** `blocksDir`: where block bodies are appended on disk; null keeps them in `db` (in-memory nodes). */
+  static async open(db: Level, genesis: Genesis, genesisHash: Uint8Array, blocksDir: string | null = null): Promise<Blockchain> {
+    const store = await ChainStore.open(db, blocksDir);
     const pointer = await store.getHead();
     if (!pointer) {
       const validators: ValidatorSetT = genesis.validators.map((v) => ({ address: v.address, publicKey: v.publicKey, anchorAddress: v.anchorAddress, power: v.power }));
@@ -64,7 +65,7 @@ export class Blockchain {
       const header = genesisHeader(world, ctx, genesis.genesisTime);
       const hash = blockHash(header);
       const block: BlockT = { header, body: { txs: [], attestations: [], evidence: [], lastCommit: emptyCommit() } };
-      await store.write([...world.fullWriteOps(), ...store.blockOps(block, hash, null, [], []), store.genesisOp(genesisHash)]);
+      await store.write([...world.fullWriteOps(), ...(await store.blockOps(block, hash, null, [], [])), store.genesisOp(genesisHash)]);
       return new Blockchain(store, world, genesis, { header, hash }, emptyCommit());
     }
     const stored = await store.getGenesisHash();
@@ -80,6 +81,10 @@ export class Blockchain {
     const commit = pointer.height === 0 ? emptyCommit() : await store.getCommit(pointer.height);
     if (!commit) throw new ChainStartError("STATE_CORRUPT", `head ${pointer.height} has no commit`);
     return new Blockchain(store, world, genesis, { header: block.header, hash: pointer.hash }, commit);
+  }
+
+  async close(): Promise<void> {
+    await this.store.close();
   }
 
   onCommit(listener: CommitListener): () => void {
@@ -99,7 +104,7 @@ export class Blockchain {
   async commit(block: BlockT, hash: Uint8Array, result: ExecutionResult, commit: CommitT): Promise<CommittedBlock> {
     if (block.header.height !== this.head.header.height + 1) throw new Error(`commit of height ${block.header.height} on head ${this.head.header.height}`);
     const ops = [
-      ...this.store.blockOps(block, hash, commit, result.receipts, result.txs.map((t) => t.hash)),
+      ...(await this.store.blockOps(block, hash, commit, result.receipts, result.txs)),
       ...sealedWriteOps(this.world, result.sealed),
     ];
     await this.store.write(ops);

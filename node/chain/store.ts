@@ -6,7 +6,8 @@
  */
 import { ContainerType } from "@chainsafe/ssz";
 import { Bucket, bucketKey, getBytes, heightKey, type BatchOp, type Level } from "../db/database.ts";
-import { Block, BlockReceipts, Commit, type BlockT, type CommitT, type ReceiptT } from "../types/block.ts";
+import { BlockFiles, BlockLocation } from "../db/blockfile.ts";
+import { Block, BlockReceipts, encodeBlock, encodeBlockParts, Commit, type BlockT, type CommitT, type ReceiptT } from "../types/block.ts";
 import { Bytes32, Uint32, UintNum64 } from "../types/primitives.ts";
 
 const HEAD_KEY = bucketKey(Bucket.meta, new TextEncoder().encode("head"));
@@ -22,9 +23,27 @@ export interface TxLocationT {
 
 export class ChainStore {
   readonly db: Level;
+  /** Where block bodies live on disk; null keeps them in the database (in-memory nodes). */
+  readonly files: BlockFiles | null;
 
-  constructor(db: Level) {
+  private constructor(db: Level, files: BlockFiles | null) {
     this.db = db;
+    this.files = files;
+  }
+
+  /** Opens the store; with `blocksDir`, block bodies go to append-only files, cut back to the committed head. */
+  static async open(db: Level, blocksDir: string | null): Promise<ChainStore> {
+    if (blocksDir === null) return new ChainStore(db, null);
+    const files = new BlockFiles(blocksDir);
+    const store = new ChainStore(db, files);
+    const head = await store.getHead();
+    const loc = head ? await getBytes(db, Bucket.blockByHeight, heightKey(head.height)) : undefined;
+    await files.recover(loc ? BlockLocation.deserialize(loc) : null);
+    return store;
+  }
+
+  async close(): Promise<void> {
+    await this.files?.close();
   }
 
   async getHead(): Promise<{ height: number; hash: Uint8Array } | undefined> {
@@ -38,12 +57,15 @@ export class ChainStore {
   }
 
   async getBlock(height: number): Promise<BlockT | undefined> {
-    const v = await getBytes(this.db, Bucket.blockByHeight, heightKey(height));
+    const v = await this.getBlockBytes(height);
     return v ? Block.deserialize(v) : undefined;
   }
 
+  /** The block's SSZ encoding. */
   async getBlockBytes(height: number): Promise<Uint8Array | undefined> {
-    return getBytes(this.db, Bucket.blockByHeight, heightKey(height));
+    const v = await getBytes(this.db, Bucket.blockByHeight, heightKey(height));
+    if (!v || !this.files) return v;
+    return this.files.read(BlockLocation.deserialize(v));
   }
 
   async getHeightByHash(hash: Uint8Array): Promise<number | undefined> {
@@ -67,19 +89,25 @@ export class ChainStore {
     return v ? TxLocation.deserialize(v) : undefined;
   }
 
-  /** Batch operations that record a committed block; the caller adds the state's and writes them at once. */
-  blockOps(block: BlockT, hash: Uint8Array, commit: CommitT | null, receipts: ReceiptT[], txHashes: Uint8Array[]): BatchOp[] {
+  /**
+   * Batch operations that record a committed block; the caller adds the
+   * state's and writes them at once. With block files the body is appended
+   * (and synced) here and the batch records where.
+   */
+  async blockOps(block: BlockT, hash: Uint8Array, commit: CommitT | null, receipts: ReceiptT[], txs: readonly { hash: Uint8Array; bytes: Uint8Array }[]): Promise<BatchOp[]> {
     const h = block.header.height;
     const hk = heightKey(h);
+    const txBytes = txs.map((t) => t.bytes);
+    const body = this.files ? BlockLocation.serialize(await this.files.append(encodeBlockParts(block, txBytes))) : encodeBlock(block, txBytes);
     const ops: BatchOp[] = [
-      { type: "put", key: bucketKey(Bucket.blockByHeight, hk), value: Block.serialize(block) },
+      { type: "put", key: bucketKey(Bucket.blockByHeight, hk), value: body },
       { type: "put", key: bucketKey(Bucket.heightByHash, hash), value: UintNum64.serialize(h) },
       { type: "put", key: bucketKey(Bucket.receiptsByHeight, hk), value: BlockReceipts.serialize(receipts) },
       { type: "put", key: HEAD_KEY, value: HeadPointer.serialize({ height: h, hash }) },
     ];
     if (commit) ops.push({ type: "put", key: bucketKey(Bucket.commitByHeight, hk), value: Commit.serialize(commit) });
-    for (let i = 0; i < txHashes.length; i++) {
-      ops.push({ type: "put", key: bucketKey(Bucket.txIndex, txHashes[i]!), value: TxLocation.serialize({ height: h, index: i }) });
+    for (let i = 0; i < txs.length; i++) {
+      ops.push({ type: "put", key: bucketKey(Bucket.txIndex, txs[i]!.hash), value: TxLocation.serialize({ height: h, index: i }) });
     }
     return ops;
   }

@@ -15,7 +15,7 @@ import type { Clock } from "../util/clock.ts";
 import type { Logger } from "../util/logger.ts";
 import type { Metrics } from "../util/metrics.ts";
 import { ConsensusError, ConsensusErrorCode } from "./errors.ts";
-import type { PrivValidator } from "./privval.ts";
+import { SignStep, type PrivValidator } from "./privval.ts";
 import type { ConsensusWal } from "./wal.ts";
 
 export interface TxSource {
@@ -124,7 +124,12 @@ export class SoloConsensus {
       // A recovered block is re-verified in full: the WAL is input like any other.
       const exec = result ?? chain.verify(block, envs, this.m.clock.now() + chain.params.maxClockDriftMs);
       const height = block.header.height;
-      await privval.signVote(VoteType.Prevote, height, this.round, hash);
+      // After a crash between the precommit and the commit, the privval already
+      // holds this precommit: a prevote now would be a step backwards, and the
+      // precommit comes back as stored.
+      const last = privval.lastSigned;
+      const precommitted = last !== null && last.height === height && last.round === this.round && last.step === SignStep.Precommit;
+      if (!precommitted) await privval.signVote(VoteType.Prevote, height, this.round, hash);
       const precommit = await privval.signVote(VoteType.Precommit, height, this.round, hash);
       const commit: CommitT = { height, round: this.round, blockHash: hash, signatures: [{ validator: privval.key.address, signature: precommit }] };
       const t0 = performance.now();

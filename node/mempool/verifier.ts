@@ -64,6 +64,7 @@ class VerifyThread {
   run(req: VerifyRequest): Promise<Uint8Array> {
     return new Promise((resolve, reject) => {
       this.inFlight.set(req.id, { req, resolve, reject });
+      // Not transferred: a respawned worker may need the request again.
       this.worker.postMessage(req);
     });
   }
@@ -112,12 +113,21 @@ export class SignatureVerifier {
   }
 
   private request(items: readonly VerifyItem[]): VerifyRequest {
-    return {
-      id: this.nextId++,
-      publicKeys: items.map((i) => i.publicKey),
-      messages: items.map((i) => i.message),
-      signatures: items.map((i) => i.signature),
-    };
+    let total = 0;
+    for (const it of items) total += it.publicKey.length + it.message.length + it.signature.length;
+    const data = new Uint8Array(total);
+    const offsets = new Uint32Array(3 * items.length + 1);
+    let at = 0;
+    let k = 0;
+    for (const it of items) {
+      for (const part of [it.publicKey, it.message, it.signature]) {
+        offsets[k++] = at;
+        data.set(part, at);
+        at += part.length;
+      }
+    }
+    offsets[k] = at;
+    return { id: this.nextId++, data, offsets };
   }
 
   async close(): Promise<void> {

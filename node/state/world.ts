@@ -7,14 +7,10 @@
  * about 2N tree updates, not 2N database reads. On disk every account is one
  * key (its index), written in the block's batch.
  */
-import { setHasher } from "@chainsafe/persistent-merkle-tree";
-import { hasher as hashtreeHasher } from "@chainsafe/persistent-merkle-tree/hasher/hashtree";
 import type { CompositeViewDU } from "@chainsafe/ssz";
 import { Bucket, bucketKey, getBytes, iterateBucket, u32Key, type BatchOp, type Level } from "../db/database.ts";
 import type { ValidatorSetT } from "../types/validator.ts";
 import { Account, State, StateMeta, type AccountT, type TotalsT } from "./schemas.ts";
-
-setHasher(hashtreeHasher);
 
 const META_KEY = new Uint8Array(0);
 

@@ -97,3 +97,55 @@ export type BlockT = ValueOf<typeof Block>;
 export type CommitT = ValueOf<typeof Commit>;
 export type VoteT = ValueOf<typeof Vote>;
 export type ReceiptT = ValueOf<typeof Receipt>;
+
+/**
+ * `Block.serialize(block)` without re-serializing the transactions: their
+ * encoded bytes (already at hand in every envelope) are spliced into the
+ * encoding of the block with an empty transaction list. SSZ puts a list of
+ * variable-size items as 4-byte offsets followed by the items, and `txs` is the
+ * first variable field of the body (the last field of the block), so only the
+ * body's three later offsets move. Byte-identical to `Block.serialize`
+ * (test/unit/types/block-encoding.test.ts).
+ */
+const BODY_FIXED_BYTES = (() => {
+  // The splice below relies on every body field being variable-size (an offset in the fixed part).
+  for (const [name, t] of Object.entries(BlockBody.fields)) if (t.fixedSize !== null) throw new Error(`BlockBody.${name} is fixed-size: update encodeBlock`);
+  return 4 * Object.keys(BlockBody.fields).length;
+})();
+
+export function encodeBlock(block: BlockT, txBytes: readonly Uint8Array[]): Uint8Array {
+  const parts = encodeBlockParts(block, txBytes);
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** `encodeBlock` as a list of parts to be written one after the other (no copy of the transactions). */
+export function encodeBlockParts(block: BlockT, txBytes: readonly Uint8Array[]): Uint8Array[] {
+  if (txBytes.length !== block.body.txs.length) throw new RangeError(`encodeBlock: ${txBytes.length} encodings for ${block.body.txs.length} transactions`);
+  const emptyBody = { ...block.body, txs: [] };
+  const empty = Block.serialize({ header: block.header, body: emptyBody });
+  const bodyStart = empty.length - BlockBody.serialize(emptyBody).length;
+  const txsAt = bodyStart + BODY_FIXED_BYTES;
+  const offsets = new Uint8Array(4 * txBytes.length);
+  const odv = new DataView(offsets.buffer);
+  let off = offsets.length;
+  for (let i = 0; i < txBytes.length; i++) {
+    odv.setUint32(4 * i, off, true);
+    off += txBytes[i]!.length;
+  }
+  const sectionLen = off;
+  const head = empty.slice(0, txsAt);
+  const hdv = new DataView(head.buffer);
+  for (let f = 1; f < BODY_FIXED_BYTES / 4; f++) {
+    const at = bodyStart + 4 * f;
+    hdv.setUint32(at, hdv.getUint32(at, true) + sectionLen, true);
+  }
+  return [head, offsets, ...txBytes, empty.subarray(txsAt)];
+}

@@ -1,0 +1,114 @@
+/**
+ * Append-only block files, as Bitcoin's blk*.dat and Ethereum's freezer keep
+ * bodies out of the key-value store: a block is written once, so LevelDB
+ * never copies it through its log, memtable and compactions (measured: storing
+ * 30 MB blocks in LevelDB cost a fifth of end-to-end throughput).
+ *
+ * The database holds each block's location. A commit appends and fdatasyncs
+ * the block first, then writes the location in the block's atomic batch; a
+ * crash in between leaves bytes past the last recorded location, which
+ * `recover` truncates on the next start.
+ */
+import { constants as fsc, mkdirSync, readdirSync, rmSync } from "node:fs";
+import { open, type FileHandle } from "node:fs/promises";
+import { join } from "node:path";
+import { ContainerType, UintNumberType } from "@chainsafe/ssz";
+
+export const BlockLocation = new ContainerType({
+  file: new UintNumberType(4),
+  offset: new UintNumberType(8, { clipInfinity: true }),
+  length: new UintNumberType(4),
+});
+export interface BlockLocationT {
+  file: number;
+  offset: number;
+  length: number;
+}
+
+const FILE_RE = /^blk(\d{5})\.dat$/;
+const fileName = (n: number) => `blk${String(n).padStart(5, "0")}.dat`;
+
+export class BlockFiles {
+  readonly dir: string;
+  private readonly maxFileBytes: number;
+  private current: { n: number; fh: FileHandle; size: number } | null = null;
+  private readonly readers = new Map<number, FileHandle>();
+
+  constructor(dir: string, opts: { maxFileBytes?: number } = {}) {
+    this.dir = dir;
+    this.maxFileBytes = opts.maxFileBytes ?? 1 << 30;
+    mkdirSync(dir, { recursive: true });
+  }
+
+  /** Cuts everything after `last` (the last committed block's location; null when none is committed). */
+  async recover(last: BlockLocationT | null): Promise<void> {
+    const keepFile = last?.file ?? 0;
+    const keepBytes = last ? last.offset + last.length : 0;
+    for (const name of readdirSync(this.dir)) {
+      const m = FILE_RE.exec(name);
+      if (m && Number(m[1]) > keepFile) rmSync(join(this.dir, name));
+    }
+    const fh = await open(join(this.dir, fileName(keepFile)), fsc.O_RDWR | fsc.O_CREAT);
+    const { size } = await fh.stat();
+    if (size < keepBytes) {
+      await fh.close();
+      throw new Error(`block file ${fileName(keepFile)} is ${size} bytes, the database expects at least ${keepBytes}`);
+    }
+    if (size > keepBytes) {
+      await fh.truncate(keepBytes);
+      await fh.datasync();
+    }
+    this.current = { n: keepFile, fh, size: keepBytes };
+  }
+
+  /** Appends one block given as parts (written with one writev, never concatenated) and makes it durable. */
+  async append(parts: readonly Uint8Array[]): Promise<BlockLocationT> {
+    if (!this.current) throw new Error("block files not recovered");
+    let length = 0;
+    for (const p of parts) length += p.length;
+    if (this.current.size > 0 && this.current.size + length > this.maxFileBytes) await this.rotate();
+    const cur = this.current;
+    const at = cur.size;
+    let written = 0;
+    // writev takes at most IOV_MAX buffers per call on some platforms: go in slices.
+    for (let i = 0; i < parts.length; i += 512) {
+      const slice = parts.slice(i, i + 512);
+      const { bytesWritten } = await cur.fh.writev(slice as Uint8Array[], at + written);
+      written += bytesWritten;
+    }
+    if (written !== length) throw new Error(`short write to ${fileName(cur.n)}: ${written} of ${length} bytes`);
+    await cur.fh.datasync();
+    cur.size += length;
+    return { file: cur.n, offset: at, length };
+  }
+
+  async read(loc: BlockLocationT): Promise<Uint8Array> {
+    let fh = this.readers.get(loc.file);
+    if (!fh) {
+      fh = await open(join(this.dir, fileName(loc.file)), "r");
+      this.readers.set(loc.file, fh);
+    }
+    const buf = new Uint8Array(loc.length);
+    const { bytesRead } = await fh.read(buf, 0, loc.length, loc.offset);
+    if (bytesRead !== loc.length) throw new Error(`block file ${fileName(loc.file)}: read ${bytesRead} of ${loc.length} bytes at ${loc.offset}`);
+    return buf;
+  }
+
+  private async rotate(): Promise<void> {
+    const cur = this.current!;
+    await cur.fh.close();
+    const n = cur.n + 1;
+    const fh = await open(join(this.dir, fileName(n)), "w+");
+    await fh.datasync();
+    const dirFh = await open(this.dir, "r");
+    await dirFh.sync().finally(() => dirFh.close());
+    this.current = { n, fh, size: 0 };
+  }
+
+  async close(): Promise<void> {
+    await this.current?.fh.close();
+    this.current = null;
+    for (const fh of this.readers.values()) await fh.close();
+    this.readers.clear();
+  }
+}

@@ -1,0 +1,55 @@
+/** Restart of the single-validator engine after crashes at each point between proposal and commit. */
+import { describe, expect, it } from "vitest";
+import { Blockchain, genesisFileHash } from "../../../node/chain/blockchain.ts";
+import { PrivValidator } from "../../../node/consensus/privval.ts";
+import { SoloConsensus } from "../../../node/consensus/solo.ts";
+import { ConsensusWal } from "../../../node/consensus/wal.ts";
+import { openDb } from "../../../node/db/database.ts";
+import { VoteType } from "../../../node/types/block.ts";
+import { parseGenesis } from "../../../node/types/genesis.ts";
+import { toHex } from "../../../node/util/hex.ts";
+import { silentLogger } from "../../../node/util/logger.ts";
+import { makeTestNet } from "../../helpers/genesis.ts";
+
+const net = makeTestNet({ accounts: 2, label: "solo-recovery" });
+
+async function setup() {
+  const db = await openDb(null);
+  const chain = await Blockchain.open(db, parseGenesis(JSON.parse(net.genesisJson)), genesisFileHash(net.genesisJson));
+  const privval = await PrivValidator.open(db, net.validator, chain.ctx.chainId);
+  const wal = new ConsensusWal(db);
+  const engine = () =>
+    new SoloConsensus(
+      { blockTimeMs: 60_000 },
+      { chain, privval, wal, txs: { pending: () => [], verified: () => false }, clock: { now: () => chain.head.header.time + 1000 }, logger: silentLogger(), metrics: null },
+    );
+  const built = chain.build({ time: chain.head.header.time + 1000, proposer: net.validator.address, candidates: [], verified: () => false });
+  return { db, chain, privval, wal, engine, built };
+}
+
+describe("solo consensus recovery", () => {
+  for (const signed of ["nothing", "prevote", "prevote+precommit"] as const) {
+    it(`commits the WAL block when the crash came after: proposal saved, ${signed} signed`, async () => {
+      const { db, chain, privval, wal, engine, built } = await setup();
+      await wal.saveProposal(0, built.block);
+      let precommit: Uint8Array | undefined;
+      if (signed !== "nothing") await privval.signVote(VoteType.Prevote, 1, 0, built.hash);
+      if (signed === "prevote+precommit") precommit = await privval.signVote(VoteType.Precommit, 1, 0, built.hash);
+
+      const solo = engine();
+      await solo.start();
+      await solo.stop();
+      expect(chain.head.header.height).toBe(1);
+      expect(toHex(chain.head.hash)).toBe(toHex(built.hash));
+      if (precommit) expect(toHex(chain.headCommit.signatures[0]!.signature)).toBe(toHex(precommit));
+      await db.close();
+    });
+  }
+
+  it("refuses to start when the privval signed beyond the next height", async () => {
+    const { db, privval, engine, built } = await setup();
+    await privval.signVote(VoteType.Precommit, 5, 0, built.hash);
+    await expect(engine().start()).rejects.toMatchObject({ code: "CONSENSUS_STATE_INCONSISTENT" });
+    await db.close();
+  });
+});
