@@ -1,5 +1,5 @@
 import { bech32m } from "@scure/base";
-import { concatBytes, utf8 } from "../util/hex.ts";
+import { utf8 } from "../util/hex.ts";
 import { sha256 } from "./hash.ts";
 
 export const ADDRESS_BYTES = 20;
@@ -10,7 +10,7 @@ const ADDRESS_DOMAIN = utf8("pouw/addr/v1");
 
 /** First 20 bytes of SHA-256("pouw/addr/v1" ‖ scheme ‖ publicKey). */
 export function addressFromPublicKey(publicKey: Uint8Array, scheme = SCHEME_MLDSA44): Uint8Array {
-  return sha256(concatBytes(ADDRESS_DOMAIN, Uint8Array.of(scheme), publicKey)).subarray(0, ADDRESS_BYTES);
+  return sha256(ADDRESS_DOMAIN, Uint8Array.of(scheme), publicKey).subarray(0, ADDRESS_BYTES);
 }
 
 export function encodeAddress(address: Uint8Array): string {

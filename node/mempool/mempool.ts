@@ -100,11 +100,12 @@ export class Mempool {
     const results: (PouwError | null)[] = new Array(envs.length).fill(null);
     const candidates: number[] = [];
     const inBatch = new Set<string>();
+    let baseFee = this.deps.view.baseFee();
     for (let i = 0; i < envs.length; i++) {
       const env = envs[i]!;
       try {
         if (inBatch.has(env.hashHex)) throw new MempoolError(MempoolErrorCode.ALREADY_KNOWN, `transaction ${env.hashHex} is already in the mempool`);
-        this.precheck(env);
+        this.precheck(env, baseFee);
         inBatch.add(env.hashHex);
         candidates.push(i);
       } catch (e) {
@@ -122,6 +123,7 @@ export class Mempool {
         for (const i of candidates) results[i] = err;
         oks = [];
       }
+      baseFee = this.deps.view.baseFee();
       for (let k = 0; k < oks.length; k++) {
         const i = candidates[k]!;
         const env = envs[i]!;
@@ -131,7 +133,7 @@ export class Mempool {
         }
         try {
           // The state may have moved while the signatures were checked: check again, then insert.
-          this.insert(env, this.precheck(env));
+          this.insert(env, this.precheck(env, baseFee));
         } catch (e) {
           results[i] = asPouwError(e);
         }
@@ -191,12 +193,11 @@ export class Mempool {
   }
 
   /** Every check short of the signature; returns the entry it would replace, if any. */
-  private precheck(env: TxEnvelope): Entry | undefined {
+  private precheck(env: TxEnvelope, baseFee: bigint): Entry | undefined {
     if (this.byHash.has(env.hashHex)) throw new MempoolError(MempoolErrorCode.ALREADY_KNOWN, `transaction ${env.hashHex} is already in the mempool`);
     const { view } = this.deps;
     checkTxStateless(env, view);
     const { tx } = env.signed;
-    const baseFee = view.baseFee();
     if (tx.maxFeePerGas < baseFee) throw new TxError(TxErrorCode.FEE_BELOW_BASE_FEE, `maxFeePerGas ${tx.maxFeePerGas} is below the base fee ${baseFee}`, { baseFee });
     const acc = view.account(env.senderHex);
     const nonce = acc?.nonce ?? 0n;

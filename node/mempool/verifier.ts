@@ -22,7 +22,8 @@ export interface SignatureVerifierOptions {
 }
 
 interface Pending {
-  req: VerifyRequest;
+  /** Rebuilds the request (its buffer is transferred to the worker, so a respawn needs a fresh one). */
+  make: () => VerifyRequest;
   resolve: (ok: Uint8Array) => void;
   reject: (e: Error) => void;
 }
@@ -56,17 +57,21 @@ class VerifyThread {
         return;
       }
       this.worker = this.spawn();
-      for (const p of this.inFlight.values()) this.worker.postMessage(p.req);
+      for (const p of this.inFlight.values()) this.post(p.make());
     });
     return w;
   }
 
-  run(req: VerifyRequest): Promise<Uint8Array> {
+  run(make: () => VerifyRequest): Promise<Uint8Array> {
     return new Promise((resolve, reject) => {
-      this.inFlight.set(req.id, { req, resolve, reject });
-      // Not transferred: a respawned worker may need the request again.
-      this.worker.postMessage(req);
+      const req = make();
+      this.inFlight.set(req.id, { make, resolve, reject });
+      this.post(req);
     });
+  }
+
+  private post(req: VerifyRequest): void {
+    this.worker.postMessage(req, [req.data.buffer as ArrayBuffer, req.offsets.buffer as ArrayBuffer]);
   }
 
   async close(): Promise<void> {
@@ -96,7 +101,7 @@ export class SignatureVerifier {
     }
     if (items.length === 0) {
       // Still a round trip to every worker: callers use this to warm the pool up.
-      await Promise.all(this.pool.map((t) => t.run(this.request([]))));
+      await Promise.all(this.pool.map((t) => t.run(this.requestFor([]))));
       return [];
     }
     // Small batches go to one worker round-robin; large ones are split across all.
@@ -105,14 +110,20 @@ export class SignatureVerifier {
     const jobs: Promise<Uint8Array>[] = [];
     for (let i = 0; i < items.length; i += size) {
       const t = this.pool[this.next++ % this.pool.length]!;
-      jobs.push(t.run(this.request(items.slice(i, i + size))));
+      jobs.push(t.run(this.requestFor(items.slice(i, i + size))));
     }
     const out: boolean[] = [];
     for (const ok of await Promise.all(jobs)) for (const b of ok) out.push(b === 1);
     return out;
   }
 
-  private request(items: readonly VerifyItem[]): VerifyRequest {
+  /** A request factory with a fixed id: the same id if it has to be rebuilt for a respawned worker. */
+  private requestFor(items: readonly VerifyItem[]): () => VerifyRequest {
+    const id = this.nextId++;
+    return () => this.request(id, items);
+  }
+
+  private request(id: number, items: readonly VerifyItem[]): VerifyRequest {
     let total = 0;
     for (const it of items) total += it.publicKey.length + it.message.length + it.signature.length;
     const data = new Uint8Array(total);
@@ -127,7 +138,7 @@ export class SignatureVerifier {
       }
     }
     offsets[k] = at;
-    return { id: this.nextId++, data, offsets };
+    return { id, data, offsets };
   }
 
   async close(): Promise<void> {

@@ -65,7 +65,8 @@ export function envelopeFromSigned(signed: SignedTransactionT, bytes?: Uint8Arra
 export function decodeTransaction(bytes: Uint8Array): TxEnvelope {
   let signed: SignedTransactionT;
   try {
-    signed = SignedTransaction.deserialize(bytes);
+    // reuseBytes: the public key and signature are views into `bytes`, which the envelope keeps anyway (no copy).
+    signed = SignedTransaction.deserialize(bytes, { reuseBytes: true });
   } catch (e) {
     throw new TypeError(`malformed transaction: ${(e as Error).message}`);
   }
