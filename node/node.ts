@@ -142,7 +142,7 @@ export class PouwNode implements RpcNode {
           {
             chain,
             privval,
-            wal: new ConsensusWal(db),
+            wal: new ConsensusWal(db, cfg.dataDir === null ? null : join(cfg.dataDir, "consensus-wal")),
             txs: { pending: (baseFee) => mempool.pending(baseFee), verified: (env) => mempool.verified(env) },
             clock,
             logger: logger.child({ module: "consensus" }),

@@ -82,6 +82,7 @@ export class SoloConsensus {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     await this.inFlight;
+    await this.m.wal.close();
   }
 
   private schedule(): void {
@@ -111,7 +112,7 @@ export class SoloConsensus {
     });
     this.m.metrics?.blockExecutionSeconds.observe((performance.now() - t0) / 1000);
     if (built.result.dropped.length > 0) this.m.onDropped?.(built.result.dropped);
-    await this.m.wal.saveProposal(this.round, built.block);
+    await this.m.wal.saveProposal(this.round, built.block, built.result.txs.map((t) => t.bytes));
     await this.decide(built.block, built.result);
   }
 
