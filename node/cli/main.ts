@@ -73,6 +73,7 @@ keys
   .addOption(keyringOption())
   .option("--json", "JSON output")
   .action((o) => {
+    if (!/^(0x)?[0-9a-fA-F]{64}$/.test(o.seed)) throw new Error("--seed must be the 32-byte seed as 64 hex digits");
     const key = new AccountKey(fromHex(o.seed));
     const path = new Keyring(o.keyring).add(o.name, key);
     console.log(o.json ? JSON.stringify({ name: o.name, address: key.bech32, file: path }) : `imported ${o.name}: ${key.bech32}\n  ${path}`);
@@ -91,7 +92,7 @@ const tx = program.command("tx").description("build, sign and send transactions"
 tx.command("transfer")
   .description("send POUW; waits until the transfer is finalized")
   .requiredOption("--from <key>", "key name, or dev:N for a devnet account")
-  .requiredOption("--to <address>", "recipient pouw1… address")
+  .requiredOption("--to <address>", "recipient: pouw1… address, key name or dev:N")
   .requiredOption("--amount <pouw>", "amount in POUW (up to 9 decimals)")
   .option("--tip <units>", "max priority fee per gas, units (default: the node's suggestion)")
   .option("--max-fee <units>", "max fee per gas, units (default: 2 × base fee + tip)")

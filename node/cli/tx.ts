@@ -1,5 +1,5 @@
 /** `pouw tx transfer`: build, sign, submit and follow a transfer. */
-import { decodeAddress } from "../crypto/address.ts";
+import { decodeAddress, encodeAddress } from "../crypto/address.ts";
 import { PouwClient, PouwRpcError } from "../client/client.ts";
 import { SignedTransaction, TxSelector } from "../types/transaction.ts";
 import { envelopeFromSigned, signTransaction } from "../types/txcodec.ts";
@@ -21,8 +21,9 @@ export interface TransferOptions {
 }
 
 export async function transferCommand(opts: TransferOptions): Promise<void> {
-  const key = new Keyring(opts.keyring).get(opts.from);
-  const to = decodeAddress(opts.to);
+  const keyring = new Keyring(opts.keyring);
+  const to = opts.to.startsWith("pouw1") ? decodeAddress(opts.to) : keyring.get(opts.to).address;
+  const key = keyring.get(opts.from);
   const amount = parsePouw(opts.amount);
   const client = new PouwClient(opts.rpc);
   const [info, account, fee] = await Promise.all([client.chainInfo(), client.getAccount(key.bech32, { proof: false }), client.estimateFee()]);
@@ -42,10 +43,10 @@ export async function transferCommand(opts: TransferOptions): Promise<void> {
   const out = (o: Record<string, unknown>, text: string) => console.log(opts.json ? JSON.stringify(o) : text);
   const hash = await client.sendRawTransaction(SignedTransaction.serialize(signed));
   if (!opts.wait) {
-    out({ hash, status: "pending" }, `sent ${formatPouw(amount)} POUW from ${key.bech32} to ${opts.to}\n  tx ${hash} pending`);
+    out({ hash, status: "pending" }, `sent ${formatPouw(amount)} POUW from ${key.bech32} to ${encodeAddress(to)}\n  tx ${hash} pending`);
     return;
   }
-  if (!opts.json) console.log(`sent ${formatPouw(amount)} POUW from ${key.bech32} to ${opts.to}\n  tx ${hash} (nonce ${tx.nonce}) waiting for finality…`);
+  if (!opts.json) console.log(`sent ${formatPouw(amount)} POUW from ${key.bech32} to ${encodeAddress(to)}\n  tx ${hash} (nonce ${tx.nonce}) waiting for finality…`);
   const final = await client.waitForTransaction(env.hashHex, { timeoutMs: 60_000 });
   if (final.status === "finalized") {
     const r = final.receipt;

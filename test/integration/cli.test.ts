@@ -1,0 +1,104 @@
+/** The `pouw` CLI as a user runs it: keys, init, and a transfer against a live node over RPC. */
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, statSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AccountKey } from "../../node/crypto/keys.ts";
+import { PouwNode } from "../../node/node.ts";
+import { CLI, freePort } from "../helpers/child.ts";
+
+const run = promisify(execFile);
+const dir = mkdtempSync(join(tmpdir(), "pouw-cli-"));
+const keyring = join(dir, "keyring");
+
+async function pouw(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { env: { ...process.env, POUW_KEYRING: keyring } });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+describe("pouw keys", () => {
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("creates, shows, lists and imports keys, and never overwrites one", async () => {
+    const created = await pouw("keys", "new", "--name", "alice", "--json");
+    expect(created.code).toBe(0);
+    const alice = JSON.parse(created.stdout) as { name: string; address: string; file: string };
+    expect(alice.address).toMatch(/^pouw1[02-9ac-hj-np-z]{38}$/);
+    expect(statSync(alice.file).mode & 0o077).toBe(0); // readable by the owner only
+
+    const shown = JSON.parse((await pouw("keys", "show", "alice", "--json")).stdout) as { address: string; publicKey: string };
+    expect(shown.address).toBe(alice.address);
+    expect(shown.publicKey).toMatch(/^0x[0-9a-f]{2624}$/);
+
+    const again = await pouw("keys", "new", "--name", "alice");
+    expect(again.code).not.toBe(0);
+    expect(again.stderr).toMatch(/already exists/);
+
+    const seed = "11".repeat(32);
+    const imported = JSON.parse((await pouw("keys", "import", "--name", "bob", "--seed", seed, "--json")).stdout) as { address: string };
+    expect(imported.address).toBe(new AccountKey(Buffer.from(seed, "hex")).bech32);
+    const bad = await pouw("keys", "import", "--name", "carol", "--seed", "zz");
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/seed/i);
+
+    const list = (await pouw("keys", "list", "--json")).stdout;
+    expect(list).toContain(alice.address);
+    expect(list).toContain(imported.address);
+  });
+
+  it("initialises a home once", async () => {
+    const home = join(dir, "home");
+    const first = await pouw("init", "--home", home, "--dev-validator", "0");
+    expect(first.code).toBe(0);
+    for (const f of ["config.json", "genesis.json", "keys/validator.json"]) expect(existsSync(join(home, f)), f).toBe(true);
+    expect(JSON.parse(readFileSync(join(home, "genesis.json"), "utf8")).chainId).toBe("pouw-devnet-1");
+    const second = await pouw("init", "--home", home, "--dev-validator", "0");
+    expect(second.code).not.toBe(0);
+    expect(second.stderr).toMatch(/already initialised/);
+  });
+});
+
+describe("pouw tx transfer against a live devnet node", () => {
+  let node: PouwNode;
+  let rpc: string;
+  beforeAll(async () => {
+    const port = await freePort();
+    node = await PouwNode.create({
+      dataDir: null,
+      genesisJson: readFileSync(new URL("../../genesis/devnet.json", import.meta.url), "utf8"),
+      validatorKey: AccountKey.fromLabel("pouw/devnet/validator/0"),
+      rpc: { host: "127.0.0.1", port },
+      blockTimeMs: 100,
+    });
+    await node.start();
+    rpc = `http://127.0.0.1:${port}/`;
+  });
+  afterAll(() => node.close());
+
+  it("sends from a dev account to a key name, waits for finality and shows the new balance", async () => {
+    const before = JSON.parse((await pouw("balance", "dev:3", "--rpc", rpc, "--json")).stdout) as { balance: string };
+    const sent = await pouw("tx", "transfer", "--from", "dev:2", "--to", "dev:3", "--amount", "1.5", "--rpc", rpc, "--json");
+    expect(sent.code, sent.stderr).toBe(0);
+    const final = JSON.parse(sent.stdout) as { status: string; receipt: { status: string } };
+    expect(final.status).toBe("finalized");
+    expect(final.receipt.status).toBe("success");
+    const after = JSON.parse((await pouw("balance", "dev:3", "--rpc", rpc, "--json")).stdout) as { balance: string };
+    expect(BigInt(after.balance) - BigInt(before.balance)).toBe(1_500_000_000n);
+
+    const text = await pouw("tx", "transfer", "--from", "dev:2", "--to", "dev:3", "--amount", "0.000000001", "--rpc", rpc);
+    expect(text.stdout).toMatch(/finalized in block \d+/);
+  });
+
+  it("explains a refused transfer and exits non-zero", async () => {
+    const broke = await pouw("tx", "transfer", "--from", "dev:4", "--to", "dev:3", "--amount", "2000000", "--rpc", rpc);
+    expect(broke.code).not.toBe(0);
+    expect(broke.stderr + broke.stdout).toMatch(/INSUFFICIENT_FUNDS/);
+  });
+});
