@@ -202,7 +202,7 @@ export class Mempool {
     const acc = view.account(env.senderHex);
     const nonce = acc?.nonce ?? 0n;
     if (tx.nonce < nonce) throw new TxError(TxErrorCode.NONCE_TOO_LOW, `nonce ${tx.nonce} is below the account nonce ${nonce}`, { expected: nonce });
-    if (tx.nonce >= nonce + BigInt(this.opts.maxNonceAhead)) {
+    if (tx.nonce > nonce + BigInt(this.opts.maxNonceAhead)) {
       throw new MempoolError(MempoolErrorCode.NONCE_TOO_HIGH, `nonce ${tx.nonce} is more than ${this.opts.maxNonceAhead} ahead of the account nonce ${nonce}`, { expected: nonce });
     }
     const cost = maxCost(env);

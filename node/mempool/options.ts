@@ -6,7 +6,7 @@ export interface MempoolOptions {
   maxBytes: number;
   /** Most transactions one sender may have waiting. */
   maxPerSender: number;
-  /** How far past the account nonce a transaction may be queued. */
+  /** How far past the account nonce a transaction may be queued (nonce ≤ account nonce + this). */
   maxNonceAhead: number;
   /** A replacement (same sender and nonce) must raise both fee caps by at least this percentage. */
   replaceBumpPercent: number;

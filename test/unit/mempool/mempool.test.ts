@@ -79,7 +79,8 @@ describe("mempool admission", () => {
     const { mp, view } = pool({ maxNonceAhead: 4 });
     view.setNonce(keys[0]!, 2n);
     expect(await codeOf(mp.add(tx(0, 1)))).toBe("NONCE_TOO_LOW");
-    expect(await codeOf(mp.add(tx(0, 6)))).toBe("NONCE_TOO_HIGH");
+    expect(await codeOf(mp.add(tx(0, 7)))).toBe("NONCE_TOO_HIGH");
+    expect(await codeOf(mp.add(tx(0, 6)))).toBe("ADMITTED"); // exactly maxNonceAhead ahead: queued
     view.fee = 101n;
     expect(await codeOf(mp.add(tx(0, 2)))).toBe("FEE_BELOW_BASE_FEE");
     view.fee = 1n;
@@ -87,7 +88,7 @@ describe("mempool admission", () => {
     expect(await codeOf(mp.add(tx(1, 0)))).toBe("INSUFFICIENT_FUNDS");
     const other = signedTransfer(keys[2]!, { chainId: "other-chain", nonce: 0n, to, amount: 1n }).env;
     expect(await codeOf(mp.add(other))).toBe("WRONG_CHAIN_ID");
-    expect(mp.size).toBe(0);
+    expect(mp.size).toBe(1); // only the queued nonce 6
   });
 
   it("rejects a bad signature without affecting the rest of its batch", async () => {
