@@ -84,7 +84,7 @@ export class PrivValidator {
       }
     }
     const signature = this.key.sign(voteSigningMessage(this.chainId, type, height, round, blockHash));
-    const next: LastSign = { height, round, step, blockHash, signature };
+    const next: LastSign = { height, round, step, blockHash: blockHash.slice(), signature };
     await this.db.put(STATE_KEY, LastSignState.serialize(next), { sync: true } as never);
     this.last = next;
     this.metrics?.privvalLastSignedHeight.set(height);

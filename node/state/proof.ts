@@ -26,6 +26,8 @@ export function createAccountProof(view: StateView, index: number): AccountProof
 /** True when `account` sits at `proof.index` of the state whose root is `stateRoot`. */
 export function verifyAccountProof(stateRoot: Uint8Array, account: AccountT, proof: AccountProof): boolean {
   if (proof.gindex !== accountGindex(proof.index)) return false;
+  // Exactly one witness per level of the path: padding is not a valid proof.
+  if (proof.witnesses.length !== proof.gindex.toString(2).length - 1) return false;
   try {
     const single: SingleProof = { type: ProofType.single, gindex: proof.gindex, leaf: Account.hashTreeRoot(account), witnesses: proof.witnesses };
     const node = createNodeFromProof(single);

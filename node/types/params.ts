@@ -105,5 +105,19 @@ export function paramsFromJson(json: Record<string, unknown>): Params {
     else if (k === "gas") out[k] = { ...DEFAULT_PARAMS.gas, ...(v as object), base: { ...DEFAULT_PARAMS.gas.base, ...((v as GasSchedule).base ?? {}) } };
     else out[k] = v;
   }
-  return out as unknown as Params;
+  const p = out as unknown as Params;
+  validateParams(p);
+  return p;
+}
+
+/** Refuses parameters the state transition cannot run with; throws `RangeError` naming the field. */
+export function validateParams(p: Params): void {
+  const positiveInt = (k: keyof Params) => {
+    const v = p[k];
+    if (typeof v !== "number" || !Number.isSafeInteger(v) || v <= 0) throw new RangeError(`param ${k} must be a positive integer, got ${String(v)}`);
+  };
+  for (const k of ["blockTimeMs", "maxBlockGas", "maxBlockTxs", "maxTxBytes", "baseFeeChangeDenominator", "elasticityMultiplier"] as const) positiveInt(k);
+  if (Math.floor(p.maxBlockGas / p.elasticityMultiplier) < 1) throw new RangeError("param maxBlockGas / elasticityMultiplier must be at least 1 (the EIP-1559 gas target)");
+  if (p.minBaseFeePerGas < 1n) throw new RangeError("param minBaseFeePerGas must be at least 1");
+  if (p.initialBaseFeePerGas < p.minBaseFeePerGas) throw new RangeError("param initialBaseFeePerGas must be at least minBaseFeePerGas");
 }

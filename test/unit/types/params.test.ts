@@ -1,0 +1,19 @@
+import { describe, expect, it } from "vitest";
+import { DEFAULT_PARAMS, paramsFromJson, paramsToJson } from "../../../node/types/params.ts";
+
+describe("params from genesis JSON", () => {
+  it("round trips the defaults", () => {
+    expect(paramsFromJson(paramsToJson(DEFAULT_PARAMS) as Record<string, unknown>)).toEqual(DEFAULT_PARAMS);
+  });
+
+  it("refuses parameters the state transition cannot run with, naming the field", () => {
+    const bad = (over: Record<string, unknown>) => () => paramsFromJson({ ...(paramsToJson(DEFAULT_PARAMS) as Record<string, unknown>), ...over });
+    expect(bad({ elasticityMultiplier: 0 })).toThrow(/elasticityMultiplier/);
+    expect(bad({ maxBlockGas: 1, elasticityMultiplier: 2 })).toThrow(/gas target/);
+    expect(bad({ baseFeeChangeDenominator: 0 })).toThrow(/baseFeeChangeDenominator/);
+    expect(bad({ maxBlockTxs: 1.5 })).toThrow(/maxBlockTxs/);
+    expect(bad({ minBaseFeePerGas: "0" })).toThrow(/minBaseFeePerGas/);
+    expect(bad({ initialBaseFeePerGas: "1", minBaseFeePerGas: "5" })).toThrow(/initialBaseFeePerGas/);
+    expect(bad({ noSuchParam: 1 })).toThrow(/unknown param/);
+  });
+});
