@@ -4,10 +4,10 @@
  *   signature      = ML-DSA-44.Sign(seed, signingMessage)  (pure, empty context)
  *   txHash         = hashTreeRoot(SignedTransaction) = sha256(root(tx) ‖ root(signature))
  */
-import { addressFromPublicKey } from "../crypto/address.ts";
 import type { AccountKey } from "../crypto/keys.ts";
 import { sha256 } from "../crypto/hash.ts";
 import { concatBytes, utf8 } from "../util/hex.ts";
+import { keyInfo, transactionRoot } from "./keycache.ts";
 import { Signature } from "./primitives.ts";
 import { SignedTransaction, Transaction, TX_TYPES, type SignedTransactionT, type TransactionT, type TxTypeName } from "./transaction.ts";
 
@@ -43,10 +43,11 @@ function toHexPlain(b: Uint8Array): string {
 }
 
 export function envelopeFromSigned(signed: SignedTransactionT, bytes?: Uint8Array): TxEnvelope {
-  const txRoot = Transaction.hashTreeRoot(signed.tx);
+  const key = keyInfo(signed.tx.publicKey);
+  const txRoot = transactionRoot(signed.tx, key.root);
   const sigRoot = Signature.hashTreeRoot(signed.signature);
   const hash = sha256(txRoot, sigRoot);
-  const sender = addressFromPublicKey(signed.tx.publicKey);
+  const sender = key.address;
   const type = TX_TYPES[signed.tx.body.selector];
   if (type === undefined) throw new TypeError(`unknown body selector ${signed.tx.body.selector}`);
   return {
@@ -74,5 +75,5 @@ export function decodeTransaction(bytes: Uint8Array): TxEnvelope {
 }
 
 export function senderOf(tx: TransactionT): Uint8Array {
-  return addressFromPublicKey(tx.publicKey);
+  return keyInfo(tx.publicKey).address;
 }
