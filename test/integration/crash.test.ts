@@ -12,17 +12,8 @@ import { initHome } from "../../node/cli/home.ts";
 import type { PouwClient } from "../../node/client/client.ts";
 import { makeTestNet } from "../helpers/genesis.ts";
 import { freePort, startChild, type ChildNode } from "../helpers/child.ts";
+import { mulberry32 } from "../helpers/rng.ts";
 import { signedTransfer } from "../helpers/tx.ts";
-
-function mulberry32(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const KILLS = 20;
 
