@@ -13,7 +13,7 @@ import { openDb, type Level } from "./db/database.ts";
 import type { AccountKey } from "./crypto/keys.ts";
 import { ConsensusWal } from "./consensus/wal.ts";
 import { PrivValidator } from "./consensus/privval.ts";
-import { SoloConsensus } from "./consensus/solo.ts";
+import { ConsensusEngine } from "./consensus/engine.ts";
 import { Mempool } from "./mempool/mempool.ts";
 import type { MempoolOptions } from "./mempool/options.ts";
 import { SignatureVerifier } from "./mempool/verifier.ts";
@@ -59,7 +59,7 @@ export class PouwNode implements RpcNode {
   readonly chain: Blockchain;
   readonly mempool: Mempool;
   readonly verifier: SignatureVerifier;
-  readonly consensus: SoloConsensus | null;
+  readonly consensus: ConsensusEngine | null;
   readonly rpcServer: RpcServer | null;
   readonly logger: Logger;
   readonly metrics: Metrics | null;
@@ -74,7 +74,7 @@ export class PouwNode implements RpcNode {
     chain: Blockchain;
     mempool: Mempool;
     verifier: SignatureVerifier;
-    consensus: SoloConsensus | null;
+    consensus: ConsensusEngine | null;
     rpc: Partial<RpcServerOptions> | null;
     logger: Logger;
     metrics: Metrics | null;
@@ -111,7 +111,7 @@ export class PouwNode implements RpcNode {
     let opened: Blockchain | undefined;
     try {
       const chain = (opened = await Blockchain.open(db, genesis, genesisFileHash(cfg.genesisJson), blocksDir));
-      let consensus: SoloConsensus | null = null;
+      let consensus: ConsensusEngine | null = null;
       let node: PouwNode | undefined;
       verifier = new SignatureVerifier({ threads: cfg.verifierThreads });
       const mempool = new Mempool(cfg.mempool ?? {}, {
@@ -137,11 +137,12 @@ export class PouwNode implements RpcNode {
           throw new PouwError("NOT_A_VALIDATOR", `key ${key.bech32} is not in the genesis validator set`);
         }
         const privval = await PrivValidator.open(db, key, chain.ctx.chainId, metrics);
-        consensus = new SoloConsensus(
+        consensus = new ConsensusEngine(
           { blockTimeMs: genesis.params.blockTimeMs },
           {
             chain,
             privval,
+            transport: null,
             wal: new ConsensusWal(db, cfg.dataDir === null ? null : join(cfg.dataDir, "consensus-wal")),
             txs: { pending: (baseFee) => mempool.pending(baseFee), verified: (env) => mempool.verified(env) },
             clock,

@@ -1,7 +1,7 @@
 /** Votes and commits: what validators sign, and checking that a commit carries > 2/3 of the power. */
 import { mlDsa } from "../crypto/mldsa.ts";
 import { concatBytes, utf8 } from "../util/hex.ts";
-import { CanonicalVote, Commit, VoteType, type CommitT } from "../types/block.ts";
+import { CanonicalProposal, CanonicalVote, Commit, VoteType, type CommitT } from "../types/block.ts";
 import type { ValidatorSetT } from "../types/validator.ts";
 import { addrKey } from "../state/world.ts";
 import { BlockError, BlockErrorCode } from "./errors.ts";
@@ -11,6 +11,11 @@ export const VOTE_DOMAIN = utf8("pouw/vote/v1");
 /** The bytes a validator signs for a vote: domain ‖ hashTreeRoot(CanonicalVote). */
 export function voteSigningMessage(chainId: Uint8Array, type: number, height: number, round: number, blockHash: Uint8Array): Uint8Array {
   return concatBytes(VOTE_DOMAIN, CanonicalVote.hashTreeRoot({ chainId, type, height, round, blockHash }));
+}
+
+/** The bytes a proposer signs: domain ‖ hashTreeRoot(CanonicalProposal); `polRound` -1 for none. */
+export function proposalSigningMessage(chainId: Uint8Array, height: number, round: number, polRound: number, blockHash: Uint8Array): Uint8Array {
+  return concatBytes(VOTE_DOMAIN, CanonicalProposal.hashTreeRoot({ chainId, type: VoteType.Proposal, height, round, polRound: polRound + 1, blockHash }));
 }
 
 export function commitHash(commit: CommitT): Uint8Array {

@@ -9,7 +9,7 @@
 import { ContainerType } from "@chainsafe/ssz";
 import { Bucket, bucketKey, type Level } from "../db/database.ts";
 import type { AccountKey } from "../crypto/keys.ts";
-import { voteSigningMessage } from "../chain/commit.ts";
+import { proposalSigningMessage, voteSigningMessage } from "../chain/commit.ts";
 import { VoteType } from "../types/block.ts";
 import { Bytes32, Signature, Uint32, Uint8, UintNum64 } from "../types/primitives.ts";
 import { bytesEqual, toHex } from "../util/hex.ts";
@@ -60,14 +60,23 @@ export class PrivValidator {
     return this.last;
   }
 
-  /** Signs a vote (or proposal) for `blockHash` (zero = nil) unless that could equivocate. */
+  /** Signs a vote for `blockHash` (zero = nil) unless that could equivocate. */
   signVote(type: number, height: number, round: number, blockHash: Uint8Array): Promise<Uint8Array> {
-    const run = this.queue.then(() => this.signNow(type, height, round, blockHash));
+    const run = this.queue.then(() => this.signNow(type, height, round, blockHash, () => voteSigningMessage(this.chainId, type, height, round, blockHash)));
     this.queue = run.catch(() => undefined);
     return run;
   }
 
-  private async signNow(type: number, height: number, round: number, blockHash: Uint8Array): Promise<Uint8Array> {
+  /** Signs a proposal (step Propose of the same height/round/step order). */
+  signProposal(height: number, round: number, polRound: number, blockHash: Uint8Array): Promise<Uint8Array> {
+    const run = this.queue.then(() =>
+      this.signNow(VoteType.Proposal, height, round, blockHash, () => proposalSigningMessage(this.chainId, height, round, polRound, blockHash)),
+    );
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async signNow(type: number, height: number, round: number, blockHash: Uint8Array, message: () => Uint8Array): Promise<Uint8Array> {
     const step = stepOfVote(type);
     const last = this.last;
     if (last) {
@@ -83,7 +92,7 @@ export class PrivValidator {
         );
       }
     }
-    const signature = this.key.sign(voteSigningMessage(this.chainId, type, height, round, blockHash));
+    const signature = this.key.sign(message());
     const next: LastSign = { height, round, step, blockHash: blockHash.slice(), signature };
     await this.db.put(STATE_KEY, LastSignState.serialize(next), { sync: true } as never);
     this.last = next;

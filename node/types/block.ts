@@ -38,6 +38,12 @@ export const CanonicalVote = new ContainerType(
   { typeName: "CanonicalVote" },
 );
 
+/** What a proposer signs: `polRound` is the proof-of-lock round + 1 (0 = none). */
+export const CanonicalProposal = new ContainerType(
+  { chainId: ChainId, type: Uint8, height: UintNum64, round: Uint32, polRound: Uint32, blockHash: Bytes32 },
+  { typeName: "CanonicalProposal" },
+);
+
 export const Vote = new ContainerType(
   { type: Uint8, height: UintNum64, round: Uint32, blockHash: Bytes32, validator: Address, signature: Signature },
   { typeName: "Vote" },
@@ -69,6 +75,16 @@ export const BlockBody = new ContainerType(
 );
 
 export const Block = new ContainerType({ header: BlockHeader, body: BlockBody }, { typeName: "Block" });
+
+/**
+ * A proposal on the wire: the block and the proposer's signature over its
+ * CanonicalProposal (height and proposer come from the header).
+ */
+export const ProposalMessage = new ContainerType(
+  { round: Uint32, polRound: Uint32, block: Block, signature: Signature },
+  { typeName: "ProposalMessage" },
+);
+export type ProposalMessageT = ValueOf<typeof ProposalMessage>;
 
 /** The list of transaction hashes whose root is `header.txRoot`. */
 export const TxHashList = new ListCompositeType(Bytes32, MAX_BLOCK_TXS);

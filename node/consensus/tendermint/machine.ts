@@ -88,8 +88,11 @@ export class Tendermint {
     return this.set;
   }
 
-  /** Starts `height` with its validator set (proposer priorities for round 0). */
-  startHeight(height: number, set: ProposerSet): ConsensusAction[] {
+  /**
+   * Starts `height` with its validator set (proposer priorities for round 0),
+   * at `round` (later than 0 only after a restart that interrupted a round).
+   */
+  startHeight(height: number, set: ProposerSet, round = 0): ConsensusAction[] {
     this.height = height;
     this.set = set;
     this.powers = new Map(set.validators.map((v) => [v.id, v.power]));
@@ -104,7 +107,7 @@ export class Tendermint {
     this.heard = new Map();
     this.fired = new Set();
     this.out = [];
-    this.startRound(0);
+    this.startRound(round);
     const replay = this.buffered.filter((e) => eventHeight(e) === height);
     this.buffered = this.buffered.filter((e) => eventHeight(e) > height);
     for (const e of replay) this.dispatch(e);

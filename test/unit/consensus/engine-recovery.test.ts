@@ -1,8 +1,8 @@
-/** Restart of the single-validator engine after crashes at each point between proposal and commit. */
+/** Restart of the consensus engine after crashes at each point between proposal and commit (lone validator). */
 import { describe, expect, it } from "vitest";
 import { Blockchain, genesisFileHash } from "../../../node/chain/blockchain.ts";
+import { ConsensusEngine } from "../../../node/consensus/engine.ts";
 import { PrivValidator } from "../../../node/consensus/privval.ts";
-import { SoloConsensus } from "../../../node/consensus/solo.ts";
 import { ConsensusWal } from "../../../node/consensus/wal.ts";
 import { openDb } from "../../../node/db/database.ts";
 import { VoteType } from "../../../node/types/block.ts";
@@ -11,7 +11,7 @@ import { toHex } from "../../../node/util/hex.ts";
 import { silentLogger } from "../../../node/util/logger.ts";
 import { makeTestNet } from "../../helpers/genesis.ts";
 
-const net = makeTestNet({ accounts: 2, label: "solo-recovery" });
+const net = makeTestNet({ accounts: 2, label: "engine-recovery" });
 
 async function setup() {
   const db = await openDb(null);
@@ -19,29 +19,30 @@ async function setup() {
   const privval = await PrivValidator.open(db, net.validator, chain.ctx.chainId);
   const wal = new ConsensusWal(db);
   const engine = () =>
-    new SoloConsensus(
+    new ConsensusEngine(
       { blockTimeMs: 60_000 },
-      { chain, privval, wal, txs: { pending: () => [], verified: () => false }, clock: { now: () => chain.head.header.time + 1000 }, logger: silentLogger(), metrics: null },
+      { chain, privval, wal, transport: null, txs: { pending: () => [], verified: () => false }, clock: { now: () => chain.head.header.time + 1000 }, logger: silentLogger(), metrics: null },
     );
   const built = chain.build({ time: chain.head.header.time + 1000, proposer: net.validator.address, candidates: [], verified: () => false });
   return { db, chain, privval, wal, engine, built };
 }
 
-describe("solo consensus recovery", () => {
+describe("consensus engine recovery", () => {
   for (const signed of ["nothing", "prevote", "prevote+precommit"] as const) {
-    it(`commits the WAL block when the crash came after: proposal saved, ${signed} signed`, async () => {
+    it(`commits the block in the WAL when the crash came after: proposal saved, ${signed} signed`, async () => {
       const { db, chain, privval, wal, engine, built } = await setup();
       await wal.saveProposal(0, built.block);
-      let precommit: Uint8Array | undefined;
       if (signed !== "nothing") await privval.signVote(VoteType.Prevote, 1, 0, built.hash);
-      if (signed === "prevote+precommit") precommit = await privval.signVote(VoteType.Precommit, 1, 0, built.hash);
+      if (signed === "prevote+precommit") await privval.signVote(VoteType.Precommit, 1, 0, built.hash);
 
-      const solo = engine();
-      await solo.start();
-      await solo.stop();
+      const e = engine();
+      await e.step();
+      await e.stop();
       expect(chain.head.header.height).toBe(1);
       expect(toHex(chain.head.hash)).toBe(toHex(built.hash));
-      if (precommit) expect(toHex(chain.headCommit.signatures[0]!.signature)).toBe(toHex(precommit));
+      // After a signature in round 0 the engine never reuses round 0: it re-proposes the same block in round 1.
+      expect(chain.headCommit.round).toBe(signed === "nothing" ? 0 : 1);
+      expect(privval.lastSigned).toMatchObject({ height: 1, round: signed === "nothing" ? 0 : 1 });
       await db.close();
     });
   }

@@ -1,0 +1,396 @@
+/**
+ * The consensus engine: the I/O shell around the Tendermint machine. It turns
+ * the machine's actions into block building, privval signatures, gossip,
+ * timers and commits, and turns gossip and timers back into machine events.
+ * All machine interaction runs on one serial queue, so events are handled in
+ * order even though signing, verifying and committing are asynchronous.
+ *
+ * A lone validator (no transport) is the degenerate case: its own votes are a
+ * quorum, so every height decides in one round.
+ */
+import type { Blockchain } from "../chain/blockchain.ts";
+import { baseFeeAfter, blockHash } from "../chain/block.ts";
+import { proposalSigningMessage, voteSigningMessage } from "../chain/commit.ts";
+import { BlockError } from "../chain/errors.ts";
+import type { ExecutionResult } from "../chain/execute.ts";
+import { mlDsa } from "../crypto/mldsa.ts";
+import { addrKey } from "../state/world.ts";
+import { ProposalMessage, Vote, VoteType, type BlockT, type CommitT } from "../types/block.ts";
+import { envelopeFromSigned, type TxEnvelope } from "../types/txcodec.ts";
+import type { Clock } from "../util/clock.ts";
+import { fromHex, toHex } from "../util/hex.ts";
+import type { Logger } from "../util/logger.ts";
+import type { Metrics } from "../util/metrics.ts";
+import { ConsensusError, ConsensusErrorCode } from "./errors.ts";
+import type { PrivValidator } from "./privval.ts";
+import { ProposerSet } from "./proposer.ts";
+import { Tendermint } from "./tendermint/machine.ts";
+import { DEFAULT_TIMEOUTS, type ConsensusAction, type ConsensusEvent, type TimeoutParams, type VoteMsg } from "./tendermint/types.ts";
+import type { ConsensusTransport } from "./transport.ts";
+import type { ConsensusWal } from "./wal.ts";
+
+export interface TxSource {
+  /** Candidate transactions for the next block, best first. */
+  pending(baseFee: bigint): Iterable<TxEnvelope>;
+  /** True if the mempool already verified this transaction's signature. */
+  verified(env: TxEnvelope): boolean;
+}
+
+export interface EngineOptions {
+  blockTimeMs: number;
+  timeouts?: TimeoutParams;
+  /** Re-publish this validator's messages of the current height this often while it has not decided (lost gossip). */
+  regossipMs?: number;
+}
+
+export interface EngineModules {
+  chain: Blockchain;
+  /** Null for a node that follows consensus without voting. */
+  privval: PrivValidator | null;
+  wal: ConsensusWal;
+  txs: TxSource;
+  clock: Clock;
+  logger: Logger;
+  metrics: Metrics | null;
+  transport: ConsensusTransport | null;
+  /** Called when a block was built, with the transactions dropped from it and why. */
+  onDropped?: (dropped: ExecutionResult["dropped"]) => void;
+}
+
+interface Candidate {
+  block: BlockT;
+  hash: Uint8Array;
+  envs: TxEnvelope[];
+  exec: ExecutionResult;
+}
+
+const ZERO_HASH = new Uint8Array(32);
+const MAX_FUTURE_PROPOSALS = 64;
+
+export class ConsensusEngine {
+  private readonly opts: Required<EngineOptions>;
+  private readonly m: EngineModules;
+  private readonly machine: Tendermint;
+  private readonly self: string | null;
+  private set: ProposerSet | null = null;
+  private candidates = new Map<string, Candidate>();
+  /** Signatures of the votes of this height, by `${kind}/${round}/${validator}/${value}`. */
+  private sigs = new Map<string, Uint8Array>();
+  private own: { kind: "proposal" | "vote"; bytes: Uint8Array }[] = [];
+  private futureProposals: { bytes: Uint8Array; from: string }[] = [];
+  private timers = new Set<NodeJS.Timeout>();
+  private nextHeightTimer: NodeJS.Timeout | null = null;
+  private regossipTimer: NodeJS.Timeout | null = null;
+  private queue: Promise<void> = Promise.resolve();
+  private running = false;
+  /** Transactions in blocks being voted on, for the "included" status. */
+  readonly proposing = new Set<string>();
+
+  constructor(opts: EngineOptions, modules: EngineModules) {
+    this.opts = { timeouts: DEFAULT_TIMEOUTS, regossipMs: 1000, ...opts };
+    this.m = modules;
+    this.self = modules.privval ? addrKey(modules.privval.key.address) : null;
+    this.machine = new Tendermint({ self: this.self, timeouts: this.opts.timeouts });
+  }
+
+  get height(): number {
+    return this.machine.height;
+  }
+
+  get round(): number {
+    return this.machine.round;
+  }
+
+  /** Starts at the height after the head; after a restart mid-height, at the round after the last one signed. */
+  async start(): Promise<void> {
+    const { chain, privval, logger } = this.m;
+    const head = chain.head.header.height;
+    const last = privval?.lastSigned ?? null;
+    if (last && last.height > head + 1) {
+      throw new ConsensusError(ConsensusErrorCode.STATE_INCONSISTENT, `privval signed height ${last.height} but the chain head is ${head}`);
+    }
+    let round = 0;
+    if (last && last.height === head + 1) {
+      round = last.round + 1;
+      logger.info({ height: head + 1, round }, "Resuming after a restart mid-height: skipping to the next round");
+    }
+    this.set = this.proposerSetAt(head + 1);
+    this.m.transport?.subscribe({
+      proposal: (bytes, from) => this.enqueue(async () => void (await this.onProposalBytes(bytes, from))),
+      vote: (bytes, from) => this.enqueue(async () => void (await this.onVoteBytes(bytes, from))),
+    });
+    this.running = true;
+    this.regossipTimer = setInterval(() => this.regossip(), this.opts.regossipMs);
+    this.enqueue(() => this.beginHeight(head + 1, round));
+    await this.queue;
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    if (this.nextHeightTimer) clearTimeout(this.nextHeightTimer);
+    if (this.regossipTimer) clearInterval(this.regossipTimer);
+    this.nextHeightTimer = null;
+    await this.queue;
+    await this.m.wal.close();
+  }
+
+  /** Starts the next height now instead of at its block time; resolves when the head has moved past the current height. */
+  async step(): Promise<void> {
+    const target = this.m.chain.head.header.height + 1;
+    if (!this.running) await this.start();
+    else if (this.nextHeightTimer) {
+      clearTimeout(this.nextHeightTimer);
+      this.nextHeightTimer = null;
+      this.enqueue(() => this.beginHeight(target, 0));
+    }
+    while (this.m.chain.head.header.height < target && this.running) await new Promise((r) => setTimeout(r, 5));
+  }
+
+  // ---- queue and machine
+
+  private enqueue(job: () => void | Promise<void>): void {
+    this.queue = this.queue.then(async () => {
+      if (!this.running) return;
+      try {
+        await job();
+      } catch (e) {
+        this.m.logger.error({ err: e }, "Consensus step failed");
+      }
+    });
+  }
+
+  private async feed(event: ConsensusEvent): Promise<void> {
+    await this.perform(this.machine.handle(event));
+  }
+
+  private async beginHeight(height: number, round: number): Promise<void> {
+    if (height !== this.m.chain.head.header.height + 1) return;
+    this.set ??= this.proposerSetAt(height);
+    this.candidates = new Map();
+    this.sigs = new Map();
+    this.own = [];
+    this.proposing.clear();
+    await this.perform(this.machine.startHeight(height, this.set, round));
+    const future = this.futureProposals;
+    this.futureProposals = [];
+    for (const f of future) await this.onProposalBytes(f.bytes, f.from);
+  }
+
+  private async perform(actions: ConsensusAction[]): Promise<void> {
+    for (const a of actions) {
+      switch (a.type) {
+        case "getValue":
+          await this.buildValue(a.height, a.round);
+          break;
+        case "propose":
+          await this.publishProposal(a.proposal.round, a.proposal.polRound, a.proposal.value);
+          break;
+        case "vote":
+          await this.publishVote(a.vote);
+          break;
+        case "scheduleTimeout": {
+          const t = setTimeout(() => {
+            this.timers.delete(t);
+            this.enqueue(() => this.feed({ type: "timeout", step: a.step, height: a.height, round: a.round }));
+          }, a.ms);
+          this.timers.add(t);
+          break;
+        }
+        case "decide":
+          await this.commit(a.height, a.round, a.value, a.precommits);
+          break;
+        case "evidence":
+          this.m.logger.warn({ validator: a.a.validator, height: a.a.height, round: a.a.round, kind: a.a.kind }, "Conflicting votes from one validator");
+          break;
+      }
+    }
+  }
+
+  // ---- proposing
+
+  private async buildValue(height: number, round: number): Promise<void> {
+    const { chain, txs, clock, wal } = this.m;
+    // A block this validator already built for this height (e.g. before a restart) is proposed again.
+    const saved = await wal.loadProposal();
+    let cand: Candidate | undefined;
+    if (saved && saved.block.header.height === height) {
+      try {
+        cand = this.verifyCandidate(saved.block);
+      } catch (e) {
+        this.m.logger.warn({ err: e }, "Ignoring the WAL block: it no longer verifies");
+      }
+    }
+    if (!cand) {
+      const t0 = performance.now();
+      const built = chain.build({
+        time: Math.max(clock.now(), chain.head.header.time + 1),
+        proposer: this.m.privval!.key.address,
+        candidates: txs.pending(baseFeeAfter(chain.head, chain.params)),
+        verified: (env) => txs.verified(env),
+      });
+      this.m.metrics?.blockExecutionSeconds.observe((performance.now() - t0) / 1000);
+      if (built.result.dropped.length > 0) this.m.onDropped?.(built.result.dropped);
+      await wal.saveProposal(round, built.block, built.result.txs.map((t) => t.bytes));
+      cand = { block: built.block, hash: built.hash, envs: built.result.txs, exec: built.result };
+    }
+    this.remember(cand);
+    await this.feed({ type: "value", height, round, value: toHex(cand.hash) });
+  }
+
+  private remember(c: Candidate): void {
+    this.candidates.set(toHex(c.hash), c);
+    for (const e of c.envs) this.proposing.add(e.hashHex);
+  }
+
+  private verifyCandidate(block: BlockT): Candidate {
+    const envs = block.body.txs.map((s) => envelopeFromSigned(s));
+    const exec = this.m.chain.verify(block, envs, this.m.clock.now(), (env) => this.m.txs.verified(env));
+    return { block, hash: blockHash(block.header), envs, exec };
+  }
+
+  private async publishProposal(round: number, polRound: number, value: string): Promise<void> {
+    const c = this.candidates.get(value);
+    if (!c || !this.m.privval) return;
+    const h = c.block.header.height;
+    let signature: Uint8Array;
+    try {
+      signature = await this.m.privval.signProposal(h, round, polRound, c.hash);
+    } catch (e) {
+      this.m.logger.warn({ err: e, height: h, round }, "Privval refused to sign the proposal");
+      return;
+    }
+    const bytes = ProposalMessage.serialize({ round, polRound: polRound + 1, block: c.block, signature });
+    this.own.push({ kind: "proposal", bytes });
+    this.m.transport?.publishProposal(bytes);
+  }
+
+  private async publishVote(v: VoteMsg): Promise<void> {
+    if (!this.m.privval) return;
+    const type = v.kind === "prevote" ? VoteType.Prevote : VoteType.Precommit;
+    const hash = v.value === null ? ZERO_HASH : fromHex(v.value);
+    let signature: Uint8Array;
+    try {
+      signature = await this.m.privval.signVote(type, v.height, v.round, hash);
+    } catch (e) {
+      this.m.logger.warn({ err: e, height: v.height, round: v.round, kind: v.kind }, "Privval refused to sign the vote");
+      return;
+    }
+    this.sigs.set(sigKey(v), signature);
+    const bytes = Vote.serialize({ type, height: v.height, round: v.round, blockHash: hash, validator: this.m.privval.key.address, signature });
+    this.own.push({ kind: "vote", bytes });
+    this.m.transport?.publishVote(bytes);
+  }
+
+  // ---- inbound
+
+  /** Returns false when the message is invalid (the transport may penalise the peer). */
+  private async onProposalBytes(bytes: Uint8Array, from: string): Promise<boolean> {
+    let msg;
+    try {
+      msg = ProposalMessage.deserialize(bytes);
+    } catch {
+      return false;
+    }
+    const { block, round, signature } = msg;
+    const polRound = msg.polRound - 1;
+    const h = block.header.height;
+    if (h === this.machine.height + 1) {
+      if (this.futureProposals.length < MAX_FUTURE_PROPOSALS) this.futureProposals.push({ bytes, from });
+      return true;
+    }
+    if (h !== this.machine.height || polRound >= round) return h < this.machine.height;
+    const proposer = this.validator(addrKey(block.header.proposer));
+    if (!proposer || this.set!.proposerAt(round).id !== addrKey(block.header.proposer)) return false;
+    const hash = blockHash(block.header);
+    if (!mlDsa().verify(proposer.publicKey, proposalSigningMessage(this.m.chain.ctx.chainId, h, round, polRound, hash), signature)) return false;
+    let valid = true;
+    if (!this.candidates.has(toHex(hash))) {
+      try {
+        this.remember(this.verifyCandidate(block));
+      } catch (e) {
+        if (!(e instanceof BlockError)) throw e;
+        valid = false;
+        this.m.logger.warn({ height: h, round, code: e.code, err: e.message }, "Invalid proposal");
+      }
+    }
+    await this.feed({ type: "proposal", proposal: { height: h, round, value: toHex(hash), polRound, proposer: addrKey(block.header.proposer) }, valid });
+    return true;
+  }
+
+  private async onVoteBytes(bytes: Uint8Array, _from: string): Promise<boolean> {
+    let v;
+    try {
+      v = Vote.deserialize(bytes);
+    } catch {
+      return false;
+    }
+    if (v.height !== this.machine.height) return v.height < this.machine.height || v.height === this.machine.height + 1;
+    if (v.type !== VoteType.Prevote && v.type !== VoteType.Precommit) return false;
+    const id = addrKey(v.validator);
+    const val = this.validator(id);
+    if (!val) return false;
+    if (!mlDsa().verify(val.publicKey, voteSigningMessage(this.m.chain.ctx.chainId, v.type, v.height, v.round, v.blockHash), v.signature)) return false;
+    const vote: VoteMsg = {
+      kind: v.type === VoteType.Prevote ? "prevote" : "precommit",
+      height: v.height,
+      round: v.round,
+      value: v.blockHash.every((b) => b === 0) ? null : toHex(v.blockHash),
+      validator: id,
+    };
+    this.sigs.set(sigKey(vote), v.signature);
+    await this.feed({ type: "vote", vote });
+    return true;
+  }
+
+  private validator(id: string) {
+    return this.m.chain.world.validators.find((v) => addrKey(v.address) === id);
+  }
+
+  // ---- deciding
+
+  private async commit(height: number, round: number, value: string, precommits: VoteMsg[]): Promise<void> {
+    const c = this.candidates.get(value);
+    if (!c) throw new Error(`decided ${value} at height ${height} without its block`);
+    const commit: CommitT = {
+      height,
+      round,
+      blockHash: c.hash,
+      signatures: precommits.flatMap((v) => {
+        const signature = this.sigs.get(sigKey(v));
+        return signature ? [{ validator: fromHex(v.validator), signature }] : [];
+      }),
+    };
+    const t0 = performance.now();
+    await this.m.chain.commit(c.block, c.hash, c.exec, commit);
+    this.m.metrics?.blockCommitSeconds.observe((performance.now() - t0) / 1000);
+    this.proposing.clear();
+    this.set = this.set!.next();
+    const next = height + 1;
+    const wait = Math.max(0, c.block.header.time + this.opts.blockTimeMs - this.m.clock.now());
+    this.nextHeightTimer = setTimeout(() => {
+      this.nextHeightTimer = null;
+      this.enqueue(() => this.beginHeight(next, 0));
+    }, wait);
+  }
+
+  private regossip(): void {
+    if (!this.m.transport || this.machine.step === "decided") return;
+    for (const o of this.own) {
+      if (o.kind === "proposal") this.m.transport.publishProposal(o.bytes);
+      else this.m.transport.publishVote(o.bytes);
+    }
+  }
+
+  /** Proposer priorities at `height`: the genesis set moved on once per height (validator sets are fixed until staking lands). */
+  private proposerSetAt(height: number): ProposerSet {
+    let set = ProposerSet.fromPowers(this.m.chain.world.validators.map((v) => ({ id: addrKey(v.address), power: v.power })));
+    for (let h = 1; h < height; h++) set = set.next();
+    return set;
+  }
+}
+
+function sigKey(v: VoteMsg): string {
+  return `${v.kind}/${v.round}/${v.validator}/${v.value ?? "nil"}`;
+}
