@@ -14,6 +14,8 @@ import type { AccountKey } from "./crypto/keys.ts";
 import { ConsensusWal } from "./consensus/wal.ts";
 import { PrivValidator } from "./consensus/privval.ts";
 import { ConsensusEngine } from "./consensus/engine.ts";
+import type { TimeoutParams } from "./consensus/tendermint/types.ts";
+import type { ConsensusTransport } from "./consensus/transport.ts";
 import { Mempool } from "./mempool/mempool.ts";
 import type { MempoolOptions } from "./mempool/options.ts";
 import { SignatureVerifier } from "./mempool/verifier.ts";
@@ -41,6 +43,10 @@ export interface NodeConfig {
   rpc: Partial<RpcServerOptions> | null;
   /** Overrides the genesis block time (tests, benchmarks). */
   blockTimeMs?: number;
+  /** How consensus messages reach the other validators; none for a lone validator. */
+  transport?: ConsensusTransport | null;
+  /** Consensus timeouts (defaults: CometBFT's). */
+  timeouts?: TimeoutParams;
   /** Signature-verification worker threads (0 = main thread). */
   verifierThreads?: number;
   mempool?: Partial<MempoolOptions>;
@@ -138,11 +144,11 @@ export class PouwNode implements RpcNode {
         }
         const privval = await PrivValidator.open(db, key, chain.ctx.chainId, metrics);
         consensus = new ConsensusEngine(
-          { blockTimeMs: genesis.params.blockTimeMs },
+          { blockTimeMs: genesis.params.blockTimeMs, ...(cfg.timeouts ? { timeouts: cfg.timeouts } : {}) },
           {
             chain,
             privval,
-            transport: null,
+            transport: cfg.transport ?? null,
             wal: new ConsensusWal(db, cfg.dataDir === null ? null : join(cfg.dataDir, "consensus-wal")),
             txs: { pending: (baseFee) => mempool.pending(baseFee), verified: (env) => mempool.verified(env) },
             clock,

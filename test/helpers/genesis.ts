@@ -6,21 +6,23 @@ import { toHex } from "../../node/util/hex.ts";
 export interface TestNet {
   genesisJson: string;
   validator: AccountKey;
+  validators: AccountKey[];
   accounts: AccountKey[];
   chainId: string;
 }
 
-export function makeTestNet(opts: { accounts?: number; balance?: bigint; chainId?: string; params?: Partial<Params>; label?: string } = {}): TestNet {
+export function makeTestNet(opts: { accounts?: number; balance?: bigint; chainId?: string; params?: Partial<Params>; label?: string; validators?: number } = {}): TestNet {
   const label = opts.label ?? "test";
   const chainId = opts.chainId ?? "pouw-test-1";
-  const validator = AccountKey.fromLabel(`${label}/validator/0`);
+  const validators = Array.from({ length: opts.validators ?? 1 }, (_, i) => AccountKey.fromLabel(`${label}/validator/${i}`));
+  const validator = validators[0]!;
   const accounts = Array.from({ length: opts.accounts ?? 10 }, (_, i) => AccountKey.fromLabel(`${label}/account/${i}`));
   const genesis = {
     chainId,
     genesisTime: 1_700_000_000_000,
     params: paramsToJson({ ...DEFAULT_PARAMS, ...opts.params }),
-    validators: [{ name: "v0", publicKey: toHex(validator.publicKey), power: "100" }],
+    validators: validators.map((v, i) => ({ name: `v${i}`, publicKey: toHex(v.publicKey), power: "100" })),
     accounts: accounts.map((k) => ({ address: k.bech32, balance: (opts.balance ?? 1_000_000_000_000_000n).toString() })),
   };
-  return { genesisJson: JSON.stringify(genesis), validator, accounts, chainId };
+  return { genesisJson: JSON.stringify(genesis), validator, validators, accounts, chainId };
 }

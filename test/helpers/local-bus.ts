@@ -1,0 +1,37 @@
+/** An in-process gossip bus for consensus tests: every published message reaches every other connected member. */
+import type { ConsensusTransport } from "../../node/consensus/transport.ts";
+
+type Handlers = Parameters<ConsensusTransport["subscribe"]>[0];
+
+export class LocalBus {
+  private readonly members = new Map<string, { handlers: Handlers | null; up: boolean }>();
+  delivered = 0;
+
+  transport(id: string): ConsensusTransport {
+    this.members.set(id, { handlers: null, up: true });
+    const send = (kind: "proposal" | "vote", bytes: Uint8Array) => {
+      if (!this.members.get(id)!.up) return;
+      for (const [other, m] of this.members) {
+        if (other === id || !m.up || !m.handlers) continue;
+        const copy = bytes.slice();
+        setImmediate(() => {
+          if (!m.up || !this.members.get(id)!.up) return;
+          this.delivered++;
+          m.handlers![kind](copy, id);
+        });
+      }
+    };
+    return {
+      publishProposal: (b) => send("proposal", b),
+      publishVote: (b) => send("vote", b),
+      subscribe: (h) => {
+        this.members.get(id)!.handlers = h;
+      },
+    };
+  }
+
+  /** Cuts a member off (both directions) or reconnects it. */
+  setUp(id: string, up: boolean): void {
+    this.members.get(id)!.up = up;
+  }
+}
