@@ -16,6 +16,8 @@ import { PrivValidator } from "./consensus/privval.ts";
 import { ConsensusEngine } from "./consensus/engine.ts";
 import type { TimeoutParams } from "./consensus/tendermint/types.ts";
 import type { ConsensusTransport } from "./consensus/transport.ts";
+import { PouwNetwork, type Verdict } from "./network/network.ts";
+import type { NetworkOptions } from "./network/options.ts";
 import { Mempool } from "./mempool/mempool.ts";
 import type { MempoolOptions } from "./mempool/options.ts";
 import { SignatureVerifier } from "./mempool/verifier.ts";
@@ -43,7 +45,9 @@ export interface NodeConfig {
   rpc: Partial<RpcServerOptions> | null;
   /** Overrides the genesis block time (tests, benchmarks). */
   blockTimeMs?: number;
-  /** How consensus messages reach the other validators; none for a lone validator. */
+  /** libp2p networking; null or absent for a lone node. */
+  network?: Partial<NetworkOptions> | null;
+  /** How consensus messages reach the other validators (defaults to the network's gossip; tests inject a bus). */
   transport?: ConsensusTransport | null;
   /** Consensus timeouts (defaults: CometBFT's). */
   timeouts?: TimeoutParams;
@@ -66,6 +70,7 @@ export class PouwNode implements RpcNode {
   readonly mempool: Mempool;
   readonly verifier: SignatureVerifier;
   readonly consensus: ConsensusEngine | null;
+  readonly network: PouwNetwork | null;
   readonly rpcServer: RpcServer | null;
   readonly logger: Logger;
   readonly metrics: Metrics | null;
@@ -81,6 +86,7 @@ export class PouwNode implements RpcNode {
     mempool: Mempool;
     verifier: SignatureVerifier;
     consensus: ConsensusEngine | null;
+    network: PouwNetwork | null;
     rpc: Partial<RpcServerOptions> | null;
     logger: Logger;
     metrics: Metrics | null;
@@ -92,6 +98,7 @@ export class PouwNode implements RpcNode {
     this.mempool = parts.mempool;
     this.verifier = parts.verifier;
     this.consensus = parts.consensus;
+    this.network = parts.network;
     this.rpcServer = parts.rpc ? new RpcServer(parts.rpc, this, parts.logger.child({ module: "rpc" }), parts.metrics) : null;
     this.logger = parts.logger;
     this.metrics = parts.metrics;
@@ -115,6 +122,7 @@ export class PouwNode implements RpcNode {
     const db = await openDb(dbPath);
     let verifier: SignatureVerifier | undefined;
     let opened: Blockchain | undefined;
+    let network: PouwNetwork | null = null;
     try {
       const chain = (opened = await Blockchain.open(db, genesis, genesisFileHash(cfg.genesisJson), blocksDir));
       let consensus: ConsensusEngine | null = null;
@@ -137,18 +145,20 @@ export class PouwNode implements RpcNode {
         },
       });
 
-      if (cfg.validatorKey) {
+      if (cfg.network) network = await PouwNetwork.create(cfg.network, genesis.chainId, logger.child({ module: "network" }));
+      const transport = cfg.transport ?? network?.consensusTransport() ?? null;
+      if (cfg.validatorKey || transport) {
         const key = cfg.validatorKey;
-        if (!chain.world.validators.some((v) => addrKey(v.address) === addrKey(key.address))) {
+        if (key && !chain.world.validators.some((v) => addrKey(v.address) === addrKey(key.address))) {
           throw new PouwError("NOT_A_VALIDATOR", `key ${key.bech32} is not in the genesis validator set`);
         }
-        const privval = await PrivValidator.open(db, key, chain.ctx.chainId, metrics);
+        const privval = key ? await PrivValidator.open(db, key, chain.ctx.chainId, metrics) : null;
         consensus = new ConsensusEngine(
           { blockTimeMs: genesis.params.blockTimeMs, ...(cfg.timeouts ? { timeouts: cfg.timeouts } : {}) },
           {
             chain,
             privval,
-            transport: cfg.transport ?? null,
+            transport,
             wal: new ConsensusWal(db, cfg.dataDir === null ? null : join(cfg.dataDir, "consensus-wal")),
             txs: { pending: (baseFee) => mempool.pending(baseFee), verified: (env) => mempool.verified(env) },
             clock,
@@ -165,11 +175,13 @@ export class PouwNode implements RpcNode {
           },
         );
       }
-      node = new PouwNode({ genesis, db, chain, mempool, verifier, consensus, rpc: cfg.rpc, logger, metrics, validatorAddress: cfg.validatorKey?.address ?? null });
+      node = new PouwNode({ genesis, db, chain, mempool, verifier, consensus, network, rpc: cfg.rpc, logger, metrics, validatorAddress: cfg.validatorKey?.address ?? null });
       chain.onCommit((c) => node.afterCommit(c));
+      network?.on("tx", (data) => node.onGossipTx(data));
       metrics?.headHeight.set(chain.head.header.height);
       return node;
     } catch (e) {
+      await network?.stop().catch(() => undefined);
       await verifier?.close();
       await opened?.close();
       await db.close();
@@ -185,6 +197,10 @@ export class PouwNode implements RpcNode {
     }
     const h = this.chain.head.header;
     this.logger.info({ chainId: this.genesis.chainId, height: h.height, stateRoot: toHex(h.stateRoot).slice(0, 18) }, "Chain loaded");
+    if (this.network) {
+      await this.network.start();
+      this.logger.info({ peerId: this.network.peerId, listen: this.network.addresses }, "P2P listening");
+    }
     await this.consensus?.start();
   }
 
@@ -192,6 +208,7 @@ export class PouwNode implements RpcNode {
     if (this.closed) return;
     this.closed = true;
     await this.consensus?.stop();
+    await this.network?.stop();
     await this.rpcServer?.close();
     await this.verifier.close();
     await this.chain.close();
@@ -212,6 +229,19 @@ export class PouwNode implements RpcNode {
       { height: h.height, txs: c.txs.length, gasUsed: h.gasUsed, baseFee: h.baseFeePerGas.toString(), hash: toHex(c.hash).slice(0, 18), mempool: this.mempool.size },
       "Committed block",
     );
+  }
+
+  /** A transaction from gossip: relayed only if the mempool took it; malformed or mis-signed ones count against the peer. */
+  private async onGossipTx(data: Uint8Array): Promise<Verdict> {
+    let env: TxEnvelope;
+    try {
+      env = decodeTransaction(data);
+    } catch {
+      return "reject";
+    }
+    const [err] = await this.mempool.addBatch([env]);
+    if (!err) return "accept";
+    return err.code === TxErrorCode.BAD_SIGNATURE || err.code === TxErrorCode.WRONG_CHAIN_ID || err.code === TxErrorCode.TX_TOO_LARGE ? "reject" : "ignore";
   }
 
   private reject(env: TxEnvelope, error: PouwError): void {
@@ -239,6 +269,7 @@ export class PouwNode implements RpcNode {
     }
     await this.mempool.add(env);
     this.rejected.delete(env.hashHex);
+    this.network?.publish("tx", bytes);
     return env;
   }
 

@@ -73,8 +73,10 @@ export class ConsensusEngine {
   private readonly machine: Tendermint;
   private readonly self: string | null;
   private set: ProposerSet | null = null;
+  private setHeight = 0;
+  private nextSet: ProposerSet | null = null;
   private candidates = new Map<string, Candidate>();
-  /** Signatures of the votes of this height, by `${kind}/${round}/${validator}/${value}`. */
+  /** Signatures of the votes of this height and the next, by `${height}/${kind}/${round}/${validator}/${value}`. */
   private sigs = new Map<string, Uint8Array>();
   private own: { kind: "proposal" | "vote"; bytes: Uint8Array }[] = [];
   private futureProposals: { bytes: Uint8Array; from: string }[] = [];
@@ -115,9 +117,10 @@ export class ConsensusEngine {
       logger.info({ height: head + 1, round }, "Resuming after a restart mid-height: skipping to the next round");
     }
     this.set = this.proposerSetAt(head + 1);
+    this.setHeight = head + 1;
     this.m.transport?.subscribe({
-      proposal: (bytes, from) => this.enqueue(async () => void (await this.onProposalBytes(bytes, from))),
-      vote: (bytes, from) => this.enqueue(async () => void (await this.onVoteBytes(bytes, from))),
+      proposal: (bytes, from) => this.enqueueResult(() => this.onProposalBytes(bytes, from), null),
+      vote: (bytes, from) => this.enqueueResult(() => this.onVoteBytes(bytes, from), null),
     });
     this.running = true;
     this.regossipTimer = setInterval(() => this.regossip(), this.opts.regossipMs);
@@ -161,18 +164,37 @@ export class ConsensusEngine {
     });
   }
 
+  /** Like `enqueue`, resolving to the job's result (`fallback` if it failed or the engine stopped first). */
+  private enqueueResult<T>(job: () => Promise<T>, fallback: T): Promise<T> {
+    return new Promise((resolve) => {
+      this.queue = this.queue.then(async () => {
+        if (!this.running) return resolve(fallback);
+        try {
+          resolve(await job());
+        } catch (e) {
+          this.m.logger.error({ err: e }, "Consensus step failed");
+          resolve(fallback);
+        }
+      });
+    });
+  }
+
   private async feed(event: ConsensusEvent): Promise<void> {
     await this.perform(this.machine.handle(event));
   }
 
   private async beginHeight(height: number, round: number): Promise<void> {
     if (height !== this.m.chain.head.header.height + 1) return;
-    this.set ??= this.proposerSetAt(height);
+    if (this.setHeight !== height) {
+      this.set = this.setFor(height) ?? this.proposerSetAt(height);
+      this.setHeight = height;
+      this.nextSet = null;
+    }
     this.candidates = new Map();
-    this.sigs = new Map();
+    for (const k of this.sigs.keys()) if (Number(k.slice(0, k.indexOf("/"))) < height) this.sigs.delete(k);
     this.own = [];
     this.proposing.clear();
-    await this.perform(this.machine.startHeight(height, this.set, round));
+    await this.perform(this.machine.startHeight(height, this.set!, round));
     const future = this.futureProposals;
     this.futureProposals = [];
     for (const f of future) await this.onProposalBytes(f.bytes, f.from);
@@ -285,8 +307,19 @@ export class ConsensusEngine {
 
   // ---- inbound
 
-  /** Returns false when the message is invalid (the transport may penalise the peer). */
-  private async onProposalBytes(bytes: Uint8Array, from: string): Promise<boolean> {
+  /** Proposer priorities for `height` (this height's set, or the next one's while waiting to start it). */
+  private setFor(height: number): ProposerSet | null {
+    if (!this.set) return null;
+    if (height === this.setHeight) return this.set;
+    if (height === this.setHeight + 1) return (this.nextSet ??= this.set.next());
+    return null;
+  }
+
+  /**
+   * True: valid (relay). False: invalid (the transport may penalise the peer).
+   * Null: not judged (an old or far-future height): neither relayed nor held against anyone.
+   */
+  private async onProposalBytes(bytes: Uint8Array, from: string): Promise<boolean | null> {
     let msg;
     try {
       msg = ProposalMessage.deserialize(bytes);
@@ -296,15 +329,20 @@ export class ConsensusEngine {
     const { block, round, signature } = msg;
     const polRound = msg.polRound - 1;
     const h = block.header.height;
-    if (h === this.machine.height + 1) {
+    if (polRound >= round) return false;
+    const current = this.m.chain.head.header.height + 1;
+    if (h < current || h > current + 1) return null;
+    const set = this.setFor(h);
+    const proposerId = addrKey(block.header.proposer);
+    const proposer = this.validator(proposerId);
+    if (!set || !proposer || set.proposerAt(round).id !== proposerId) return false;
+    const hash = blockHash(block.header);
+    if (!mlDsa().verify(proposer.publicKey, proposalSigningMessage(this.m.chain.ctx.chainId, h, round, polRound, hash), signature)) return false;
+    if (h !== this.machine.height || this.machine.step === "decided") {
+      // Signed by the right proposer but for a height not started yet: its block is checked then.
       if (this.futureProposals.length < MAX_FUTURE_PROPOSALS) this.futureProposals.push({ bytes, from });
       return true;
     }
-    if (h !== this.machine.height || polRound >= round) return h < this.machine.height;
-    const proposer = this.validator(addrKey(block.header.proposer));
-    if (!proposer || this.set!.proposerAt(round).id !== addrKey(block.header.proposer)) return false;
-    const hash = blockHash(block.header);
-    if (!mlDsa().verify(proposer.publicKey, proposalSigningMessage(this.m.chain.ctx.chainId, h, round, polRound, hash), signature)) return false;
     let valid = true;
     if (!this.candidates.has(toHex(hash))) {
       try {
@@ -315,19 +353,20 @@ export class ConsensusEngine {
         this.m.logger.warn({ height: h, round, code: e.code, err: e.message }, "Invalid proposal");
       }
     }
-    await this.feed({ type: "proposal", proposal: { height: h, round, value: toHex(hash), polRound, proposer: addrKey(block.header.proposer) }, valid });
+    await this.feed({ type: "proposal", proposal: { height: h, round, value: toHex(hash), polRound, proposer: proposerId }, valid });
     return true;
   }
 
-  private async onVoteBytes(bytes: Uint8Array, _from: string): Promise<boolean> {
+  private async onVoteBytes(bytes: Uint8Array, _from: string): Promise<boolean | null> {
     let v;
     try {
       v = Vote.deserialize(bytes);
     } catch {
       return false;
     }
-    if (v.height !== this.machine.height) return v.height < this.machine.height || v.height === this.machine.height + 1;
     if (v.type !== VoteType.Prevote && v.type !== VoteType.Precommit) return false;
+    const current = this.m.chain.head.header.height + 1;
+    if (v.height < current || v.height > current + 1) return null;
     const id = addrKey(v.validator);
     const val = this.validator(id);
     if (!val) return false;
@@ -340,7 +379,7 @@ export class ConsensusEngine {
       validator: id,
     };
     this.sigs.set(sigKey(vote), v.signature);
-    await this.feed({ type: "vote", vote });
+    await this.feed({ type: "vote", vote }); // the machine holds next-height votes until that height starts
     return true;
   }
 
@@ -366,7 +405,6 @@ export class ConsensusEngine {
     await this.m.chain.commit(c.block, c.hash, c.exec, commit);
     this.m.metrics?.blockCommitSeconds.observe((performance.now() - t0) / 1000);
     this.proposing.clear();
-    this.set = this.set!.next();
     const next = height + 1;
     const wait = Math.max(0, c.block.header.time + this.opts.blockTimeMs - this.m.clock.now());
     this.nextHeightTimer = setTimeout(() => {
@@ -392,5 +430,5 @@ export class ConsensusEngine {
 }
 
 function sigKey(v: VoteMsg): string {
-  return `${v.kind}/${v.round}/${v.validator}/${v.value ?? "nil"}`;
+  return `${v.height}/${v.kind}/${v.round}/${v.validator}/${v.value ?? "nil"}`;
 }

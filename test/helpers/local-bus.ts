@@ -17,7 +17,7 @@ export class LocalBus {
         setImmediate(() => {
           if (!m.up || !this.members.get(id)!.up) return;
           this.delivered++;
-          m.handlers![kind](copy, id);
+          void m.handlers![kind](copy, id);
         });
       }
     };
