@@ -18,6 +18,7 @@ import type { TimeoutParams } from "./consensus/tendermint/types.ts";
 import type { ConsensusTransport } from "./consensus/transport.ts";
 import { PouwNetwork, type Verdict } from "./network/network.ts";
 import type { NetworkOptions } from "./network/options.ts";
+import { BlockSync } from "./sync/sync.ts";
 import { Mempool } from "./mempool/mempool.ts";
 import type { MempoolOptions } from "./mempool/options.ts";
 import { SignatureVerifier } from "./mempool/verifier.ts";
@@ -71,6 +72,7 @@ export class PouwNode implements RpcNode {
   readonly verifier: SignatureVerifier;
   readonly consensus: ConsensusEngine | null;
   readonly network: PouwNetwork | null;
+  readonly sync: BlockSync | null;
   readonly rpcServer: RpcServer | null;
   readonly logger: Logger;
   readonly metrics: Metrics | null;
@@ -87,6 +89,7 @@ export class PouwNode implements RpcNode {
     verifier: SignatureVerifier;
     consensus: ConsensusEngine | null;
     network: PouwNetwork | null;
+    sync: BlockSync | null;
     rpc: Partial<RpcServerOptions> | null;
     logger: Logger;
     metrics: Metrics | null;
@@ -99,6 +102,7 @@ export class PouwNode implements RpcNode {
     this.verifier = parts.verifier;
     this.consensus = parts.consensus;
     this.network = parts.network;
+    this.sync = parts.sync;
     this.rpcServer = parts.rpc ? new RpcServer(parts.rpc, this, parts.logger.child({ module: "rpc" }), parts.metrics) : null;
     this.logger = parts.logger;
     this.metrics = parts.metrics;
@@ -175,7 +179,11 @@ export class PouwNode implements RpcNode {
           },
         );
       }
-      node = new PouwNode({ genesis, db, chain, mempool, verifier, consensus, network, rpc: cfg.rpc, logger, metrics, validatorAddress: cfg.validatorKey?.address ?? null });
+      const sync =
+        network && consensus
+          ? new BlockSync({}, { chain, network, engine: consensus, genesisHash: genesisFileHash(cfg.genesisJson), logger: logger.child({ module: "sync" }), metrics })
+          : null;
+      node = new PouwNode({ genesis, db, chain, mempool, verifier, consensus, network, sync, rpc: cfg.rpc, logger, metrics, validatorAddress: cfg.validatorKey?.address ?? null });
       chain.onCommit((c) => node.afterCommit(c));
       network?.on("tx", (data) => node.onGossipTx(data));
       metrics?.headHeight.set(chain.head.header.height);
@@ -200,6 +208,7 @@ export class PouwNode implements RpcNode {
     if (this.network) {
       await this.network.start();
       this.logger.info({ peerId: this.network.peerId, listen: this.network.addresses }, "P2P listening");
+      await this.sync?.start();
     }
     await this.consensus?.start();
   }
@@ -207,6 +216,7 @@ export class PouwNode implements RpcNode {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.sync?.stop();
     await this.consensus?.stop();
     await this.network?.stop();
     await this.rpcServer?.close();

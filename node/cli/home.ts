@@ -3,31 +3,47 @@
  *   config.json          RPC address, log level, key file
  *   genesis.json         the chain's genesis (pinned by hash in the database)
  *   keys/validator.json  the validator's ML-DSA seed (0600), apart from data
- *   data/                LevelDB: blocks, state, privval, WAL
+ *   keys/node_key.json   the libp2p identity (Ed25519), when networking is on
+ *   data/                LevelDB: state, receipts, index, privval
+ *   blocks/              block bodies;  consensus-wal: the block being voted on
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { generateKeyPair, privateKeyFromRaw } from "@libp2p/crypto/keys";
+import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 import type { AccountKey } from "../crypto/keys.ts";
 import { parseGenesis, type GenesisJson } from "../types/genesis.ts";
 import { readKeyFile, writeKeyFile } from "./keyring.ts";
 
 export const DEVNET_GENESIS_PATH = fileURLToPath(new URL("../../genesis/devnet.json", import.meta.url));
 
+export interface P2pConfig {
+  /** Multiaddrs to listen on. */
+  listen: string[];
+  /** Peers to keep connected to (multiaddrs with /p2p/<peer id>). */
+  peers: string[];
+}
+
 export interface HomeConfig {
   rpc: { host: string; port: number } | null;
+  /** Null: a lone node without networking (the single-validator devnet). */
+  p2p: P2pConfig | null;
   logLevel: string;
   /** Relative to the home directory; null for a non-validating node. */
   validatorKeyFile: string | null;
 }
 
-export const DEFAULT_HOME_CONFIG: HomeConfig = { rpc: { host: "127.0.0.1", port: 8750 }, logLevel: "info", validatorKeyFile: "keys/validator.json" };
+export const DEFAULT_HOME_CONFIG: HomeConfig = { rpc: { host: "127.0.0.1", port: 8750 }, p2p: null, logLevel: "info", validatorKeyFile: "keys/validator.json" };
 
 export interface InitOptions {
   genesisPath: string;
   validatorKey: AccountKey | null;
   rpcPort?: number;
   rpcHost?: string;
+  p2p?: P2pConfig | null;
+  /** The libp2p key (raw Ed25519); generated when p2p is on and none is given. */
+  nodeKey?: Uint8Array;
 }
 
 export function isInitialised(home: string): boolean {
@@ -35,7 +51,7 @@ export function isInitialised(home: string): boolean {
 }
 
 /** Creates a home directory; refuses to touch one that exists. */
-export function initHome(home: string, opts: InitOptions): HomeConfig {
+export async function initHome(home: string, opts: InitOptions): Promise<HomeConfig> {
   if (isInitialised(home)) throw new Error(`${resolve(home)} is already initialised`);
   const genesisText = readFileSync(opts.genesisPath, "utf8");
   parseGenesis(JSON.parse(genesisText) as GenesisJson); // fail early on a bad file
@@ -44,9 +60,11 @@ export function initHome(home: string, opts: InitOptions): HomeConfig {
   const config: HomeConfig = {
     ...DEFAULT_HOME_CONFIG,
     rpc: { host: opts.rpcHost ?? "127.0.0.1", port: opts.rpcPort ?? 8750 },
+    p2p: opts.p2p ?? null,
     validatorKeyFile: opts.validatorKey ? "keys/validator.json" : null,
   };
   if (opts.validatorKey) writeKeyFile(join(home, "keys", "validator.json"), "validator", opts.validatorKey);
+  if (config.p2p) writeNodeKey(home, opts.nodeKey ?? (await generateKeyPair("Ed25519")).raw);
   writeFileSync(join(home, "config.json"), JSON.stringify(config, null, 2) + "\n");
   return config;
 }
@@ -55,6 +73,19 @@ export interface LoadedHome {
   config: HomeConfig;
   genesisJson: string;
   validatorKey: AccountKey | null;
+  nodeKey: Uint8Array | null;
+}
+
+const NODE_KEY_FILE = join("keys", "node_key.json");
+
+export function writeNodeKey(home: string, raw: Uint8Array): void {
+  mkdirSync(join(home, "keys"), { recursive: true, mode: 0o700 });
+  writeFileSync(join(home, NODE_KEY_FILE), JSON.stringify({ type: "Ed25519", privateKey: Buffer.from(raw).toString("hex") }, null, 2) + "\n", { mode: 0o600 });
+}
+
+/** The libp2p peer id of a raw Ed25519 key. */
+export function peerIdOf(raw: Uint8Array): string {
+  return peerIdFromPrivateKey(privateKeyFromRaw(raw)).toString();
 }
 
 export function loadHome(home: string): LoadedHome {
@@ -62,5 +93,7 @@ export function loadHome(home: string): LoadedHome {
   const config = { ...DEFAULT_HOME_CONFIG, ...(JSON.parse(readFileSync(join(home, "config.json"), "utf8")) as Partial<HomeConfig>) };
   const genesisJson = readFileSync(join(home, "genesis.json"), "utf8");
   const validatorKey = config.validatorKeyFile ? readKeyFile(join(home, config.validatorKeyFile)) : null;
-  return { config, genesisJson, validatorKey };
+  const nodeKeyPath = join(home, NODE_KEY_FILE);
+  const nodeKey = existsSync(nodeKeyPath) ? new Uint8Array(Buffer.from((JSON.parse(readFileSync(nodeKeyPath, "utf8")) as { privateKey: string }).privateKey, "hex")) : null;
+  return { config, genesisJson, validatorKey, nodeKey };
 }

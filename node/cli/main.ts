@@ -6,12 +6,14 @@ import { PouwClient } from "../client/client.ts";
 import { fromHex } from "../util/hex.ts";
 import { NODE_VERSION } from "../node.ts";
 import { formatPouw } from "./amount.ts";
-import { DEVNET_GENESIS_PATH, initHome } from "./home.ts";
+import { DEVNET_GENESIS_PATH, initHome, loadHome, peerIdOf } from "./home.ts";
 import { Keyring, readKeyFile } from "./keyring.ts";
 import { startCommand } from "./start.ts";
+import { devnetCommand } from "./devnet.ts";
 import { describeRpcError, transferCommand } from "./tx.ts";
 
 const program = new Command("pouw").description("pouw node: proof-of-stake BFT chain with proof-of-useful-work").version(NODE_VERSION);
+const splitList = (s: string | undefined): string[] => (s ?? "").split(",").map((x) => x.trim()).filter(Boolean);
 const rpcOption = () => new Option("--rpc <url>", "node JSON-RPC URL").default(process.env.POUW_RPC ?? "http://127.0.0.1:8750/");
 const keyringOption = () => new Option("--keyring <dir>", "key directory (default $POUW_KEYRING or ~/.pouw/keyring)");
 
@@ -24,11 +26,26 @@ program
   .option("--dev-validator <n>", "use the devnet's published validator key n (INSECURE, devnet only)")
   .option("--rpc-port <port>", "JSON-RPC port", "8750")
   .option("--rpc-host <host>", "JSON-RPC bind address", "127.0.0.1")
-  .action((o) => {
+  .option("--p2p-port <port>", "turn networking on, listening on this TCP port")
+  .option("--p2p-host <host>", "P2P bind address", "127.0.0.1")
+  .option("--peers <multiaddrs>", "comma-separated peers (/ip4/…/tcp/…/p2p/<peer id>)", "")
+  .action(async (o) => {
     const key = o.validatorKey ? readKeyFile(o.validatorKey) : o.devValidator !== undefined ? new Keyring().get(`devval:${o.devValidator}`) : null;
-    initHome(o.home, { genesisPath: o.genesis, validatorKey: key, rpcPort: Number(o.rpcPort), rpcHost: o.rpcHost });
-    console.log(`initialised ${o.home}${key ? ` (validator ${key.bech32})` : " (non-validating)"}`);
+    const p2p = o.p2pPort !== undefined ? { listen: [`/ip4/${o.p2pHost}/tcp/${Number(o.p2pPort)}`], peers: splitList(o.peers) } : null;
+    await initHome(o.home, { genesisPath: o.genesis, validatorKey: key, rpcPort: Number(o.rpcPort), rpcHost: o.rpcHost, p2p });
+    const node = loadHome(o.home).nodeKey;
+    console.log(`initialised ${o.home}${key ? ` (validator ${key.bech32})` : " (non-validating)"}${node ? `\n  peer id ${peerIdOf(node)}` : ""}`);
   });
+
+program
+  .command("devnet")
+  .description("run N validators on this machine (127.0.0.1) from a generated genesis; Ctrl-C stops them all")
+  .requiredOption("--validators <n>", "number of validators")
+  .option("--dir <dir>", "where their homes go (default ./.pouw-devnet-<n>)")
+  .option("--rpc-base-port <port>", "validator i serves JSON-RPC on this + i", "8750")
+  .option("--p2p-base-port <port>", "validator i listens for peers on this + i", "8760")
+  .option("--block-time <ms>", "block time")
+  .action((o) => devnetCommand(o));
 
 program
   .command("start")
@@ -38,6 +55,7 @@ program
   .option("--rpc-host <host>", "override the JSON-RPC bind address")
   .option("--rpc-port <port>", "override the JSON-RPC port")
   .option("--block-time <ms>", "override the block time (testing)")
+  .option("--peers <multiaddrs>", "comma-separated peers to add to the configured ones")
   .option("--log-level <level>", "trace|debug|info|warn|error", process.env.POUW_LOG_LEVEL ?? "info")
   .option("--json-logs", "JSON log lines even on a terminal")
   .action((o) => startCommand(o));

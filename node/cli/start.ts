@@ -12,6 +12,7 @@ export interface StartOptions {
   logLevel?: string;
   jsonLogs?: boolean;
   blockTime?: string;
+  peers?: string;
 }
 
 /** `pouw start`: runs a node until SIGINT/SIGTERM. With --devnet, initialises ./.pouw-devnet from the embedded genesis first. */
@@ -19,7 +20,7 @@ export async function startCommand(opts: StartOptions): Promise<void> {
   const home = opts.home ?? (opts.devnet ? ".pouw-devnet" : join(process.env.HOME ?? ".", ".pouw"));
   const logger = createLogger({ level: opts.logLevel, pretty: opts.jsonLogs ? false : undefined });
   if (opts.devnet && !isInitialised(home)) {
-    initHome(home, { genesisPath: DEVNET_GENESIS_PATH, validatorKey: AccountKey.fromLabel(devValidatorLabel(0)) });
+    await initHome(home, { genesisPath: DEVNET_GENESIS_PATH, validatorKey: AccountKey.fromLabel(devValidatorLabel(0)) });
     logger.warn({ home }, "Initialised a DEVNET home: its validator and funded accounts use PUBLISHED keys; never hold value on them");
   }
   const loaded = loadHome(home);
@@ -34,6 +35,13 @@ export async function startCommand(opts: StartOptions): Promise<void> {
     logger,
     metrics: true,
     blockTimeMs: opts.blockTime !== undefined ? Number(opts.blockTime) : undefined,
+    network: loaded.config.p2p
+      ? {
+          listen: loaded.config.p2p.listen,
+          bootstrap: [...loaded.config.p2p.peers, ...(opts.peers ?? "").split(",").map((x) => x.trim()).filter(Boolean)],
+          ...(loaded.nodeKey ? { peerKey: loaded.nodeKey } : {}),
+        }
+      : null,
   });
   let stopping = false;
   const stop = async (signal: string) => {

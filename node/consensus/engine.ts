@@ -10,7 +10,7 @@
  */
 import type { Blockchain } from "../chain/blockchain.ts";
 import { baseFeeAfter, blockHash } from "../chain/block.ts";
-import { proposalSigningMessage, voteSigningMessage } from "../chain/commit.ts";
+import { proposalSigningMessage, verifyCommit, voteSigningMessage } from "../chain/commit.ts";
 import { BlockError } from "../chain/errors.ts";
 import type { ExecutionResult } from "../chain/execute.ts";
 import { mlDsa } from "../crypto/mldsa.ts";
@@ -149,6 +149,43 @@ export class ConsensusEngine {
       this.enqueue(() => this.beginHeight(target, 0));
     }
     while (this.m.chain.head.header.height < target && this.running) await new Promise((r) => setTimeout(r, 5));
+  }
+
+  /**
+   * Blocks fetched by sync, each with the commit that finalized it: verified
+   * (commit against the validator set, then the block itself) and committed
+   * in order on the consensus queue; consensus then restarts at the new head.
+   * Resolves to how many were imported; throws on the first invalid one.
+   */
+  importBlocks(items: readonly { block: BlockT; commit: CommitT }[]): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.queue = this.queue.then(async () => {
+        let n = 0;
+        try {
+          const { chain } = this.m;
+          for (const { block, commit } of items) {
+            const h = block.header.height;
+            if (h <= chain.head.header.height) continue;
+            if (h !== chain.head.header.height + 1) break;
+            const hash = blockHash(block.header);
+            verifyCommit(commit, chain.world.validators, chain.ctx.chainId, h, hash);
+            const envs = block.body.txs.map((t) => envelopeFromSigned(t));
+            const exec = chain.verify(block, envs, this.m.clock.now());
+            await chain.commit(block, hash, exec, commit);
+            n++;
+          }
+          if (n > 0 && this.running) {
+            if (this.nextHeightTimer) clearTimeout(this.nextHeightTimer);
+            this.nextHeightTimer = null;
+            await this.beginHeight(chain.head.header.height + 1, 0);
+          }
+          resolve(n);
+        } catch (e) {
+          if (n > 0 && this.running) await this.beginHeight(this.m.chain.head.header.height + 1, 0).catch(() => undefined);
+          reject(e);
+        }
+      });
+    });
   }
 
   // ---- queue and machine

@@ -46,3 +46,20 @@ export async function startChild(home: string, port: number, extra: string[] = [
   }
   return { proc, client, output: () => out, exited };
 }
+
+/** A base port with `n` consecutive free ports after it (for configs that number ports base + i). */
+export async function freePortRange(n: number): Promise<number> {
+  const isFree = (port: number) =>
+    new Promise<boolean>((resolve) => {
+      const s = createServer();
+      s.once("error", () => resolve(false));
+      s.listen(port, "127.0.0.1", () => s.close(() => resolve(true)));
+    });
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 40_000);
+    let ok = true;
+    for (let i = 0; i < n && ok; i++) ok = await isFree(base + i);
+    if (ok) return base;
+  }
+  throw new Error(`no ${n} consecutive free ports found`);
+}

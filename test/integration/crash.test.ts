@@ -31,7 +31,7 @@ describe("SIGKILL under load", () => {
     writeFileSync(genesisPath, net.genesisJson);
     const home = join(dir, "home");
     const port = await freePort();
-    initHome(home, { genesisPath, validatorKey: net.validator, rpcPort: port });
+    await initHome(home, { genesisPath, validatorKey: net.validator, rpcPort: port });
     const rng = mulberry32(20261124);
     const finalized = new Map<string, number>(); // tx hash -> block height
     let lastFinalHeight = 0;

@@ -1,0 +1,91 @@
+/**
+ * `pouw devnet --validators N`: N validator processes on 127.0.0.1 from a
+ * generated genesis (the devnet's funded accounts, published validator keys
+ * devval:0…N-1), each with its own home, RPC port and P2P port, all peered.
+ * Their logs are interleaved with a name prefix; Ctrl-C stops them all.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { generateKeyPair } from "@libp2p/crypto/keys";
+import { AccountKey, devValidatorLabel } from "../crypto/keys.ts";
+import { toHex } from "../util/hex.ts";
+import { DEVNET_GENESIS_PATH, initHome, peerIdOf } from "./home.ts";
+
+export interface DevnetOptions {
+  validators: string;
+  dir?: string;
+  rpcBasePort: string;
+  p2pBasePort: string;
+  blockTime?: string;
+}
+
+const CLI = fileURLToPath(new URL("./main.ts", import.meta.url));
+
+/** Creates the N homes (once); returns their directories and RPC URLs. */
+export async function prepareDevnet(n: number, dir: string, rpcBase: number, p2pBase: number): Promise<{ homes: string[]; rpc: string[] }> {
+  const homes = Array.from({ length: n }, (_, i) => join(dir, `node${i}`));
+  const rpc = homes.map((_, i) => `http://127.0.0.1:${rpcBase + i}/`);
+  if (existsSync(join(dir, "genesis.json"))) return { homes, rpc };
+  mkdirSync(dir, { recursive: true });
+  const base = JSON.parse(readFileSync(DEVNET_GENESIS_PATH, "utf8")) as Record<string, unknown>;
+  const validators = Array.from({ length: n }, (_, i) => AccountKey.fromLabel(devValidatorLabel(i)));
+  const genesis = {
+    ...base,
+    chainId: `pouw-devnet-${n}v`,
+    validators: validators.map((k, i) => ({ name: `validator-${i}`, publicKey: toHex(k.publicKey), power: "100" })),
+  };
+  const genesisPath = join(dir, "genesis.json");
+  writeFileSync(genesisPath, JSON.stringify(genesis, null, 2) + "\n");
+  const nodeKeys = await Promise.all(homes.map(async () => (await generateKeyPair("Ed25519")).raw));
+  const addrs = nodeKeys.map((k, i) => `/ip4/127.0.0.1/tcp/${p2pBase + i}/p2p/${peerIdOf(k)}`);
+  for (const [i, home] of homes.entries()) {
+    await initHome(home, {
+      genesisPath,
+      validatorKey: validators[i]!,
+      rpcPort: rpcBase + i,
+      p2p: { listen: [`/ip4/127.0.0.1/tcp/${p2pBase + i}`], peers: addrs.filter((_, j) => j !== i) },
+      nodeKey: nodeKeys[i]!,
+    });
+  }
+  return { homes, rpc };
+}
+
+export async function devnetCommand(o: DevnetOptions): Promise<void> {
+  const n = Number(o.validators);
+  if (!Number.isInteger(n) || n < 1 || n > 64) throw new Error("--validators must be between 1 and 64");
+  const dir = resolve(o.dir ?? `.pouw-devnet-${n}`);
+  const { homes, rpc } = await prepareDevnet(n, dir, Number(o.rpcBasePort), Number(o.p2pBasePort));
+  console.log(`devnet of ${n} validators in ${dir} (published keys: never hold value on them)`);
+  for (const [i, url] of rpc.entries()) console.log(`  validator-${i}  RPC ${url}`);
+  const children: ChildProcess[] = homes.map((home, i) => {
+    const args = [CLI, "start", "--home", home, ...(o.blockTime ? ["--block-time", o.blockTime] : [])];
+    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+    const prefix = `[validator-${i}] `;
+    const pipe = (stream: NodeJS.ReadableStream, out: NodeJS.WriteStream) => {
+      let buf = "";
+      stream.on("data", (d: Buffer) => {
+        buf += d.toString();
+        const lines = buf.split("\n");
+        buf = lines.pop()!;
+        for (const l of lines) out.write(prefix + l + "\n");
+      });
+    };
+    pipe(child.stdout!, process.stdout);
+    pipe(child.stderr!, process.stderr);
+    child.on("exit", (code, signal) => {
+      if (!stopping) console.error(`${prefix}exited (${signal ?? code})`);
+    });
+    return child;
+  });
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    for (const c of children) c.kill("SIGTERM");
+    void Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.on("exit", r))))).then(() => process.exit(0));
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+}

@@ -1,0 +1,158 @@
+/**
+ * Block sync (DESIGN §10): a node behind its peers fetches blocks by range,
+ * checks each one's commit against the validator set and the block itself,
+ * commits them in order, then rejoins consensus at the new head. It also
+ * serves `status` and `blocks_by_range` to others. Progress goes to the log
+ * and to metrics.
+ */
+import type { Blockchain } from "../chain/blockchain.ts";
+import type { ConsensusEngine } from "../consensus/engine.ts";
+import type { PouwNetwork } from "../network/network.ts";
+import { protocolId, request, serve } from "../network/reqresp.ts";
+import { Block, Commit, type BlockT, type CommitT } from "../types/block.ts";
+import { bytesEqual } from "../util/hex.ts";
+import type { Logger } from "../util/logger.ts";
+import type { Metrics } from "../util/metrics.ts";
+import { BlocksByRangeRequest, MAX_BLOCKS_PER_REQUEST, StatusMessage, type StatusMessageT } from "./messages.ts";
+
+export interface SyncOptions {
+  intervalMs: number;
+  timeoutMs: number;
+}
+
+export interface SyncModules {
+  chain: Blockchain;
+  network: PouwNetwork;
+  engine: ConsensusEngine;
+  genesisHash: Uint8Array;
+  logger: Logger;
+  metrics: Metrics | null;
+}
+
+export class BlockSync {
+  private readonly opts: SyncOptions;
+  private readonly m: SyncModules;
+  private timer: NodeJS.Timeout | null = null;
+  private busy = false;
+  private behindBefore = 0;
+  /** Highest height a peer reported (for status output). */
+  bestPeerHeight = 0;
+  syncing = false;
+
+  constructor(opts: Partial<SyncOptions>, modules: SyncModules) {
+    this.opts = { intervalMs: 1000, timeoutMs: 15_000, ...opts };
+    this.m = modules;
+  }
+
+  private get chainId(): string {
+    return this.m.chain.genesis.chainId;
+  }
+
+  async start(): Promise<void> {
+    const { network, chain } = this.m;
+    const maxResponseBytes = network.opts.maxProposalBytes;
+    await serve(network.libp2p, protocolId(this.chainId, "status"), { maxResponseBytes, timeoutMs: this.opts.timeoutMs }, async () => [
+      StatusMessage.serialize({ height: chain.head.header.height, headHash: chain.head.hash, genesisHash: this.m.genesisHash }),
+    ]);
+    await serve(network.libp2p, protocolId(this.chainId, "blocks_by_range"), { maxResponseBytes, timeoutMs: this.opts.timeoutMs }, async (req, peer) => {
+      let r;
+      try {
+        r = BlocksByRangeRequest.deserialize(req);
+      } catch {
+        network.penalise(peer, "malformed blocks_by_range request");
+        return [];
+      }
+      const out: Uint8Array[] = [];
+      const end = Math.min(r.startHeight + Math.min(r.count, MAX_BLOCKS_PER_REQUEST), chain.head.header.height + 1);
+      for (let h = Math.max(1, r.startHeight); h < end; h++) {
+        const [block, commit] = await Promise.all([chain.store.getBlockBytes(h), chain.store.getCommit(h)]);
+        if (!block || !commit) break;
+        out.push(block, Commit.serialize(commit));
+      }
+      return out;
+    });
+    this.timer = setInterval(() => void this.tick(), this.opts.intervalMs);
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  private async status(peer: string): Promise<StatusMessageT | null> {
+    try {
+      const [bytes] = await request(this.m.network.libp2p, peer, protocolId(this.chainId, "status"), new Uint8Array(0), { maxResponseBytes: 256, timeoutMs: 5000 });
+      const s = StatusMessage.deserialize(bytes!);
+      return bytesEqual(s.genesisHash, this.m.genesisHash) ? s : null;
+    } catch {
+      return null;
+    }
+  }
+
+  private async tick(): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      const peers = this.m.network.libp2p.getPeers().map((p) => p.toString());
+      const statuses = await Promise.all(peers.map(async (p) => ({ peer: p, s: await this.status(p) })));
+      const ahead = statuses.filter((x) => x.s !== null) as { peer: string; s: StatusMessageT }[];
+      const best = Math.max(0, ...ahead.map((x) => x.s.height));
+      this.bestPeerHeight = best;
+      const behind = best - this.m.chain.head.header.height;
+      // One height behind is normal for a moment (a peer committed first); two, or one that lasts, is not.
+      if (behind >= 2 || (behind >= 1 && this.behindBefore >= 1)) {
+        await this.syncTo(best, ahead.filter((x) => x.s.height > this.m.chain.head.header.height).map((x) => x.peer));
+      }
+      this.behindBefore = best - this.m.chain.head.header.height;
+    } catch (e) {
+      this.m.logger.warn({ err: e }, "Sync round failed");
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async syncTo(target: number, peers: string[]): Promise<void> {
+    const { chain, network, engine, logger, metrics } = this.m;
+    this.syncing = true;
+    const from = chain.head.header.height;
+    const t0 = performance.now();
+    let turn = 0;
+    try {
+      while (chain.head.header.height < target && peers.length > 0) {
+        const peer = peers[turn++ % peers.length]!;
+        const start = chain.head.header.height + 1;
+        const count = Math.min(MAX_BLOCKS_PER_REQUEST, target - start + 1);
+        let items: { block: BlockT; commit: CommitT }[];
+        try {
+          const res = await request(network.libp2p, peer, protocolId(this.chainId, "blocks_by_range"), BlocksByRangeRequest.serialize({ startHeight: start, count }), {
+            maxResponseBytes: network.opts.maxProposalBytes,
+            timeoutMs: this.opts.timeoutMs,
+          });
+          items = [];
+          for (let i = 0; i + 1 < res.length; i += 2) items.push({ block: Block.deserialize(res[i]!), commit: Commit.deserialize(res[i + 1]!) });
+        } catch (e) {
+          logger.debug({ err: e, peer }, "blocks_by_range failed");
+          peers.splice(peers.indexOf(peer), 1);
+          continue;
+        }
+        if (items.length === 0) {
+          peers.splice(peers.indexOf(peer), 1);
+          continue;
+        }
+        try {
+          await engine.importBlocks(items);
+        } catch (e) {
+          logger.warn({ err: e, peer }, "Peer served an invalid block");
+          network.penalise(peer, "invalid block in blocks_by_range");
+          peers.splice(peers.indexOf(peer), 1);
+          continue;
+        }
+        metrics?.headHeight.set(chain.head.header.height);
+        logger.info({ height: chain.head.header.height, target, rate: Math.round(((chain.head.header.height - from) * 1000) / (performance.now() - t0)) }, "Syncing");
+      }
+    } finally {
+      this.syncing = false;
+    }
+    if (chain.head.header.height > from) logger.info({ from, to: chain.head.header.height, ms: Math.round(performance.now() - t0) }, "Caught up with peers");
+  }
+}
