@@ -5,14 +5,18 @@
  *
  *   npm run bench:sync [-- --blocks 2000 --txs-per-block 2]
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { fileURLToPath } from "node:url";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { generateKeyPair } from "@libp2p/crypto/keys";
 import { Blockchain, genesisFileHash } from "../node/chain/blockchain.ts";
 import { voteSigningMessage } from "../node/chain/commit.ts";
-import { peerIdOf } from "../node/cli/home.ts";
+import { initHome, peerIdOf } from "../node/cli/home.ts";
+import { PouwClient } from "../node/client/client.ts";
 import { AccountKey } from "../node/crypto/keys.ts";
 import { openDb } from "../node/db/database.ts";
 import { PouwNode } from "../node/node.ts";
@@ -59,6 +63,15 @@ async function buildSource(dir: string): Promise<void> {
   await db.close();
 }
 
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
 async function main(): Promise<void> {
   console.log(`bench:sync — a fresh node catches up ${BLOCKS} blocks (${TXS} transfers each, 3 of 4 precommit signatures) over libp2p, Node ${process.version}`);
   const srcDir = mkdtempSync(join(tmpdir(), "pouw-sync-src-"));
@@ -67,11 +80,21 @@ async function main(): Promise<void> {
   await buildSource(srcDir);
   console.log(`built the source chain in ${((performance.now() - t) / 1000).toFixed(1)} s (not measured)`);
 
+  // The source is a separate `pouw start` process, as a peer would be.
   const srcKey = (await generateKeyPair("Ed25519")).raw;
-  const src = await PouwNode.create({ dataDir: srcDir, genesisJson, validatorKey: null, rpc: null, network: { listen: ["/ip4/127.0.0.1/tcp/0"], peerKey: srcKey } });
-  await src.start();
-  const srcAddr = `${src.network!.addresses[0]}`;
-  const dst = await PouwNode.create({ dataDir: dstDir, genesisJson, validatorKey: null, rpc: null, network: { listen: ["/ip4/127.0.0.1/tcp/0"], bootstrap: [srcAddr.includes("/p2p/") ? srcAddr : `${srcAddr}/p2p/${peerIdOf(srcKey)}`] } });
+  const [p2pPort, rpcPort] = [await freePort(), await freePort()];
+  const genesisPath = join(srcDir, "genesis.input.json");
+  writeFileSync(genesisPath, genesisJson);
+  await initHome(srcDir, { genesisPath, validatorKey: null, rpcPort, p2p: { listen: [`/ip4/127.0.0.1/tcp/${p2pPort}`], peers: [] }, nodeKey: srcKey });
+  const src = spawn(process.execPath, [fileURLToPath(new URL("../node/cli/main.ts", import.meta.url)), "start", "--home", srcDir, "--json-logs", "--log-level", "warn"], { stdio: "inherit" });
+  const srcClient = new PouwClient(`http://127.0.0.1:${rpcPort}/`);
+  for (;;) {
+    const info = await srcClient.chainInfo().catch(() => null);
+    if (info?.height === BLOCKS) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const srcHead = (await srcClient.chainInfo()).headHash;
+  const dst = await PouwNode.create({ dataDir: dstDir, genesisJson, validatorKey: null, rpc: null, network: { listen: ["/ip4/127.0.0.1/tcp/0"], bootstrap: [`/ip4/127.0.0.1/tcp/${p2pPort}/p2p/${peerIdOf(srcKey)}`] } });
   let first = 0;
   let firstHeight = 0;
   dst.chain.onCommit((c) => {
@@ -87,9 +110,10 @@ async function main(): Promise<void> {
   const rate = ((BLOCKS - firstHeight) * 1000) / (end - first);
   console.log(`caught up ${BLOCKS} blocks in ${((end - first) / 1000).toFixed(2)} s after the first import = ${rate.toFixed(0)} blocks/s  (bar 1000)`);
   console.log(`from node start (includes connecting and the first status round): ${((end - t) / 1000).toFixed(2)} s`);
-  if (dst.chain.head.hash.toString() !== src.chain.head.hash.toString()) throw new Error("synced head differs from the source");
+  if (toHex(dst.chain.head.hash) !== srcHead) throw new Error(`synced head ${toHex(dst.chain.head.hash)} differs from the source's ${srcHead}`);
   await dst.close();
-  await src.close();
+  src.kill("SIGTERM");
+  await new Promise((r) => src.once("exit", r));
   rmSync(srcDir, { recursive: true, force: true });
   rmSync(dstDir, { recursive: true, force: true });
 }

@@ -163,6 +163,7 @@ export class PouwNode implements RpcNode {
             chain,
             privval,
             transport,
+            verifier,
             wal: new ConsensusWal(db, cfg.dataDir === null ? null : join(cfg.dataDir, "consensus-wal")),
             txs: { pending: (baseFee) => mempool.pending(baseFee), verified: (env) => mempool.verified(env) },
             clock,

@@ -92,6 +92,8 @@ export interface VerifyInput {
   /** The validator set that signed `block.body.lastCommit` (the set of the parent). */
   lastValidators: WorldState["validators"];
   verified?: (env: TxEnvelope) => boolean;
+  /** The lastCommit's signatures were already verified (sync checks a batch's signatures in the worker pool). */
+  lastCommitSignaturesChecked?: boolean;
 }
 
 function check(cond: boolean, code: (typeof BlockErrorCode)[keyof typeof BlockErrorCode], msg: string): void {
@@ -117,7 +119,7 @@ export function verifyBlock(world: WorldState, head: Head, block: BlockT, ctx: C
   if (head.header.height === 0) {
     check(Buffer.from(commitHash(block.body.lastCommit)).equals(Buffer.from(commitHash(emptyCommit()))), BlockErrorCode.BAD_LAST_COMMIT, "the first block's lastCommit must be empty");
   } else {
-    verifyCommit(block.body.lastCommit, input.lastValidators, ctx.chainId, head.header.height, head.hash);
+    verifyCommit(block.body.lastCommit, input.lastValidators, ctx.chainId, head.header.height, head.hash, { signaturesChecked: input.lastCommitSignaturesChecked });
   }
   const validatorsHash = ValidatorSet.hashTreeRoot(world.validators);
   check(bytesEqual(h.validatorsHash, validatorsHash), BlockErrorCode.BAD_VALIDATORS_HASH, "validatorsHash mismatch");

@@ -10,11 +10,12 @@ import { bytesEqual, toHex, utf8 } from "../util/hex.ts";
 import type { BlockT, CommitT, ReceiptT } from "../types/block.ts";
 import type { Genesis } from "../types/genesis.ts";
 import type { Params } from "../types/params.ts";
-import type { TxEnvelope } from "../types/txcodec.ts";
+import { envelopeFromSigned, type TxEnvelope } from "../types/txcodec.ts";
+import type { BatchOp } from "../db/database.ts";
 import type { ValidatorSetT } from "../types/validator.ts";
 import { WorldState, adoptSealed, sealedWriteOps } from "../state/world.ts";
 import { blockHash, buildBlock, genesisHeader, verifyBlock, type BuildInput, type BuiltBlock, type ChainContext, type Head } from "./block.ts";
-import { emptyCommit } from "./commit.ts";
+import { emptyCommit, verifyCommit } from "./commit.ts";
 import type { ExecutionResult } from "./execute.ts";
 import { ChainStore } from "./store.ts";
 
@@ -96,8 +97,8 @@ export class Blockchain {
     return buildBlock(this.world, this.head, this.ctx, { ...input, lastCommit: this.headCommit });
   }
 
-  verify(block: BlockT, txs: TxEnvelope[], now: number, verified?: (env: TxEnvelope) => boolean): ExecutionResult {
-    return verifyBlock(this.world, this.head, block, this.ctx, { now, txs, lastValidators: this.world.validators, verified });
+  verify(block: BlockT, txs: TxEnvelope[], now: number, verified?: (env: TxEnvelope) => boolean, lastCommitSignaturesChecked = false): ExecutionResult {
+    return verifyBlock(this.world, this.head, block, this.ctx, { now, txs, lastValidators: this.world.validators, verified, lastCommitSignaturesChecked });
   }
 
   /** Writes the block, its receipts, index and state in one synced batch, then makes it the head. */
@@ -114,6 +115,45 @@ export class Blockchain {
     const committed: CommittedBlock = { block, hash, commit, txs: result.txs, receipts: result.receipts };
     for (const l of this.listeners) l(committed);
     return committed;
+  }
+
+  /**
+   * Imports finalized blocks (sync) in one go: each commit is checked against
+   * the validator set and each block verified on the state the previous one
+   * left, then all bodies are synced once and everything is written in ONE
+   * LevelDB batch. Stops at the first invalid block, keeping those before it,
+   * and reports the error. `signaturesChecked`: the commit and transaction
+   * signatures were already verified (e.g. in the worker pool).
+   */
+  async importBatch(items: readonly { block: BlockT; commit: CommitT }[], opts: { now: number; signaturesChecked?: boolean }): Promise<{ imported: number; error?: unknown }> {
+    const ops: BatchOp[] = [];
+    const done: CommittedBlock[] = [];
+    let error: unknown;
+    for (const { block, commit } of items) {
+      const h = block.header.height;
+      if (h <= this.head.header.height) continue;
+      try {
+        if (h !== this.head.header.height + 1) throw new Error(`block ${h} does not follow the head ${this.head.header.height}`);
+        const hash = blockHash(block.header);
+        verifyCommit(commit, this.world.validators, this.ctx.chainId, h, hash, { signaturesChecked: opts.signaturesChecked });
+        const envs = block.body.txs.map((t) => envelopeFromSigned(t));
+        const result = this.verify(block, envs, opts.now, opts.signaturesChecked ? () => true : undefined, opts.signaturesChecked);
+        ops.push(...(await this.store.blockOps(block, hash, commit, result.receipts, result.txs, { syncBody: false })), ...sealedWriteOps(this.world, result.sealed));
+        adoptSealed(this.world, result.sealed);
+        this.head = { header: block.header, hash };
+        this.headCommit = commit;
+        done.push({ block, hash, commit, txs: result.txs, receipts: result.receipts });
+      } catch (e) {
+        error = e;
+        break;
+      }
+    }
+    if (done.length > 0) {
+      await this.store.syncBodies();
+      await this.store.write(ops);
+      for (const c of done) for (const l of this.listeners) l(c);
+    }
+    return error === undefined ? { imported: done.length } : { imported: done.length, error };
   }
 }
 

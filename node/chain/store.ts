@@ -94,11 +94,18 @@ export class ChainStore {
    * state's and writes them at once. With block files the body is appended
    * (and synced) here and the batch records where.
    */
-  async blockOps(block: BlockT, hash: Uint8Array, commit: CommitT | null, receipts: ReceiptT[], txs: readonly { hash: Uint8Array; bytes: Uint8Array }[]): Promise<BatchOp[]> {
+  async blockOps(
+    block: BlockT,
+    hash: Uint8Array,
+    commit: CommitT | null,
+    receipts: ReceiptT[],
+    txs: readonly { hash: Uint8Array; bytes: Uint8Array }[],
+    opts: { syncBody?: boolean } = {},
+  ): Promise<BatchOp[]> {
     const h = block.header.height;
     const hk = heightKey(h);
     const txBytes = txs.map((t) => t.bytes);
-    const body = this.files ? BlockLocation.serialize(await this.files.append(encodeBlockParts(block, txBytes))) : encodeBlock(block, txBytes);
+    const body = this.files ? BlockLocation.serialize(await this.files.append(encodeBlockParts(block, txBytes), { sync: opts.syncBody ?? true })) : encodeBlock(block, txBytes);
     const ops: BatchOp[] = [
       { type: "put", key: bucketKey(Bucket.blockByHeight, hk), value: body },
       { type: "put", key: bucketKey(Bucket.heightByHash, hash), value: UintNum64.serialize(h) },
@@ -114,6 +121,11 @@ export class ChainStore {
 
   genesisOp(genesisHash: Uint8Array): BatchOp {
     return { type: "put", key: GENESIS_KEY, value: genesisHash };
+  }
+
+  /** Makes block bodies appended with `syncBody: false` durable. */
+  async syncBodies(): Promise<void> {
+    await this.files?.sync();
   }
 
   async write(ops: BatchOp[]): Promise<void> {

@@ -10,7 +10,7 @@
  */
 import type { Blockchain } from "../chain/blockchain.ts";
 import { baseFeeAfter, blockHash } from "../chain/block.ts";
-import { proposalSigningMessage, verifyCommit, voteSigningMessage } from "../chain/commit.ts";
+import { proposalSigningMessage, voteSigningMessage } from "../chain/commit.ts";
 import { BlockError } from "../chain/errors.ts";
 import type { ExecutionResult } from "../chain/execute.ts";
 import { mlDsa } from "../crypto/mldsa.ts";
@@ -53,6 +53,8 @@ export interface EngineModules {
   logger: Logger;
   metrics: Metrics | null;
   transport: ConsensusTransport | null;
+  /** Verifies signatures in parallel (the mempool's worker pool); used for blocks fetched by sync. */
+  verifier?: { verifyBatch(items: readonly { publicKey: Uint8Array; message: Uint8Array; signature: Uint8Array }[]): Promise<boolean[]> };
   /** Called when a block was built, with the transactions dropped from it and why. */
   onDropped?: (dropped: ExecutionResult["dropped"]) => void;
 }
@@ -159,33 +161,60 @@ export class ConsensusEngine {
    */
   importBlocks(items: readonly { block: BlockT; commit: CommitT }[]): Promise<number> {
     return new Promise((resolve, reject) => {
+      // Signatures first, in the worker pool and outside the queue (consensus keeps running meanwhile).
+      const checked = this.preverify(items);
       this.queue = this.queue.then(async () => {
-        let n = 0;
         try {
           const { chain } = this.m;
-          for (const { block, commit } of items) {
-            const h = block.header.height;
-            if (h <= chain.head.header.height) continue;
-            if (h !== chain.head.header.height + 1) break;
-            const hash = blockHash(block.header);
-            verifyCommit(commit, chain.world.validators, chain.ctx.chainId, h, hash);
-            const envs = block.body.txs.map((t) => envelopeFromSigned(t));
-            const exec = chain.verify(block, envs, this.m.clock.now());
-            await chain.commit(block, hash, exec, commit);
-            n++;
-          }
-          if (n > 0 && this.running) {
+          const before = chain.head.header.height;
+          const res = await chain.importBatch(items, { now: this.m.clock.now(), signaturesChecked: await checked });
+          if (chain.head.header.height > before && this.running) {
             if (this.nextHeightTimer) clearTimeout(this.nextHeightTimer);
             this.nextHeightTimer = null;
             await this.beginHeight(chain.head.header.height + 1, 0);
           }
-          resolve(n);
+          if (res.error !== undefined) reject(res.error);
+          else resolve(res.imported);
         } catch (e) {
-          if (n > 0 && this.running) await this.beginHeight(this.m.chain.head.header.height + 1, 0).catch(() => undefined);
           reject(e);
         }
       });
     });
+  }
+
+  /** True when every commit, last-commit and transaction signature of `items` verifies (checked in parallel by the pool). */
+  private async preverify(items: readonly { block: BlockT; commit: CommitT }[]): Promise<boolean> {
+    const v = this.m.verifier;
+    if (!v) return false;
+    const chainId = this.m.chain.ctx.chainId;
+    const keys = new Map(this.m.chain.world.validators.map((x) => [addrKey(x.address), x.publicKey]));
+    const work: { publicKey: Uint8Array; message: Uint8Array; signature: Uint8Array }[] = [];
+    // A block's lastCommit is usually the previous item's commit: check each signature once.
+    const seen = new Map<string, Uint8Array[]>();
+    for (const { block, commit } of items) {
+      for (const c of [commit, block.body.lastCommit]) {
+        const msg = voteSigningMessage(chainId, VoteType.Precommit, c.height, c.round, c.blockHash);
+        for (const s of c.signatures) {
+          const pk = keys.get(addrKey(s.validator));
+          if (!pk) return false;
+          const id = toHex(msg) + addrKey(s.validator);
+          const sigs = seen.get(id) ?? [];
+          if (sigs.some((x) => Buffer.from(x).equals(Buffer.from(s.signature)))) continue; // the very same bytes: checked once
+          sigs.push(s.signature);
+          seen.set(id, sigs);
+          work.push({ publicKey: pk, message: msg, signature: s.signature });
+        }
+      }
+      for (const t of block.body.txs) {
+        const env = envelopeFromSigned(t);
+        work.push({ publicKey: t.tx.publicKey, message: env.signingMessage, signature: t.signature });
+      }
+    }
+    try {
+      return (await v.verifyBatch(work)).every(Boolean);
+    } catch {
+      return false;
+    }
   }
 
   // ---- queue and machine

@@ -33,6 +33,7 @@ export class BlockFiles {
   private readonly maxFileBytes: number;
   private current: { n: number; fh: FileHandle; size: number } | null = null;
   private readonly readers = new Map<number, FileHandle>();
+  private dirty = false;
 
   constructor(dir: string, opts: { maxFileBytes?: number } = {}) {
     this.dir = dir;
@@ -61,8 +62,13 @@ export class BlockFiles {
     this.current = { n: keepFile, fh, size: keepBytes };
   }
 
-  /** Appends one block given as parts (written with one writev, never concatenated) and makes it durable. */
-  async append(parts: readonly Uint8Array[]): Promise<BlockLocationT> {
+  /**
+   * Appends one block given as parts (written with one writev, never
+   * concatenated) and makes it durable, or with `sync: false` leaves that to
+   * a later `sync()` (a batch of blocks, synced once before any of their
+   * locations is written).
+   */
+  async append(parts: readonly Uint8Array[], opts: { sync?: boolean } = {}): Promise<BlockLocationT> {
     if (!this.current) throw new Error("block files not recovered");
     let length = 0;
     for (const p of parts) length += p.length;
@@ -77,7 +83,8 @@ export class BlockFiles {
       written += bytesWritten;
     }
     if (written !== length) throw new Error(`short write to ${fileName(cur.n)}: ${written} of ${length} bytes`);
-    await cur.fh.datasync();
+    if (opts.sync ?? true) await cur.fh.datasync();
+    else this.dirty = true;
     cur.size += length;
     return { file: cur.n, offset: at, length };
   }
@@ -94,8 +101,17 @@ export class BlockFiles {
     return buf;
   }
 
+  /** Makes every append so far durable. */
+  async sync(): Promise<void> {
+    if (!this.dirty || !this.current) return;
+    await this.current.fh.datasync();
+    this.dirty = false;
+  }
+
   private async rotate(): Promise<void> {
     const cur = this.current!;
+    if (this.dirty) await cur.fh.datasync();
+    this.dirty = false;
     await cur.fh.close();
     const n = cur.n + 1;
     const fh = await open(join(this.dir, fileName(n)), "w+");

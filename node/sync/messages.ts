@@ -8,4 +8,4 @@ export type StatusMessageT = ValueOf<typeof StatusMessage>;
 export const BlocksByRangeRequest = new ContainerType({ startHeight: UintNum64, count: Uint32 }, { typeName: "BlocksByRangeRequest" });
 
 /** Most blocks served per request. */
-export const MAX_BLOCKS_PER_REQUEST = 32;
+export const MAX_BLOCKS_PER_REQUEST = 100;

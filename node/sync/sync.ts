@@ -111,45 +111,85 @@ export class BlockSync {
     }
   }
 
+  private async fetch(peer: string, start: number, count: number): Promise<{ block: BlockT; commit: CommitT }[]> {
+    const { network } = this.m;
+    const res = await request(network.libp2p, peer, protocolId(this.chainId, "blocks_by_range"), BlocksByRangeRequest.serialize({ startHeight: start, count }), {
+      maxResponseBytes: network.opts.maxProposalBytes,
+      timeoutMs: this.opts.timeoutMs,
+    });
+    const items: { block: BlockT; commit: CommitT }[] = [];
+    for (let i = 0; i + 1 < res.length; i += 2) items.push({ block: Block.deserialize(res[i]!), commit: Commit.deserialize(res[i + 1]!) });
+    return items;
+  }
+
+  /** Fetches ranges (the next one while the last is imported) until `target` or no peer can help. */
   private async syncTo(target: number, peers: string[]): Promise<void> {
     const { chain, network, engine, logger, metrics } = this.m;
     this.syncing = true;
     const from = chain.head.header.height;
     const t0 = performance.now();
     let turn = 0;
+    let lastLog = 0;
+    const nextFetch = (start: number) => {
+      if (start > target || peers.length === 0) return null;
+      const peer = peers[turn++ % peers.length]!;
+      const count = Math.min(MAX_BLOCKS_PER_REQUEST, target - start + 1);
+      return { peer, start, items: this.fetch(peer, start, count) };
+    };
+    // Three stages overlap: fetching range k+2, checking the signatures of k+1 (worker pool) and committing k.
+    let importing: { peer: string; done: Promise<number> } | null = null;
+    const settle = async (): Promise<boolean> => {
+      if (!importing) return true;
+      const { peer, done } = importing;
+      importing = null;
+      try {
+        await done;
+        return true;
+      } catch (e) {
+        logger.warn({ err: e, peer }, "Peer served an invalid block");
+        network.penalise(peer, "invalid block in blocks_by_range");
+        if (peers.includes(peer)) peers.splice(peers.indexOf(peer), 1);
+        return false;
+      }
+    };
     try {
-      while (chain.head.header.height < target && peers.length > 0) {
-        const peer = peers[turn++ % peers.length]!;
-        const start = chain.head.header.height + 1;
-        const count = Math.min(MAX_BLOCKS_PER_REQUEST, target - start + 1);
-        let items: { block: BlockT; commit: CommitT }[];
+      let pending = nextFetch(chain.head.header.height + 1);
+      while (pending) {
+        const { peer, start } = pending;
+        let items: { block: BlockT; commit: CommitT }[] = [];
         try {
-          const res = await request(network.libp2p, peer, protocolId(this.chainId, "blocks_by_range"), BlocksByRangeRequest.serialize({ startHeight: start, count }), {
-            maxResponseBytes: network.opts.maxProposalBytes,
-            timeoutMs: this.opts.timeoutMs,
-          });
-          items = [];
-          for (let i = 0; i + 1 < res.length; i += 2) items.push({ block: Block.deserialize(res[i]!), commit: Commit.deserialize(res[i + 1]!) });
+          items = await pending.items;
         } catch (e) {
           logger.debug({ err: e, peer }, "blocks_by_range failed");
-          peers.splice(peers.indexOf(peer), 1);
+        }
+        if (items.length === 0 || items[0]!.block.header.height !== start) {
+          if (peers.includes(peer)) peers.splice(peers.indexOf(peer), 1);
+          await settle();
+          pending = nextFetch(chain.head.header.height + 1);
           continue;
         }
-        if (items.length === 0) {
-          peers.splice(peers.indexOf(peer), 1);
-          continue;
-        }
-        try {
-          await engine.importBlocks(items);
-        } catch (e) {
-          logger.warn({ err: e, peer }, "Peer served an invalid block");
-          network.penalise(peer, "invalid block in blocks_by_range");
-          peers.splice(peers.indexOf(peer), 1);
-          continue;
+        const last = items[items.length - 1]!.block.header.height;
+        const previous = importing;
+        importing = { peer, done: engine.importBlocks(items) };
+        pending = nextFetch(last + 1);
+        if (previous) {
+          const current = importing;
+          importing = previous;
+          const ok = await settle();
+          importing = current;
+          if (!ok) {
+            await settle().catch(() => undefined);
+            pending = nextFetch(chain.head.header.height + 1);
+            continue;
+          }
         }
         metrics?.headHeight.set(chain.head.header.height);
-        logger.info({ height: chain.head.header.height, target, rate: Math.round(((chain.head.header.height - from) * 1000) / (performance.now() - t0)) }, "Syncing");
+        if (performance.now() - lastLog > 1000) {
+          lastLog = performance.now();
+          logger.info({ height: chain.head.header.height, target, blocksPerSecond: Math.round(((chain.head.header.height - from) * 1000) / (performance.now() - t0)) }, "Syncing");
+        }
       }
+      await settle();
     } finally {
       this.syncing = false;
     }
