@@ -97,8 +97,10 @@ async function main(): Promise<void> {
   const dst = await PouwNode.create({ dataDir: dstDir, genesisJson, validatorKey: null, rpc: null, network: { listen: ["/ip4/127.0.0.1/tcp/0"], bootstrap: [`/ip4/127.0.0.1/tcp/${p2pPort}/p2p/${peerIdOf(srcKey)}`] } });
   let first = 0;
   let firstHeight = 0;
+  let cpu0 = process.cpuUsage();
   dst.chain.onCommit((c) => {
     if (first === 0) {
+      cpu0 = process.cpuUsage();
       first = performance.now();
       firstHeight = c.block.header.height - 1;
     }
@@ -107,8 +109,10 @@ async function main(): Promise<void> {
   await dst.start();
   while (dst.chain.head.header.height < BLOCKS) await new Promise((r) => setTimeout(r, 5));
   const end = performance.now();
+  const cpu = process.cpuUsage(cpu0);
   const rate = ((BLOCKS - firstHeight) * 1000) / (end - first);
   console.log(`caught up ${BLOCKS} blocks in ${((end - first) / 1000).toFixed(2)} s after the first import = ${rate.toFixed(0)} blocks/s  (bar 1000)`);
+  console.log(`cpu of the syncing node: ${(((cpu.user + cpu.system) / 1000 / (end - first))).toFixed(2)} cores busy on average`);
   console.log(`from node start (includes connecting and the first status round): ${((end - t) / 1000).toFixed(2)} s`);
   if (toHex(dst.chain.head.hash) !== srcHead) throw new Error(`synced head ${toHex(dst.chain.head.hash)} differs from the source's ${srcHead}`);
   await dst.close();

@@ -125,18 +125,21 @@ export class Blockchain {
    * and reports the error. `signaturesChecked`: the commit and transaction
    * signatures were already verified (e.g. in the worker pool).
    */
-  async importBatch(items: readonly { block: BlockT; commit: CommitT }[], opts: { now: number; signaturesChecked?: boolean }): Promise<{ imported: number; error?: unknown }> {
+  async importBatch(
+    items: readonly { block: BlockT; commit: CommitT; envs?: TxEnvelope[] }[],
+    opts: { now: number; signaturesChecked?: boolean },
+  ): Promise<{ imported: number; error?: unknown }> {
     const ops: BatchOp[] = [];
     const done: CommittedBlock[] = [];
     let error: unknown;
-    for (const { block, commit } of items) {
+    for (const { block, commit, envs: given } of items) {
       const h = block.header.height;
       if (h <= this.head.header.height) continue;
       try {
         if (h !== this.head.header.height + 1) throw new Error(`block ${h} does not follow the head ${this.head.header.height}`);
         const hash = blockHash(block.header);
         verifyCommit(commit, this.world.validators, this.ctx.chainId, h, hash, { signaturesChecked: opts.signaturesChecked });
-        const envs = block.body.txs.map((t) => envelopeFromSigned(t));
+        const envs = given ?? block.body.txs.map((t) => envelopeFromSigned(t));
         const result = this.verify(block, envs, opts.now, opts.signaturesChecked ? () => true : undefined, opts.signaturesChecked);
         ops.push(...(await this.store.blockOps(block, hash, commit, result.receipts, result.txs, { syncBody: false })), ...sealedWriteOps(this.world, result.sealed));
         adoptSealed(this.world, result.sealed);

@@ -75,8 +75,13 @@ export class ChainStore {
 
   /** The commit that finalized `height` (the next block carries it too, as lastCommit). */
   async getCommit(height: number): Promise<CommitT | undefined> {
-    const v = await getBytes(this.db, Bucket.commitByHeight, heightKey(height));
+    const v = await this.getCommitBytes(height);
     return v ? Commit.deserialize(v) : undefined;
+  }
+
+  /** The commit's SSZ encoding, as stored. */
+  async getCommitBytes(height: number): Promise<Uint8Array | undefined> {
+    return getBytes(this.db, Bucket.commitByHeight, heightKey(height));
   }
 
   async getReceipts(height: number): Promise<ReceiptT[] | undefined> {

@@ -162,12 +162,13 @@ export class ConsensusEngine {
   importBlocks(items: readonly { block: BlockT; commit: CommitT }[]): Promise<number> {
     return new Promise((resolve, reject) => {
       // Signatures first, in the worker pool and outside the queue (consensus keeps running meanwhile).
-      const checked = this.preverify(items);
+      const withEnvs = items.map((it) => ({ ...it, envs: it.block.body.txs.map((t) => envelopeFromSigned(t)) }));
+      const checked = this.preverify(withEnvs);
       this.queue = this.queue.then(async () => {
         try {
           const { chain } = this.m;
           const before = chain.head.header.height;
-          const res = await chain.importBatch(items, { now: this.m.clock.now(), signaturesChecked: await checked });
+          const res = await chain.importBatch(withEnvs, { now: this.m.clock.now(), signaturesChecked: await checked });
           if (chain.head.header.height > before && this.running) {
             if (this.nextHeightTimer) clearTimeout(this.nextHeightTimer);
             this.nextHeightTimer = null;
@@ -183,7 +184,7 @@ export class ConsensusEngine {
   }
 
   /** True when every commit, last-commit and transaction signature of `items` verifies (checked in parallel by the pool). */
-  private async preverify(items: readonly { block: BlockT; commit: CommitT }[]): Promise<boolean> {
+  private async preverify(items: readonly { block: BlockT; commit: CommitT; envs: TxEnvelope[] }[]): Promise<boolean> {
     const v = this.m.verifier;
     if (!v) return false;
     const chainId = this.m.chain.ctx.chainId;
@@ -191,7 +192,7 @@ export class ConsensusEngine {
     const work: { publicKey: Uint8Array; message: Uint8Array; signature: Uint8Array }[] = [];
     // A block's lastCommit is usually the previous item's commit: check each signature once.
     const seen = new Map<string, Uint8Array[]>();
-    for (const { block, commit } of items) {
+    for (const { block, commit, envs } of items) {
       for (const c of [commit, block.body.lastCommit]) {
         const msg = voteSigningMessage(chainId, VoteType.Precommit, c.height, c.round, c.blockHash);
         for (const s of c.signatures) {
@@ -205,10 +206,7 @@ export class ConsensusEngine {
           work.push({ publicKey: pk, message: msg, signature: s.signature });
         }
       }
-      for (const t of block.body.txs) {
-        const env = envelopeFromSigned(t);
-        work.push({ publicKey: t.tx.publicKey, message: env.signingMessage, signature: t.signature });
-      }
+      for (const env of envs) work.push({ publicKey: env.signed.tx.publicKey, message: env.signingMessage, signature: env.signed.signature });
     }
     try {
       return (await v.verifyBatch(work)).every(Boolean);

@@ -34,6 +34,8 @@ export class BlockFiles {
   private current: { n: number; fh: FileHandle; size: number } | null = null;
   private readonly readers = new Map<number, FileHandle>();
   private dirty = false;
+  private pending: Uint8Array[] = [];
+  private pendingBytes = 0;
 
   constructor(dir: string, opts: { maxFileBytes?: number } = {}) {
     this.dir = dir;
@@ -63,30 +65,53 @@ export class BlockFiles {
   }
 
   /**
-   * Appends one block given as parts (written with one writev, never
-   * concatenated) and makes it durable, or with `sync: false` leaves that to
-   * a later `sync()` (a batch of blocks, synced once before any of their
-   * locations is written).
+   * Appends one block given as parts (written with writev, never
+   * concatenated) and makes it durable. With `sync: false` the write is
+   * deferred to the next `sync()`, which writes every deferred block in one
+   * go and syncs once (sync imports a batch of blocks this way, before any of
+   * their locations is written).
    */
   async append(parts: readonly Uint8Array[], opts: { sync?: boolean } = {}): Promise<BlockLocationT> {
     if (!this.current) throw new Error("block files not recovered");
     let length = 0;
     for (const p of parts) length += p.length;
-    if (this.current.size > 0 && this.current.size + length > this.maxFileBytes) await this.rotate();
+    const used = this.current.size + this.pendingBytes;
+    if (used > 0 && used + length > this.maxFileBytes) {
+      await this.flush();
+      await this.rotate();
+    }
     const cur = this.current;
-    const at = cur.size;
+    const loc = { file: cur.n, offset: cur.size + this.pendingBytes, length };
+    this.pending.push(...parts);
+    this.pendingBytes += length;
+    if (opts.sync ?? true) await this.sync();
+    return loc;
+  }
+
+  /** Makes every append so far durable. */
+  async sync(): Promise<void> {
+    await this.flush();
+    if (!this.dirty || !this.current) return;
+    await this.current.fh.datasync();
+    this.dirty = false;
+  }
+
+  private async flush(): Promise<void> {
+    if (this.pending.length === 0) return;
+    const cur = this.current!;
+    const parts = this.pending;
+    const length = this.pendingBytes;
+    this.pending = [];
+    this.pendingBytes = 0;
     let written = 0;
     // writev takes at most IOV_MAX buffers per call on some platforms: go in slices.
     for (let i = 0; i < parts.length; i += 512) {
-      const slice = parts.slice(i, i + 512);
-      const { bytesWritten } = await cur.fh.writev(slice as Uint8Array[], at + written);
+      const { bytesWritten } = await cur.fh.writev(parts.slice(i, i + 512) as Uint8Array[], cur.size + written);
       written += bytesWritten;
     }
     if (written !== length) throw new Error(`short write to ${fileName(cur.n)}: ${written} of ${length} bytes`);
-    if (opts.sync ?? true) await cur.fh.datasync();
-    else this.dirty = true;
     cur.size += length;
-    return { file: cur.n, offset: at, length };
+    this.dirty = true;
   }
 
   async read(loc: BlockLocationT): Promise<Uint8Array> {
@@ -99,13 +124,6 @@ export class BlockFiles {
     const { bytesRead } = await fh.read(buf, 0, loc.length, loc.offset);
     if (bytesRead !== loc.length) throw new Error(`block file ${fileName(loc.file)}: read ${bytesRead} of ${loc.length} bytes at ${loc.offset}`);
     return buf;
-  }
-
-  /** Makes every append so far durable. */
-  async sync(): Promise<void> {
-    if (!this.dirty || !this.current) return;
-    await this.current.fh.datasync();
-    this.dirty = false;
   }
 
   private async rotate(): Promise<void> {
@@ -122,6 +140,7 @@ export class BlockFiles {
   }
 
   async close(): Promise<void> {
+    if (this.current) await this.sync();
     await this.current?.fh.close();
     this.current = null;
     for (const fh of this.readers.values()) await fh.close();

@@ -65,9 +65,9 @@ export class BlockSync {
       const out: Uint8Array[] = [];
       const end = Math.min(r.startHeight + Math.min(r.count, MAX_BLOCKS_PER_REQUEST), chain.head.header.height + 1);
       for (let h = Math.max(1, r.startHeight); h < end; h++) {
-        const [block, commit] = await Promise.all([chain.store.getBlockBytes(h), chain.store.getCommit(h)]);
+        const [block, commit] = await Promise.all([chain.store.getBlockBytes(h), chain.store.getCommitBytes(h)]);
         if (!block || !commit) break;
-        out.push(block, Commit.serialize(commit));
+        out.push(block, commit);
       }
       return out;
     });
@@ -122,7 +122,12 @@ export class BlockSync {
     return items;
   }
 
-  /** Fetches ranges (the next one while the last is imported) until `target` or no peer can help. */
+  /**
+   * Fetches ranges until `target` or until no peer can help. Stages overlap:
+   * two ranges are being fetched while earlier ones have their signatures
+   * checked in the worker pool and are committed in order on the consensus
+   * queue. A failure anywhere drops what is in flight and resumes from the head.
+   */
   private async syncTo(target: number, peers: string[]): Promise<void> {
     const { chain, network, engine, logger, metrics } = this.m;
     this.syncing = true;
@@ -130,66 +135,66 @@ export class BlockSync {
     const t0 = performance.now();
     let turn = 0;
     let lastLog = 0;
-    const nextFetch = (start: number) => {
-      if (start > target || peers.length === 0) return null;
-      const peer = peers[turn++ % peers.length]!;
-      const count = Math.min(MAX_BLOCKS_PER_REQUEST, target - start + 1);
-      return { peer, start, items: this.fetch(peer, start, count) };
+    let nextStart = chain.head.header.height + 1;
+    let fetches: { peer: string; start: number; items: Promise<{ block: BlockT; commit: CommitT }[]> }[] = [];
+    let imports: { peer: string; done: Promise<number> }[] = [];
+    const drop = (peer: string) => {
+      if (peers.includes(peer)) peers.splice(peers.indexOf(peer), 1);
     };
-    // Three stages overlap: fetching range k+2, checking the signatures of k+1 (worker pool) and committing k.
-    let importing: { peer: string; done: Promise<number> } | null = null;
-    const settle = async (): Promise<boolean> => {
-      if (!importing) return true;
-      const { peer, done } = importing;
-      importing = null;
-      try {
-        await done;
-        return true;
-      } catch (e) {
-        logger.warn({ err: e, peer }, "Peer served an invalid block");
-        network.penalise(peer, "invalid block in blocks_by_range");
-        if (peers.includes(peer)) peers.splice(peers.indexOf(peer), 1);
-        return false;
+    const refill = () => {
+      while (fetches.length < 2 && nextStart <= target && peers.length > 0) {
+        const peer = peers[turn++ % peers.length]!;
+        const count = Math.min(MAX_BLOCKS_PER_REQUEST, target - nextStart + 1);
+        const items = this.fetch(peer, nextStart, count);
+        items.catch(() => undefined);
+        fetches.push({ peer, start: nextStart, items });
+        nextStart += count;
       }
     };
+    const restart = async () => {
+      fetches = [];
+      await Promise.allSettled(imports.map((i) => i.done));
+      imports = [];
+      nextStart = chain.head.header.height + 1;
+    };
     try {
-      let pending = nextFetch(chain.head.header.height + 1);
-      while (pending) {
-        const { peer, start } = pending;
-        let items: { block: BlockT; commit: CommitT }[] = [];
-        try {
-          items = await pending.items;
-        } catch (e) {
-          logger.debug({ err: e, peer }, "blocks_by_range failed");
-        }
-        if (items.length === 0 || items[0]!.block.header.height !== start) {
-          if (peers.includes(peer)) peers.splice(peers.indexOf(peer), 1);
-          await settle();
-          pending = nextFetch(chain.head.header.height + 1);
+      refill();
+      while (fetches.length > 0 || imports.length > 0) {
+        if (imports.length > 2 || (fetches.length === 0 && imports.length > 0)) {
+          const { peer, done } = imports.shift()!;
+          try {
+            await done;
+          } catch (e) {
+            logger.warn({ err: e, peer }, "Peer served an invalid block");
+            network.penalise(peer, "invalid block in blocks_by_range");
+            drop(peer);
+            await restart();
+          }
+          refill();
           continue;
         }
-        const last = items[items.length - 1]!.block.header.height;
-        const previous = importing;
-        importing = { peer, done: engine.importBlocks(items) };
-        pending = nextFetch(last + 1);
-        if (previous) {
-          const current = importing;
-          importing = previous;
-          const ok = await settle();
-          importing = current;
-          if (!ok) {
-            await settle().catch(() => undefined);
-            pending = nextFetch(chain.head.header.height + 1);
-            continue;
-          }
+        const f = fetches.shift()!;
+        let items: { block: BlockT; commit: CommitT }[] = [];
+        try {
+          items = await f.items;
+        } catch (e) {
+          logger.debug({ err: e, peer: f.peer }, "blocks_by_range failed");
         }
+        if (items.length === 0 || items[0]!.block.header.height !== f.start) {
+          drop(f.peer);
+          await restart();
+          refill();
+          continue;
+        }
+        imports.push({ peer: f.peer, done: engine.importBlocks(items) });
+        imports[imports.length - 1]!.done.catch(() => undefined);
+        refill();
         metrics?.headHeight.set(chain.head.header.height);
         if (performance.now() - lastLog > 1000) {
           lastLog = performance.now();
           logger.info({ height: chain.head.header.height, target, blocksPerSecond: Math.round(((chain.head.header.height - from) * 1000) / (performance.now() - t0)) }, "Syncing");
         }
       }
-      await settle();
     } finally {
       this.syncing = false;
     }
