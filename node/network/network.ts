@@ -33,6 +33,8 @@ export class PouwNetwork {
   private readonly topics: Record<TopicKind, string>;
   private readonly byTopic = new Map<string, { kind: TopicKind; maxBytes: number; handler: ((data: Uint8Array, from: string) => Promise<Verdict>) | null }>();
   private readonly invalid = new Map<string, number>();
+  /** Gossip verdicts by topic kind, for metrics and tests. */
+  readonly verdicts = new Map<string, { accept: number; reject: number; ignore: number }>();
   private readonly banned = new Map<string, number>();
   private readonly logger: Logger;
   private redialTimer: NodeJS.Timeout | null = null;
@@ -109,6 +111,10 @@ export class PouwNetwork {
         verdict = "ignore";
       }
     }
+    const kind = t?.kind ?? "unknown";
+    const v = this.verdicts.get(kind) ?? { accept: 0, reject: 0, ignore: 0 };
+    v[verdict]++;
+    this.verdicts.set(kind, v);
     const result = verdict === "accept" ? TopicValidatorResult.Accept : verdict === "reject" ? TopicValidatorResult.Reject : TopicValidatorResult.Ignore;
     // On the implementation class, not the exported interface (async validation).
     (this.libp2p.services.pubsub as unknown as { reportMessageValidationResult(id: string, from: string, r: TopicValidatorResult): void }).reportMessageValidationResult(m.msgId, from, result);

@@ -17,7 +17,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { blockHash } from "../../node/chain/block.ts";
 import { topicNames } from "../../node/network/topics.ts";
 import { PouwNode } from "../../node/node.ts";
-import { Vote } from "../../node/types/block.ts";
+import { Vote, VoteType } from "../../node/types/block.ts";
+import { voteSigningMessage } from "../../node/chain/commit.ts";
+import { AccountKey } from "../../node/crypto/keys.ts";
 import { toHex } from "../../node/util/hex.ts";
 import { freePort } from "../helpers/child.ts";
 import { makeTestNet } from "../helpers/genesis.ts";
@@ -53,7 +55,7 @@ describe("four validators on libp2p", { timeout: 120_000 }, () => {
           blockTimeMs: 300,
           timeouts: TIMEOUTS,
           verifierThreads: 0,
-          network: { listen: [`/ip4/127.0.0.1/tcp/${ports[i]}`], bootstrap: addrs.filter((_, j) => j !== i), peerKey: keys[i]!.raw, maxInvalid: 10 },
+          network: { listen: [`/ip4/127.0.0.1/tcp/${ports[i]}`], bootstrap: addrs.filter((_, j) => j !== i), peerKey: keys[i]!.raw, maxInvalid: 20 },
         }),
       );
     }
@@ -79,7 +81,7 @@ describe("four validators on libp2p", { timeout: 120_000 }, () => {
     await until(() => nodes.every((n) => n.chain.world.getAccount(a.address)!.nonce === 1n), 30_000, "the transfer on all nodes");
   });
 
-  it("disconnects a peer that floods invalid votes, and keeps committing", async () => {
+  it("rejects each kind of bad gossip, disconnects a peer that floods 10,000 invalid messages, and keeps committing", async () => {
     const hostile = await createLibp2p({
       privateKey: await generateKeyPair("Ed25519"),
       addresses: { listen: ["/ip4/127.0.0.1/tcp/0"] },
@@ -89,21 +91,49 @@ describe("four validators on libp2p", { timeout: 120_000 }, () => {
       services: { identify: identify(), pubsub: gossipsub({ allowPublishToZeroTopicPeers: true }) },
     });
     try {
-      const topic = topicNames(net.chainId).vote;
-      hostile.services.pubsub.subscribe(topic);
+      const topics = topicNames(net.chainId);
+      for (const t of Object.values(topics)) hostile.services.pubsub.subscribe(t);
       await hostile.dial(multiaddr(addrs[0]!));
       await until(() => nodes[0]!.network!.peerCount >= 4, 10_000, "the hostile peer to connect");
       await new Promise((r) => setTimeout(r, 1500)); // mesh heartbeat
+      const target = nodes[0]!.network!;
+      const count = (kind: string, v: "accept" | "reject" | "ignore") => target.verdicts.get(kind)?.[v] ?? 0;
+      const before = { voteReject: count("vote", "reject"), voteIgnore: count("vote", "ignore"), txReject: count("tx", "reject"), proposalReject: count("proposal", "reject") };
       const h0 = height(0);
-      const garbage = [new Uint8Array(5).fill(7), Vote.serialize({ ...Vote.defaultValue(), height: h0 + 1, validator: net.validators[0]!.address })];
-      for (let i = 0; i < 400 && hostile.getConnections().length > 0; i++) {
-        const g = garbage[i % 2]!.slice();
-        g[0] ^= i & 0xff; // distinct messages (gossip drops duplicates)
-        await hostile.services.pubsub.publish(topic, g).catch(() => undefined);
+      const stranger = AccountKey.fromLabel("multi-p2p/stranger");
+      const v0 = net.validators[0]!;
+      const chainId = new TextEncoder().encode(net.chainId);
+      const vote = (over: Partial<ReturnType<typeof Vote.defaultValue>>) => Vote.serialize({ ...Vote.defaultValue(), type: VoteType.Prevote, height: h0 + 1, validator: v0.address, ...over });
+      const bad: [string, Uint8Array][] = [
+        [topics.vote, new Uint8Array([1, 2, 3])], // malformed SSZ
+        [topics.proposal, new Uint8Array(100).fill(9)], // malformed SSZ
+        [topics.tx, new Uint8Array(50).fill(1)], // malformed SSZ
+        [topics.vote, new Uint8Array(100_000)], // oversized for the vote topic
+        [topics.vote, vote({ signature: new Uint8Array(2420).fill(3) })], // bad signature
+        [topics.vote, vote({ validator: stranger.address, signature: stranger.sign(voteSigningMessage(chainId, VoteType.Prevote, h0 + 1, 0, new Uint8Array(32))) })], // not a validator
+        [topics.vote, vote({ signature: v0.sign(voteSigningMessage(new TextEncoder().encode("other-chain"), VoteType.Prevote, h0 + 1, 0, new Uint8Array(32))) })], // wrong chain id
+        [topics.tx, signedTransfer(net.accounts[0]!, { chainId: "other-chain", nonce: 0n, to: net.accounts[1]!.address, amount: 1n }).bytes], // wrong chain id
+        [topics.vote, vote({ height: h0 + 1000, signature: v0.sign(voteSigningMessage(chainId, VoteType.Prevote, h0 + 1000, 0, new Uint8Array(32))) })], // far future
+      ];
+      for (const [t, data] of bad) await hostile.services.pubsub.publish(t, data).catch(() => undefined);
+      await until(() => count("vote", "reject") >= before.voteReject + 5 && count("tx", "reject") >= before.txReject + 2 && count("proposal", "reject") >= before.proposalReject + 1, 10_000, "each bad message to be rejected");
+      await until(() => count("vote", "ignore") >= before.voteIgnore + 1, 10_000, "the far-future vote to be ignored");
+      expect(target.isBanned(hostile.peerId.toString())).toBe(false); // 8 rejections so far: under the limit
+
+      // The flood.
+      for (let i = 0; i < 10_000 && hostile.getConnections().length > 0; i++) {
+        const g = new Uint8Array(8);
+        new DataView(g.buffer).setUint32(0, i); // distinct messages (gossip drops duplicates)
+        void hostile.services.pubsub.publish(topics.vote, g).catch(() => undefined);
+        if (i % 200 === 0) await new Promise((r) => setImmediate(r));
       }
-      await until(() => hostile.getConnections().length === 0, 20_000, "the hostile peer to be disconnected");
-      expect(nodes[0]!.network!.isBanned(hostile.peerId.toString())).toBe(true);
+      await until(() => hostile.getConnections().length === 0, 20_000, "the flooding peer to be disconnected");
+      expect(target.isBanned(hostile.peerId.toString())).toBe(true);
       await until(() => nodes.every((_, i) => height(i) >= h0 + 2), 30_000, "commits after the flood");
+      // Refused while banned: the node does not keep a new connection from it.
+      await hostile.dial(multiaddr(addrs[0]!)).catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(nodes[0]!.network!.libp2p.getConnections().some((c) => c.remotePeer.toString() === hostile.peerId.toString())).toBe(false);
     } finally {
       await hostile.stop();
     }
