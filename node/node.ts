@@ -149,7 +149,7 @@ export class PouwNode implements RpcNode {
         },
       });
 
-      if (cfg.network) network = await PouwNetwork.create(cfg.network, genesis.chainId, logger.child({ module: "network" }));
+      if (cfg.network) network = await PouwNetwork.create(cfg.network, genesis.chainId, logger.child({ module: "network" }), metrics);
       const transport = cfg.transport ?? network?.consensusTransport() ?? null;
       if (cfg.validatorKey || transport) {
         const key = cfg.validatorKey;
@@ -266,6 +266,17 @@ export class PouwNode implements RpcNode {
 
   mempoolSize(): number {
     return this.mempool.size;
+  }
+
+  networkStatus(): { peers: number; peerId: string; syncing: boolean; bestPeerHeight: number; round: number } | null {
+    if (!this.network) return null;
+    return {
+      peers: this.network.peerCount,
+      peerId: this.network.peerId,
+      syncing: this.sync?.syncing ?? false,
+      bestPeerHeight: this.sync?.bestPeerHeight ?? 0,
+      round: this.consensus?.round ?? 0,
+    };
   }
 
   async submitTransaction(bytes: Uint8Array): Promise<TxEnvelope> {

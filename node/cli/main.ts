@@ -141,7 +141,8 @@ program
   .option("--json", "JSON output")
   .action(async (o) => {
     const i = await new PouwClient(o.rpc).chainInfo();
-    console.log(o.json ? JSON.stringify(i) : `${i.chainId} height ${i.height} head ${i.headHash.slice(0, 18)}… base fee ${i.baseFeePerGas} mempool ${i.mempoolSize}`);
+    const net = i.network ? `; ${i.network.peers} peers${i.network.syncing ? `, syncing to ${i.network.bestPeerHeight}` : ""}, round ${i.network.round}` : "";
+    console.log(o.json ? JSON.stringify(i) : `${i.chainId} height ${i.height} head ${i.headHash.slice(0, 18)}… base fee ${i.baseFeePerGas} mempool ${i.mempoolSize}${net}`);
   });
 
 program.parseAsync().catch((e) => {

@@ -33,6 +33,8 @@ export interface ChainInfo {
   baseFeePerGas: string;
   validator: string | null;
   mempoolSize: number;
+  /** Peers, block sync and the consensus round; null when the node runs without networking. */
+  network: { peers: number; peerId: string; syncing: boolean; bestPeerHeight: number; round: number } | null;
   totals: { supply: string; burned: string; pouwPool: string };
 }
 

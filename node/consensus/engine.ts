@@ -265,6 +265,7 @@ export class ConsensusEngine {
   }
 
   private async perform(actions: ConsensusAction[]): Promise<void> {
+    this.m.metrics?.consensusRound.set(this.machine.round);
     for (const a of actions) {
       switch (a.type) {
         case "getValue":

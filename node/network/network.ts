@@ -19,6 +19,7 @@ import { multiaddr } from "@multiformats/multiaddr";
 import { createLibp2p, type Libp2p } from "libp2p";
 import type { ConsensusTransport } from "../consensus/transport.ts";
 import type { Logger } from "../util/logger.ts";
+import type { Metrics } from "../util/metrics.ts";
 import { networkOptions, type NetworkOptions } from "./options.ts";
 import { topicNames, type TopicKind } from "./topics.ts";
 
@@ -39,8 +40,11 @@ export class PouwNetwork {
   private readonly logger: Logger;
   private redialTimer: NodeJS.Timeout | null = null;
 
-  private constructor(opts: NetworkOptions, libp2p: Libp2p<Services>, chainId: string, logger: Logger) {
+  private readonly metrics: Metrics | null;
+
+  private constructor(opts: NetworkOptions, libp2p: Libp2p<Services>, chainId: string, logger: Logger, metrics: Metrics | null) {
     this.opts = opts;
+    this.metrics = metrics;
     this.libp2p = libp2p;
     this.logger = logger;
     this.topics = topicNames(chainId);
@@ -48,7 +52,7 @@ export class PouwNetwork {
     for (const [kind, topic] of Object.entries(this.topics) as [TopicKind, string][]) this.byTopic.set(topic, { kind, maxBytes: caps[kind], handler: null });
   }
 
-  static async create(partial: Partial<NetworkOptions>, chainId: string, logger: Logger): Promise<PouwNetwork> {
+  static async create(partial: Partial<NetworkOptions>, chainId: string, logger: Logger, metrics: Metrics | null = null): Promise<PouwNetwork> {
     const opts = networkOptions(partial);
     const privateKey: PrivateKey = opts.peerKey ? privateKeyFromRaw(opts.peerKey) : await generateKeyPair("Ed25519");
     let net: PouwNetwork | null = null;
@@ -75,7 +79,7 @@ export class PouwNetwork {
         }),
       },
     });
-    net = new PouwNetwork(opts, libp2p as unknown as Libp2p<Services>, chainId, logger);
+    net = new PouwNetwork(opts, libp2p as unknown as Libp2p<Services>, chainId, logger, metrics);
     net.wire();
     return net;
   }
@@ -96,6 +100,9 @@ export class PouwNetwork {
     const pubsub = this.libp2p.services.pubsub;
     for (const topic of this.byTopic.keys()) pubsub.subscribe(topic);
     pubsub.addEventListener("gossipsub:message", (evt) => void this.onMessage(evt.detail));
+    const peers = () => this.metrics?.peers.set(this.libp2p.getPeers().length);
+    this.libp2p.addEventListener("peer:connect", peers);
+    this.libp2p.addEventListener("peer:disconnect", peers);
   }
 
   private async onMessage(m: GossipsubMessage): Promise<void> {
@@ -115,6 +122,7 @@ export class PouwNetwork {
     const v = this.verdicts.get(kind) ?? { accept: 0, reject: 0, ignore: 0 };
     v[verdict]++;
     this.verdicts.set(kind, v);
+    this.metrics?.gossipVerdicts.inc({ topic: kind, verdict });
     const result = verdict === "accept" ? TopicValidatorResult.Accept : verdict === "reject" ? TopicValidatorResult.Reject : TopicValidatorResult.Ignore;
     // On the implementation class, not the exported interface (async validation).
     (this.libp2p.services.pubsub as unknown as { reportMessageValidationResult(id: string, from: string, r: TopicValidatorResult): void }).reportMessageValidationResult(m.msgId, from, result);

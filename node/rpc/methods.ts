@@ -18,6 +18,8 @@ export interface RpcNode {
   readonly version: string;
   readonly validatorAddress: Uint8Array | null;
   mempoolSize(): number;
+  /** Peers, sync and consensus round; null for a node without networking. */
+  networkStatus?(): { peers: number; peerId: string; syncing: boolean; bestPeerHeight: number; round: number } | null;
   /** Decodes, checks and admits a transaction; throws coded errors. */
   submitTransaction(bytes: Uint8Array): Promise<TxEnvelope>;
   pendingTx(hashHex: string): TxEnvelope | undefined;
@@ -56,6 +58,7 @@ export const methods: Record<string, Method> = {
       baseFeePerGas: baseFeeAfter(chain.head, chain.params).toString(),
       validator: node.validatorAddress ? encodeAddress(node.validatorAddress) : null,
       mempoolSize: node.mempoolSize(),
+      network: node.networkStatus?.() ?? null,
       totals: {
         supply: chain.world.totals.supply.toString(),
         burned: chain.world.totals.burned.toString(),

@@ -98,6 +98,7 @@ export class BlockSync {
       const ahead = statuses.filter((x) => x.s !== null) as { peer: string; s: StatusMessageT }[];
       const best = Math.max(0, ...ahead.map((x) => x.s.height));
       this.bestPeerHeight = best;
+      this.m.metrics?.syncTargetHeight.set(best);
       const behind = best - this.m.chain.head.header.height;
       // One height behind is normal for a moment (a peer committed first); two, or one that lasts, is not.
       if (behind >= 2 || (behind >= 1 && this.behindBefore >= 1)) {
@@ -131,6 +132,7 @@ export class BlockSync {
   private async syncTo(target: number, peers: string[]): Promise<void> {
     const { chain, network, engine, logger, metrics } = this.m;
     this.syncing = true;
+    metrics?.syncing.set(1);
     const from = chain.head.header.height;
     const t0 = performance.now();
     let turn = 0;
@@ -197,6 +199,7 @@ export class BlockSync {
       }
     } finally {
       this.syncing = false;
+      metrics?.syncing.set(0);
     }
     if (chain.head.header.height > from) logger.info({ from, to: chain.head.header.height, ms: Math.round(performance.now() - t0) }, "Caught up with peers");
   }

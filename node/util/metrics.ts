@@ -12,6 +12,11 @@ export interface Metrics {
   mempoolAdmitted: Counter<"result">;
   rpcRequests: Counter<"method" | "outcome">;
   privvalLastSignedHeight: Gauge;
+  peers: Gauge;
+  syncTargetHeight: Gauge;
+  syncing: Gauge;
+  consensusRound: Gauge;
+  gossipVerdicts: Counter<"topic" | "verdict">;
 }
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics {
@@ -54,5 +59,15 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
       registers,
     }),
     privvalLastSignedHeight: new Gauge({ name: "pouw_privval_last_signed_height", help: "Height of the last vote this validator signed", registers }),
+    peers: new Gauge({ name: "pouw_p2p_peers", help: "Connected libp2p peers", registers }),
+    syncTargetHeight: new Gauge({ name: "pouw_sync_target_height", help: "Highest head a peer reported", registers }),
+    syncing: new Gauge({ name: "pouw_syncing", help: "1 while catching up with peers by block sync", registers }),
+    consensusRound: new Gauge({ name: "pouw_consensus_round", help: "Tendermint round of the height being decided (0 normally)", registers }),
+    gossipVerdicts: new Counter({
+      name: "pouw_gossip_messages_total",
+      help: "Gossip messages by topic and verdict (accept / reject / ignore)",
+      labelNames: ["topic", "verdict"] as const,
+      registers,
+    }),
   };
 }
