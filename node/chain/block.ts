@@ -1,6 +1,7 @@
 /** Building and verifying blocks (DESIGN §6). Pure: the caller supplies time and state. */
 import { bytesEqual } from "../util/hex.ts";
-import { AttestationRootList, BlockHeader, EvidenceRootList, TxHashList, type BlockHeaderT, type BlockT, type CommitT } from "../types/block.ts";
+import { AttestationRootList, BlockHeader, EvidenceRootList, MAX_EVIDENCE, TxHashList, type BlockHeaderT, type BlockT, type CommitT, type DuplicateVoteEvidenceT } from "../types/block.ts";
+import { evidenceHash, verifyEvidence } from "./evidence.ts";
 import type { Params } from "../types/params.ts";
 import type { TxEnvelope } from "../types/txcodec.ts";
 import { ValidatorSet } from "../types/validator.ts";
@@ -44,6 +45,10 @@ export interface BuildInput {
   lastCommit: CommitT;
   candidates: Iterable<TxEnvelope>;
   verified?: (env: TxEnvelope) => boolean;
+  /** Duplicate-vote evidence to include (invalid or already included pieces are left out). */
+  evidence?: Iterable<DuplicateVoteEvidenceT>;
+  /** True when a committed block already included the evidence with this hash. */
+  evidenceIncluded?: (hashHex: string) => boolean;
 }
 
 export interface BuiltBlock {
@@ -60,6 +65,21 @@ export function buildBlock(world: WorldState, head: Head, ctx: ChainContext, inp
     mode: "build",
     verified: input.verified,
   });
+  const evidence: DuplicateVoteEvidenceT[] = [];
+  const seen = new Set<string>();
+  const evCtx = { chainId: ctx.chainId, validators: world.validators, height, maxAgeBlocks: ctx.params.unbondingBlocks, included: input.evidenceIncluded ?? (() => false) };
+  for (const ev of input.evidence ?? []) {
+    if (evidence.length >= MAX_EVIDENCE) break;
+    const id = evidenceHash(ev);
+    if (seen.has(id)) continue;
+    try {
+      verifyEvidence(ev, evCtx);
+    } catch {
+      continue;
+    }
+    seen.add(id);
+    evidence.push(ev);
+  }
   const validatorsHash = ValidatorSet.hashTreeRoot(world.validators);
   const header: BlockHeaderT = {
     chainId: ctx.chainId,
@@ -69,7 +89,7 @@ export function buildBlock(world: WorldState, head: Head, ctx: ChainContext, inp
     lastCommitHash: commitHash(input.lastCommit),
     txRoot: txRoot(result.txs),
     attestationRoot: EMPTY_ATTESTATION_ROOT,
-    evidenceRoot: EMPTY_EVIDENCE_ROOT,
+    evidenceRoot: EvidenceRootList.hashTreeRoot(evidence),
     stateRoot: result.sealed.root,
     validatorsHash,
     nextValidatorsHash: validatorsHash,
@@ -79,7 +99,7 @@ export function buildBlock(world: WorldState, head: Head, ctx: ChainContext, inp
   };
   const block: BlockT = {
     header,
-    body: { txs: result.txs.map((t) => t.signed), attestations: [], evidence: [], lastCommit: input.lastCommit },
+    body: { txs: result.txs.map((t) => t.signed), attestations: [], evidence, lastCommit: input.lastCommit },
   };
   return { block, hash: blockHash(header), result };
 }
@@ -94,6 +114,8 @@ export interface VerifyInput {
   verified?: (env: TxEnvelope) => boolean;
   /** The lastCommit's signatures were already verified (sync checks a batch's signatures in the worker pool). */
   lastCommitSignaturesChecked?: boolean;
+  /** True when a committed block already included the evidence with this hash. */
+  evidenceIncluded?: (hashHex: string) => boolean;
 }
 
 function check(cond: boolean, code: (typeof BlockErrorCode)[keyof typeof BlockErrorCode], msg: string): void {
@@ -120,6 +142,15 @@ export function verifyBlock(world: WorldState, head: Head, block: BlockT, ctx: C
     check(Buffer.from(commitHash(block.body.lastCommit)).equals(Buffer.from(commitHash(emptyCommit()))), BlockErrorCode.BAD_LAST_COMMIT, "the first block's lastCommit must be empty");
   } else {
     verifyCommit(block.body.lastCommit, input.lastValidators, ctx.chainId, head.header.height, head.hash, { signaturesChecked: input.lastCommitSignaturesChecked });
+  }
+  check(block.body.evidence.length <= MAX_EVIDENCE, BlockErrorCode.INVALID_EVIDENCE, "too much evidence");
+  const evSeen = new Set<string>();
+  const evCtx = { chainId: ctx.chainId, validators: world.validators, height: h.height, maxAgeBlocks: params.unbondingBlocks, included: input.evidenceIncluded ?? (() => false) };
+  for (const ev of block.body.evidence) {
+    const id = evidenceHash(ev);
+    check(!evSeen.has(id), BlockErrorCode.INVALID_EVIDENCE, "the same evidence twice");
+    evSeen.add(id);
+    verifyEvidence(ev, evCtx);
   }
   const validatorsHash = ValidatorSet.hashTreeRoot(world.validators);
   check(bytesEqual(h.validatorsHash, validatorsHash), BlockErrorCode.BAD_VALIDATORS_HASH, "validatorsHash mismatch");

@@ -6,12 +6,14 @@
 import { sha256 } from "../crypto/hash.ts";
 import type { Level } from "../db/database.ts";
 import { PouwError } from "../util/errors.ts";
-import { bytesEqual, toHex, utf8 } from "../util/hex.ts";
+import { bytesEqual, fromHex, toHex, utf8 } from "../util/hex.ts";
 import type { BlockT, CommitT, ReceiptT } from "../types/block.ts";
 import type { Genesis } from "../types/genesis.ts";
 import type { Params } from "../types/params.ts";
 import { envelopeFromSigned, type TxEnvelope } from "../types/txcodec.ts";
-import type { BatchOp } from "../db/database.ts";
+import { Bucket, bucketKey, iterateBucket, type BatchOp } from "../db/database.ts";
+import { UintNum64 } from "../types/primitives.ts";
+import { evidenceHash } from "./evidence.ts";
 import type { ValidatorSetT } from "../types/validator.ts";
 import { WorldState, adoptSealed, sealedWriteOps } from "../state/world.ts";
 import { blockHash, buildBlock, genesisHeader, verifyBlock, type BuildInput, type BuiltBlock, type ChainContext, type Head } from "./block.ts";
@@ -40,6 +42,8 @@ export class Blockchain {
   /** The commit of the head block (empty for genesis); the next block carries it as lastCommit. */
   headCommit: CommitT;
   private readonly listeners = new Set<CommitListener>();
+  /** Evidence included in committed blocks (hash hex → height): a block may not include it again. */
+  readonly includedEvidence = new Map<string, number>();
 
   private constructor(store: ChainStore, world: WorldState, genesis: Genesis, head: Head, headCommit: CommitT) {
     this.store = store;
@@ -81,7 +85,9 @@ export class Blockchain {
     }
     const commit = pointer.height === 0 ? emptyCommit() : await store.getCommit(pointer.height);
     if (!commit) throw new ChainStartError("STATE_CORRUPT", `head ${pointer.height} has no commit`);
-    return new Blockchain(store, world, genesis, { header: block.header, hash: pointer.hash }, commit);
+    const chain = new Blockchain(store, world, genesis, { header: block.header, hash: pointer.hash }, commit);
+    for await (const [id, v] of iterateBucket(db, Bucket.evidence)) chain.includedEvidence.set(toHex(id), UintNum64.deserialize(v));
+    return chain;
   }
 
   async close(): Promise<void> {
@@ -93,12 +99,27 @@ export class Blockchain {
     return () => this.listeners.delete(listener);
   }
 
-  build(input: Omit<BuildInput, "lastCommit">): BuiltBlock {
-    return buildBlock(this.world, this.head, this.ctx, { ...input, lastCommit: this.headCommit });
+  build(input: Omit<BuildInput, "lastCommit" | "evidenceIncluded">): BuiltBlock {
+    return buildBlock(this.world, this.head, this.ctx, { ...input, lastCommit: this.headCommit, evidenceIncluded: (h) => this.includedEvidence.has(h) });
   }
 
   verify(block: BlockT, txs: TxEnvelope[], now: number, verified?: (env: TxEnvelope) => boolean, lastCommitSignaturesChecked = false): ExecutionResult {
-    return verifyBlock(this.world, this.head, block, this.ctx, { now, txs, lastValidators: this.world.validators, verified, lastCommitSignaturesChecked });
+    return verifyBlock(this.world, this.head, block, this.ctx, {
+      now,
+      txs,
+      lastValidators: this.world.validators,
+      verified,
+      lastCommitSignaturesChecked,
+      evidenceIncluded: (h) => this.includedEvidence.has(h),
+    });
+  }
+
+  private evidenceOps(block: BlockT): BatchOp[] {
+    return block.body.evidence.map((ev) => ({ type: "put" as const, key: bucketKey(Bucket.evidence, fromHex(evidenceHash(ev))), value: UintNum64.serialize(block.header.height) }));
+  }
+
+  private noteEvidence(block: BlockT): void {
+    for (const ev of block.body.evidence) this.includedEvidence.set(evidenceHash(ev), block.header.height);
   }
 
   /** Writes the block, its receipts, index and state in one synced batch, then makes it the head. */
@@ -107,9 +128,11 @@ export class Blockchain {
     const ops = [
       ...(await this.store.blockOps(block, hash, commit, result.receipts, result.txs)),
       ...sealedWriteOps(this.world, result.sealed),
+      ...this.evidenceOps(block),
     ];
     await this.store.write(ops);
     adoptSealed(this.world, result.sealed);
+    this.noteEvidence(block);
     this.head = { header: block.header, hash };
     this.headCommit = commit;
     const committed: CommittedBlock = { block, hash, commit, txs: result.txs, receipts: result.receipts };
@@ -141,8 +164,9 @@ export class Blockchain {
         verifyCommit(commit, this.world.validators, this.ctx.chainId, h, hash, { signaturesChecked: opts.signaturesChecked });
         const envs = given ?? block.body.txs.map((t) => envelopeFromSigned(t));
         const result = this.verify(block, envs, opts.now, opts.signaturesChecked ? () => true : undefined, opts.signaturesChecked);
-        ops.push(...(await this.store.blockOps(block, hash, commit, result.receipts, result.txs, { syncBody: false })), ...sealedWriteOps(this.world, result.sealed));
+        ops.push(...(await this.store.blockOps(block, hash, commit, result.receipts, result.txs, { syncBody: false })), ...sealedWriteOps(this.world, result.sealed), ...this.evidenceOps(block));
         adoptSealed(this.world, result.sealed);
+        this.noteEvidence(block);
         this.head = { header: block.header, hash };
         this.headCommit = commit;
         done.push({ block, hash, commit, txs: result.txs, receipts: result.receipts });

@@ -48,6 +48,7 @@ export const BlockErrorCode = {
   BAD_PROPOSER: "BLOCK_BAD_PROPOSER",
   INVALID_TX: "BLOCK_INVALID_TX",
   DUPLICATE_TX: "BLOCK_DUPLICATE_TX",
+  INVALID_EVIDENCE: "BLOCK_INVALID_EVIDENCE",
 } as const;
 export type BlockErrorCode = (typeof BlockErrorCode)[keyof typeof BlockErrorCode];
 

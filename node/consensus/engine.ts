@@ -15,7 +15,8 @@ import { BlockError } from "../chain/errors.ts";
 import type { ExecutionResult } from "../chain/execute.ts";
 import { mlDsa } from "../crypto/mldsa.ts";
 import { addrKey } from "../state/world.ts";
-import { ProposalMessage, Vote, VoteType, type BlockT, type CommitT } from "../types/block.ts";
+import { DuplicateVoteEvidence, ProposalMessage, Vote, VoteType, type BlockT, type CommitT, type DuplicateVoteEvidenceT } from "../types/block.ts";
+import { evidenceHash, makeEvidence, verifyEvidence } from "../chain/evidence.ts";
 import { envelopeFromSigned, type TxEnvelope } from "../types/txcodec.ts";
 import type { Clock } from "../util/clock.ts";
 import { fromHex, toHex } from "../util/hex.ts";
@@ -81,6 +82,8 @@ export class ConsensusEngine {
   /** Signatures of the votes of this height and the next, by `${height}/${kind}/${round}/${validator}/${value}`. */
   private sigs = new Map<string, Uint8Array>();
   private own: { kind: "proposal" | "vote"; bytes: Uint8Array }[] = [];
+  /** Verified evidence waiting for a block, by hash. */
+  readonly evidence = new Map<string, DuplicateVoteEvidenceT>();
   private futureProposals: { bytes: Uint8Array; from: string }[] = [];
   private timers = new Set<NodeJS.Timeout>();
   private nextHeightTimer: NodeJS.Timeout | null = null;
@@ -123,6 +126,7 @@ export class ConsensusEngine {
     this.m.transport?.subscribe({
       proposal: (bytes, from) => this.enqueueResult(() => this.onProposalBytes(bytes, from), null),
       vote: (bytes, from) => this.enqueueResult(() => this.onVoteBytes(bytes, from), null),
+      evidence: (bytes) => this.enqueueResult(async () => this.onEvidenceBytes(bytes), null),
     });
     this.running = true;
     this.regossipTimer = setInterval(() => this.regossip(), this.opts.regossipMs);
@@ -258,6 +262,7 @@ export class ConsensusEngine {
     for (const k of this.sigs.keys()) if (Number(k.slice(0, k.indexOf("/"))) < height) this.sigs.delete(k);
     this.own = [];
     this.proposing.clear();
+    for (const id of [...this.evidence.keys()]) if (this.m.chain.includedEvidence.has(id)) this.evidence.delete(id);
     await this.perform(this.machine.startHeight(height, this.set!, round));
     const future = this.futureProposals;
     this.futureProposals = [];
@@ -289,10 +294,53 @@ export class ConsensusEngine {
           await this.commit(a.height, a.round, a.value, a.precommits);
           break;
         case "evidence":
-          this.m.logger.warn({ validator: a.a.validator, height: a.a.height, round: a.a.round, kind: a.a.kind }, "Conflicting votes from one validator");
+          this.onConflict(a.a, a.b);
           break;
       }
     }
+  }
+
+  // ---- evidence
+
+  /** Turns two conflicting votes the machine saw into evidence, keeps it for a block and gossips it. */
+  private onConflict(a: VoteMsg, b: VoteMsg): void {
+    const sa = this.sigs.get(sigKey(a));
+    const sb = this.sigs.get(sigKey(b));
+    this.m.logger.warn({ validator: a.validator, height: a.height, round: a.round, kind: a.kind }, "Conflicting votes from one validator");
+    if (!sa || !sb) return;
+    const wire = (v: VoteMsg, signature: Uint8Array) => ({
+      type: v.kind === "prevote" ? VoteType.Prevote : VoteType.Precommit,
+      height: v.height,
+      round: v.round,
+      blockHash: v.value === null ? ZERO_HASH : fromHex(v.value),
+      validator: fromHex(v.validator),
+      signature,
+    });
+    const ev = makeEvidence(wire(a, sa), wire(b, sb));
+    const id = evidenceHash(ev);
+    if (this.evidence.has(id) || this.m.chain.includedEvidence.has(id)) return;
+    this.evidence.set(id, ev);
+    this.m.transport?.publishEvidence?.(DuplicateVoteEvidence.serialize(ev));
+  }
+
+  private onEvidenceBytes(bytes: Uint8Array): boolean | null {
+    let ev: DuplicateVoteEvidenceT;
+    try {
+      ev = DuplicateVoteEvidence.deserialize(bytes);
+    } catch {
+      return false;
+    }
+    const id = evidenceHash(ev);
+    const { chain } = this.m;
+    if (this.evidence.has(id) || chain.includedEvidence.has(id)) return null;
+    try {
+      verifyEvidence(ev, { chainId: chain.ctx.chainId, validators: chain.world.validators, height: chain.head.header.height + 1, maxAgeBlocks: chain.params.unbondingBlocks, included: () => false });
+    } catch {
+      return false;
+    }
+    this.evidence.set(id, ev);
+    this.m.logger.warn({ validator: toHex(ev.voteA.validator), height: ev.voteA.height }, "Received evidence of equivocation");
+    return true;
   }
 
   // ---- proposing
@@ -316,6 +364,7 @@ export class ConsensusEngine {
         proposer: this.m.privval!.key.address,
         candidates: txs.pending(baseFeeAfter(chain.head, chain.params)),
         verified: (env) => txs.verified(env),
+        evidence: this.evidence.values(),
       });
       this.m.metrics?.blockExecutionSeconds.observe((performance.now() - t0) / 1000);
       if (built.result.dropped.length > 0) this.m.onDropped?.(built.result.dropped);
@@ -468,6 +517,7 @@ export class ConsensusEngine {
     };
     const t0 = performance.now();
     await this.m.chain.commit(c.block, c.hash, c.exec, commit);
+    for (const ev of c.block.body.evidence) this.evidence.delete(evidenceHash(ev));
     this.m.metrics?.blockCommitSeconds.observe((performance.now() - t0) / 1000);
     this.proposing.clear();
     const next = height + 1;

@@ -2,11 +2,16 @@
 export interface ConsensusTransport {
   publishProposal(bytes: Uint8Array): void;
   publishVote(bytes: Uint8Array): void;
+  publishEvidence?(bytes: Uint8Array): void;
   /**
    * Registers the handlers for inbound messages. Each resolves to true (valid:
    * relay it), false (malformed, mis-signed, from a non-validator: drop it and
    * penalise the peer `from`) or null (not judged, e.g. an old height: drop it
    * without penalty).
    */
-  subscribe(handlers: { proposal(bytes: Uint8Array, from: string): Promise<boolean | null>; vote(bytes: Uint8Array, from: string): Promise<boolean | null> }): void;
+  subscribe(handlers: {
+    proposal(bytes: Uint8Array, from: string): Promise<boolean | null>;
+    vote(bytes: Uint8Array, from: string): Promise<boolean | null>;
+    evidence(bytes: Uint8Array, from: string): Promise<boolean | null>;
+  }): void;
 }

@@ -22,6 +22,8 @@ export const Bucket = {
   privval: 8,
   wal: 9,
   blob: 10,
+  /** Duplicate-vote evidence included in blocks: evidence hash → height. */
+  evidence: 11,
 } as const;
 export type BucketId = (typeof Bucket)[keyof typeof Bucket];
 

@@ -162,10 +162,12 @@ export class PouwNetwork {
     return {
       publishProposal: (b) => this.publish("proposal", b),
       publishVote: (b) => this.publish("vote", b),
+      publishEvidence: (b) => this.publish("evidence", b),
       subscribe: (h) => {
         const verdict = (ok: boolean | null): Verdict => (ok === null ? "ignore" : ok ? "accept" : "reject");
         this.on("proposal", async (data, from) => verdict(await h.proposal(data, from)));
         this.on("vote", async (data, from) => verdict(await h.vote(data, from)));
+        this.on("evidence", async (data, from) => verdict(await h.evidence(data, from)));
       },
     };
   }

@@ -58,6 +58,7 @@ export const Commit = new ContainerType(
 );
 
 export const DuplicateVoteEvidence = new ContainerType({ voteA: Vote, voteB: Vote }, { typeName: "DuplicateVoteEvidence" });
+export type DuplicateVoteEvidenceT = ValueOf<typeof DuplicateVoteEvidence>;
 
 export const WorkAttestation = new ContainerType(
   { proofId: Bytes32, valid: Bool, validator: Address, signature: Signature },

@@ -9,7 +9,7 @@ export class LocalBus {
 
   transport(id: string): ConsensusTransport {
     this.members.set(id, { handlers: null, up: true });
-    const send = (kind: "proposal" | "vote", bytes: Uint8Array) => {
+    const send = (kind: "proposal" | "vote" | "evidence", bytes: Uint8Array) => {
       if (!this.members.get(id)!.up) return;
       for (const [other, m] of this.members) {
         if (other === id || !m.up || !m.handlers) continue;
@@ -24,6 +24,7 @@ export class LocalBus {
     return {
       publishProposal: (b) => send("proposal", b),
       publishVote: (b) => send("vote", b),
+      publishEvidence: (b) => send("evidence", b),
       subscribe: (h) => {
         this.members.get(id)!.handlers = h;
       },

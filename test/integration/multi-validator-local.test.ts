@@ -5,6 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { blockHash } from "../../node/chain/block.ts";
+import { voteSigningMessage } from "../../node/chain/commit.ts";
+import { Vote, VoteType } from "../../node/types/block.ts";
 import { PouwNode } from "../../node/node.ts";
 import { toHex } from "../../node/util/hex.ts";
 import { makeTestNet } from "../helpers/genesis.ts";
@@ -79,5 +81,29 @@ describe("four validators over an in-memory bus", () => {
     // Reconnected, the three that were at the same height finish it and go on.
     bus.setUp(ids[2]!, true);
     await until(() => [0, 1, 2].every((i) => height(i) >= stuck[0]! + 2), 30_000, "progress after reconnecting validator 2");
+  });
+
+  it("turns an equivocation into evidence that a block includes, the same on every node", async () => {
+    // Validator 3 is cut off; an attacker holding its key sends two conflicting prevotes.
+    const attacker = bus.transport("attacker");
+    const h = height(0) + 1;
+    const key = net.validators[3]!;
+    const chainId = new TextEncoder().encode(net.chainId);
+    for (const blockHash of [new Uint8Array(32).fill(1), new Uint8Array(32).fill(2)]) {
+      const signature = key.sign(voteSigningMessage(chainId, VoteType.Prevote, h, 0, blockHash));
+      attacker.publishVote(Vote.serialize({ type: VoteType.Prevote, height: h, round: 0, blockHash, validator: key.address, signature }));
+    }
+    const offender = toHex(key.address);
+    const included = () => [0, 1, 2].map((i) => [...nodes[i]!.chain.includedEvidence.keys()]);
+    await until(() => included().every((l) => l.length === 1), 30_000, "the evidence in a block on nodes 0-2");
+    expect(new Set(included().flat()).size).toBe(1);
+    const at = nodes[0]!.chain.includedEvidence.values().next().value!;
+    const block = await nodes[0]!.chain.store.getBlock(at);
+    expect(block!.body.evidence.map((e) => toHex(e.voteA.validator))).toEqual([offender]);
+    // The pools let go of it, and it is never included again.
+    const h1 = height(0);
+    await until(() => [0, 1, 2].every((i) => height(i) >= h1 + 3), 30_000, "3 more blocks");
+    for (let x = at + 1; x <= height(0); x++) expect((await nodes[0]!.chain.store.getBlock(x))!.body.evidence.length).toBe(0);
+    expect([0, 1, 2].map((i) => nodes[i]!.consensus!.evidence.size)).toEqual([0, 0, 0]);
   });
 });
