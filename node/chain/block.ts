@@ -4,7 +4,7 @@ import { AttestationRootList, BlockHeader, EvidenceRootList, MAX_EVIDENCE, TxHas
 import { evidenceHash, verifyEvidence } from "./evidence.ts";
 import type { Params } from "../types/params.ts";
 import type { TxEnvelope } from "../types/txcodec.ts";
-import { ValidatorSet } from "../types/validator.ts";
+import { validatorSetRoot } from "../types/validator.ts";
 import type { WorldState } from "../state/world.ts";
 import { commitHash, emptyCommit, verifyCommit } from "./commit.ts";
 import { BlockError, BlockErrorCode } from "./errors.ts";
@@ -80,7 +80,7 @@ export function buildBlock(world: WorldState, head: Head, ctx: ChainContext, inp
     seen.add(id);
     evidence.push(ev);
   }
-  const validatorsHash = ValidatorSet.hashTreeRoot(world.validators);
+  const validatorsHash = validatorSetRoot(world.validators);
   const header: BlockHeaderT = {
     chainId: ctx.chainId,
     height,
@@ -152,7 +152,7 @@ export function verifyBlock(world: WorldState, head: Head, block: BlockT, ctx: C
     evSeen.add(id);
     verifyEvidence(ev, evCtx);
   }
-  const validatorsHash = ValidatorSet.hashTreeRoot(world.validators);
+  const validatorsHash = validatorSetRoot(world.validators);
   check(bytesEqual(h.validatorsHash, validatorsHash), BlockErrorCode.BAD_VALIDATORS_HASH, "validatorsHash mismatch");
   check(bytesEqual(h.nextValidatorsHash, validatorsHash), BlockErrorCode.BAD_VALIDATORS_HASH, "nextValidatorsHash mismatch");
   check(world.validators.some((v) => bytesEqual(v.address, h.proposer)), BlockErrorCode.BAD_PROPOSER, "proposer is not a validator");
@@ -167,7 +167,7 @@ export function verifyBlock(world: WorldState, head: Head, block: BlockT, ctx: C
 
 /** The genesis header (height 0): carries the genesis state root; block 1 builds on it. */
 export function genesisHeader(world: WorldState, ctx: ChainContext, genesisTime: number): BlockHeaderT {
-  const validatorsHash = ValidatorSet.hashTreeRoot(world.validators);
+  const validatorsHash = validatorSetRoot(world.validators);
   return {
     chainId: ctx.chainId,
     height: 0,

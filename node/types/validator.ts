@@ -11,3 +11,16 @@ export const ValidatorSet = new ListCompositeType(ValidatorInfo, MAX_VALIDATORS)
 
 export type ValidatorInfoT = ValueOf<typeof ValidatorInfo>;
 export type ValidatorSetT = ValueOf<typeof ValidatorSet>;
+
+const setRoots = new WeakMap<ValidatorSetT, Uint8Array>();
+
+/**
+ * `hashTreeRoot` of a validator set, computed once per set object (a set is
+ * replaced, never mutated, when it changes): every block header carries it
+ * twice, and it hashes every member's 1,312-byte public key.
+ */
+export function validatorSetRoot(set: ValidatorSetT): Uint8Array {
+  let r = setRoots.get(set);
+  if (!r) setRoots.set(set, (r = ValidatorSet.hashTreeRoot(set)));
+  return r;
+}
