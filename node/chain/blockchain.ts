@@ -177,11 +177,24 @@ export class Blockchain {
     }
     if (done.length > 0) {
       await this.store.syncBodies();
-      await this.store.write(ops);
+      await this.store.write(lastPerKey(ops));
       for (const c of done) for (const l of this.listeners) l(c);
     }
     return error === undefined ? { imported: done.length } : { imported: done.length, error };
   }
+}
+
+/** The ops with only the last put of each key (a batch of blocks rewrites the head pointer and state meta once per block). */
+function lastPerKey(ops: BatchOp[]): BatchOp[] {
+  const seen = new Set<string>();
+  const out: BatchOp[] = [];
+  for (let i = ops.length - 1; i >= 0; i--) {
+    const k = Buffer.from(ops[i]!.key).toString("latin1");
+    if (seen.has(k)) continue;
+    seen.add(k);
+    out.push(ops[i]!);
+  }
+  return out.reverse();
 }
 
 /** Hash of a genesis file's canonical JSON, pinned in the data directory. */
