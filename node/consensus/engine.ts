@@ -163,10 +163,10 @@ export class ConsensusEngine {
    * in order on the consensus queue; consensus then restarts at the new head.
    * Resolves to how many were imported; throws on the first invalid one.
    */
-  importBlocks(items: readonly { block: BlockT; commit: CommitT }[]): Promise<number> {
+  importBlocks(items: readonly { block: BlockT; commit: CommitT; txBytes?: Uint8Array[] }[]): Promise<number> {
     return new Promise((resolve, reject) => {
       // Signatures first, in the worker pool and outside the queue (consensus keeps running meanwhile).
-      const withEnvs = items.map((it) => ({ ...it, envs: it.block.body.txs.map((t) => envelopeFromSigned(t)) }));
+      const withEnvs = items.map((it) => ({ block: it.block, commit: it.commit, envs: it.block.body.txs.map((t, i) => envelopeFromSigned(t, it.txBytes?.[i])) }));
       const checked = this.preverify(withEnvs);
       this.queue = this.queue.then(async () => {
         try {

@@ -9,7 +9,7 @@ import type { Blockchain } from "../chain/blockchain.ts";
 import type { ConsensusEngine } from "../consensus/engine.ts";
 import type { PouwNetwork } from "../network/network.ts";
 import { protocolId, request, serve } from "../network/reqresp.ts";
-import { Block, Commit, type BlockT, type CommitT } from "../types/block.ts";
+import { Block, blockTxBytes, Commit, type BlockT, type CommitT } from "../types/block.ts";
 import { bytesEqual } from "../util/hex.ts";
 import type { Logger } from "../util/logger.ts";
 import type { Metrics } from "../util/metrics.ts";
@@ -112,14 +112,14 @@ export class BlockSync {
     }
   }
 
-  private async fetch(peer: string, start: number, count: number): Promise<{ block: BlockT; commit: CommitT }[]> {
+  private async fetch(peer: string, start: number, count: number): Promise<{ block: BlockT; commit: CommitT; txBytes: Uint8Array[] }[]> {
     const { network } = this.m;
     const res = await request(network.libp2p, peer, protocolId(this.chainId, "blocks_by_range"), BlocksByRangeRequest.serialize({ startHeight: start, count }), {
       maxResponseBytes: network.opts.maxProposalBytes,
       timeoutMs: this.opts.timeoutMs,
     });
-    const items: { block: BlockT; commit: CommitT }[] = [];
-    for (let i = 0; i + 1 < res.length; i += 2) items.push({ block: Block.deserialize(res[i]!), commit: Commit.deserialize(res[i + 1]!) });
+    const items: { block: BlockT; commit: CommitT; txBytes: Uint8Array[] }[] = [];
+    for (let i = 0; i + 1 < res.length; i += 2) items.push({ block: Block.deserialize(res[i]!), commit: Commit.deserialize(res[i + 1]!), txBytes: blockTxBytes(res[i]!) });
     return items;
   }
 
@@ -138,7 +138,7 @@ export class BlockSync {
     let turn = 0;
     let lastLog = 0;
     let nextStart = chain.head.header.height + 1;
-    let fetches: { peer: string; start: number; items: Promise<{ block: BlockT; commit: CommitT }[]> }[] = [];
+    let fetches: { peer: string; start: number; items: Promise<{ block: BlockT; commit: CommitT; txBytes: Uint8Array[] }[]> }[] = [];
     let imports: { peer: string; done: Promise<number> }[] = [];
     const drop = (peer: string) => {
       if (peers.includes(peer)) peers.splice(peers.indexOf(peer), 1);
@@ -176,7 +176,7 @@ export class BlockSync {
           continue;
         }
         const f = fetches.shift()!;
-        let items: { block: BlockT; commit: CommitT }[] = [];
+        let items: { block: BlockT; commit: CommitT; txBytes: Uint8Array[] }[] = [];
         try {
           items = await f.items;
         } catch (e) {

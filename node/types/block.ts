@@ -143,6 +143,34 @@ export function encodeBlock(block: BlockT, txBytes: readonly Uint8Array[]): Uint
   return out;
 }
 
+/**
+ * The encoded transactions inside an encoded block, as views (no copy): the
+ * inverse of `encodeBlockParts`, so decoding a received block need not
+ * re-serialize every transaction to get its bytes.
+ */
+export function blockTxBytes(blockBytes: Uint8Array): Uint8Array[] {
+  const dv = new DataView(blockBytes.buffer, blockBytes.byteOffset, blockBytes.byteLength);
+  const bodyStart = dv.getUint32(BLOCK_BODY_OFFSET_AT, true);
+  const txsStart = bodyStart + dv.getUint32(bodyStart, true);
+  const txsEnd = bodyStart + dv.getUint32(bodyStart + 4, true);
+  if (txsStart === txsEnd) return [];
+  const first = dv.getUint32(txsStart, true);
+  const n = first / 4;
+  const out: Uint8Array[] = [];
+  for (let i = 0; i < n; i++) {
+    const a = txsStart + dv.getUint32(txsStart + 4 * i, true);
+    const b = i + 1 < n ? txsStart + dv.getUint32(txsStart + 4 * (i + 1), true) : txsEnd;
+    out.push(blockBytes.subarray(a, b));
+  }
+  return out;
+}
+
+/** Where the block's body offset sits: after the header's offset (both Block fields are variable-size). */
+const BLOCK_BODY_OFFSET_AT = (() => {
+  for (const [name, t] of Object.entries(Block.fields)) if (t.fixedSize !== null) throw new Error(`Block.${name} is fixed-size: update blockTxBytes`);
+  return 4;
+})();
+
 /** `encodeBlock` as a list of parts to be written one after the other (no copy of the transactions). */
 export function encodeBlockParts(block: BlockT, txBytes: readonly Uint8Array[]): Uint8Array[] {
   if (txBytes.length !== block.body.txs.length) throw new RangeError(`encodeBlock: ${txBytes.length} encodings for ${block.body.txs.length} transactions`);

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { AccountKey } from "../../../node/crypto/keys.ts";
-import { Block, encodeBlock, type BlockT } from "../../../node/types/block.ts";
+import { Block, blockTxBytes, encodeBlock, type BlockT } from "../../../node/types/block.ts";
 import { signedTransfer } from "../../helpers/tx.ts";
 
 const a = AccountKey.fromLabel("block-encoding/a");
@@ -32,6 +32,8 @@ describe("encodeBlock", () => {
         const fast = encodeBlock(blk, txPool.slice(0, n).map((t) => t.bytes));
         expect(Buffer.from(fast).equals(Buffer.from(Block.serialize(blk)))).toBe(true);
         expect(Block.deserialize(fast).body.txs.length).toBe(n);
+        // and back: the transactions' own bytes, found inside the block's
+        expect(blockTxBytes(fast).map((b) => Buffer.from(b).toString("hex"))).toEqual(txPool.slice(0, n).map((t) => Buffer.from(t.bytes).toString("hex")));
       }),
       { seed: 20261125, numRuns: 60 },
     );
