@@ -26,6 +26,15 @@ export function emptyCommit(): CommitT {
   return { height: 0, round: 0, blockHash: new Uint8Array(32), signatures: [] };
 }
 
+const memberMaps = new WeakMap<ValidatorSetT, Map<string, ValidatorSetT[number]>>();
+
+/** The set's members by address hex, built once per set object (sets are replaced, not mutated). */
+function membersByAddress(validators: ValidatorSetT): Map<string, ValidatorSetT[number]> {
+  let m = memberMaps.get(validators);
+  if (!m) memberMaps.set(validators, (m = new Map(validators.map((v) => [addrKey(v.address), v]))));
+  return m;
+}
+
 export function totalPower(validators: ValidatorSetT): bigint {
   return validators.reduce((s, v) => s + v.power, 0n);
 }
@@ -47,9 +56,10 @@ export function verifyCommit(
   };
   if (commit.height !== height) bad(`commit is for height ${commit.height}, expected ${height}`);
   if (!Buffer.from(commit.blockHash).equals(Buffer.from(blockHash))) bad("commit is for another block");
-  const byAddr = new Map(validators.map((v) => [addrKey(v.address), v]));
+  const byAddr = membersByAddress(validators);
   const seen = new Set<string>();
-  const msg = voteSigningMessage(chainId, VoteType.Precommit, commit.height, commit.round, commit.blockHash);
+  // Only needed when the signatures are checked here (sync checks a range's in the worker pool first).
+  const msg = opts.signaturesChecked ? null : voteSigningMessage(chainId, VoteType.Precommit, commit.height, commit.round, commit.blockHash);
   let power = 0n;
   for (const sig of commit.signatures) {
     const k = addrKey(sig.validator);
@@ -57,7 +67,7 @@ export function verifyCommit(
     if (!v) bad(`signer ${k} is not in the validator set`);
     if (seen.has(k)) bad(`signer ${k} appears twice`);
     seen.add(k);
-    if (!opts.signaturesChecked && !mlDsa().verify(v!.publicKey, msg, sig.signature)) bad(`signature of ${k} does not verify`);
+    if (msg && !mlDsa().verify(v!.publicKey, msg, sig.signature)) bad(`signature of ${k} does not verify`);
     power += v!.power;
   }
   if (power * 3n <= totalPower(validators) * 2n) bad(`commit carries ${power} of ${totalPower(validators)} power, not more than 2/3`);
