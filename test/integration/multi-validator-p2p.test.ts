@@ -95,6 +95,9 @@ describe("four validators on libp2p", { timeout: 120_000 }, () => {
       for (const t of Object.values(topics)) hostile.services.pubsub.subscribe(t);
       await hostile.dial(multiaddr(addrs[0]!));
       await until(() => nodes[0]!.network!.peerCount >= 4, 10_000, "the hostile peer to connect");
+      // Publish only once node 0's subscriptions reached the hostile peer (under load this takes a heartbeat or more).
+      const node0 = nodes[0]!.network!.peerId;
+      await until(() => Object.values(topics).every((t) => hostile.services.pubsub.getSubscribers(t).some((p) => p.toString() === node0)), 20_000, "node 0's subscriptions");
       await new Promise((r) => setTimeout(r, 1500)); // mesh heartbeat
       const target = nodes[0]!.network!;
       const count = (kind: string, v: "accept" | "reject" | "ignore") => target.verdicts.get(kind)?.[v] ?? 0;
@@ -116,8 +119,8 @@ describe("four validators on libp2p", { timeout: 120_000 }, () => {
         [topics.vote, vote({ height: h0 + 1000, signature: v0.sign(voteSigningMessage(chainId, VoteType.Prevote, h0 + 1000, 0, new Uint8Array(32))) })], // far future
       ];
       for (const [t, data] of bad) await hostile.services.pubsub.publish(t, data).catch(() => undefined);
-      await until(() => count("vote", "reject") >= before.voteReject + 5 && count("tx", "reject") >= before.txReject + 2 && count("proposal", "reject") >= before.proposalReject + 1, 10_000, "each bad message to be rejected");
-      await until(() => count("vote", "ignore") >= before.voteIgnore + 1, 10_000, "the far-future vote to be ignored");
+      await until(() => count("vote", "reject") >= before.voteReject + 5 && count("tx", "reject") >= before.txReject + 2 && count("proposal", "reject") >= before.proposalReject + 1, 30_000, "each bad message to be rejected");
+      await until(() => count("vote", "ignore") >= before.voteIgnore + 1, 30_000, "the far-future vote to be ignored");
       expect(target.isBanned(hostile.peerId.toString())).toBe(false); // 8 rejections so far: under the limit
 
       // The flood.
