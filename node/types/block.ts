@@ -2,6 +2,7 @@
 import { ByteListType, ContainerType, ListCompositeType, type ValueOf } from "@chainsafe/ssz";
 import { Address, Amount, Bool, Bytes32, ChainId, Signature, Uint32, Uint8, UintNum64 } from "./primitives.ts";
 import { SignedTransaction } from "./transaction.ts";
+import { concatBytes } from "../util/hex.ts";
 
 export const MAX_BLOCK_TXS = 1 << 16;
 export const MAX_VALIDATORS = 1 << 10;
@@ -131,16 +132,7 @@ const BODY_FIXED_BYTES = (() => {
 })();
 
 export function encodeBlock(block: BlockT, txBytes: readonly Uint8Array[]): Uint8Array {
-  const parts = encodeBlockParts(block, txBytes);
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concatBytes(...encodeBlockParts(block, txBytes));
 }
 
 /**

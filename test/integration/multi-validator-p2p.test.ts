@@ -4,15 +4,9 @@
  * to one is gossiped and finalized everywhere, and a hostile peer flooding
  * invalid votes is disconnected while the validators keep committing.
  */
-import { noise } from "@chainsafe/libp2p-noise";
-import { yamux } from "@chainsafe/libp2p-yamux";
 import { generateKeyPair } from "@libp2p/crypto/keys";
-import { gossipsub } from "@libp2p/gossipsub";
-import { identify } from "@libp2p/identify";
 import { peerIdFromPrivateKey } from "@libp2p/peer-id";
-import { tcp } from "@libp2p/tcp";
 import { multiaddr } from "@multiformats/multiaddr";
-import { createLibp2p } from "libp2p";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { blockHash } from "../../node/chain/block.ts";
 import { topicNames } from "../../node/network/topics.ts";
@@ -23,6 +17,7 @@ import { AccountKey } from "../../node/crypto/keys.ts";
 import { toHex } from "../../node/util/hex.ts";
 import { freePort } from "../helpers/child.ts";
 import { makeTestNet } from "../helpers/genesis.ts";
+import { createGossipPeer } from "../helpers/gossip-peer.ts";
 import { signedTransfer } from "../helpers/tx.ts";
 
 const net = makeTestNet({ validators: 4, accounts: 4, label: "multi-p2p" });
@@ -82,14 +77,7 @@ describe("four validators on libp2p", { timeout: 120_000 }, () => {
   });
 
   it("rejects each kind of bad gossip, disconnects a peer that floods 10,000 invalid messages, and keeps committing", async () => {
-    const hostile = await createLibp2p({
-      privateKey: await generateKeyPair("Ed25519"),
-      addresses: { listen: ["/ip4/127.0.0.1/tcp/0"] },
-      transports: [tcp()],
-      connectionEncrypters: [noise()],
-      streamMuxers: [yamux()],
-      services: { identify: identify(), pubsub: gossipsub({ allowPublishToZeroTopicPeers: true }) },
-    });
+    const hostile = await createGossipPeer();
     try {
       const topics = topicNames(net.chainId);
       for (const t of Object.values(topics)) hostile.services.pubsub.subscribe(t);

@@ -8,14 +8,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { noise } from "@chainsafe/libp2p-noise";
-import { yamux } from "@chainsafe/libp2p-yamux";
-import { generateKeyPair } from "@libp2p/crypto/keys";
-import { gossipsub } from "@libp2p/gossipsub";
-import { identify } from "@libp2p/identify";
-import { tcp } from "@libp2p/tcp";
 import { multiaddr } from "@multiformats/multiaddr";
-import { createLibp2p } from "libp2p";
 import { afterAll, describe, expect, it } from "vitest";
 import { prepareDevnet } from "../../node/cli/devnet.ts";
 import { loadHome, peerIdOf } from "../../node/cli/home.ts";
@@ -24,6 +17,7 @@ import { topicNames } from "../../node/network/topics.ts";
 import { Vote } from "../../node/types/block.ts";
 import { toHex } from "../../node/util/hex.ts";
 import { freePortRange, startChild, type ChildNode } from "../helpers/child.ts";
+import { createGossipPeer } from "../helpers/gossip-peer.ts";
 import { mulberry32 } from "../helpers/rng.ts";
 
 const N = 4;
@@ -48,14 +42,7 @@ describe("validators killed with SIGKILL", { timeout: 600_000 }, () => {
 
     // The observer: a plain gossip peer recording every vote it sees.
     const chainId = JSON.parse(loadHome(homes[0]!).genesisJson).chainId as string;
-    const observer = await createLibp2p({
-      privateKey: await generateKeyPair("Ed25519"),
-      addresses: { listen: ["/ip4/127.0.0.1/tcp/0"] },
-      transports: [tcp()],
-      connectionEncrypters: [noise()],
-      streamMuxers: [yamux()],
-      services: { identify: identify(), pubsub: gossipsub({ allowPublishToZeroTopicPeers: true }) },
-    });
+    const observer = await createGossipPeer();
     const seen = new Map<string, Set<string>>();
     let votes = 0;
     observer.services.pubsub.subscribe(topicNames(chainId).vote);
