@@ -10,6 +10,8 @@
 import { randomBytes } from "node:crypto";
 import { MerklePatriciaTrie } from "@ethereumjs/mpt";
 import { StateOverlay, WorldState, adoptSealed, addrKey } from "../node/state/world.ts";
+import { genesisStaking } from "../node/chain/staking.ts";
+import { DEFAULT_PARAMS } from "../node/types/params.ts";
 import { Account } from "../node/state/schemas.ts";
 
 const ACCOUNTS = 100_000;
@@ -36,7 +38,7 @@ async function mpt(): Promise<number[]> {
 }
 
 function ssz(): number[] {
-  const world = WorldState.fromGenesis(addrs.map((a) => ({ address: a, balance: 1000n })), []);
+  const world = WorldState.fromGenesis(addrs.map((a) => ({ address: a, balance: 1000n })), genesisStaking([], DEFAULT_PARAMS));
   const times: number[] = [];
   for (let r = 0; r < ROUNDS; r++) {
     const t = performance.now();

@@ -154,7 +154,12 @@ export class PouwNode implements RpcNode {
       if (cfg.validatorKey || transport) {
         const key = cfg.validatorKey;
         if (key && !chain.world.validators.some((v) => addrKey(v.address) === addrKey(key.address))) {
-          throw new PouwError("NOT_A_VALIDATOR", `key ${key.bech32} is not in the genesis validator set`);
+          // A candidate (or one jailed or not yet registered) follows the chain and signs once an epoch elects it.
+          const registered = chain.world.getValidator(key.address);
+          logger.warn(
+            { validator: key.bech32, registered: registered !== undefined, jailed: registered?.jailed ?? false },
+            registered ? "This validator is not in the active set: following until an epoch elects it" : "This key is not a registered validator: following until a CreateValidator with it is elected",
+          );
         }
         const privval = key ? await PrivValidator.open(db, key, chain.ctx.chainId, metrics) : null;
         consensus = new ConsensusEngine(

@@ -1,7 +1,7 @@
 /** Building and verifying blocks (DESIGN §6). Pure: the caller supplies time and state. */
 import { bytesEqual } from "../util/hex.ts";
 import { AttestationRootList, BlockHeader, EvidenceRootList, MAX_EVIDENCE, TxHashList, type BlockHeaderT, type BlockT, type CommitT, type DuplicateVoteEvidenceT } from "../types/block.ts";
-import { evidenceHash, verifyEvidence } from "./evidence.ts";
+import { evidenceHash, verifyEvidence, type EvidenceContext } from "./evidence.ts";
 import type { Params } from "../types/params.ts";
 import type { TxEnvelope } from "../types/txcodec.ts";
 import { validatorSetRoot } from "../types/validator.ts";
@@ -61,13 +61,9 @@ export interface BuiltBlock {
 export function buildBlock(world: WorldState, head: Head, ctx: ChainContext, input: BuildInput): BuiltBlock {
   const height = head.header.height + 1;
   const baseFeePerGas = baseFeeAfter(head, ctx.params);
-  const result = executeTxs(world, input.candidates, { chainId: ctx.chainId, height, baseFeePerGas, proposer: input.proposer, params: ctx.params }, {
-    mode: "build",
-    verified: input.verified,
-  });
   const evidence: DuplicateVoteEvidenceT[] = [];
   const seen = new Set<string>();
-  const evCtx = { chainId: ctx.chainId, validators: world.validators, height, maxAgeBlocks: ctx.params.unbondingBlocks, included: input.evidenceIncluded ?? (() => false) };
+  const evCtx = evidenceContext(world, ctx, height, input.evidenceIncluded);
   for (const ev of input.evidence ?? []) {
     if (evidence.length >= MAX_EVIDENCE) break;
     const id = evidenceHash(ev);
@@ -80,6 +76,11 @@ export function buildBlock(world: WorldState, head: Head, ctx: ChainContext, inp
     seen.add(id);
     evidence.push(ev);
   }
+  const result = executeTxs(world, input.candidates, { chainId: ctx.chainId, height, baseFeePerGas, proposer: input.proposer, params: ctx.params }, {
+    mode: "build",
+    verified: input.verified,
+    staking: { lastCommit: input.lastCommit, evidence },
+  });
   const validatorsHash = validatorSetRoot(world.validators);
   const header: BlockHeaderT = {
     chainId: ctx.chainId,
@@ -92,7 +93,7 @@ export function buildBlock(world: WorldState, head: Head, ctx: ChainContext, inp
     evidenceRoot: EvidenceRootList.hashTreeRoot(evidence),
     stateRoot: result.sealed.root,
     validatorsHash,
-    nextValidatorsHash: validatorsHash,
+    nextValidatorsHash: validatorSetRoot(result.sealed.validators),
     proposer: input.proposer,
     baseFeePerGas,
     gasUsed: result.gasUsed,
@@ -109,8 +110,6 @@ export interface VerifyInput {
   now: number;
   /** The decoded transactions of `block.body.txs`, in order. */
   txs: TxEnvelope[];
-  /** The validator set that signed `block.body.lastCommit` (the set of the parent). */
-  lastValidators: WorldState["validators"];
   verified?: (env: TxEnvelope) => boolean;
   /** The lastCommit's signatures were already verified (sync checks a batch's signatures in the worker pool). */
   lastCommitSignaturesChecked?: boolean;
@@ -141,11 +140,11 @@ export function verifyBlock(world: WorldState, head: Head, block: BlockT, ctx: C
   if (head.header.height === 0) {
     check(Buffer.from(commitHash(block.body.lastCommit)).equals(Buffer.from(commitHash(emptyCommit()))), BlockErrorCode.BAD_LAST_COMMIT, "the first block's lastCommit must be empty");
   } else {
-    verifyCommit(block.body.lastCommit, input.lastValidators, ctx.chainId, head.header.height, head.hash, { signaturesChecked: input.lastCommitSignaturesChecked });
+    verifyCommit(block.body.lastCommit, world.lastValidators, ctx.chainId, head.header.height, head.hash, { signaturesChecked: input.lastCommitSignaturesChecked });
   }
   check(block.body.evidence.length <= MAX_EVIDENCE, BlockErrorCode.INVALID_EVIDENCE, "too much evidence");
   const evSeen = new Set<string>();
-  const evCtx = { chainId: ctx.chainId, validators: world.validators, height: h.height, maxAgeBlocks: params.unbondingBlocks, included: input.evidenceIncluded ?? (() => false) };
+  const evCtx = evidenceContext(world, ctx, h.height, input.evidenceIncluded);
   for (const ev of block.body.evidence) {
     const id = evidenceHash(ev);
     check(!evSeen.has(id), BlockErrorCode.INVALID_EVIDENCE, "the same evidence twice");
@@ -154,15 +153,27 @@ export function verifyBlock(world: WorldState, head: Head, block: BlockT, ctx: C
   }
   const validatorsHash = validatorSetRoot(world.validators);
   check(bytesEqual(h.validatorsHash, validatorsHash), BlockErrorCode.BAD_VALIDATORS_HASH, "validatorsHash mismatch");
-  check(bytesEqual(h.nextValidatorsHash, validatorsHash), BlockErrorCode.BAD_VALIDATORS_HASH, "nextValidatorsHash mismatch");
   check(world.validators.some((v) => bytesEqual(v.address, h.proposer)), BlockErrorCode.BAD_PROPOSER, "proposer is not a validator");
   const result = executeTxs(world, input.txs, { chainId: ctx.chainId, height: h.height, baseFeePerGas: h.baseFeePerGas, proposer: h.proposer, params }, {
     mode: "verify",
     verified: input.verified,
+    staking: { lastCommit: block.body.lastCommit, evidence: block.body.evidence },
   });
+  check(bytesEqual(h.nextValidatorsHash, validatorSetRoot(result.sealed.validators)), BlockErrorCode.BAD_VALIDATORS_HASH, "nextValidatorsHash does not match the set this block elects");
   check(result.gasUsed === h.gasUsed, BlockErrorCode.BAD_GAS_USED, `gasUsed ${h.gasUsed}, execution used ${result.gasUsed}`);
   check(bytesEqual(result.sealed.root, h.stateRoot), BlockErrorCode.BAD_STATE_ROOT, "stateRoot does not match execution");
   return result;
+}
+
+/** Evidence is checked against every registered validator's key. */
+export function evidenceContext(world: WorldState, ctx: ChainContext, height: number, included?: (hashHex: string) => boolean): EvidenceContext {
+  return {
+    chainId: ctx.chainId,
+    publicKeyOf: (address) => world.getValidator(address)?.consensusKey,
+    height,
+    maxAgeBlocks: ctx.params.unbondingBlocks,
+    included: included ?? (() => false),
+  };
 }
 
 /** The genesis header (height 0): carries the genesis state root; block 1 builds on it. */

@@ -14,7 +14,7 @@ import { envelopeFromSigned, type TxEnvelope } from "../types/txcodec.ts";
 import { Bucket, bucketKey, iterateBucket, type BatchOp } from "../db/database.ts";
 import { UintNum64 } from "../types/primitives.ts";
 import { evidenceHash } from "./evidence.ts";
-import type { ValidatorSetT } from "../types/validator.ts";
+import { genesisStaking } from "./staking.ts";
 import { WorldState, adoptSealed, sealedWriteOps } from "../state/world.ts";
 import { blockHash, buildBlock, genesisHeader, verifyBlock, type BuildInput, type BuiltBlock, type ChainContext, type Head } from "./block.ts";
 import { emptyCommit, verifyCommit } from "./commit.ts";
@@ -64,8 +64,7 @@ export class Blockchain {
     const store = await ChainStore.open(db, blocksDir);
     const pointer = await store.getHead();
     if (!pointer) {
-      const validators: ValidatorSetT = genesis.validators.map((v) => ({ address: v.address, publicKey: v.publicKey, anchorAddress: v.anchorAddress, power: v.power }));
-      const world = WorldState.fromGenesis(genesis.accounts, validators);
+      const world = WorldState.fromGenesis(genesis.accounts, genesisStaking(genesis.validators, genesis.params));
       const ctx = { chainId: utf8(genesis.chainId), params: genesis.params };
       const header = genesisHeader(world, ctx, genesis.genesisTime);
       const hash = blockHash(header);
@@ -77,7 +76,7 @@ export class Blockchain {
     if (!stored || !bytesEqual(stored, genesisHash)) {
       throw new ChainStartError("GENESIS_MISMATCH", "the data directory was initialised with a different genesis file");
     }
-    const world = await WorldState.load(db);
+    const world = await WorldState.load(db, pointer.height);
     const block = await store.getBlock(pointer.height);
     if (!world || !block) throw new ChainStartError("STATE_CORRUPT", `head ${pointer.height} has no block or state`);
     if (!bytesEqual(world.root, block.header.stateRoot)) {
@@ -107,7 +106,6 @@ export class Blockchain {
     return verifyBlock(this.world, this.head, block, this.ctx, {
       now,
       txs,
-      lastValidators: this.world.validators,
       verified,
       lastCommitSignaturesChecked,
       evidenceIncluded: (h) => this.includedEvidence.has(h),

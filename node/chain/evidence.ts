@@ -6,9 +6,7 @@
  * `unbondingBlocks` of the offence.
  */
 import { mlDsa } from "../crypto/mldsa.ts";
-import { addrKey } from "../state/world.ts";
 import { DuplicateVoteEvidence, Vote, VoteType, type DuplicateVoteEvidenceT, type VoteT } from "../types/block.ts";
-import type { ValidatorSetT } from "../types/validator.ts";
 import { bytesEqual, toHex } from "../util/hex.ts";
 import { voteSigningMessage } from "./commit.ts";
 import { BlockError, BlockErrorCode } from "./errors.ts";
@@ -24,7 +22,8 @@ export function makeEvidence(a: VoteT, b: VoteT): DuplicateVoteEvidenceT {
 
 export interface EvidenceContext {
   chainId: Uint8Array;
-  validators: ValidatorSetT;
+  /** The consensus key of a registered validator (any, active or not: the offence may predate a set change). */
+  publicKeyOf: (address: Uint8Array) => Uint8Array | undefined;
   /** Height of the block that would include it. */
   height: number;
   maxAgeBlocks: number;
@@ -45,10 +44,10 @@ export function verifyEvidence(ev: DuplicateVoteEvidenceT, ctx: EvidenceContext)
   if (Buffer.compare(Buffer.from(Vote.hashTreeRoot(a)), Buffer.from(Vote.hashTreeRoot(b))) >= 0) bad("votes not in canonical order");
   if (a.height >= ctx.height) bad(`offence at height ${a.height} is not before ${ctx.height}`);
   if (ctx.height - a.height > ctx.maxAgeBlocks) bad(`offence at height ${a.height} is older than ${ctx.maxAgeBlocks} blocks`);
-  const v = ctx.validators.find((x) => addrKey(x.address) === addrKey(a.validator));
-  if (!v) bad("the validator is not in the set");
+  const publicKey = ctx.publicKeyOf(a.validator);
+  if (!publicKey) bad("the validator is not registered");
   for (const vote of [a, b]) {
-    if (!mlDsa().verify(v!.publicKey, voteSigningMessage(ctx.chainId, vote.type, vote.height, vote.round, vote.blockHash), vote.signature)) bad("a signature does not verify");
+    if (!mlDsa().verify(publicKey!, voteSigningMessage(ctx.chainId, vote.type, vote.height, vote.round, vote.blockHash), vote.signature)) bad("a signature does not verify");
   }
   if (ctx.included(evidenceHash(ev))) bad("already included in an earlier block");
 }

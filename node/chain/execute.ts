@@ -9,12 +9,15 @@ import type { TxEnvelope } from "../types/txcodec.ts";
 import { StateOverlay, type SealedState, type WorldState } from "../state/world.ts";
 import type { BlockContext } from "./context.ts";
 import { BlockError, BlockErrorCode, TxError } from "./errors.ts";
+import { beginBlock, endBlock, type BlockStakingInput } from "./staking-block.ts";
 import { applyTx, checkTxAgainstState, checkTxStateless, verifyTxSignature } from "./transaction.ts";
 
 export interface ExecuteOptions {
   mode: "build" | "verify";
   /** Transactions whose signatures were already checked (e.g. by the mempool's workers). */
   verified?: (env: TxEnvelope) => boolean;
+  /** The block's lastCommit and evidence (rewards, liveness and slashing run before the transactions). */
+  staking: BlockStakingInput;
 }
 
 export interface ExecutionResult {
@@ -33,6 +36,7 @@ export function executeTxs(world: WorldState, candidates: Iterable<TxEnvelope>, 
   const seen = new Set<string>();
   let gasUsed = 0;
   const { params } = ctx;
+  beginBlock(overlay, ctx, opts.staking);
   for (const env of candidates) {
     if (seen.has(env.hashHex)) {
       if (opts.mode === "verify") throw new BlockError(BlockErrorCode.DUPLICATE_TX, `transaction ${env.hashHex} appears twice`);
@@ -64,5 +68,6 @@ export function executeTxs(world: WorldState, candidates: Iterable<TxEnvelope>, 
     txs.push(env);
     gasUsed += gas;
   }
+  endBlock(overlay, ctx);
   return { txs, receipts, gasUsed, sealed: overlay.seal(), dropped };
 }

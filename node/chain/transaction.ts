@@ -9,12 +9,25 @@ import { bytesEqual } from "../util/hex.ts";
 import { MAX_U64 } from "../types/primitives.ts";
 import { ReceiptStatus, type ReceiptT } from "../types/block.ts";
 import { TxSelector, type TransferT } from "../types/transaction.ts";
+import type { ValueOf } from "@chainsafe/ssz";
+import type { CreateValidator, Delegate, Undelegate, WithdrawRewards } from "../types/transaction.ts";
+import { applyCreateValidator, applyDelegate, applyUndelegate, applyUnjail, applyWithdrawRewards } from "./staking.ts";
 import type { TxEnvelope } from "../types/txcodec.ts";
 import type { StateOverlay } from "../state/world.ts";
 import { addrKey } from "../state/world.ts";
 import type { BlockContext } from "./context.ts";
 import { ExecErrorCode, TxError, TxErrorCode, type ExecErrorCode as ExecCode } from "./errors.ts";
 import { effectiveTip, intrinsicGas } from "./fees.ts";
+
+/** Body types that execute in this release (the PoUW and settlement ones land with their issues). */
+export const ENABLED_TYPES: ReadonlySet<number> = new Set([
+  TxSelector.Transfer,
+  TxSelector.CreateValidator,
+  TxSelector.Delegate,
+  TxSelector.Undelegate,
+  TxSelector.Unjail,
+  TxSelector.WithdrawRewards,
+]);
 
 /** Checks that need no state: size, chain id, type, gas and fee fields. */
 export function checkTxStateless(env: TxEnvelope, ctx: Pick<BlockContext, "chainId" | "params">): number {
@@ -24,7 +37,7 @@ export function checkTxStateless(env: TxEnvelope, ctx: Pick<BlockContext, "chain
   if (!bytesEqual(tx.chainId, ctx.chainId)) {
     throw new TxError(TxErrorCode.WRONG_CHAIN_ID, `transaction is for chain "${Buffer.from(tx.chainId).toString()}", this is "${Buffer.from(ctx.chainId).toString()}"`);
   }
-  if (tx.body.selector !== TxSelector.Transfer) throw new TxError(TxErrorCode.TX_TYPE_NOT_ENABLED, `${env.type} transactions are not enabled yet`);
+  if (!ENABLED_TYPES.has(tx.body.selector)) throw new TxError(TxErrorCode.TX_TYPE_NOT_ENABLED, `${env.type} transactions are not enabled yet`);
   const gas = intrinsicGas(env, params);
   if (tx.gasLimit < gas) throw new TxError(TxErrorCode.GAS_LIMIT_TOO_LOW, `gasLimit ${tx.gasLimit} is below the ${gas} this transaction uses`, { required: gas });
   if (tx.gasLimit > params.maxBlockGas) throw new TxError(TxErrorCode.GAS_LIMIT_ABOVE_BLOCK, `gasLimit ${tx.gasLimit} exceeds the block gas limit ${params.maxBlockGas}`);
@@ -40,6 +53,8 @@ export function maxCost(env: TxEnvelope): bigint {
   const { tx } = env.signed;
   let cost = BigInt(tx.gasLimit) * tx.maxFeePerGas;
   if (tx.body.selector === TxSelector.Transfer) cost += (tx.body.value as TransferT).amount;
+  else if (tx.body.selector === TxSelector.CreateValidator) cost += (tx.body.value as ValueOf<typeof CreateValidator>).amount;
+  else if (tx.body.selector === TxSelector.Delegate) cost += (tx.body.value as ValueOf<typeof Delegate>).amount;
   return cost;
 }
 
@@ -80,7 +95,13 @@ export function applyTx(env: TxEnvelope, gasUsed: number, overlay: StateOverlay,
   if (tipPaid > 0n) overlay.mutable(addrKey(ctx.proposer), ctx.proposer).balance += tipPaid;
 
   let error: ExecCode | null = null;
-  if (tx.body.selector === TxSelector.Transfer) error = applyTransfer(env, tx.body.value as TransferT, overlay);
+  const { selector, value } = tx.body;
+  if (selector === TxSelector.Transfer) error = applyTransfer(env, value as TransferT, overlay);
+  else if (selector === TxSelector.CreateValidator) error = applyCreateValidator(env, value as ValueOf<typeof CreateValidator>, overlay, ctx);
+  else if (selector === TxSelector.Delegate) error = applyDelegate(env, value as ValueOf<typeof Delegate>, overlay);
+  else if (selector === TxSelector.Undelegate) error = applyUndelegate(env, value as ValueOf<typeof Undelegate>, overlay, ctx);
+  else if (selector === TxSelector.Unjail) error = applyUnjail(env, overlay, ctx);
+  else if (selector === TxSelector.WithdrawRewards) error = applyWithdrawRewards(env, value as ValueOf<typeof WithdrawRewards>, overlay);
 
   return {
     txHash: env.hash,

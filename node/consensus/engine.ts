@@ -9,7 +9,7 @@
  * quorum, so every height decides in one round.
  */
 import type { Blockchain } from "../chain/blockchain.ts";
-import { baseFeeAfter, blockHash } from "../chain/block.ts";
+import { baseFeeAfter, blockHash, evidenceContext } from "../chain/block.ts";
 import { proposalSigningMessage, voteSigningMessage } from "../chain/commit.ts";
 import { BlockError } from "../chain/errors.ts";
 import type { ExecutionResult } from "../chain/execute.ts";
@@ -24,7 +24,7 @@ import type { Logger } from "../util/logger.ts";
 import type { Metrics } from "../util/metrics.ts";
 import { ConsensusError, ConsensusErrorCode } from "./errors.ts";
 import type { PrivValidator } from "./privval.ts";
-import { ProposerSet } from "./proposer.ts";
+import { ProposerSet } from "../chain/proposer.ts";
 import { Tendermint } from "./tendermint/machine.ts";
 import { DEFAULT_TIMEOUTS, type ConsensusAction, type ConsensusEvent, type TimeoutParams, type VoteMsg } from "./tendermint/types.ts";
 import type { ConsensusTransport } from "./transport.ts";
@@ -121,7 +121,7 @@ export class ConsensusEngine {
       round = last.round + 1;
       logger.info({ height: head + 1, round }, "Resuming after a restart mid-height: skipping to the next round");
     }
-    this.set = this.proposerSetAt(head + 1);
+    this.set = this.committedSet();
     this.setHeight = head + 1;
     this.m.transport?.subscribe({
       proposal: (bytes, from) => this.enqueueResult(() => this.onProposalBytes(bytes, from), null),
@@ -192,7 +192,8 @@ export class ConsensusEngine {
     const v = this.m.verifier;
     if (!v) return false;
     const chainId = this.m.chain.ctx.chainId;
-    const keys = new Map(this.m.chain.world.validators.map((x) => [addrKey(x.address), x.publicKey]));
+    // Every registered validator's key: a batch may cross an epoch boundary where the set changes.
+    const keys = new Map(this.m.chain.world.staking.map((x) => [addrKey(x.address), x.consensusKey]));
     const work: { publicKey: Uint8Array; message: Uint8Array; signature: Uint8Array }[] = [];
     // A block's lastCommit is usually the previous item's commit: check each signature once.
     const seen = new Map<string, Uint8Array[]>();
@@ -254,7 +255,7 @@ export class ConsensusEngine {
   private async beginHeight(height: number, round: number): Promise<void> {
     if (height !== this.m.chain.head.header.height + 1) return;
     if (this.setHeight !== height) {
-      this.set = this.setFor(height) ?? this.proposerSetAt(height);
+      this.set = this.committedSet();
       this.setHeight = height;
       this.nextSet = null;
     }
@@ -334,7 +335,7 @@ export class ConsensusEngine {
     const { chain } = this.m;
     if (this.evidence.has(id) || chain.includedEvidence.has(id)) return null;
     try {
-      verifyEvidence(ev, { chainId: chain.ctx.chainId, validators: chain.world.validators, height: chain.head.header.height + 1, maxAgeBlocks: chain.params.unbondingBlocks, included: () => false });
+      verifyEvidence(ev, evidenceContext(chain.world, chain.ctx, chain.head.header.height + 1));
     } catch {
       return false;
     }
@@ -421,11 +422,16 @@ export class ConsensusEngine {
 
   // ---- inbound
 
-  /** Proposer priorities for `height` (this height's set, or the next one's while waiting to start it). */
+  /**
+   * Proposer priorities for `height` (this height's set, or the next one's
+   * while waiting to start it). The next height's set is only known ahead
+   * inside an epoch: after a boundary it comes from the committed state, so
+   * messages for it wait (they are re-gossiped) until this height commits.
+   */
   private setFor(height: number): ProposerSet | null {
     if (!this.set) return null;
     if (height === this.setHeight) return this.set;
-    if (height === this.setHeight + 1) return (this.nextSet ??= this.set.next());
+    if (height === this.setHeight + 1 && this.setHeight % this.m.chain.params.epochLength !== 0) return (this.nextSet ??= this.set.next());
     return null;
   }
 
@@ -481,6 +487,7 @@ export class ConsensusEngine {
     if (v.type !== VoteType.Prevote && v.type !== VoteType.Precommit) return false;
     const current = this.m.chain.head.header.height + 1;
     if (v.height < current || v.height > current + 1) return null;
+    if (!this.setFor(v.height)) return null; // the next height's set is not known yet
     const id = addrKey(v.validator);
     const val = this.validator(id);
     if (!val) return false;
@@ -536,11 +543,10 @@ export class ConsensusEngine {
     }
   }
 
-  /** Proposer priorities at `height`: the genesis set moved on once per height (validator sets are fixed until staking lands). */
-  private proposerSetAt(height: number): ProposerSet {
-    let set = ProposerSet.fromPowers(this.m.chain.world.validators.map((v) => ({ id: addrKey(v.address), power: v.power })));
-    for (let h = 1; h < height; h++) set = set.next();
-    return set;
+  /** The next height's set and proposer priorities, as the committed state holds them. */
+  private committedSet(): ProposerSet {
+    const { validators, priorities } = this.m.chain.world;
+    return ProposerSet.fromPriorities(validators.map((v, i) => ({ id: addrKey(v.address), power: v.power, priority: priorities[i]! }))).increment(1);
   }
 }
 

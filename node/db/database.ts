@@ -24,6 +24,11 @@ export const Bucket = {
   blob: 10,
   /** Duplicate-vote evidence included in blocks: evidence hash → height. */
   evidence: 11,
+  /** Staking state (index-addressed lists, u32 keys). */
+  stakingValidator: 12,
+  signingInfo: 13,
+  delegation: 14,
+  unbonding: 15,
 } as const;
 export type BucketId = (typeof Bucket)[keyof typeof Bucket];
 

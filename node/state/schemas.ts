@@ -1,6 +1,7 @@
 /** The authenticated state tree (DESIGN §5) as SSZ schemas. */
-import { ContainerType, ListCompositeType, type ValueOf } from "@chainsafe/ssz";
-import { Address, Amount, Uint64 } from "../types/primitives.ts";
+import { ByteListType, ContainerType, ListBasicType, ListCompositeType, UintBigintType, type ValueOf } from "@chainsafe/ssz";
+import { Address, Amount, Bool, EthAddress, PublicKey, Uint16, Uint32, Uint64, UintNum64 } from "../types/primitives.ts";
+import { MAX_VALIDATORS } from "../types/block.ts";
 import { ValidatorSet } from "../types/validator.ts";
 
 /** An account leaf carries its address, so a proof shows address → account. */
@@ -8,6 +9,88 @@ export const Account = new ContainerType({ address: Address, balance: Amount, no
 
 export const MAX_ACCOUNTS = 2 ** 32;
 export const AccountList = new ListCompositeType(Account, MAX_ACCOUNTS);
+
+/** Reward accumulators are scaled by 10^18 and need more than 64 bits. */
+export const Uint256 = new UintBigintType(32);
+/** Reward per share is kept multiplied by this, so small rewards over many shares are not lost. */
+export const REWARD_SCALE = 10n ** 18n;
+
+/**
+ * A registered validator (every candidate, active or not), index-addressed and
+ * never removed. `address` is the address of its consensus key; `operator` is
+ * the account that created it and may unjail it and withdraw its commission.
+ * Tokens/shares as in the Cosmos SDK: a delegation's value is
+ * `shares × tokens / delegatorShares`, so a slash of `tokens` reaches every
+ * delegator at once.
+ */
+export const StakingValidator = new ContainerType(
+  {
+    address: Address,
+    operator: Address,
+    consensusKey: PublicKey,
+    anchorAddress: EthAddress,
+    commissionBps: Uint16,
+    tokens: Amount,
+    delegatorShares: Uint64,
+    jailed: Bool,
+    /** First height at which `Unjail` is accepted. */
+    jailedUntil: UintNum64,
+    /** Double-signed: jailed for good. */
+    tombstoned: Bool,
+    /** Delegators' rewards per share, × REWARD_SCALE, since registration. */
+    rewardPerShare: Uint256,
+    /** The operator's accrued, unwithdrawn commission. */
+    commission: Amount,
+    createdAt: UintNum64,
+  },
+  { typeName: "StakingValidator" },
+);
+
+/** Liveness record of a validator (parallel to the validator list): a ring of the last `signedBlocksWindow` blocks. */
+export const MAX_SIGNED_BLOCKS_WINDOW = 8192;
+export const SigningInfo = new ContainerType(
+  {
+    /** Blocks observed since the validator (re)started being tracked. */
+    indexOffset: UintNum64,
+    missedCount: Uint32,
+    /** Bit i set: the block at ring position i was missed. */
+    missed: new ByteListType(MAX_SIGNED_BLOCKS_WINDOW / 8),
+  },
+  { typeName: "SigningInfo" },
+);
+
+export const Delegation = new ContainerType(
+  {
+    delegator: Address,
+    /** Index into the validator list. */
+    validator: Uint32,
+    shares: Uint64,
+    /** The validator's rewardPerShare when this delegation last settled its rewards. */
+    rewardSnapshot: Uint256,
+  },
+  { typeName: "Delegation" },
+);
+
+/** Tokens on their way out; paid at `completionHeight` (zeroed then), slashed with the validator until then. */
+export const UnbondingEntry = new ContainerType(
+  {
+    delegator: Address,
+    validator: Uint32,
+    amount: Amount,
+    initialAmount: Amount,
+    creationHeight: UintNum64,
+    completionHeight: UintNum64,
+  },
+  { typeName: "UnbondingEntry" },
+);
+
+export const MAX_STAKING_VALIDATORS = 2 ** 20;
+export const StakingValidatorList = new ListCompositeType(StakingValidator, MAX_STAKING_VALIDATORS);
+export const SigningInfoList = new ListCompositeType(SigningInfo, MAX_STAKING_VALIDATORS);
+export const DelegationList = new ListCompositeType(Delegation, 2 ** 32);
+export const UnbondingList = new ListCompositeType(UnbondingEntry, 2 ** 32);
+/** Proposer priorities of the active set, i64 as two's-complement u64 (CometBFT's int64). */
+export const PriorityList = new ListBasicType(Uint64, MAX_VALIDATORS);
 
 export const Totals = new ContainerType(
   {
@@ -17,15 +100,53 @@ export const Totals = new ContainerType(
     burned: Amount,
     /** Undistributed PoUW issuance (DESIGN §8). */
     pouwPool: Amount,
+    /** Bonded tokens of every validator plus unbonding entries not yet paid. */
+    staked: Amount,
+    /** Staking rewards and commission credited but not yet withdrawn (plus rounding dust). */
+    rewardsOutstanding: Amount,
   },
   { typeName: "Totals" },
 );
 
-/** The state root in every header is `hashTreeRoot(State)`. */
-export const State = new ContainerType({ accounts: AccountList, validators: ValidatorSet, totals: Totals }, { typeName: "State" });
+/**
+ * The state root in every header is `hashTreeRoot(State)`. `validators` is the
+ * active set of the next height (what `validatorsHash` commits to),
+ * `lastValidators` the set that signs the head's commit, `priorities` the
+ * active set's proposer priorities before the next height's increment.
+ */
+export const State = new ContainerType(
+  {
+    accounts: AccountList,
+    validators: ValidatorSet,
+    lastValidators: ValidatorSet,
+    priorities: PriorityList,
+    staking: StakingValidatorList,
+    signingInfos: SigningInfoList,
+    delegations: DelegationList,
+    unbonding: UnbondingList,
+    totals: Totals,
+  },
+  { typeName: "State" },
+);
 
-/** Everything of the state but the accounts, stored as one record. */
-export const StateMeta = new ContainerType({ validators: ValidatorSet, totals: Totals, accountCount: Uint64 }, { typeName: "StateMeta" });
+/** Everything of the state but the index-addressed lists, stored as one record, with the lists' lengths. */
+export const StateMeta = new ContainerType(
+  {
+    validators: ValidatorSet,
+    lastValidators: ValidatorSet,
+    priorities: PriorityList,
+    totals: Totals,
+    accountCount: Uint64,
+    stakingCount: Uint64,
+    delegationCount: Uint64,
+    unbondingCount: Uint64,
+  },
+  { typeName: "StateMeta" },
+);
 
 export type AccountT = ValueOf<typeof Account>;
 export type TotalsT = ValueOf<typeof Totals>;
+export type StakingValidatorT = ValueOf<typeof StakingValidator>;
+export type SigningInfoT = ValueOf<typeof SigningInfo>;
+export type DelegationT = ValueOf<typeof Delegation>;
+export type UnbondingEntryT = ValueOf<typeof UnbondingEntry>;

@@ -1,48 +1,134 @@
 /**
- * The world state: accounts, validator set and totals.
+ * The world state: accounts, staking records, the active validator set and
+ * totals.
  *
- * Reads come from memory (a plain array of accounts plus an address → index
- * map); the authenticated tree is an SSZ ViewDU that is only touched for the
- * accounts a block changed, so a block of N transfers costs N map lookups and
- * about 2N tree updates, not 2N database reads. On disk every account is one
- * key (its index), written in the block's batch.
+ * Reads come from memory (plain arrays plus address → index maps); the
+ * authenticated tree is an SSZ ViewDU that is only touched for the records a
+ * block changed, so a block of N transfers costs N map lookups and about 2N
+ * tree updates, not 2N database reads. On disk every record is one key (its
+ * bucket and index), written in the block's batch.
  */
 import type { CompositeViewDU } from "@chainsafe/ssz";
 import { Bucket, bucketKey, getBytes, iterateBucket, u32Key, type BatchOp, type Level } from "../db/database.ts";
-import type { ValidatorSetT } from "../types/validator.ts";
-import { Account, State, StateMeta, type AccountT, type TotalsT } from "./schemas.ts";
+import { ValidatorSet, type ValidatorSetT } from "../types/validator.ts";
+import { bytesEqual } from "../util/hex.ts";
+import {
+  Account,
+  Delegation,
+  SigningInfo,
+  StakingValidator,
+  State,
+  StateMeta,
+  UnbondingEntry,
+  type AccountT,
+  type DelegationT,
+  type SigningInfoT,
+  type StakingValidatorT,
+  type TotalsT,
+  type UnbondingEntryT,
+} from "./schemas.ts";
+import { TableOverlay, loadTable, tablePutOp, type TableSpec } from "./table.ts";
 
 const META_KEY = new Uint8Array(0);
 
 export const addrKey = (address: Uint8Array): string => Buffer.from(address.buffer, address.byteOffset, address.byteLength).toString("hex");
+export const delegationKey = (delegatorHex: string, validator: number): string => `${delegatorHex}/${validator}`;
 
 export type StateView = CompositeViewDU<typeof State>;
+
+export const STAKING: TableSpec<StakingValidatorT> = { type: StakingValidator, bucket: Bucket.stakingValidator, copy: (v) => ({ ...v }) };
+export const SIGNING: TableSpec<SigningInfoT> = { type: SigningInfo, bucket: Bucket.signingInfo, copy: (s) => ({ ...s, missed: s.missed.slice() }) };
+export const DELEGATIONS: TableSpec<DelegationT> = { type: Delegation, bucket: Bucket.delegation, copy: (d) => ({ ...d }) };
+export const UNBONDING: TableSpec<UnbondingEntryT> = { type: UnbondingEntry, bucket: Bucket.unbonding, copy: (u) => ({ ...u }) };
+
+/** The staking records of genesis (built by the chain from the genesis validators). */
+export interface GenesisStaking {
+  staking: StakingValidatorT[];
+  signingInfos: SigningInfoT[];
+  delegations: DelegationT[];
+  validators: ValidatorSetT;
+}
+
+interface StateParts {
+  accounts: AccountT[];
+  staking: StakingValidatorT[];
+  signingInfos: SigningInfoT[];
+  delegations: DelegationT[];
+  unbonding: UnbondingEntryT[];
+  validators: ValidatorSetT;
+  lastValidators: ValidatorSetT;
+  priorities: bigint[];
+  totals: TotalsT;
+}
 
 export class WorldState {
   /** Committed accounts by index (index = order of creation). */
   readonly accounts: AccountT[];
   readonly index: Map<string, number>;
+  readonly staking: StakingValidatorT[];
+  readonly signingInfos: SigningInfoT[];
+  readonly delegations: DelegationT[];
+  readonly unbonding: UnbondingEntryT[];
+  /** Validator address hex → index in `staking`. */
+  readonly validatorIndex: Map<string, number>;
+  /** Operator address hex → index in `staking` (one validator per operator). */
+  readonly operatorIndex: Map<string, number>;
+  /** `delegationKey(delegator, validator)` → index in `delegations`. */
+  readonly delegationIndex: Map<string, number>;
+  /** Delegator address hex → indices in `delegations`. */
+  readonly delegationsOf: Map<string, number[]>;
+  /** First unbonding entry not yet paid (entries mature in index order). */
+  unbondingCursor: number;
+  /** The active set of the next height. */
   validators: ValidatorSetT;
+  /** The set that signed the head (verifies the next block's lastCommit). */
+  lastValidators: ValidatorSetT;
+  /** Proposer priorities of `validators` before the next height's increment (i64). */
+  priorities: bigint[];
   totals: TotalsT;
   view: StateView;
 
-  private constructor(accounts: AccountT[], validators: ValidatorSetT, totals: TotalsT) {
-    this.accounts = accounts;
-    this.validators = validators;
-    this.totals = totals;
-    this.index = new Map(accounts.map((a, i) => [addrKey(a.address), i]));
-    this.view = State.toViewDU({ accounts, validators, totals });
+  private constructor(p: StateParts, height: number) {
+    this.accounts = p.accounts;
+    this.staking = p.staking;
+    this.signingInfos = p.signingInfos;
+    this.delegations = p.delegations;
+    this.unbonding = p.unbonding;
+    this.validators = p.validators;
+    this.lastValidators = p.lastValidators;
+    this.priorities = p.priorities;
+    this.totals = p.totals;
+    this.index = new Map(p.accounts.map((a, i) => [addrKey(a.address), i]));
+    this.validatorIndex = new Map(p.staking.map((v, i) => [addrKey(v.address), i]));
+    this.operatorIndex = new Map(p.staking.map((v, i) => [addrKey(v.operator), i]));
+    this.delegationIndex = new Map();
+    this.delegationsOf = new Map();
+    p.delegations.forEach((d, i) => indexDelegation(this.delegationIndex, this.delegationsOf, d, i));
+    this.unbondingCursor = 0;
+    while (this.unbondingCursor < p.unbonding.length && p.unbonding[this.unbondingCursor]!.completionHeight <= height) this.unbondingCursor++;
+    this.view = State.toViewDU({ ...p, priorities: p.priorities.map(toU64) });
     this.view.commit();
   }
 
-  static fromGenesis(accounts: { address: Uint8Array; balance: bigint }[], validators: ValidatorSetT): WorldState {
+  static fromGenesis(accounts: { address: Uint8Array; balance: bigint }[], staking: GenesisStaking): WorldState {
     const list = accounts.map((a) => ({ address: a.address, balance: a.balance, nonce: 0n }));
-    const supply = list.reduce((s, a) => s + a.balance, 0n);
-    return new WorldState(list, validators, { supply, burned: 0n, pouwPool: 0n });
+    const staked = staking.staking.reduce((s, v) => s + v.tokens, 0n);
+    const supply = list.reduce((s, a) => s + a.balance, 0n) + staked;
+    return new WorldState(
+      {
+        accounts: list,
+        ...staking,
+        unbonding: [],
+        lastValidators: staking.validators,
+        priorities: staking.validators.map(() => 0n),
+        totals: { supply, burned: 0n, pouwPool: 0n, staked, rewardsOutstanding: 0n },
+      },
+      0,
+    );
   }
 
-  /** Loads the committed state; `null` when the database holds none. */
-  static async load(db: Level): Promise<WorldState | null> {
+  /** Loads the committed state at `height`; `null` when the database holds none. */
+  static async load(db: Level, height: number): Promise<WorldState | null> {
     const metaBytes = await getBytes(db, Bucket.stateMeta, META_KEY);
     if (!metaBytes) return null;
     const meta = StateMeta.deserialize(metaBytes);
@@ -53,7 +139,22 @@ export class WorldState {
       accounts.push(Account.deserialize(v));
     }
     if (BigInt(accounts.length) !== meta.accountCount) throw new Error(`state corrupt: ${accounts.length} accounts, meta says ${meta.accountCount}`);
-    return new WorldState(accounts, meta.validators, meta.totals);
+    const staking = await loadTable(db, STAKING, Number(meta.stakingCount), "validator");
+    return new WorldState(
+      {
+        accounts,
+        staking,
+        signingInfos: await loadTable(db, SIGNING, staking.length, "signing info"),
+        delegations: await loadTable(db, DELEGATIONS, Number(meta.delegationCount), "delegation"),
+        unbonding: await loadTable(db, UNBONDING, Number(meta.unbondingCount), "unbonding"),
+        validators: meta.validators,
+        // One object when equal, so sealing does not re-hash an unchanged set every block.
+        lastValidators: bytesEqual(ValidatorSet.serialize(meta.lastValidators), ValidatorSet.serialize(meta.validators)) ? meta.validators : meta.lastValidators,
+        priorities: meta.priorities.map(toI64),
+        totals: meta.totals,
+      },
+      height,
+    );
   }
 
   get root(): Uint8Array {
@@ -65,20 +166,49 @@ export class WorldState {
     return i === undefined ? undefined : this.accounts[i];
   }
 
+  getValidator(address: Uint8Array): StakingValidatorT | undefined {
+    const i = this.validatorIndex.get(addrKey(address));
+    return i === undefined ? undefined : this.staking[i];
+  }
+
   /** Batch operations that write the whole state (genesis). */
   fullWriteOps(): BatchOp[] {
     const ops: BatchOp[] = this.accounts.map((a, i) => ({ type: "put", key: bucketKey(Bucket.account, u32Key(i)), value: Account.serialize(a) }));
-    ops.push(this.metaOp());
+    this.staking.forEach((v, i) => ops.push(tablePutOp(STAKING, i, v)));
+    this.signingInfos.forEach((s, i) => ops.push(tablePutOp(SIGNING, i, s)));
+    this.delegations.forEach((d, i) => ops.push(tablePutOp(DELEGATIONS, i, d)));
+    this.unbonding.forEach((u, i) => ops.push(tablePutOp(UNBONDING, i, u)));
+    ops.push(metaOp(this.validators, this.lastValidators, this.priorities, this.totals, [this.accounts.length, this.staking.length, this.delegations.length, this.unbonding.length]));
     return ops;
   }
+}
 
-  metaOp(): BatchOp {
-    return {
-      type: "put",
-      key: bucketKey(Bucket.stateMeta, META_KEY),
-      value: StateMeta.serialize({ validators: this.validators, totals: this.totals, accountCount: BigInt(this.accounts.length) }),
-    };
-  }
+function indexDelegation(byKey: Map<string, number>, of: Map<string, number[]>, d: DelegationT, i: number): void {
+  const hex = addrKey(d.delegator);
+  byKey.set(delegationKey(hex, d.validator), i);
+  const l = of.get(hex);
+  if (l) l.push(i);
+  else of.set(hex, [i]);
+}
+
+const toU64 = (p: bigint): bigint => BigInt.asUintN(64, p);
+const toI64 = (p: bigint): bigint => BigInt.asIntN(64, p);
+
+function metaOp(validators: ValidatorSetT, lastValidators: ValidatorSetT, priorities: bigint[], totals: TotalsT, counts: [number, number, number, number]): BatchOp {
+  return {
+    type: "put",
+    key: bucketKey(Bucket.stateMeta, META_KEY),
+    value: StateMeta.serialize({
+      validators,
+      lastValidators,
+      priorities: priorities.map(toU64),
+      totals,
+      accountCount: BigInt(counts[0]),
+      stakingCount: BigInt(counts[1]),
+      delegationCount: BigInt(counts[2]),
+      unbondingCount: BigInt(counts[3]),
+    }),
+  };
 }
 
 /**
@@ -92,10 +222,30 @@ export class StateOverlay {
   /** Accounts created by this block, in creation order. */
   private readonly created: string[] = [];
   totals: TotalsT;
+  readonly staking: TableOverlay<StakingValidatorT>;
+  readonly signingInfos: TableOverlay<SigningInfoT>;
+  readonly delegations: TableOverlay<DelegationT>;
+  readonly unbonding: TableOverlay<UnbondingEntryT>;
+  private readonly newValidators = new Map<string, number>();
+  private readonly newOperators = new Map<string, number>();
+  private readonly newDelegations = new Map<string, number>();
+  private readonly newDelegationsOf = new Map<string, number[]>();
+  unbondingCursor: number;
+  validators: ValidatorSetT;
+  lastValidators: ValidatorSetT;
+  priorities: bigint[];
 
   constructor(base: WorldState) {
     this.base = base;
     this.totals = { ...base.totals };
+    this.staking = new TableOverlay(STAKING, base.staking);
+    this.signingInfos = new TableOverlay(SIGNING, base.signingInfos);
+    this.delegations = new TableOverlay(DELEGATIONS, base.delegations);
+    this.unbonding = new TableOverlay(UNBONDING, base.unbonding);
+    this.unbondingCursor = base.unbondingCursor;
+    this.validators = base.validators;
+    this.lastValidators = base.lastValidators;
+    this.priorities = base.priorities;
   }
 
   /** The account as this block sees it, or undefined. Do not mutate: use `mutable`. */
@@ -122,6 +272,38 @@ export class StateOverlay {
     return d;
   }
 
+  validatorIndexOf(addressHex: string): number | undefined {
+    return this.base.validatorIndex.get(addressHex) ?? this.newValidators.get(addressHex);
+  }
+
+  operatorIndexOf(operatorHex: string): number | undefined {
+    return this.base.operatorIndex.get(operatorHex) ?? this.newOperators.get(operatorHex);
+  }
+
+  delegationIndexOf(delegatorHex: string, validator: number): number | undefined {
+    const k = delegationKey(delegatorHex, validator);
+    return this.base.delegationIndex.get(k) ?? this.newDelegations.get(k);
+  }
+
+  delegationIndicesOf(delegatorHex: string): number[] {
+    return [...(this.base.delegationsOf.get(delegatorHex) ?? []), ...(this.newDelegationsOf.get(delegatorHex) ?? [])];
+  }
+
+  /** Registers a validator with its (empty) signing info; returns its index. */
+  addValidator(v: StakingValidatorT, info: SigningInfoT): number {
+    const i = this.staking.push(v);
+    this.signingInfos.push(info);
+    this.newValidators.set(addrKey(v.address), i);
+    this.newOperators.set(addrKey(v.operator), i);
+    return i;
+  }
+
+  addDelegation(d: DelegationT): number {
+    const i = this.delegations.push(d);
+    indexDelegation(this.newDelegations, this.newDelegationsOf, d, i);
+    return i;
+  }
+
   /** Computes the state root of base + changes. The base is untouched. */
   seal(): SealedState {
     const view = this.base.view.clone(true);
@@ -143,10 +325,39 @@ export class StateOverlay {
       createdIdx.push([key, next]);
       next++;
     }
+    const tables = {
+      staking: applyTable(view.staking, StakingValidator, this.base.staking.length, this.staking.changes()),
+      signingInfos: applyTable(view.signingInfos, SigningInfo, this.base.signingInfos.length, this.signingInfos.changes()),
+      delegations: applyTable(view.delegations, Delegation, this.base.delegations.length, this.delegations.changes()),
+      unbonding: applyTable(view.unbonding, UnbondingEntry, this.base.unbonding.length, this.unbonding.changes()),
+    };
+    if (this.validators !== this.base.validators) view.validators = State.fields.validators.toViewDU(this.validators);
+    if (this.lastValidators !== this.base.lastValidators) view.lastValidators = State.fields.lastValidators.toViewDU(this.lastValidators);
+    if (this.priorities !== this.base.priorities) view.priorities = State.fields.priorities.toViewDU(this.priorities.map(toU64));
     view.totals = State.fields.totals.toViewDU(this.totals);
     view.commit();
-    return { view, root: view.hashTreeRoot(), updates, created: createdIdx, totals: this.totals };
+    return {
+      view,
+      root: view.hashTreeRoot(),
+      updates,
+      created: createdIdx,
+      totals: this.totals,
+      tables,
+      validators: this.validators,
+      lastValidators: this.lastValidators,
+      priorities: this.priorities,
+      unbondingCursor: this.unbondingCursor,
+    };
   }
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function applyTable<T>(list: any, type: { toViewDU(t: T): unknown }, baseLength: number, changes: [number, T][]): [number, T][] {
+  for (const [i, t] of changes) {
+    if (i < baseLength) list.set(i, type.toViewDU(t));
+    else list.push(type.toViewDU(t));
+  }
+  return changes;
 }
 
 export interface SealedState {
@@ -155,21 +366,37 @@ export interface SealedState {
   updates: [number, AccountT][];
   created: [string, number][];
   totals: TotalsT;
+  tables: {
+    staking: [number, StakingValidatorT][];
+    signingInfos: [number, SigningInfoT][];
+    delegations: [number, DelegationT][];
+    unbonding: [number, UnbondingEntryT][];
+  };
+  validators: ValidatorSetT;
+  lastValidators: ValidatorSetT;
+  priorities: bigint[];
+  unbondingCursor: number;
 }
+
+const grown = (base: number, changes: [number, unknown][]): number => changes.reduce((n, [i]) => Math.max(n, i + 1), base);
 
 /** The batch operations that persist `sealed` on top of `world` (nothing is changed yet). */
 export function sealedWriteOps(world: WorldState, sealed: SealedState): BatchOp[] {
   const ops: BatchOp[] = [];
   for (const [i, acc] of sealed.updates) ops.push({ type: "put", key: bucketKey(Bucket.account, u32Key(i)), value: Account.serialize(acc) });
-  ops.push({
-    type: "put",
-    key: bucketKey(Bucket.stateMeta, META_KEY),
-    value: StateMeta.serialize({
-      validators: world.validators,
-      totals: sealed.totals,
-      accountCount: BigInt(world.accounts.length + sealed.created.length),
-    }),
-  });
+  const t = sealed.tables;
+  for (const [i, v] of t.staking) ops.push(tablePutOp(STAKING, i, v));
+  for (const [i, s] of t.signingInfos) ops.push(tablePutOp(SIGNING, i, s));
+  for (const [i, d] of t.delegations) ops.push(tablePutOp(DELEGATIONS, i, d));
+  for (const [i, u] of t.unbonding) ops.push(tablePutOp(UNBONDING, i, u));
+  ops.push(
+    metaOp(sealed.validators, sealed.lastValidators, sealed.priorities, sealed.totals, [
+      world.accounts.length + sealed.created.length,
+      grown(world.staking.length, t.staking),
+      grown(world.delegations.length, t.delegations),
+      grown(world.unbonding.length, t.unbonding),
+    ]),
+  );
   return ops;
 }
 
@@ -177,6 +404,24 @@ export function sealedWriteOps(world: WorldState, sealed: SealedState): BatchOp[
 export function adoptSealed(world: WorldState, sealed: SealedState): void {
   for (const [key, i] of sealed.created) world.index.set(key, i);
   for (const [i, acc] of sealed.updates) world.accounts[i] = acc;
+  const t = sealed.tables;
+  for (const [i, v] of t.staking) {
+    if (i === world.staking.length) {
+      world.validatorIndex.set(addrKey(v.address), i);
+      world.operatorIndex.set(addrKey(v.operator), i);
+    }
+    world.staking[i] = v;
+  }
+  for (const [i, s] of t.signingInfos) world.signingInfos[i] = s;
+  for (const [i, d] of t.delegations) {
+    if (i === world.delegations.length) indexDelegation(world.delegationIndex, world.delegationsOf, d, i);
+    world.delegations[i] = d;
+  }
+  for (const [i, u] of t.unbonding) world.unbonding[i] = u;
+  world.unbondingCursor = sealed.unbondingCursor;
+  world.validators = sealed.validators;
+  world.lastValidators = sealed.lastValidators;
+  world.priorities = sealed.priorities;
   world.totals = sealed.totals;
   world.view = sealed.view;
 }

@@ -13,6 +13,8 @@ export interface GenesisValidator {
   /** secp256k1 anchor address for settlement contracts (DESIGN §9); zero until set. */
   anchorAddress: Uint8Array;
   power: bigint;
+  /** Commission on its delegators' rewards, basis points. */
+  commissionBps: number;
 }
 
 export interface GenesisAccount {
@@ -33,7 +35,7 @@ export interface GenesisJson {
   chainId: string;
   genesisTime: number;
   params?: Record<string, unknown>;
-  validators: { name: string; publicKey: string; anchorAddress?: string; power: string }[];
+  validators: { name: string; publicKey: string; anchorAddress?: string; power: string; commissionBps?: number }[];
   accounts: { address: string; balance: string }[];
   [extra: string]: unknown;
 }
@@ -60,8 +62,15 @@ export function parseGenesis(json: GenesisJson): Genesis {
     if (publicKey.length !== MLDSA44_PUBLIC_KEY_BYTES) fail(`validators[${i}].publicKey must be ${MLDSA44_PUBLIC_KEY_BYTES} bytes`);
     const anchorAddress = v.anchorAddress ? fromHex(v.anchorAddress) : new Uint8Array(20);
     if (anchorAddress.length !== 20) fail(`validators[${i}].anchorAddress must be 20 bytes`);
-    return { name: v.name ?? `validator-${i}`, publicKey, address: addressFromPublicKey(publicKey), anchorAddress, power: u64(v.power, `validators[${i}].power`) };
+    const power = u64(v.power, `validators[${i}].power`);
+    if (power === 0n) fail(`validators[${i}].power must be positive`);
+    if (power * params.powerReduction > MAX_U64) fail(`validators[${i}].power × powerReduction exceeds u64`);
+    const commissionBps = v.commissionBps ?? 0;
+    if (!Number.isInteger(commissionBps) || commissionBps < 0 || commissionBps > 10_000) fail(`validators[${i}].commissionBps must be 0..10000`);
+    return { name: v.name ?? `validator-${i}`, publicKey, address: addressFromPublicKey(publicKey), anchorAddress, power, commissionBps };
   });
+  if (new Set(validators.map((v) => Buffer.from(v.address).toString("hex"))).size !== validators.length) fail("a validator appears twice");
+  if (validators.length > params.maxValidators) fail(`more validators than maxValidators (${params.maxValidators})`);
   const seen = new Set<string>();
   let supply = 0n;
   const accounts = (json.accounts ?? []).map((a, i) => {
@@ -78,6 +87,7 @@ export function parseGenesis(json: GenesisJson): Genesis {
     supply += balance;
     return { address, balance };
   });
-  if (supply > MAX_U64) fail("total supply exceeds u64");
+  supply += validators.reduce((s, v) => s + v.power * params.powerReduction, 0n);
+  if (supply > MAX_U64) fail("total supply (balances plus bonded stake) exceeds u64");
   return { chainId: json.chainId, genesisTime: json.genesisTime, params, validators, accounts };
 }

@@ -35,8 +35,14 @@ export interface Params {
   downtimeJailBlocks: number;
   slashFractionDoubleSignBps: number;
   slashFractionDowntimeBps: number;
+  /** Units issued per block (DESIGN §7). */
   blockReward: bigint;
+  /** Part of the block reward that goes to stakers; the rest goes to the PoUW pool. */
   stakingShareBps: number;
+  /** Part of the stakers' share that goes to the block's proposer; the rest to the lastCommit signers by power. */
+  proposerRewardBps: number;
+  /** Units of bonded tokens per unit of consensus power (and the least a validator may bond). */
+  powerReduction: bigint;
   // Useful work (PoUW issue).
   challengeWindow: number;
   attestationDeadline: number;
@@ -81,13 +87,15 @@ export const DEFAULT_PARAMS: Params = {
   slashFractionDowntimeBps: 10,
   blockReward: 1_000_000_000n,
   stakingShareBps: 8000,
+  proposerRewardBps: 1000,
+  powerReduction: 1_000_000_000n,
   challengeWindow: 20,
   attestationDeadline: 50,
   sampledSegments: 3,
   slashFractionBadAttestationBps: 100,
 };
 
-const BIGINT_KEYS = ["initialBaseFeePerGas", "minBaseFeePerGas", "blockReward"] as const;
+const BIGINT_KEYS = ["initialBaseFeePerGas", "minBaseFeePerGas", "blockReward", "powerReduction"] as const;
 
 /** Params as JSON (bigints as decimal strings). */
 export function paramsToJson(p: Params): Record<string, unknown> {
@@ -120,4 +128,14 @@ export function validateParams(p: Params): void {
   if (Math.floor(p.maxBlockGas / p.elasticityMultiplier) < 1) throw new RangeError("param maxBlockGas / elasticityMultiplier must be at least 1 (the EIP-1559 gas target)");
   if (p.minBaseFeePerGas < 1n) throw new RangeError("param minBaseFeePerGas must be at least 1");
   if (p.initialBaseFeePerGas < p.minBaseFeePerGas) throw new RangeError("param initialBaseFeePerGas must be at least minBaseFeePerGas");
+  for (const k of ["epochLength", "maxValidators", "unbondingBlocks", "signedBlocksWindow", "downtimeJailBlocks"] as const) positiveInt(k);
+  if (p.maxValidators > 1024) throw new RangeError("param maxValidators must be at most 1024 (the largest validator set a block can carry)");
+  if (p.signedBlocksWindow > 8192) throw new RangeError("param signedBlocksWindow must be at most 8192");
+  const bps = (k: keyof Params) => {
+    const v = p[k];
+    if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > 10_000) throw new RangeError(`param ${k} must be basis points (0..10000), got ${String(v)}`);
+  };
+  for (const k of ["minSignedPerWindowBps", "slashFractionDoubleSignBps", "slashFractionDowntimeBps", "stakingShareBps", "proposerRewardBps"] as const) bps(k);
+  if (p.powerReduction < 1n) throw new RangeError("param powerReduction must be at least 1");
+  if (p.blockReward < 0n) throw new RangeError("param blockReward must not be negative");
 }

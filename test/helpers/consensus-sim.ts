@@ -7,7 +7,7 @@
  * machine but equivocates on everything it sends: each peer gets the real
  * message, a conflicting one, or nothing, at random.
  */
-import { ProposerSet } from "../../node/consensus/proposer.ts";
+import { ProposerSet } from "../../node/chain/proposer.ts";
 import { Tendermint } from "../../node/consensus/tendermint/machine.ts";
 import type { ConsensusAction, ConsensusEvent, ProposalMsg, TimeoutParams, VoteMsg } from "../../node/consensus/tendermint/types.ts";
 import { Heap } from "../../node/util/heap.ts";

@@ -10,7 +10,7 @@
  * network can drive many machines in one process. (State is updated in place
  * rather than copied per event: vote sets are large and events many.)
  */
-import type { ProposerSet } from "../proposer.ts";
+import type { ProposerSet } from "../../chain/proposer.ts";
 import { HeightVotes } from "./votes.ts";
 import {
   DEFAULT_TIMEOUTS,

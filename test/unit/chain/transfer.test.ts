@@ -8,6 +8,8 @@ import { txRoot } from "../../../node/chain/block.ts";
 import { Blockchain, genesisFileHash } from "../../../node/chain/blockchain.ts";
 import { BlockErrorCode, ExecErrorCode, TxErrorCode } from "../../../node/chain/errors.ts";
 import { applyTx, checkTxAgainstState, checkTxStateless } from "../../../node/chain/transaction.ts";
+import { emptyCommit } from "../../../node/chain/commit.ts";
+import { beginBlock, endBlock } from "../../../node/chain/staking-block.ts";
 import { PrivValidator } from "../../../node/consensus/privval.ts";
 import { AccountKey } from "../../../node/crypto/keys.ts";
 import { openDb, type Level } from "../../../node/db/database.ts";
@@ -69,7 +71,13 @@ async function buildAndCommit(node: Node, candidates: TxEnvelope[]) {
 
 const balance = (chain: Blockchain, a: Uint8Array) => chain.world.getAccount(a)?.balance ?? 0n;
 const nonce = (chain: Blockchain, a: Uint8Array) => chain.world.getAccount(a)?.nonce ?? 0n;
-const sumBalances = (chain: Blockchain) => chain.world.accounts.reduce((s, a) => s + a.balance, 0n);
+/** Everything the supply is made of: balances, bonded and unbonding stake, unpaid rewards and the PoUW pool. */
+const sumBalances = (chain: Blockchain) => {
+  const t = chain.world.totals;
+  return chain.world.accounts.reduce((s, a) => s + a.balance, 0n) + t.staked + t.rewardsOutstanding + t.pouwPool;
+};
+/** The genesis validator's self-bond (power 100). */
+const STAKED = 100n * params.powerReduction;
 
 /** A block's transactions as a receiving node gets them: decoded from the block's bytes. */
 function received(block: BlockT): { block: BlockT; txs: TxEnvelope[] } {
@@ -84,7 +92,7 @@ describe("transfer: success", () => {
     const node = await open();
     const { chain } = node;
     const supply0 = chain.world.totals.supply;
-    expect(supply0).toBe(BALANCE * 4n);
+    expect(supply0).toBe(BALANCE * 4n + STAKED);
     const to = AccountKey.fromLabel("transfer/new-recipient").address;
     const amount = 123_456_789n;
     const { env, bytes } = signedTransfer(alice, { nonce: 0n, to, amount });
@@ -113,7 +121,7 @@ describe("transfer: success", () => {
     expect(balance(chain, to)).toBe(amount);
     expect(nonce(chain, to)).toBe(0n);
     expect(balance(chain, proposer)).toBe(tip);
-    expect(chain.world.totals.supply).toBe(supply0 - burn);
+    expect(chain.world.totals.supply).toBe(supply0 - burn + params.blockReward);
     expect(chain.world.totals.burned).toBe(burn);
     expect(sumBalances(chain)).toBe(chain.world.totals.supply);
     expect(hex(chain.world.root)).toBe(hex(built.block.header.stateRoot));
@@ -185,7 +193,7 @@ describe("transfer: included but failed", () => {
     expect(nonce(chain, alice.address)).toBe(1n);
     expect(balance(chain, to)).toBe(0n);
     expect(balance(chain, proposer)).toBe(tip);
-    expect(chain.world.totals.supply).toBe(BALANCE * 4n - burn);
+    expect(chain.world.totals.supply).toBe(BALANCE * 4n + STAKED - burn + params.blockReward);
     expect(sumBalances(chain)).toBe(chain.world.totals.supply);
     await node.db.close();
   });
@@ -210,7 +218,7 @@ describe("transfer: included but failed", () => {
     const [sender, whale] = rich.accounts as [AccountKey, AccountKey];
     const capped = JSON.parse(rich.genesisJson);
     capped.accounts[1].balance = (MAX_U64 - 100n).toString();
-    expect(() => parseGenesis(capped)).toThrow(/total supply exceeds u64/);
+    expect(() => parseGenesis(capped)).toThrow(/total supply .*exceeds u64/);
 
     const genesis = () => {
       const g = parseGenesis(JSON.parse(rich.genesisJson));
@@ -371,11 +379,13 @@ describe("checkTxStateless / checkTxAgainstState / applyTx", () => {
     const built = build(chain, envs);
     const overlay = new StateOverlay(chain.world);
     const blockCtx = { chainId: chain.ctx.chainId, height: 1, baseFeePerGas: BASE_FEE, proposer, params };
+    beginBlock(overlay, blockCtx, { lastCommit: emptyCommit(), evidence: [] });
     const receipts = envs.map((env) => {
       const gas = checkTxStateless(env, blockCtx);
       checkTxAgainstState(env, overlay, BASE_FEE);
       return applyTx(env, gas, overlay, blockCtx);
     });
+    endBlock(overlay, blockCtx);
     expect(receipts).toEqual(built.result.receipts);
     expect(receipts.map((r) => r.status)).toEqual([ReceiptStatus.Success, ReceiptStatus.Failed, ReceiptStatus.Success]);
     expect(receipts[2]!.tip).toBe(BigInt(TRANSFER_GAS) * 2n);
@@ -384,7 +394,7 @@ describe("checkTxStateless / checkTxAgainstState / applyTx", () => {
       balance: BALANCE - 1000n - 5n - BigInt(TRANSFER_GAS) * (BASE_FEE + 1n) - BigInt(TRANSFER_GAS) * (BASE_FEE + 2n),
       nonce: 2n,
     });
-    expect(overlay.totals.supply).toBe(BALANCE * 4n - 3n * BigInt(TRANSFER_GAS) * BASE_FEE);
+    expect(overlay.totals.supply).toBe(BALANCE * 4n + STAKED - 3n * BigInt(TRANSFER_GAS) * BASE_FEE + params.blockReward);
     expect(hex(overlay.seal().root)).toBe(hex(built.block.header.stateRoot));
     await node.db.close();
   });

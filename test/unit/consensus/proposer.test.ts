@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { ProposerSet } from "../../../node/consensus/proposer.ts";
+import { ProposerSet } from "../../../node/chain/proposer.ts";
 
 const ids = ["aa", "bb", "cc", "dd", "ee", "ff"];
 

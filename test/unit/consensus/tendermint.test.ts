@@ -1,6 +1,6 @@
 /** The Tendermint machine rule by rule (Algorithm 1 line numbers in the names). */
 import { describe, expect, it } from "vitest";
-import { ProposerSet } from "../../../node/consensus/proposer.ts";
+import { ProposerSet } from "../../../node/chain/proposer.ts";
 import { Tendermint } from "../../../node/consensus/tendermint/machine.ts";
 import type { ConsensusAction, TimeoutParams, ValueId, VoteKind } from "../../../node/consensus/tendermint/types.ts";
 

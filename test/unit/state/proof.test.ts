@@ -15,7 +15,8 @@ import { StateOverlay, WorldState, adoptSealed, addrKey, sealedWriteOps } from "
 import { VoteType } from "../../../node/types/block.ts";
 import { parseGenesis } from "../../../node/types/genesis.ts";
 import { MAX_U64 } from "../../../node/types/primitives.ts";
-import type { ValidatorSetT } from "../../../node/types/validator.ts";
+import { genesisStaking } from "../../../node/chain/staking.ts";
+import { DEFAULT_PARAMS } from "../../../node/types/params.ts";
 import { makeTestNet } from "../../helpers/genesis.ts";
 import { signedTransfer } from "../../helpers/tx.ts";
 
@@ -73,10 +74,10 @@ async function chainWithBlock() {
 }
 
 describe("account proofs", () => {
-  it("the account gindex is 2^35 + index (State field 0 of 4 → list data root → depth-32 leaf)", () => {
+  it("the account gindex is 2^37 + index (State field 0 of 9 → list data root → depth-32 leaf)", () => {
     fc.assert(
       fc.property(fc.nat({ max: 2 ** 32 - 1 }), (i) => {
-        expect(accountGindex(i)).toBe((1n << 35n) + BigInt(i));
+        expect(accountGindex(i)).toBe((1n << 37n) + BigInt(i));
       }),
       { seed: SEED, numRuns: 100 },
     );
@@ -91,7 +92,7 @@ describe("account proofs", () => {
     chain.world.accounts.forEach((acc, i) => {
       const proof = createAccountProof(chain.world.view, i);
       expect(proof.index).toBe(i);
-      expect(proof.witnesses.length).toBe(35);
+      expect(proof.witnesses.length).toBe(37);
       expect(verifyAccountProof(root, acc, proof)).toBe(true);
       // independently: the leaf is the account's root and the witnesses fold up to the header's root
       expect(hex(foldProof(accountRoot(acc), proof.gindex, proof.witnesses)!)).toBe(hex(root));
@@ -166,9 +167,12 @@ describe("account proofs", () => {
 });
 
 describe("incremental state root", () => {
-  const validators: ValidatorSetT = [
-    { address: new Uint8Array(20).fill(0xaa), publicKey: new Uint8Array(1312).fill(0xbb), anchorAddress: new Uint8Array(20), power: 100n },
-  ];
+  const staking = genesisStaking(
+    [{ name: "v", address: new Uint8Array(20).fill(0xaa), publicKey: new Uint8Array(1312).fill(0xbb), anchorAddress: new Uint8Array(20), power: 100n, commissionBps: 0 }],
+    DEFAULT_PARAMS,
+  );
+  const validators = staking;
+  const staked = staking.staking[0]!.tokens;
   const addr = (n: number) => {
     const a = new Uint8Array(20);
     new DataView(a.buffer).setUint32(0, n + 1);
@@ -190,10 +194,20 @@ describe("incremental state root", () => {
             genesisIds.map((id) => ({ address: addr(id), balance: balances.get(id)! })),
             validators,
           );
-          const totalsOf = (m: Map<number, bigint>) => ({ supply: [...m.values()].reduce((s, b) => s + b, 0n), burned: 0n, pouwPool: 0n });
+          const totalsOf = (m: Map<number, bigint>) => ({ supply: [...m.values()].reduce((s, b) => s + b, 0n) + staked, burned: 0n, pouwPool: 0n, staked, rewardsOutstanding: 0n });
           const fromScratch = (ids: number[], m: Map<number, bigint>) => WorldState.fromGenesis(ids.map((id) => ({ address: addr(id), balance: m.get(id)! })), validators);
           const byValue = (ids: number[], m: Map<number, bigint>) =>
-            State.hashTreeRoot({ accounts: ids.map((id) => ({ address: addr(id), balance: m.get(id)!, nonce: 0n })), validators, totals: totalsOf(m) });
+            State.hashTreeRoot({
+              accounts: ids.map((id) => ({ address: addr(id), balance: m.get(id)!, nonce: 0n })),
+              validators: staking.validators,
+              lastValidators: staking.validators,
+              priorities: [0n],
+              staking: staking.staking,
+              signingInfos: staking.signingInfos,
+              delegations: staking.delegations,
+              unbonding: [],
+              totals: totalsOf(m),
+            });
           expect(hex(world.root)).toBe(hex(byValue(order, balances)));
 
           for (const blk of blocks) {
@@ -243,7 +257,7 @@ describe("incremental state root", () => {
       await db.batch(sealedWriteOps(world, sealed));
       adoptSealed(world, sealed);
     }
-    const loaded = (await WorldState.load(db))!;
+    const loaded = (await WorldState.load(db, 3))!;
     expect(hex(loaded.root)).toBe(hex(world.root));
     const plain = (accs: AccountT[]) => accs.map((a) => ({ address: hex(a.address), balance: a.balance, nonce: a.nonce }));
     expect(plain(loaded.accounts)).toEqual(plain(world.accounts));

@@ -49,6 +49,18 @@ export class ProposerSet {
     return new ProposerSet(validators.map((v) => ({ ...v })), null);
   }
 
+  /**
+   * Priorities after a validator-set change (CometBFT updateWithChangeSet):
+   * members that stay keep their priority, newcomers start at
+   * -1.125 × the new total power so they do not propose at once.
+   */
+  static changedPriorities(old: readonly { id: string; priority: bigint }[], next: readonly { id: string; power: bigint }[]): bigint[] {
+    const kept = new Map(old.map((v) => [v.id, v.priority]));
+    const total = next.reduce((s, v) => s + v.power, 0n);
+    const start = -(total + (total >> 3n));
+    return next.map((v) => kept.get(v.id) ?? start);
+  }
+
   copy(): ProposerSet {
     const vals = this.validators.map((v) => ({ ...v }));
     return new ProposerSet(vals, vals[this.validators.indexOf(this.proposer)]!);
