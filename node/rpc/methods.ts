@@ -63,6 +63,8 @@ export const methods: Record<string, Method> = {
         supply: chain.world.totals.supply.toString(),
         burned: chain.world.totals.burned.toString(),
         pouwPool: chain.world.totals.pouwPool.toString(),
+        staked: chain.world.totals.staked.toString(),
+        rewardsOutstanding: chain.world.totals.rewardsOutstanding.toString(),
       },
     };
   },

@@ -30,3 +30,39 @@ export function signedTransfer(key: AccountKey, s: TransferSpec): { env: TxEnvel
   const bytes = SignedTransaction.serialize(signed);
   return { env: envelopeFromSigned(signed, bytes), bytes };
 }
+
+export interface TxSpec {
+  chainId?: string;
+  nonce: bigint;
+  body: TransactionT["body"];
+  maxFeePerGas?: bigint;
+  maxPriorityFeePerGas?: bigint;
+  gasLimit?: number;
+}
+
+/** Any transaction type, signed (staking bodies need more gas than a transfer: the default limit is 200,000). */
+export function signedTx(key: AccountKey, s: TxSpec): { env: TxEnvelope; bytes: Uint8Array } {
+  const tx: TransactionT = {
+    chainId: utf8(s.chainId ?? "pouw-test-1"),
+    nonce: s.nonce,
+    maxFeePerGas: s.maxFeePerGas ?? 10n,
+    maxPriorityFeePerGas: s.maxPriorityFeePerGas ?? 1n,
+    gasLimit: s.gasLimit ?? 200_000,
+    body: s.body,
+    publicKey: key.publicKey,
+  };
+  const signed = signTransaction(tx, key);
+  const bytes = SignedTransaction.serialize(signed);
+  return { env: envelopeFromSigned(signed, bytes), bytes };
+}
+
+export const body = {
+  createValidator: (consensusKey: Uint8Array, amount: bigint, commissionBps = 1000, anchorAddress = new Uint8Array(20)) => ({
+    selector: TxSelector.CreateValidator,
+    value: { consensusKey, anchorAddress, commissionBps, amount },
+  }),
+  delegate: (validator: Uint8Array, amount: bigint) => ({ selector: TxSelector.Delegate, value: { validator, amount } }),
+  undelegate: (validator: Uint8Array, shares: bigint) => ({ selector: TxSelector.Undelegate, value: { validator, shares } }),
+  unjail: () => ({ selector: TxSelector.Unjail, value: { reserved: 0 } }),
+  withdrawRewards: (validator: Uint8Array = new Uint8Array(20)) => ({ selector: TxSelector.WithdrawRewards, value: { validator } }),
+};

@@ -1,0 +1,83 @@
+/**
+ * Drives a real `Blockchain` (memory-level) block by block without consensus:
+ * the round-0 proposer from the state's priorities builds, a chosen subset of
+ * the active set signs the commit. For state-transition tests of staking.
+ */
+import { Blockchain, genesisFileHash } from "../../node/chain/blockchain.ts";
+import { voteSigningMessage } from "../../node/chain/commit.ts";
+import { ProposerSet } from "../../node/chain/proposer.ts";
+import type { AccountKey } from "../../node/crypto/keys.ts";
+import { openDb, type Level } from "../../node/db/database.ts";
+import { addrKey } from "../../node/state/world.ts";
+import { VoteType, type CommitT, type DuplicateVoteEvidenceT } from "../../node/types/block.ts";
+import { parseGenesis } from "../../node/types/genesis.ts";
+import type { TxEnvelope } from "../../node/types/txcodec.ts";
+import type { ExecutionResult } from "../../node/chain/execute.ts";
+
+export class ChainDriver {
+  readonly keys = new Map<string, AccountKey>();
+  readonly db: Level;
+  readonly chain: Blockchain;
+
+  private constructor(db: Level, chain: Blockchain, keys: AccountKey[]) {
+    this.db = db;
+    this.chain = chain;
+    for (const k of keys) this.keys.set(addrKey(k.address), k);
+  }
+
+  static async open(genesisJson: string, keys: AccountKey[]): Promise<ChainDriver> {
+    const db = await openDb(null);
+    const chain = await Blockchain.open(db, parseGenesis(JSON.parse(genesisJson)), genesisFileHash(genesisJson));
+    return new ChainDriver(db, chain, keys);
+  }
+
+  addKey(k: AccountKey): void {
+    this.keys.set(addrKey(k.address), k);
+  }
+
+  get height(): number {
+    return this.chain.head.header.height;
+  }
+
+  /** The round-0 proposer of the next height, from the committed priorities. */
+  proposer(): Uint8Array {
+    const { validators, priorities } = this.chain.world;
+    const set = ProposerSet.fromPriorities(validators.map((v, i) => ({ id: addrKey(v.address), power: v.power, priority: priorities[i]! }))).increment(1);
+    return validators.find((v) => addrKey(v.address) === set.proposer.id)!.address;
+  }
+
+  /**
+   * Builds, signs and commits the next block. `signers`: which members of the
+   * active set sign its commit (default all); `offline` members never sign.
+   */
+  async next(txs: TxEnvelope[] = [], opts: { evidence?: DuplicateVoteEvidenceT[]; offline?: Uint8Array[]; proposer?: Uint8Array } = {}): Promise<ExecutionResult> {
+    const chain = this.chain;
+    const built = chain.build({ time: chain.head.header.time + 1000, proposer: opts.proposer ?? this.proposer(), candidates: txs, evidence: opts.evidence });
+    const off = new Set((opts.offline ?? []).map(addrKey));
+    const h = built.block.header.height;
+    const msg = voteSigningMessage(chain.ctx.chainId, VoteType.Precommit, h, 0, built.hash);
+    const commit: CommitT = {
+      height: h,
+      round: 0,
+      blockHash: built.hash,
+      signatures: chain.world.validators
+        .filter((v) => !off.has(addrKey(v.address)))
+        .map((v) => {
+          const key = this.keys.get(addrKey(v.address));
+          if (!key) throw new Error(`no key for validator ${addrKey(v.address)}`);
+          return { validator: v.address, signature: key.sign(msg) };
+        }),
+    };
+    await chain.commit(built.block, built.hash, built.result, commit);
+    return built.result;
+  }
+
+  /** Commits blocks until `height`, with the same options for each. */
+  async until(height: number, opts: Parameters<ChainDriver["next"]>[1] = {}): Promise<void> {
+    while (this.height < height) await this.next([], opts);
+  }
+
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+}
