@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PouwClient } from "../../node/client/client.ts";
 import { PouwNode } from "../../node/node.ts";
+import { DEFAULT_PARAMS } from "../../node/types/params.ts";
 import { makeTestNet, type TestNet } from "../helpers/genesis.ts";
 import { signedTransfer } from "../helpers/tx.ts";
 
