@@ -10,7 +10,8 @@ import { DEVNET_GENESIS_PATH, initHome, loadHome, peerIdOf } from "./home.ts";
 import { Keyring, readKeyFile } from "./keyring.ts";
 import { startCommand } from "./start.ts";
 import { devnetCommand } from "./devnet.ts";
-import { describeRpcError, transferCommand } from "./tx.ts";
+import { createValidatorCommand, delegateCommand, describeRpcError, transferCommand, undelegateCommand, unjailCommand, withdrawRewardsCommand } from "./tx.ts";
+import { delegationsCommand, validatorsCommand } from "./staking.ts";
 
 const program = new Command("pouw").description("pouw node: proof-of-stake BFT chain with proof-of-useful-work").version(NODE_VERSION);
 const splitList = (s: string | undefined): string[] => (s ?? "").split(",").map((x) => x.trim()).filter(Boolean);
@@ -120,6 +121,79 @@ tx.command("transfer")
   .addOption(rpcOption())
   .addOption(keyringOption())
   .action((o) => transferCommand(o));
+
+/** The options every `pouw tx` command shares. */
+function sendOptions(c: Command): Command {
+  return c
+    .option("--tip <units>", "max priority fee per gas, units (default: the node's suggestion)")
+    .option("--max-fee <units>", "max fee per gas, units (default: 2 × base fee + tip)")
+    .option("--nonce <n>", "nonce (default: the account's next)")
+    .option("--no-wait", "return once the node accepted it")
+    .option("--json", "JSON output")
+    .addOption(rpcOption())
+    .addOption(keyringOption());
+}
+
+sendOptions(
+  tx
+    .command("create-validator")
+    .description("register a validator: its consensus key, a self-bond and a commission; it joins the active set at the next epoch boundary")
+    .requiredOption("--from <key>", "operator account (pays the self-bond; may unjail and withdraw commission)")
+    .requiredOption("--consensus-key <file|name>", "the node's validator key file (<home>/keys/validator.json) or a key name")
+    .requiredOption("--amount <pouw>", "self-bond in POUW (at least 1)")
+    .option("--commission <percent>", "commission on delegators' rewards", "10")
+    .option("--anchor-address <0x…>", "secp256k1 address that signs checkpoints for the settlement vaults"),
+).action((o) => createValidatorCommand(o));
+
+sendOptions(
+  tx
+    .command("delegate")
+    .description("bond POUW to a validator")
+    .requiredOption("--from <key>", "delegator")
+    .requiredOption("--validator <address>", "validator address (pouw1…)")
+    .requiredOption("--amount <pouw>", "amount in POUW"),
+).action((o) => delegateCommand(o));
+
+sendOptions(
+  tx
+    .command("undelegate")
+    .description("start unbonding shares from a validator; the tokens return after the unbonding period")
+    .requiredOption("--from <key>", "delegator")
+    .requiredOption("--validator <address>", "validator address (pouw1…)")
+    .requiredOption("--shares <n|all>", "shares to undelegate, or all"),
+).action((o) => undelegateCommand(o));
+
+sendOptions(
+  tx
+    .command("unjail")
+    .description("bring a validator jailed for downtime back (it rejoins the set at the next epoch boundary)")
+    .requiredOption("--from <key>", "the validator's operator"),
+).action((o) => unjailCommand(o));
+
+sendOptions(
+  tx
+    .command("withdraw-rewards")
+    .description("claim staking rewards (and, for an operator, its commission)")
+    .requiredOption("--from <key>", "delegator or operator")
+    .option("--validator <address>", "only this validator (default: every delegation)"),
+).action((o) => withdrawRewardsCommand(o));
+
+program
+  .command("validators")
+  .description("show the active validator set (--all: every registered validator)")
+  .option("--all", "include candidates, jailed and tombstoned validators")
+  .option("--json", "JSON output")
+  .addOption(rpcOption())
+  .action((o) => validatorsCommand(o));
+
+program
+  .command("delegations")
+  .description("show an account's delegations, pending rewards and unbonding entries")
+  .argument("<address>", "pouw1… address, key name or dev:N")
+  .option("--json", "JSON output")
+  .addOption(rpcOption())
+  .addOption(keyringOption())
+  .action((who, o) => delegationsCommand(who, o));
 
 program
   .command("balance")

@@ -1,16 +1,15 @@
-/** `pouw tx transfer`: build, sign, submit and follow a transfer. */
+/** `pouw tx …`: build, sign, submit and follow transactions (transfer and staking). */
 import { decodeAddress, encodeAddress } from "../crypto/address.ts";
 import { PouwClient, PouwRpcError } from "../client/client.ts";
-import { SignedTransaction, TxSelector } from "../types/transaction.ts";
+import type { AccountKey } from "../crypto/keys.ts";
+import { SignedTransaction, TX_TYPES, TxSelector, type TransactionT } from "../types/transaction.ts";
 import { envelopeFromSigned, signTransaction } from "../types/txcodec.ts";
-import { utf8 } from "../util/hex.ts";
+import { fromHex, isHex, utf8 } from "../util/hex.ts";
 import { formatPouw, parsePouw } from "./amount.ts";
-import { Keyring } from "./keyring.ts";
+import { Keyring, readKeyFile } from "./keyring.ts";
 
-export interface TransferOptions {
+export interface SendOptions {
   from: string;
-  to: string;
-  amount: string;
   rpc: string;
   keyring?: string;
   tip?: string;
@@ -20,33 +19,49 @@ export interface TransferOptions {
   json?: boolean;
 }
 
-export async function transferCommand(opts: TransferOptions): Promise<void> {
+export interface TransferOptions extends SendOptions {
+  to: string;
+  amount: string;
+}
+
+/** A pouw1… address, a key name or dev:N. */
+function resolveAddress(keyring: Keyring, who: string): Uint8Array {
+  return who.startsWith("pouw1") ? decodeAddress(who) : keyring.get(who).address;
+}
+
+/**
+ * Signs `body` from `opts.from` with the node's fee suggestion and a gas limit
+ * of exactly the intrinsic gas, sends it and (unless --no-wait) follows it to
+ * finality. `what` describes it on the terminal.
+ */
+async function send(opts: SendOptions, body: TransactionT["body"], what: string): Promise<void> {
   const keyring = new Keyring(opts.keyring);
-  const to = opts.to.startsWith("pouw1") ? decodeAddress(opts.to) : keyring.get(opts.to).address;
   const key = keyring.get(opts.from);
-  const amount = parsePouw(opts.amount);
   const client = new PouwClient(opts.rpc);
   const [info, account, fee] = await Promise.all([client.chainInfo(), client.getAccount(key.bech32, { proof: false }), client.estimateFee()]);
   const tip = opts.tip !== undefined ? BigInt(opts.tip) : BigInt(fee.maxPriorityFeePerGas);
   const maxFee = opts.maxFee !== undefined ? BigInt(opts.maxFee) : BigInt(fee.maxFeePerGas) > tip ? BigInt(fee.maxFeePerGas) : tip;
-  const tx = {
+  const tx: TransactionT = {
     chainId: utf8(info.chainId),
     nonce: opts.nonce !== undefined ? BigInt(opts.nonce) : BigInt(account.nonce),
     maxFeePerGas: maxFee,
     maxPriorityFeePerGas: tip,
-    gasLimit: fee.transferGas,
-    body: { selector: TxSelector.Transfer, value: { to, amount } },
+    gasLimit: 0,
+    body,
     publicKey: key.publicKey,
   };
+  // The signature has a fixed size, so the encoded size (and the gas) is known before signing.
+  const size = SignedTransaction.serialize({ tx, signature: new Uint8Array(2420) }).length;
+  tx.gasLimit = (fee.gasSchedule.base[TX_TYPES[body.selector]!] ?? 0) + fee.gasSchedule.perByte * size;
   const signed = signTransaction(tx, key);
   const env = envelopeFromSigned(signed);
   const out = (o: Record<string, unknown>, text: string) => console.log(opts.json ? JSON.stringify(o) : text);
   const hash = await client.sendRawTransaction(SignedTransaction.serialize(signed));
   if (!opts.wait) {
-    out({ hash, status: "pending" }, `sent ${formatPouw(amount)} POUW from ${key.bech32} to ${encodeAddress(to)}\n  tx ${hash} pending`);
+    out({ hash, status: "pending" }, `${what}\n  tx ${hash} pending`);
     return;
   }
-  if (!opts.json) console.log(`sent ${formatPouw(amount)} POUW from ${key.bech32} to ${encodeAddress(to)}\n  tx ${hash} (nonce ${tx.nonce}) waiting for finality…`);
+  if (!opts.json) console.log(`${what}\n  tx ${hash} (nonce ${tx.nonce}) waiting for finality…`);
   const final = await client.waitForTransaction(env.hashHex, { timeoutMs: 60_000 });
   if (final.status === "finalized") {
     const r = final.receipt;
@@ -59,6 +74,82 @@ export async function transferCommand(opts: TransferOptions): Promise<void> {
     out(final as Record<string, unknown>, `  rejected: ${final.status === "rejected" ? `${final.error.code}: ${final.error.message}` : final.status}`);
     process.exitCode = 1;
   }
+}
+
+export async function transferCommand(opts: TransferOptions): Promise<void> {
+  const keyring = new Keyring(opts.keyring);
+  const to = resolveAddress(keyring, opts.to);
+  const amount = parsePouw(opts.amount);
+  const from = keyring.get(opts.from);
+  await send(opts, { selector: TxSelector.Transfer, value: { to, amount } }, `sent ${formatPouw(amount)} POUW from ${from.bech32} to ${encodeAddress(to)}`);
+}
+
+export interface CreateValidatorOptions extends SendOptions {
+  /** The node's validator key file (keys/validator.json in its home), or a key name. */
+  consensusKey: string;
+  amount: string;
+  commission: string;
+  anchorAddress?: string;
+}
+
+function consensusKeyOf(keyring: Keyring, ref: string): AccountKey {
+  return ref.endsWith(".json") ? readKeyFile(ref) : keyring.get(ref);
+}
+
+/** Commission as a percentage ("5", "12.5") → basis points. */
+export function parseCommission(s: string): number {
+  if (!/^\d{1,3}(\.\d{1,2})?$/.test(s)) throw new Error(`commission must be a percentage such as 5 or 12.5, got "${s}"`);
+  const bps = Math.round(Number(s) * 100);
+  if (bps > 10_000) throw new Error("commission cannot exceed 100 %");
+  return bps;
+}
+
+export async function createValidatorCommand(opts: CreateValidatorOptions): Promise<void> {
+  const keyring = new Keyring(opts.keyring);
+  const consensus = consensusKeyOf(keyring, opts.consensusKey);
+  const amount = parsePouw(opts.amount);
+  const commissionBps = parseCommission(opts.commission);
+  const anchor = opts.anchorAddress ?? "0x" + "00".repeat(20);
+  if (!isHex(anchor) || fromHex(anchor).length !== 20) throw new Error("--anchor-address must be a 0x-prefixed 20-byte EVM address");
+  await send(
+    opts,
+    { selector: TxSelector.CreateValidator, value: { consensusKey: consensus.publicKey, anchorAddress: fromHex(anchor), commissionBps, amount } },
+    `create validator ${consensus.bech32} with a self-bond of ${formatPouw(amount)} POUW, commission ${commissionBps / 100} %`,
+  );
+}
+
+export async function delegateCommand(opts: SendOptions & { validator: string; amount: string }): Promise<void> {
+  const keyring = new Keyring(opts.keyring);
+  const validator = resolveAddress(keyring, opts.validator);
+  const amount = parsePouw(opts.amount);
+  await send(opts, { selector: TxSelector.Delegate, value: { validator, amount } }, `delegate ${formatPouw(amount)} POUW to ${encodeAddress(validator)}`);
+}
+
+/** `--shares all` undelegates the whole delegation (looked up over RPC). */
+export async function undelegateCommand(opts: SendOptions & { validator: string; shares: string }): Promise<void> {
+  const keyring = new Keyring(opts.keyring);
+  const validator = resolveAddress(keyring, opts.validator);
+  let shares: bigint;
+  if (opts.shares === "all") {
+    const mine = await new PouwClient(opts.rpc).getDelegations(keyring.get(opts.from).bech32);
+    const d = mine.delegations.find((x) => x.validator === encodeAddress(validator));
+    if (!d) throw new Error(`${opts.from} has no delegation to ${encodeAddress(validator)}`);
+    shares = BigInt(d.shares);
+  } else {
+    if (!/^\d+$/.test(opts.shares)) throw new Error(`--shares must be a whole number of shares or "all"`);
+    shares = BigInt(opts.shares);
+  }
+  await send(opts, { selector: TxSelector.Undelegate, value: { validator, shares } as TransactionT["body"]["value"] }, `undelegate ${shares} shares from ${encodeAddress(validator)}`);
+}
+
+export async function unjailCommand(opts: SendOptions): Promise<void> {
+  await send(opts, { selector: TxSelector.Unjail, value: { reserved: 0 } }, `unjail the validator operated by ${opts.from}`);
+}
+
+export async function withdrawRewardsCommand(opts: SendOptions & { validator?: string }): Promise<void> {
+  const keyring = new Keyring(opts.keyring);
+  const validator = opts.validator ? resolveAddress(keyring, opts.validator) : new Uint8Array(20);
+  await send(opts, { selector: TxSelector.WithdrawRewards, value: { validator } }, `withdraw rewards${opts.validator ? ` from ${encodeAddress(validator)}` : " from every delegation"}`);
 }
 
 export function describeRpcError(e: unknown): string {

@@ -62,11 +62,48 @@ export interface BlockInfo extends HeaderJson {
   commit: CommitJson | null;
 }
 
+export interface ValidatorInfo {
+  address: string;
+  operator: string;
+  consensusKey: string;
+  anchorAddress: string;
+  status: "active" | "candidate" | "jailed" | "tombstoned";
+  tokens: string;
+  electionPower: string;
+  delegatorShares: string;
+  commissionBps: number;
+  jailed: boolean;
+  jailedUntil: number | null;
+  tombstoned: boolean;
+  missedBlocks: number;
+  createdAt: number;
+}
+
+export interface ValidatorSetInfo {
+  height: number;
+  epochLength: number;
+  nextEpochBoundary: number;
+  validatorsHash: string;
+  totalPower: string;
+  active: (ValidatorInfo & { power: string; proposerPriority: string })[];
+  candidates?: ValidatorInfo[];
+}
+
+export interface DelegationsInfo {
+  address: string;
+  height: number;
+  delegations: { validator: string; shares: string; value: string; pendingRewards: string }[];
+  unbonding: { validator: string; amount: string; creationHeight: number; completionHeight: number }[];
+  commission: { validator: string; amount: string } | null;
+}
+
 export interface FeeEstimate {
   baseFeePerGas: string;
   maxPriorityFeePerGas: string;
   maxFeePerGas: string;
   transferGas: number;
+  /** Intrinsic gas of any transaction: base[type] + perByte × its encoded size. */
+  gasSchedule: { base: Record<string, number>; perByte: number };
 }
 
 export interface NewHead extends HeaderJson {
@@ -118,6 +155,18 @@ export class PouwClient {
 
   getTransaction(hash: string): Promise<TransactionInfo | null> {
     return this.request("pouw_getTransaction", [hash]);
+  }
+
+  getValidators(opts: { all?: boolean } = {}): Promise<ValidatorSetInfo> {
+    return this.request("pouw_getValidators", [opts]);
+  }
+
+  getValidator(address: string): Promise<ValidatorInfo> {
+    return this.request("pouw_getValidator", [address]);
+  }
+
+  getDelegations(address: string): Promise<DelegationsInfo> {
+    return this.request("pouw_getDelegations", [address]);
   }
 
   estimateFee(): Promise<FeeEstimate> {

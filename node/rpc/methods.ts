@@ -4,7 +4,9 @@ import { baseFeeAfter, blockHash } from "../chain/block.ts";
 import { intrinsicGas } from "../chain/fees.ts";
 import { encodeAddress } from "../crypto/address.ts";
 import { createAccountProof } from "../state/proof.ts";
-import { addrKey } from "../state/world.ts";
+import { addrKey, type WorldState } from "../state/world.ts";
+import { pendingRewards, sharesValue } from "../chain/staking.ts";
+import { validatorSetRoot } from "../types/validator.ts";
 import { MAX_TX_BYTES, SignedTransaction } from "../types/transaction.ts";
 import { envelopeFromSigned, type TxEnvelope } from "../types/txcodec.ts";
 import { toHex } from "../util/hex.ts";
@@ -37,6 +39,29 @@ function transferGas(chain: Blockchain): number {
   const tx = SignedTransaction.defaultValue();
   tx.tx.chainId = chain.ctx.chainId;
   return intrinsicGas({ type: "Transfer", bytes: SignedTransaction.serialize(tx) }, chain.params);
+}
+
+function validatorJson(world: WorldState, i: number, powerReduction: bigint) {
+  const v = world.staking[i]!;
+  const info = world.signingInfos[i]!;
+  const active = world.validators.some((x) => addrKey(x.address) === addrKey(v.address));
+  return {
+    address: encodeAddress(v.address),
+    operator: encodeAddress(v.operator),
+    consensusKey: toHex(v.consensusKey),
+    anchorAddress: toHex(v.anchorAddress),
+    status: v.tombstoned ? "tombstoned" : v.jailed ? "jailed" : active ? "active" : "candidate",
+    tokens: v.tokens.toString(),
+    /** Consensus power at the next election: tokens / powerReduction. */
+    electionPower: (v.tokens / powerReduction).toString(),
+    delegatorShares: v.delegatorShares.toString(),
+    commissionBps: v.commissionBps,
+    jailed: v.jailed,
+    jailedUntil: v.jailed && !v.tombstoned ? v.jailedUntil : null,
+    tombstoned: v.tombstoned,
+    missedBlocks: info.missedCount,
+    createdAt: v.createdAt,
+  };
 }
 
 export const methods: Record<string, Method> = {
@@ -110,6 +135,65 @@ export const methods: Record<string, Method> = {
     };
   },
 
+  /** The active set (with proposer priorities) and, with `{all: true}`, every registered validator. */
+  pouw_getValidators(node, params) {
+    const [rawOpts] = paramList(params, 0, 1);
+    const all = boolOption(objectParam(rawOpts, "options"), "all", false);
+    const { world, head, params: p } = node.chain;
+    const h = head.header.height;
+    const record = (i: number) => validatorJson(world, i, p.powerReduction);
+    const active = world.validators.map((v, k) => ({ ...record(world.validatorIndex.get(addrKey(v.address))!), power: v.power.toString(), proposerPriority: world.priorities[k]!.toString() }));
+    return {
+      height: h,
+      epochLength: p.epochLength,
+      /** The set changes after this height's block commits. */
+      nextEpochBoundary: (Math.floor(h / p.epochLength) + 1) * p.epochLength,
+      validatorsHash: toHex(validatorSetRoot(world.validators)),
+      totalPower: world.validators.reduce((s, v) => s + v.power, 0n).toString(),
+      active,
+      candidates: all ? world.staking.map((_, i) => record(i)) : undefined,
+    };
+  },
+
+  /** A validator's staking record and liveness, by its (consensus) address or its operator's. */
+  pouw_getValidator(node, params) {
+    const [addr] = paramList(params, 1, 1);
+    const address = addressParam(addr, "address");
+    const { world } = node.chain;
+    const i = world.validatorIndex.get(addrKey(address)) ?? world.operatorIndex.get(addrKey(address));
+    if (i === undefined) throw notFound("validator");
+    return validatorJson(world, i, node.chain.params.powerReduction);
+  },
+
+  /** An account's delegations (shares, current value, unpaid rewards), unbonding entries and, for an operator, its commission. */
+  pouw_getDelegations(node, params) {
+    const [addr] = paramList(params, 1, 1);
+    const address = addressParam(addr, "address");
+    const { world, head } = node.chain;
+    const hex = addrKey(address);
+    const delegations = (world.delegationsOf.get(hex) ?? [])
+      .map((di) => world.delegations[di]!)
+      .filter((d) => d.shares > 0n)
+      .map((d) => {
+        const v = world.staking[d.validator]!;
+        return { validator: encodeAddress(v.address), shares: d.shares.toString(), value: sharesValue(v, d.shares).toString(), pendingRewards: pendingRewards(v, d).toString() };
+      });
+    const unbonding = [];
+    for (let i = world.unbondingCursor; i < world.unbonding.length; i++) {
+      const e = world.unbonding[i]!;
+      if (addrKey(e.delegator) !== hex || e.amount === 0n) continue;
+      unbonding.push({ validator: encodeAddress(world.staking[e.validator]!.address), amount: e.amount.toString(), creationHeight: e.creationHeight, completionHeight: e.completionHeight });
+    }
+    const op = world.operatorIndex.get(hex);
+    return {
+      address: encodeAddress(address),
+      height: head.header.height,
+      delegations,
+      unbonding,
+      commission: op === undefined ? null : { validator: encodeAddress(world.staking[op]!.address), amount: world.staking[op]!.commission.toString() },
+    };
+  },
+
   async pouw_sendRawTransaction(node, params) {
     const [raw] = paramList(params, 1, 1);
     const bytes = hexParam(raw, "transaction", { maxBytes: MAX_TX_BYTES });
@@ -155,6 +239,8 @@ export const methods: Record<string, Method> = {
       /** Room for the base fee to double (six full blocks in a row) before the transaction is stuck. */
       maxFeePerGas: (baseFee * 2n + tip).toString(),
       transferGas: transferGas(chain),
+      /** Intrinsic gas of any transaction: base[type] + perByte × its encoded size (DESIGN §4). */
+      gasSchedule: { base: chain.params.gas.base, perByte: chain.params.gas.perByte },
     };
   },
 };
