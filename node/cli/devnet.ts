@@ -23,18 +23,30 @@ export interface DevnetOptions {
 
 const CLI = fileURLToPath(new URL("./main.ts", import.meta.url));
 
-/** Creates the N homes (once); returns their directories and RPC URLs. */
-export async function prepareDevnet(n: number, dir: string, rpcBase: number, p2pBase: number): Promise<{ homes: string[]; rpc: string[] }> {
-  const homes = Array.from({ length: n }, (_, i) => join(dir, `node${i}`));
+export interface PrepareOptions {
+  /** Genesis params over the devnet's. */
+  params?: Record<string, unknown>;
+  /**
+   * Homes for validators that are not in genesis (keys devval:N…), numbered
+   * after the genesis ones and peered with them: to join by CreateValidator.
+   */
+  extra?: number;
+}
+
+/** Creates the N (+ extra) homes (once); returns their directories and RPC URLs. */
+export async function prepareDevnet(n: number, dir: string, rpcBase: number, p2pBase: number, opts: PrepareOptions = {}): Promise<{ homes: string[]; rpc: string[] }> {
+  const total = n + (opts.extra ?? 0);
+  const homes = Array.from({ length: total }, (_, i) => join(dir, `node${i}`));
   const rpc = homes.map((_, i) => `http://127.0.0.1:${rpcBase + i}/`);
   if (existsSync(join(dir, "genesis.json"))) return { homes, rpc };
   mkdirSync(dir, { recursive: true });
   const base = JSON.parse(readFileSync(DEVNET_GENESIS_PATH, "utf8")) as Record<string, unknown>;
-  const validators = Array.from({ length: n }, (_, i) => AccountKey.fromLabel(devValidatorLabel(i)));
+  const validators = Array.from({ length: total }, (_, i) => AccountKey.fromLabel(devValidatorLabel(i)));
   const genesis = {
     ...base,
     chainId: `pouw-devnet-${n}v`,
-    validators: validators.map((k, i) => ({ name: `validator-${i}`, publicKey: toHex(k.publicKey), power: "100" })),
+    params: { ...(base.params as object), ...opts.params },
+    validators: validators.slice(0, n).map((k, i) => ({ name: `validator-${i}`, publicKey: toHex(k.publicKey), power: "100" })),
   };
   const genesisPath = join(dir, "genesis.json");
   writeFileSync(genesisPath, JSON.stringify(genesis, null, 2) + "\n");
@@ -45,7 +57,8 @@ export async function prepareDevnet(n: number, dir: string, rpcBase: number, p2p
       genesisPath,
       validatorKey: validators[i]!,
       rpcPort: rpcBase + i,
-      p2p: { listen: [`/ip4/127.0.0.1/tcp/${p2pBase + i}`], peers: addrs.filter((_, j) => j !== i) },
+      // Genesis validators peer with each other; extra ones dial them.
+      p2p: { listen: [`/ip4/127.0.0.1/tcp/${p2pBase + i}`], peers: addrs.filter((_, j) => j !== i && (j < n || i >= n)) },
       nodeKey: nodeKeys[i]!,
     });
   }

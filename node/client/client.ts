@@ -60,6 +60,7 @@ export interface BlockInfo extends HeaderJson {
   transactions: string[] | (TxJson & { receipt: ReceiptJson | null })[];
   lastCommit: CommitJson;
   commit: CommitJson | null;
+  evidence: { hash: string; validator: string; height: number; round: number; type: "prevote" | "precommit" }[];
 }
 
 export interface ValidatorInfo {

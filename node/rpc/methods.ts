@@ -6,6 +6,8 @@ import { encodeAddress } from "../crypto/address.ts";
 import { createAccountProof } from "../state/proof.ts";
 import { addrKey, type WorldState } from "../state/world.ts";
 import { pendingRewards, sharesValue } from "../chain/staking.ts";
+import { evidenceHash } from "../chain/evidence.ts";
+import { VoteType } from "../types/block.ts";
 import { validatorSetRoot } from "../types/validator.ts";
 import { MAX_TX_BYTES, SignedTransaction } from "../types/transaction.ts";
 import { envelopeFromSigned, type TxEnvelope } from "../types/txcodec.ts";
@@ -114,6 +116,14 @@ export const methods: Record<string, Method> = {
       transactions: full ? envs.map((e, i) => ({ ...txJson(e), receipt: receipts?.[i] ? receiptJson(receipts[i]!) : null })) : envs.map((e) => e.hashHex),
       lastCommit: commitJson(block.body.lastCommit),
       commit: commit ? commitJson(commit) : null,
+      /** Duplicate-vote evidence this block slashed for. */
+      evidence: block.body.evidence.map((ev) => ({
+        hash: evidenceHash(ev),
+        validator: encodeAddress(ev.voteA.validator),
+        height: ev.voteA.height,
+        round: ev.voteA.round,
+        type: ev.voteA.type === VoteType.Prevote ? "prevote" : "precommit",
+      })),
     };
   },
 
