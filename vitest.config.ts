@@ -1,11 +1,26 @@
 import { defineConfig } from "vitest/config";
 
+/**
+ * Tests that run several `pouw` processes each (and time consensus across
+ * them) run one file at a time after everything else: on a 2-core machine two
+ * of them side by side starve each other's timers.
+ */
+const PROCESS_TESTS = [
+  "test/integration/crash.test.ts",
+  "test/integration/devnet-processes.test.ts",
+  "test/integration/privval-kill.test.ts",
+  "test/integration/staking-processes.test.ts",
+];
+
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: "forks",
     maxWorkers: 2,
+    projects: [
+      { extends: true, test: { name: "parallel", include: ["test/**/*.test.ts"], exclude: PROCESS_TESTS, sequence: { groupOrder: 0 } } },
+      { extends: true, test: { name: "processes", include: PROCESS_TESTS, fileParallelism: false, sequence: { groupOrder: 1 } } },
+    ],
   },
 });

@@ -91,7 +91,7 @@ function bond(o: StateOverlay, vi: number, delegator: Uint8Array, delegatorHex: 
   if (v.delegatorShares + shares > MAX_U64 || v.tokens + amount > MAX_U64) return ExecErrorCode.SHARES_OVERFLOW;
   const di = o.delegationIndexOf(delegatorHex, vi);
   if (di === undefined) {
-    o.addDelegation({ delegator: delegator.slice(), validator: vi, shares, rewardSnapshot: v.rewardPerShare });
+    o.addDelegation({ delegator: new Uint8Array(delegator), validator: vi, shares, rewardSnapshot: v.rewardPerShare });
   } else {
     settleRewards(o, di);
     o.delegations.mutable(di).shares += shares;
@@ -115,9 +115,9 @@ export function applyCreateValidator(env: TxEnvelope, body: ValueOf<typeof Creat
   const vi = o.addValidator(
     {
       address,
-      operator: env.sender.slice(),
-      consensusKey: body.consensusKey.slice(),
-      anchorAddress: body.anchorAddress.slice(),
+      operator: new Uint8Array(env.sender),
+      consensusKey: new Uint8Array(body.consensusKey),
+      anchorAddress: new Uint8Array(body.anchorAddress),
       commissionBps: body.commissionBps,
       tokens: 0n,
       delegatorShares: 0n,
@@ -154,7 +154,7 @@ export function applyUndelegate(env: TxEnvelope, body: ValueOf<typeof Undelegate
   v.delegatorShares -= body.shares;
   o.delegations.mutable(di).shares -= body.shares;
   o.unbonding.push({
-    delegator: env.sender.slice(),
+    delegator: new Uint8Array(env.sender),
     validator: vi,
     amount,
     initialAmount: amount,

@@ -93,7 +93,7 @@ export class PrivValidator {
       }
     }
     const signature = this.key.sign(message());
-    const next: LastSign = { height, round, step, blockHash: blockHash.slice(), signature };
+    const next: LastSign = { height, round, step, blockHash: new Uint8Array(blockHash), signature };
     await this.db.put(STATE_KEY, LastSignState.serialize(next), { sync: true } as never);
     this.last = next;
     this.metrics?.privvalLastSignedHeight.set(height);

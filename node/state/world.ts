@@ -37,7 +37,8 @@ export const delegationKey = (delegatorHex: string, validator: number): string =
 export type StateView = CompositeViewDU<typeof State>;
 
 export const STAKING: TableSpec<StakingValidatorT> = { type: StakingValidator, bucket: Bucket.stakingValidator, copy: (v) => ({ ...v }) };
-export const SIGNING: TableSpec<SigningInfoT> = { type: SigningInfo, bucket: Bucket.signingInfo, copy: (s) => ({ ...s, missed: s.missed.slice() }) };
+// `new Uint8Array(x)` copies; records loaded from the database hold Buffers, whose slice() would share memory.
+export const SIGNING: TableSpec<SigningInfoT> = { type: SigningInfo, bucket: Bucket.signingInfo, copy: (s) => ({ ...s, missed: new Uint8Array(s.missed) }) };
 export const DELEGATIONS: TableSpec<DelegationT> = { type: Delegation, bucket: Bucket.delegation, copy: (d) => ({ ...d }) };
 export const UNBONDING: TableSpec<UnbondingEntryT> = { type: UnbondingEntry, bucket: Bucket.unbonding, copy: (u) => ({ ...u }) };
 
@@ -262,7 +263,7 @@ export class StateOverlay {
     if (d) return d;
     const i = this.base.index.get(key);
     if (i === undefined) {
-      d = { address: address.slice(), balance: 0n, nonce: 0n };
+      d = { address: new Uint8Array(address), balance: 0n, nonce: 0n };
       this.created.push(key);
     } else {
       const a = this.base.accounts[i]!;

@@ -24,7 +24,7 @@ import { body, signedTx } from "../helpers/tx.ts";
 
 const N = 4;
 const PR = 1_000_000_000n;
-const PARAMS = { epochLength: 10, signedBlocksWindow: 10, minSignedPerWindowBps: 5000, downtimeJailBlocks: 10, unbondingBlocks: 200 };
+const PARAMS = { epochLength: 10, signedBlocksWindow: 30, minSignedPerWindowBps: 5000, downtimeJailBlocks: 10, unbondingBlocks: 200 };
 
 async function until<T>(get: () => Promise<T>, ok: (v: T) => boolean, ms: number, what: string): Promise<T> {
   const end = Date.now() + ms;
@@ -49,7 +49,7 @@ describe("staking on four validator processes", { timeout: 300_000 }, () => {
     const rpcBase = await freePortRange(N + 2);
     const p2pBase = await freePortRange(N + 2);
     const { homes } = await prepareDevnet(N, dir, rpcBase, p2pBase, { params: PARAMS, extra: 1 });
-    const start = async (name: string, home: string, port: number) => children.set(name, await startChild(home, port, ["--block-time", "200"]));
+    const start = async (name: string, home: string, port: number, blockTime = 200) => children.set(name, await startChild(home, port, ["--block-time", String(blockTime)]));
     const kill = async (name: string) => {
       const c = children.get(name)!;
       c.proc.kill("SIGKILL");
@@ -104,6 +104,8 @@ describe("staking on four validator processes", { timeout: 300_000 }, () => {
 
     // ---- downtime: validator 2 offline past the window
     const v2 = vals[2]!;
+    // Everyone started in time: nobody was jailed while the processes came up.
+    expect((await client.getValidators({ all: true })).candidates!.filter((v) => v.jailed).map((v) => v.address)).toEqual([]);
     const tokens2 = BigInt((await client.getValidator(v2.bech32)).tokens);
     await kill("v2");
     const jailed = await until(() => client.getValidator(v2.bech32), (v) => v.jailed, 60_000, "validator 2 jailed");
@@ -120,14 +122,21 @@ describe("staking on four validator processes", { timeout: 300_000 }, () => {
     await send(dev(9), body.delegate(v3.address, 40n * PR));
     const before = await client.getValidator(v3.bech32);
     const delegated = (await client.getDelegations(dev(9).bech32)).delegations.find((d) => d.validator === v3.bech32)!;
+    // Copy validator 3's home while it is stopped (a live LevelDB copy may be torn), then run both.
+    await kill("v3");
     const twin = join(dir, "twin3");
     cpSync(homes[3]!, twin, { recursive: true });
     const cfg = JSON.parse(readFileSync(join(twin, "config.json"), "utf8"));
     cfg.p2p.listen = [`/ip4/127.0.0.1/tcp/${p2pBase + N + 1}`];
     writeFileSync(join(twin, "config.json"), JSON.stringify(cfg));
     writeNodeKey(twin, (await generateKeyPair("Ed25519")).raw);
-    await start("twin3", twin, rpcBase + N + 1);
-    const slashed = await until(() => client.getValidator(v3.bech32), (v) => v.tombstoned, 120_000, "validator 3 tombstoned");
+    // Identical twins starting a height at the same millisecond build identical blocks and cast identical votes.
+    // The twin runs a shorter block time: when validator 3 proposes, the twin proposes and prevotes its own block
+    // first, and the original then proposes and prevotes another for the same height and round.
+    await Promise.all([start("v3", homes[3]!, rpcBase + 3), start("twin3", twin, rpcBase + N + 1, 100)]);
+    const slashed = await until(() => client.getValidator(v3.bech32), (v) => v.tombstoned, 120_000, "validator 3 tombstoned").catch((e) => {
+      throw new Error(`${(e as Error).message}\n--- v3:\n${children.get("v3")?.output().slice(-3000)}\n--- twin:\n${children.get("twin3")?.output().slice(-3000)}`);
+    });
     await kill("twin3");
     expect(slashed.status).toBe("tombstoned");
     expect(BigInt(slashed.tokens)).toBe(BigInt(before.tokens) - (BigInt(before.tokens) * 500n) / 10_000n);

@@ -107,6 +107,17 @@ describe("staking state transition (property)", () => {
           await db2.close();
           const loaded = (await WorldState.load(d.db, d.height))!;
           expect(Buffer.from(loaded.root).toString("hex")).toBe(Buffer.from(d.chain.world.root).toString("hex"));
+          // A node restarted from disk executes the next blocks exactly like one that never stopped.
+          const reopened = await Blockchain.open(d.db, genesis, genesisFileHash(net.genesisJson));
+          for (let k = 0; k < 3; k++) {
+            const built = d.chain.build({ time: d.chain.head.header.time + 1000, proposer: d.proposer(), candidates: [] });
+            const res2 = reopened.verify(built.block, [], built.block.header.time);
+            expect(Buffer.from(res2.sealed.root).toString("hex")).toBe(Buffer.from(built.block.header.stateRoot).toString("hex"));
+            await d.next();
+            const c = (await d.chain.store.getCommit(d.height))!;
+            const imp = await reopened.importBatch([{ block: (await d.chain.store.getBlock(d.height))!, commit: c }], { now: d.chain.head.header.time });
+            expect(imp.error).toBeUndefined();
+          }
         } finally {
           await d.close();
         }
