@@ -46,8 +46,9 @@ describe("staking on four validator processes", { timeout: 300_000 }, () => {
   });
 
   it("joins a validator, jails and unjails an absent one, and slashes, tombstones and removes an equivocating one", async () => {
-    const rpcBase = await freePortRange(N + 2);
-    const p2pBase = await freePortRange(N + 2);
+    // One range for both, so RPC and P2P ports cannot collide.
+    const rpcBase = await freePortRange(2 * (N + 2));
+    const p2pBase = rpcBase + N + 2;
     const { homes } = await prepareDevnet(N, dir, rpcBase, p2pBase, { params: PARAMS, extra: 1 });
     const start = async (name: string, home: string, port: number, blockTime = 200) => children.set(name, await startChild(home, port, ["--block-time", String(blockTime)]));
     const kill = async (name: string) => {
@@ -135,7 +136,8 @@ describe("staking on four validator processes", { timeout: 300_000 }, () => {
     // first, and the original then proposes and prevotes another for the same height and round.
     await Promise.all([start("v3", homes[3]!, rpcBase + 3), start("twin3", twin, rpcBase + N + 1, 100)]);
     const slashed = await until(() => client.getValidator(v3.bech32), (v) => v.tombstoned, 120_000, "validator 3 tombstoned").catch((e) => {
-      throw new Error(`${(e as Error).message}\n--- v3:\n${children.get("v3")?.output().slice(-3000)}\n--- twin:\n${children.get("twin3")?.output().slice(-3000)}`);
+      const logs = [...children].map(([name, c]) => `--- ${name}:\n${c.output().split("\n").filter((l) => /vidence|onflict|nvalid/.test(l)).slice(-8).join("\n").slice(0, 3000)}`);
+      throw new Error(`${(e as Error).message}\n${logs.join("\n")}`);
     });
     await kill("twin3");
     expect(slashed.status).toBe("tombstoned");
