@@ -52,8 +52,9 @@ export const Withdraw = new ContainerType({ domain: Bytes32, recipient: Bytes32,
 
 /**
  * The body union. Selectors are part of the wire format and never reused.
- * Only `Transfer` executes in this release; the others are designed (schema and
- * gas) and rejected at admission with `TX_TYPE_NOT_ENABLED` until their issue lands.
+ * `Transfer` and the staking types execute in this release; the others are
+ * designed (schema and gas) and rejected at admission with
+ * `TX_TYPE_NOT_ENABLED` until their issue lands.
  */
 export const TX_TYPES = [
   "Transfer",
