@@ -327,10 +327,10 @@ export class StateOverlay {
       next++;
     }
     const tables = {
-      staking: applyTable(view.staking, StakingValidator, this.base.staking.length, this.staking.changes()),
-      signingInfos: applyTable(view.signingInfos, SigningInfo, this.base.signingInfos.length, this.signingInfos.changes()),
-      delegations: applyTable(view.delegations, Delegation, this.base.delegations.length, this.delegations.changes()),
-      unbonding: applyTable(view.unbonding, UnbondingEntry, this.base.unbonding.length, this.unbonding.changes()),
+      staking: applyTable(view.staking, StakingValidator, this.base.staking, this.staking.changes()),
+      signingInfos: applyTable(view.signingInfos, SigningInfo, this.base.signingInfos, this.signingInfos.changes()),
+      delegations: applyTable(view.delegations, Delegation, this.base.delegations, this.delegations.changes()),
+      unbonding: applyTable(view.unbonding, UnbondingEntry, this.base.unbonding, this.unbonding.changes()),
     };
     if (this.validators !== this.base.validators) view.validators = State.fields.validators.toViewDU(this.validators);
     if (this.lastValidators !== this.base.lastValidators) view.lastValidators = State.fields.lastValidators.toViewDU(this.lastValidators);
@@ -352,11 +352,22 @@ export class StateOverlay {
   }
 }
 
+/**
+ * Writes a table's changes into the state view. A changed record only sets
+ * the fields that differ from the committed one, so its unchanged subtrees
+ * (a validator's 1,312-byte consensus key) are not hashed again.
+ */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-function applyTable<T>(list: any, type: { toViewDU(t: T): unknown }, baseLength: number, changes: [number, T][]): [number, T][] {
+function applyTable<T>(list: any, type: { toViewDU(t: T): unknown; fields: object }, base: readonly T[], changes: [number, T][]): [number, T][] {
+  const keys = Object.keys(type.fields) as (keyof T)[];
   for (const [i, t] of changes) {
-    if (i < baseLength) list.set(i, type.toViewDU(t));
-    else list.push(type.toViewDU(t));
+    if (i < base.length) {
+      const prev = base[i]!;
+      const view = list.get(i);
+      for (const k of keys) if (t[k] !== prev[k]) view[k] = t[k];
+    } else {
+      list.push(type.toViewDU(t));
+    }
   }
   return changes;
 }
