@@ -101,4 +101,29 @@ describe("pouw tx transfer against a live devnet node", () => {
     expect(broke.code).not.toBe(0);
     expect(broke.stderr + broke.stdout).toMatch(/INSUFFICIENT_FUNDS/);
   });
+
+  it("stakes: create-validator, delegate, undelegate, withdraw-rewards; validators and delegations show it; a failed body exits non-zero", async () => {
+    const consensus = AccountKey.fromLabel("cli-test/consensus");
+    await pouw("keys", "import", "--name", "cons", "--seed", "0x" + Buffer.from(consensus.seed).toString("hex"));
+    const created = await pouw("tx", "create-validator", "--from", "dev:5", "--consensus-key", "cons", "--amount", "10", "--commission", "7.5", "--rpc", rpc, "--json");
+    expect(created.code, created.stderr).toBe(0);
+    expect((JSON.parse(created.stdout) as { receipt: { status: string } }).receipt.status).toBe("success");
+    const delegated = await pouw("tx", "delegate", "--from", "dev:6", "--validator", consensus.bech32, "--amount", "4", "--rpc", rpc);
+    expect(delegated.code, delegated.stderr).toBe(0);
+    expect(delegated.stdout).toMatch(/delegate 4 POUW to pouw1/);
+    const all = JSON.parse((await pouw("validators", "--all", "--json", "--rpc", rpc)).stdout) as { candidates: { address: string; commissionBps: number; tokens: string }[] };
+    expect(all.candidates.find((v) => v.address === consensus.bech32)).toMatchObject({ commissionBps: 750, tokens: "14000000000" });
+    const text = await pouw("delegations", "dev:6", "--rpc", rpc);
+    expect(text.stdout).toMatch(new RegExp(`${consensus.bech32}: 4 POUW`));
+    const un = await pouw("tx", "undelegate", "--from", "dev:6", "--validator", consensus.bech32, "--shares", "all", "--rpc", rpc);
+    expect(un.code, un.stderr).toBe(0);
+    const after = JSON.parse((await pouw("delegations", "dev:6", "--json", "--rpc", rpc)).stdout) as { delegations: unknown[]; unbonding: { amount: string }[] };
+    expect(after.delegations).toEqual([]);
+    expect(after.unbonding.map((u) => u.amount)).toEqual(["4000000000"]);
+    expect((await pouw("tx", "withdraw-rewards", "--from", "dev:5", "--rpc", rpc)).code).toBe(0);
+    // Not jailed: the body fails, the fee is paid, the command says why and exits non-zero.
+    const unjail = await pouw("tx", "unjail", "--from", "dev:5", "--rpc", rpc);
+    expect(unjail.code).not.toBe(0);
+    expect(unjail.stdout).toMatch(/FAILED \(NOT_JAILED\)/);
+  });
 });

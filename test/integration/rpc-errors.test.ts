@@ -111,6 +111,26 @@ describe("RPC bad input", () => {
     await expectRejected(signedTransfer(a, { nonce: 0n, to, amount: 2n }).bytes, "NONCE_TOO_LOW");
   });
 
+  it("answers the staking queries, and says which input is wrong", async () => {
+    const set = await client.getValidators({ all: true });
+    expect(set.active.map((v) => v.address)).toEqual([net.validator.bech32]);
+    expect(set.active[0]).toMatchObject({ status: "active", power: "100", tokens: (100n * 1_000_000_000n).toString(), jailed: false, tombstoned: false });
+    expect(set.candidates).toHaveLength(1);
+    expect(await client.getValidator(net.validator.bech32)).toMatchObject({ operator: net.validator.bech32 });
+    const mine = await client.getDelegations(net.validator.bech32);
+    expect(mine.delegations.map((d) => [d.validator, d.shares])).toEqual([[net.validator.bech32, (100n * 1_000_000_000n).toString()]]);
+    expect(mine.commission).not.toBeNull();
+    expect((await client.getDelegations(net.accounts[0]!.bech32)).delegations).toEqual([]);
+    let r = await call("pouw_getValidator", [net.accounts[0]!.bech32]);
+    expect(r.json.error).toMatchObject({ code: -32000, data: { code: "NOT_FOUND" } });
+    r = await call("pouw_getValidator", ["pouw1notanaddress"]);
+    expect(r.json.error).toMatchObject({ code: -32602, data: { code: "INVALID_PARAMS" } });
+    r = await call("pouw_getValidators", [{ all: "yes" }]);
+    expect(r.json.error).toMatchObject({ code: -32602, data: { code: "INVALID_PARAMS" } });
+    r = await call("pouw_getDelegations", []);
+    expect(r.json.error).toMatchObject({ code: -32602, data: { code: "INVALID_PARAMS" } });
+  });
+
   it("still serves after all of that", async () => {
     const info = await client.chainInfo();
     expect(info.chainId).toBe(net.chainId);
