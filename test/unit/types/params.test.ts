@@ -15,5 +15,11 @@ describe("params from genesis JSON", () => {
     expect(bad({ minBaseFeePerGas: "0" })).toThrow(/minBaseFeePerGas/);
     expect(bad({ initialBaseFeePerGas: "1", minBaseFeePerGas: "5" })).toThrow(/initialBaseFeePerGas/);
     expect(bad({ noSuchParam: 1 })).toThrow(/unknown param/);
+    expect(bad({ epochLength: 0 })).toThrow(/epochLength/);
+    expect(bad({ signedBlocksWindow: 10_000 })).toThrow(/signedBlocksWindow/);
+    expect(bad({ maxValidators: 2000 })).toThrow(/maxValidators/);
+    expect(bad({ slashFractionDoubleSignBps: 10_001 })).toThrow(/slashFractionDoubleSignBps/);
+    expect(bad({ stakingShareBps: -1 })).toThrow(/stakingShareBps/);
+    expect(bad({ powerReduction: "0" })).toThrow(/powerReduction/);
   });
 });
