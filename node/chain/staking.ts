@@ -11,6 +11,7 @@ import { addressFromPublicKey } from "../crypto/address.ts";
 import type { GenesisValidator } from "../types/genesis.ts";
 import type { Params } from "../types/params.ts";
 import { MAX_U64 } from "../types/primitives.ts";
+import { bytesEqual } from "../util/hex.ts";
 import type { ValueOf } from "@chainsafe/ssz";
 import type { CreateValidator, Delegate, Undelegate, WithdrawRewards } from "../types/transaction.ts";
 import type { TxEnvelope } from "../types/txcodec.ts";
@@ -195,7 +196,7 @@ export function applyWithdrawRewards(env: TxEnvelope, body: ValueOf<typeof Withd
     scope = di === undefined ? [] : [di];
   }
   for (const di of scope) settleRewards(o, di);
-  if (own !== undefined && (all || o.staking.get(own)!.address.every((b, i) => b === body.validator[i]))) {
+  if (own !== undefined && (all || bytesEqual(o.staking.get(own)!.address, body.validator))) {
     const v = o.staking.get(own)!;
     if (v.commission > 0n) {
       pay(o, env.sender, v.commission);

@@ -108,19 +108,6 @@ keys
   });
 
 const tx = program.command("tx").description("build, sign and send transactions");
-tx.command("transfer")
-  .description("send POUW; waits until the transfer is finalized")
-  .requiredOption("--from <key>", "key name, or dev:N for a devnet account")
-  .requiredOption("--to <address>", "recipient: pouw1… address, key name or dev:N")
-  .requiredOption("--amount <pouw>", "amount in POUW (up to 9 decimals)")
-  .option("--tip <units>", "max priority fee per gas, units (default: the node's suggestion)")
-  .option("--max-fee <units>", "max fee per gas, units (default: 2 × base fee + tip)")
-  .option("--nonce <n>", "nonce (default: the account's next)")
-  .option("--no-wait", "return once the node accepted it")
-  .option("--json", "JSON output")
-  .addOption(rpcOption())
-  .addOption(keyringOption())
-  .action((o) => transferCommand(o));
 
 /** The options every `pouw tx` command shares. */
 function sendOptions(c: Command): Command {
@@ -133,6 +120,15 @@ function sendOptions(c: Command): Command {
     .addOption(rpcOption())
     .addOption(keyringOption());
 }
+
+sendOptions(
+  tx
+    .command("transfer")
+    .description("send POUW; waits until the transfer is finalized")
+    .requiredOption("--from <key>", "key name, or dev:N for a devnet account")
+    .requiredOption("--to <address>", "recipient: pouw1… address, key name or dev:N")
+    .requiredOption("--amount <pouw>", "amount in POUW (up to 9 decimals)"),
+).action((o) => transferCommand(o));
 
 sendOptions(
   tx

@@ -43,10 +43,18 @@ function transferGas(chain: Blockchain): number {
   return intrinsicGas({ type: "Transfer", bytes: SignedTransaction.serialize(tx) }, chain.params);
 }
 
+const activeSets = new WeakMap<WorldState["validators"], Set<string>>();
+/** Addresses of an active set, built once per set (a set is replaced, never mutated). */
+function activeSet(set: WorldState["validators"]): Set<string> {
+  let s = activeSets.get(set);
+  if (!s) activeSets.set(set, (s = new Set(set.map((v) => addrKey(v.address)))));
+  return s;
+}
+
 function validatorJson(world: WorldState, i: number, powerReduction: bigint) {
   const v = world.staking[i]!;
   const info = world.signingInfos[i]!;
-  const active = world.validators.some((x) => addrKey(x.address) === addrKey(v.address));
+  const active = activeSet(world.validators).has(addrKey(v.address));
   return {
     address: encodeAddress(v.address),
     operator: encodeAddress(v.operator),
