@@ -6,7 +6,7 @@
  *   npm run bench:sync [-- --blocks 2000 --txs-per-block 2]
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { tmpdir } from "node:os";
@@ -65,6 +65,16 @@ async function buildSource(dir: string): Promise<void> {
   await db.close();
 }
 
+/** CPU seconds a child process has used so far (Linux /proc; 0 elsewhere). */
+function processCpuSeconds(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
     const s = createServer().listen(0, "127.0.0.1", () => {
@@ -100,9 +110,11 @@ async function main(): Promise<void> {
   let first = 0;
   let firstHeight = 0;
   let cpu0 = process.cpuUsage();
+  let srcCpu0 = 0;
   dst.chain.onCommit((c) => {
     if (first === 0) {
       cpu0 = process.cpuUsage();
+      srcCpu0 = processCpuSeconds(src.pid!);
       first = performance.now();
       firstHeight = c.block.header.height - 1;
     }
@@ -112,9 +124,10 @@ async function main(): Promise<void> {
   while (dst.chain.head.header.height < BLOCKS) await new Promise((r) => setTimeout(r, 5));
   const end = performance.now();
   const cpu = process.cpuUsage(cpu0);
+  const srcCpu = processCpuSeconds(src.pid!) - srcCpu0;
   const rate = ((BLOCKS - firstHeight) * 1000) / (end - first);
   console.log(`caught up ${BLOCKS} blocks in ${((end - first) / 1000).toFixed(2)} s after the first import = ${rate.toFixed(0)} blocks/s  (bar 1000)`);
-  console.log(`cpu of the syncing node: ${(((cpu.user + cpu.system) / 1000 / (end - first))).toFixed(2)} cores busy on average`);
+  console.log(`cpu of the syncing node: ${(((cpu.user + cpu.system) / 1000 / (end - first))).toFixed(2)} cores busy on average; the serving peer: ${((srcCpu * 1000) / (end - first)).toFixed(2)}`);
   console.log(`from node start (includes connecting and the first status round): ${((end - t) / 1000).toFixed(2)} s`);
   if (toHex(dst.chain.head.hash) !== srcHead) throw new Error(`synced head ${toHex(dst.chain.head.hash)} differs from the source's ${srcHead}`);
   await dst.close();

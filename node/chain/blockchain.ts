@@ -15,7 +15,7 @@ import { Bucket, bucketKey, iterateBucket, type BatchOp } from "../db/database.t
 import { UintNum64 } from "../types/primitives.ts";
 import { evidenceHash } from "./evidence.ts";
 import { genesisStaking } from "./staking.ts";
-import { WorldState, adoptSealed, sealedWriteOps } from "../state/world.ts";
+import { TouchedRecords, WorldState, adoptSealed, sealedWriteOps } from "../state/world.ts";
 import { blockHash, buildBlock, genesisHeader, verifyBlock, type BuildInput, type BuiltBlock, type ChainContext, type Head } from "./block.ts";
 import { emptyCommit, verifyCommit } from "./commit.ts";
 import type { ExecutionResult } from "./execute.ts";
@@ -147,13 +147,14 @@ export class Blockchain {
    * signatures were already verified (e.g. in the worker pool).
    */
   async importBatch(
-    items: readonly { block: BlockT; commit: CommitT; envs?: TxEnvelope[] }[],
+    items: readonly { block: BlockT; commit: CommitT; envs?: TxEnvelope[]; encoded?: { block: Uint8Array; commit: Uint8Array } }[],
     opts: { now: number; signaturesChecked?: boolean },
   ): Promise<{ imported: number; error?: unknown }> {
     const ops: BatchOp[] = [];
     const done: CommittedBlock[] = [];
+    const touched = new TouchedRecords();
     let error: unknown;
-    for (const { block, commit, envs: given } of items) {
+    for (const { block, commit, envs: given, encoded } of items) {
       const h = block.header.height;
       if (h <= this.head.header.height) continue;
       try {
@@ -162,7 +163,8 @@ export class Blockchain {
         verifyCommit(commit, this.world.validators, this.ctx.chainId, h, hash, { signaturesChecked: opts.signaturesChecked });
         const envs = given ?? block.body.txs.map((t) => envelopeFromSigned(t));
         const result = this.verify(block, envs, opts.now, opts.signaturesChecked ? () => true : undefined, opts.signaturesChecked);
-        ops.push(...(await this.store.blockOps(block, hash, commit, result.receipts, result.txs, { syncBody: false })), ...sealedWriteOps(this.world, result.sealed), ...this.evidenceOps(block));
+        ops.push(...(await this.store.blockOps(block, hash, commit, result.receipts, result.txs, { syncBody: false, encoded })), ...this.evidenceOps(block));
+        touched.add(result.sealed);
         adoptSealed(this.world, result.sealed);
         this.noteEvidence(block);
         this.head = { header: block.header, hash };
@@ -175,7 +177,7 @@ export class Blockchain {
     }
     if (done.length > 0) {
       await this.store.syncBodies();
-      await this.store.write(lastPerKey(ops));
+      await this.store.write([...lastPerKey(ops), ...touched.writeOps(this.world)]);
       for (const c of done) for (const l of this.listeners) l(c);
     }
     return error === undefined ? { imported: done.length } : { imported: done.length, error };

@@ -105,19 +105,21 @@ export class ChainStore {
     commit: CommitT | null,
     receipts: ReceiptT[],
     txs: readonly { hash: Uint8Array; bytes: Uint8Array }[],
-    opts: { syncBody?: boolean } = {},
+    opts: { syncBody?: boolean; encoded?: { block: Uint8Array; commit: Uint8Array } } = {},
   ): Promise<BatchOp[]> {
     const h = block.header.height;
     const hk = heightKey(h);
     const txBytes = txs.map((t) => t.bytes);
-    const body = this.files ? BlockLocation.serialize(await this.files.append(encodeBlockParts(block, txBytes), { sync: opts.syncBody ?? true })) : encodeBlock(block, txBytes);
+    // Sync hands over the bytes it received (SSZ decoding is strict, so they are the canonical encoding): no re-encoding.
+    const parts = opts.encoded ? [opts.encoded.block] : encodeBlockParts(block, txBytes);
+    const body = this.files ? BlockLocation.serialize(await this.files.append(parts, { sync: opts.syncBody ?? true })) : (opts.encoded?.block ?? encodeBlock(block, txBytes));
     const ops: BatchOp[] = [
       { type: "put", key: bucketKey(Bucket.blockByHeight, hk), value: body },
       { type: "put", key: bucketKey(Bucket.heightByHash, hash), value: UintNum64.serialize(h) },
       { type: "put", key: bucketKey(Bucket.receiptsByHeight, hk), value: BlockReceipts.serialize(receipts) },
       { type: "put", key: HEAD_KEY, value: HeadPointer.serialize({ height: h, hash }) },
     ];
-    if (commit) ops.push({ type: "put", key: bucketKey(Bucket.commitByHeight, hk), value: Commit.serialize(commit) });
+    if (commit) ops.push({ type: "put", key: bucketKey(Bucket.commitByHeight, hk), value: opts.encoded?.commit ?? Commit.serialize(commit) });
     for (let i = 0; i < txs.length; i++) {
       ops.push({ type: "put", key: bucketKey(Bucket.txIndex, txs[i]!.hash), value: TxLocation.serialize({ height: h, index: i }) });
     }

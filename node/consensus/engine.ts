@@ -19,7 +19,7 @@ import { DuplicateVoteEvidence, ProposalMessage, Vote, VoteType, type BlockT, ty
 import { evidenceHash, makeEvidence, verifyEvidence } from "../chain/evidence.ts";
 import { envelopeFromSigned, type TxEnvelope } from "../types/txcodec.ts";
 import type { Clock } from "../util/clock.ts";
-import { fromHex, toHex } from "../util/hex.ts";
+import { bytesEqual, fromHex, toHex } from "../util/hex.ts";
 import type { Logger } from "../util/logger.ts";
 import type { Metrics } from "../util/metrics.ts";
 import { ConsensusError, ConsensusErrorCode } from "./errors.ts";
@@ -163,10 +163,10 @@ export class ConsensusEngine {
    * in order on the consensus queue; consensus then restarts at the new head.
    * Resolves to how many were imported; throws on the first invalid one.
    */
-  importBlocks(items: readonly { block: BlockT; commit: CommitT; txBytes?: Uint8Array[] }[]): Promise<number> {
+  importBlocks(items: readonly { block: BlockT; commit: CommitT; txBytes?: Uint8Array[]; encoded?: { block: Uint8Array; commit: Uint8Array } }[]): Promise<number> {
     return new Promise((resolve, reject) => {
       // Signatures first, in the worker pool and outside the queue (consensus keeps running meanwhile).
-      const withEnvs = items.map((it) => ({ block: it.block, commit: it.commit, envs: it.block.body.txs.map((t, i) => envelopeFromSigned(t, it.txBytes?.[i])) }));
+      const withEnvs = items.map((it) => ({ block: it.block, commit: it.commit, encoded: it.encoded, envs: it.block.body.txs.map((t, i) => envelopeFromSigned(t, it.txBytes?.[i])) }));
       const checked = this.preverify(withEnvs);
       this.queue = this.queue.then(async () => {
         try {
@@ -200,14 +200,15 @@ export class ConsensusEngine {
     for (const { block, commit, envs } of items) {
       for (const c of [commit, block.body.lastCommit]) {
         const msg = voteSigningMessage(chainId, VoteType.Precommit, c.height, c.round, c.blockHash);
+        const msgKey = `${c.height}/${c.round}/${Buffer.from(c.blockHash).toString("base64")}/`;
         for (const s of c.signatures) {
           const pk = keys.get(addrKey(s.validator));
           if (!pk) return false;
-          const id = toHex(msg) + addrKey(s.validator);
-          const sigs = seen.get(id) ?? [];
-          if (sigs.some((x) => Buffer.from(x).equals(Buffer.from(s.signature)))) continue; // the very same bytes: checked once
-          sigs.push(s.signature);
-          seen.set(id, sigs);
+          const id = msgKey + addrKey(s.validator);
+          const sigs = seen.get(id);
+          if (sigs?.some((x) => bytesEqual(x, s.signature))) continue; // the very same bytes: checked once
+          if (sigs) sigs.push(s.signature);
+          else seen.set(id, [s.signature]);
           work.push({ publicKey: pk, message: msg, signature: s.signature });
         }
       }

@@ -124,20 +124,38 @@ export class SignatureVerifier {
   }
 
   private request(id: number, items: readonly VerifyItem[]): VerifyRequest {
+    // A public key object that recurs (a validator's key in every commit) is packed once.
+    const keyAt = new Map<Uint8Array, number>();
     let total = 0;
-    for (const it of items) total += it.publicKey.length + it.message.length + it.signature.length;
+    for (const it of items) {
+      if (!keyAt.has(it.publicKey)) {
+        keyAt.set(it.publicKey, -1);
+        total += it.publicKey.length;
+      }
+      total += it.message.length + it.signature.length;
+    }
     const data = new Uint8Array(total);
-    const offsets = new Uint32Array(3 * items.length + 1);
+    const offsets = new Uint32Array(5 * items.length);
     let at = 0;
     let k = 0;
     for (const it of items) {
-      for (const part of [it.publicKey, it.message, it.signature]) {
-        offsets[k++] = at;
-        data.set(part, at);
-        at += part.length;
+      let pk = keyAt.get(it.publicKey)!;
+      if (pk < 0) {
+        pk = at;
+        keyAt.set(it.publicKey, pk);
+        data.set(it.publicKey, at);
+        at += it.publicKey.length;
       }
+      offsets[k++] = pk;
+      offsets[k++] = pk + it.publicKey.length;
+      offsets[k++] = at;
+      data.set(it.message, at);
+      at += it.message.length;
+      offsets[k++] = at;
+      data.set(it.signature, at);
+      at += it.signature.length;
+      offsets[k++] = at;
     }
-    offsets[k] = at;
     return { id, data, offsets };
   }
 

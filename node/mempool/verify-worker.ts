@@ -9,8 +9,10 @@ import { mlDsa } from "../crypto/mldsa.ts";
 
 /**
  * A batch packed into one transferred buffer (cloning thousands of small
- * arrays costs more than the copy): item i's public key, message and
- * signature are data[offsets[3i]..offsets[3i+1]], [3i+1..3i+2], [3i+2..3i+3].
+ * arrays costs more than the copy): item i's public key is
+ * data[offsets[5i]..offsets[5i+1]] (items may share one), its message
+ * data[offsets[5i+2]..offsets[5i+3]] and its signature
+ * data[offsets[5i+3]..offsets[5i+4]].
  */
 export interface VerifyRequest {
   id: number;
@@ -26,11 +28,11 @@ export interface VerifyResponse {
 const backend = mlDsa();
 parentPort!.on("message", (req: VerifyRequest) => {
   const { data, offsets } = req;
-  const ok = new Uint8Array((offsets.length - 1) / 3);
+  const ok = new Uint8Array(offsets.length / 5);
   for (let i = 0; i < ok.length; i++) {
-    const o = 3 * i;
-    const part = (k: number) => data.subarray(offsets[o + k]!, offsets[o + k + 1]!);
-    ok[i] = backend.verify(part(0), part(1), part(2)) ? 1 : 0;
+    const o = 5 * i;
+    const part = (a: number, b: number) => data.subarray(offsets[o + a]!, offsets[o + b]!);
+    ok[i] = backend.verify(part(0, 1), part(2, 3), part(3, 4)) ? 1 : 0;
   }
   parentPort!.postMessage({ id: req.id, ok } satisfies VerifyResponse, [ok.buffer]);
 });

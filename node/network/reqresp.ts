@@ -9,8 +9,10 @@ import { lpStream } from "@libp2p/utils";
 
 export type ReqRespKind = "status" | "blocks_by_range";
 
+const VERSION: Record<ReqRespKind, number> = { status: 1, blocks_by_range: 2 };
+
 export function protocolId(chainId: string, kind: ReqRespKind): string {
-  return `/pouw/${chainId}/${kind}/ssz/1`;
+  return `/pouw/${chainId}/${kind}/ssz/${VERSION[kind]}`;
 }
 
 const MAX_REQUEST_BYTES = 1024;

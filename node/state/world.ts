@@ -412,6 +412,40 @@ export function sealedWriteOps(world: WorldState, sealed: SealedState): BatchOp[
   return ops;
 }
 
+/**
+ * The records a run of sealed blocks changed, written once from the final
+ * state: a batch import of 100 blocks that pays the same validators each
+ * block serializes each record once, not 100 times.
+ */
+export class TouchedRecords {
+  private readonly accounts = new Set<number>();
+  private readonly staking = new Set<number>();
+  private readonly signingInfos = new Set<number>();
+  private readonly delegations = new Set<number>();
+  private readonly unbonding = new Set<number>();
+
+  add(sealed: SealedState): void {
+    for (const [i] of sealed.updates) this.accounts.add(i);
+    const t = sealed.tables;
+    for (const [i] of t.staking) this.staking.add(i);
+    for (const [i] of t.signingInfos) this.signingInfos.add(i);
+    for (const [i] of t.delegations) this.delegations.add(i);
+    for (const [i] of t.unbonding) this.unbonding.add(i);
+  }
+
+  /** The batch operations that persist these records as `world` now holds them (after `adoptSealed` of every block). */
+  writeOps(world: WorldState): BatchOp[] {
+    const ops: BatchOp[] = [];
+    for (const i of this.accounts) ops.push({ type: "put", key: bucketKey(Bucket.account, u32Key(i)), value: Account.serialize(world.accounts[i]!) });
+    for (const i of this.staking) ops.push(tablePutOp(STAKING, i, world.staking[i]!));
+    for (const i of this.signingInfos) ops.push(tablePutOp(SIGNING, i, world.signingInfos[i]!));
+    for (const i of this.delegations) ops.push(tablePutOp(DELEGATIONS, i, world.delegations[i]!));
+    for (const i of this.unbonding) ops.push(tablePutOp(UNBONDING, i, world.unbonding[i]!));
+    ops.push(metaOp(world.validators, world.lastValidators, world.priorities, world.totals, [world.accounts.length, world.staking.length, world.delegations.length, world.unbonding.length]));
+    return ops;
+  }
+}
+
 /** Makes `sealed` the committed state (after its write ops are on disk). */
 export function adoptSealed(world: WorldState, sealed: SealedState): void {
   for (const [key, i] of sealed.created) world.index.set(key, i);

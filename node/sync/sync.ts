@@ -9,11 +9,19 @@ import type { Blockchain } from "../chain/blockchain.ts";
 import type { ConsensusEngine } from "../consensus/engine.ts";
 import type { PouwNetwork } from "../network/network.ts";
 import { protocolId, request, serve } from "../network/reqresp.ts";
-import { Block, blockTxBytes, Commit, type BlockT, type CommitT } from "../types/block.ts";
+import { Block, blockLastCommitBytes, blockTxBytes, Commit, type BlockT, type CommitT } from "../types/block.ts";
 import { bytesEqual } from "../util/hex.ts";
 import type { Logger } from "../util/logger.ts";
 import type { Metrics } from "../util/metrics.ts";
 import { BlocksByRangeRequest, MAX_BLOCKS_PER_REQUEST, StatusMessage, type StatusMessageT } from "./messages.ts";
+
+/** A fetched block and its commit, decoded, with the bytes they came in. */
+interface SyncItem {
+  block: BlockT;
+  commit: CommitT;
+  txBytes: Uint8Array[];
+  encoded: { block: Uint8Array; commit: Uint8Array };
+}
 
 export interface SyncOptions {
   intervalMs: number;
@@ -64,11 +72,16 @@ export class BlockSync {
       }
       const out: Uint8Array[] = [];
       const end = Math.min(r.startHeight + Math.min(r.count, MAX_BLOCKS_PER_REQUEST), chain.head.header.height + 1);
+      let last = 0;
       for (let h = Math.max(1, r.startHeight); h < end; h++) {
-        const [block, commit] = await Promise.all([chain.store.getBlockBytes(h), chain.store.getCommitBytes(h)]);
-        if (!block || !commit) break;
-        out.push(block, commit);
+        const block = await chain.store.getBlockBytes(h);
+        if (!block) break;
+        out.push(block);
+        last = h;
       }
+      const commit = last > 0 ? await chain.store.getCommitBytes(last) : undefined;
+      if (!commit) return [];
+      out.push(commit);
       return out;
     });
     this.timer = setInterval(() => void this.tick(), this.opts.intervalMs);
@@ -112,14 +125,31 @@ export class BlockSync {
     }
   }
 
-  private async fetch(peer: string, start: number, count: number): Promise<{ block: BlockT; commit: CommitT; txBytes: Uint8Array[] }[]> {
+  private async fetch(peer: string, start: number, count: number): Promise<SyncItem[]> {
     const { network } = this.m;
     const res = await request(network.libp2p, peer, protocolId(this.chainId, "blocks_by_range"), BlocksByRangeRequest.serialize({ startHeight: start, count }), {
       maxResponseBytes: network.opts.maxProposalBytes,
       timeoutMs: this.opts.timeoutMs,
     });
-    const items: { block: BlockT; commit: CommitT; txBytes: Uint8Array[] }[] = [];
-    for (let i = 0; i + 1 < res.length; i += 2) items.push({ block: Block.deserialize(res[i]!), commit: Commit.deserialize(res[i + 1]!), txBytes: blockTxBytes(res[i]!) });
+    const items: SyncItem[] = [];
+    if (res.length < 2) return items;
+    // Decoded values are views into the received bytes (no copy; blocks are never mutated). Plain Uint8Array views:
+    // views of a Buffer would be Buffers, slower to make by the thousand.
+    const plain = (b: Uint8Array) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+    const blocks = res.slice(0, -1).map(plain);
+    const decoded = blocks.map((b) => Block.deserialize(b, { reuseBytes: true }));
+    const lastCommit = plain(res[res.length - 1]!);
+    for (let i = 0; i < blocks.length; i++) {
+      // Block h's commit is block h+1's lastCommit; the last block's came separately.
+      const next = decoded[i + 1];
+      const encoded = { block: blocks[i]!, commit: next ? blockLastCommitBytes(blocks[i + 1]!) : lastCommit };
+      items.push({
+        block: decoded[i]!,
+        commit: next ? next.body.lastCommit : Commit.deserialize(lastCommit, { reuseBytes: true }),
+        txBytes: blockTxBytes(blocks[i]!),
+        encoded,
+      });
+    }
     return items;
   }
 
@@ -138,7 +168,7 @@ export class BlockSync {
     let turn = 0;
     let lastLog = 0;
     let nextStart = chain.head.header.height + 1;
-    let fetches: { peer: string; start: number; items: Promise<{ block: BlockT; commit: CommitT; txBytes: Uint8Array[] }[]> }[] = [];
+    let fetches: { peer: string; start: number; items: Promise<SyncItem[]> }[] = [];
     let imports: { peer: string; done: Promise<number> }[] = [];
     const drop = (peer: string) => {
       if (peers.includes(peer)) peers.splice(peers.indexOf(peer), 1);
@@ -176,7 +206,7 @@ export class BlockSync {
           continue;
         }
         const f = fetches.shift()!;
-        let items: { block: BlockT; commit: CommitT; txBytes: Uint8Array[] }[] = [];
+        let items: SyncItem[] = [];
         try {
           items = await f.items;
         } catch (e) {

@@ -157,6 +157,20 @@ export function blockTxBytes(blockBytes: Uint8Array): Uint8Array[] {
   return out;
 }
 
+/** The encoded lastCommit inside an encoded block, as a view (it is the body's last field). */
+export function blockLastCommitBytes(blockBytes: Uint8Array): Uint8Array {
+  const dv = new DataView(blockBytes.buffer, blockBytes.byteOffset, blockBytes.byteLength);
+  const bodyStart = dv.getUint32(BLOCK_BODY_OFFSET_AT, true);
+  return blockBytes.subarray(bodyStart + dv.getUint32(bodyStart + LAST_COMMIT_OFFSET_AT, true));
+}
+
+/** Where, in the body's fixed part, the lastCommit offset sits (the last field). */
+const LAST_COMMIT_OFFSET_AT = (() => {
+  const names = Object.keys(BlockBody.fields);
+  if (names[names.length - 1] !== "lastCommit") throw new Error("BlockBody.lastCommit is not the last field: update blockLastCommitBytes");
+  return 4 * (names.length - 1);
+})();
+
 /** Where the block's body offset sits: after the header's offset (both Block fields are variable-size). */
 const BLOCK_BODY_OFFSET_AT = (() => {
   for (const [name, t] of Object.entries(Block.fields)) if (t.fixedSize !== null) throw new Error(`Block.${name} is fixed-size: update blockTxBytes`);

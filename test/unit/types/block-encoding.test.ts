@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { AccountKey } from "../../../node/crypto/keys.ts";
-import { Block, blockTxBytes, encodeBlock, type BlockT } from "../../../node/types/block.ts";
+import { Block, blockLastCommitBytes, blockTxBytes, Commit, encodeBlock, type BlockT } from "../../../node/types/block.ts";
 import { signedTransfer } from "../../helpers/tx.ts";
 
 const a = AccountKey.fromLabel("block-encoding/a");
@@ -34,6 +34,8 @@ describe("encodeBlock", () => {
         expect(Block.deserialize(fast).body.txs.length).toBe(n);
         // and back: the transactions' own bytes, found inside the block's
         expect(blockTxBytes(fast).map((b) => Buffer.from(b).toString("hex"))).toEqual(txPool.slice(0, n).map((t) => Buffer.from(t.bytes).toString("hex")));
+        // and the lastCommit's own bytes (sync stores them as the previous block's commit)
+        expect(Buffer.from(blockLastCommitBytes(fast)).equals(Buffer.from(Commit.serialize(blk.body.lastCommit)))).toBe(true);
       }),
       { seed: 20261125, numRuns: 60 },
     );
