@@ -92,6 +92,7 @@ export const Transaction = new ContainerType(
 
 export const SignedTransaction = new ContainerType({ tx: Transaction, signature: Signature }, { typeName: "SignedTransaction" });
 
+export type JobSpecT = ValueOf<typeof JobSpec>;
 export type TransferT = ValueOf<typeof Transfer>;
 export type TxBodyT = ValueOf<typeof TxBody>;
 export type TransactionT = ValueOf<typeof Transaction>;
