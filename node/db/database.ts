@@ -29,6 +29,9 @@ export const Bucket = {
   signingInfo: 13,
   delegation: 14,
   unbonding: 15,
+  /** Useful-work state (index-addressed lists, u32 keys). */
+  job: 16,
+  proof: 17,
 } as const;
 export type BucketId = (typeof Bucket)[keyof typeof Bucket];
 

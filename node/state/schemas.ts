@@ -1,7 +1,8 @@
 /** The authenticated state tree (DESIGN §5) as SSZ schemas. */
 import { ByteListType, ContainerType, ListBasicType, ListCompositeType, UintBigintType, type ValueOf } from "@chainsafe/ssz";
-import { Address, Amount, Bool, EthAddress, PublicKey, Uint16, Uint32, Uint64, UintNum64 } from "../types/primitives.ts";
+import { Address, Amount, Bool, Bytes32, EthAddress, PublicKey, Uint16, Uint32, Uint64, Uint8, UintNum64 } from "../types/primitives.ts";
 import { MAX_VALIDATORS } from "../types/block.ts";
+import { JobSpec, ProofCommitment } from "../types/transaction.ts";
 import { ValidatorSet } from "../types/validator.ts";
 
 /** An account leaf carries its address, so a proof shows address → account. */
@@ -84,6 +85,74 @@ export const UnbondingEntry = new ContainerType(
   { typeName: "UnbondingEntry" },
 );
 
+/** A job's life (DESIGN §8). */
+export const JobStatus = {
+  /** Waiting for a proof (again, after a rejected one). */
+  Open: 0,
+  /** A proof is being attested or is in its challenge window. */
+  Proving: 1,
+  /** Paid to a worker. */
+  Completed: 2,
+  /** Cancelled by the requester before any proof; reward refunded. */
+  Cancelled: 3,
+  /** The deadline passed with no accepted proof; reward refunded. */
+  Expired: 4,
+} as const;
+
+/** A training job: its spec, the escrowed reward and the bond a worker must post. Index-addressed, never removed. */
+export const Job = new ContainerType(
+  {
+    /** The hash of the CreateJob transaction. */
+    id: Bytes32,
+    requester: Address,
+    spec: JobSpec,
+    reward: Amount,
+    workerBond: Amount,
+    status: Uint8,
+    createdAt: UintNum64,
+    /** Index + 1 in `proofs` of the proof in progress or paid; 0 when none. */
+    proof: Uint32,
+  },
+  { typeName: "Job" },
+);
+
+export const ProofStatus = {
+  /** Waiting for attestations until `attestationDeadline` blocks after submission. */
+  Pending: 0,
+  /** More than 2/3 of power attested valid; paid after `challengeWindow` blocks unless challenged. */
+  Accepted: 1,
+  /** The worker was paid and got the bond back. */
+  Paid: 2,
+  /** Not accepted by the deadline: bond slashed, job open again. */
+  Rejected: 3,
+  /** A challenge proved a segment forged: bond slashed, attesters slashed, job open again. */
+  Fraudulent: 4,
+} as const;
+
+/** A worker's proof of learning for a job, with the attestations it gathered. */
+export const Proof = new ContainerType(
+  {
+    id: Bytes32,
+    job: Uint32,
+    worker: Address,
+    commitment: ProofCommitment,
+    submittedAt: UintNum64,
+    status: Uint8,
+    /** Height at which it was accepted, rejected, paid or found fraudulent (0 while pending). */
+    decidedAt: UintNum64,
+    validPower: Uint64,
+    invalidPower: Uint64,
+    /** Validators that attested valid (slashed if a challenge proves fraud). */
+    attesters: new ListCompositeType(Address, MAX_VALIDATORS),
+    /** Validators that attested invalid. */
+    dissenters: new ListCompositeType(Address, MAX_VALIDATORS),
+  },
+  { typeName: "Proof" },
+);
+
+export const JobList = new ListCompositeType(Job, 2 ** 32);
+export const ProofList = new ListCompositeType(Proof, 2 ** 32);
+
 export const MAX_STAKING_VALIDATORS = 2 ** 20;
 export const StakingValidatorList = new ListCompositeType(StakingValidator, MAX_STAKING_VALIDATORS);
 export const SigningInfoList = new ListCompositeType(SigningInfo, MAX_STAKING_VALIDATORS);
@@ -125,6 +194,8 @@ export const State = new ContainerType(
     delegations: DelegationList,
     unbonding: UnbondingList,
     totals: Totals,
+    jobs: JobList,
+    proofs: ProofList,
   },
   { typeName: "State" },
 );
@@ -140,6 +211,8 @@ export const StateMeta = new ContainerType(
     stakingCount: Uint64,
     delegationCount: Uint64,
     unbondingCount: Uint64,
+    jobCount: Uint64,
+    proofCount: Uint64,
   },
   { typeName: "StateMeta" },
 );
@@ -150,3 +223,5 @@ export type StakingValidatorT = ValueOf<typeof StakingValidator>;
 export type SigningInfoT = ValueOf<typeof SigningInfo>;
 export type DelegationT = ValueOf<typeof Delegation>;
 export type UnbondingEntryT = ValueOf<typeof UnbondingEntry>;
+export type JobT = ValueOf<typeof Job>;
+export type ProofT = ValueOf<typeof Proof>;

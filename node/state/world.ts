@@ -8,13 +8,15 @@
  * tree updates, not 2N database reads. On disk every record is one key (its
  * bucket and index), written in the block's batch.
  */
-import type { CompositeViewDU } from "@chainsafe/ssz";
+import { ByteArrayType, type CompositeViewDU } from "@chainsafe/ssz";
 import { Bucket, bucketKey, getBytes, iterateBucket, u32Key, type BatchOp, type Level } from "../db/database.ts";
 import { ValidatorSet, type ValidatorSetT } from "../types/validator.ts";
 import { bytesEqual } from "../util/hex.ts";
 import {
   Account,
   Delegation,
+  Job,
+  Proof,
   SigningInfo,
   StakingValidator,
   State,
@@ -22,6 +24,8 @@ import {
   UnbondingEntry,
   type AccountT,
   type DelegationT,
+  type JobT,
+  type ProofT,
   type SigningInfoT,
   type StakingValidatorT,
   type TotalsT,
@@ -41,6 +45,9 @@ export const STAKING: TableSpec<StakingValidatorT> = { type: StakingValidator, b
 export const SIGNING: TableSpec<SigningInfoT> = { type: SigningInfo, bucket: Bucket.signingInfo, copy: (s) => ({ ...s, missed: new Uint8Array(s.missed) }) };
 export const DELEGATIONS: TableSpec<DelegationT> = { type: Delegation, bucket: Bucket.delegation, copy: (d) => ({ ...d }) };
 export const UNBONDING: TableSpec<UnbondingEntryT> = { type: UnbondingEntry, bucket: Bucket.unbonding, copy: (u) => ({ ...u }) };
+export const JOBS: TableSpec<JobT> = { type: Job, bucket: Bucket.job, copy: (j) => ({ ...j }) };
+export const PROOFS: TableSpec<ProofT> = { type: Proof, bucket: Bucket.proof, copy: (p) => ({ ...p, attesters: [...p.attesters], dissenters: [...p.dissenters] }) };
+export const idKey = (id: Uint8Array): string => Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString("hex");
 
 /** The staking records of genesis (built by the chain from the genesis validators). */
 export interface GenesisStaking {
@@ -60,6 +67,8 @@ interface StateParts {
   lastValidators: ValidatorSetT;
   priorities: bigint[];
   totals: TotalsT;
+  jobs: JobT[];
+  proofs: ProofT[];
 }
 
 export class WorldState {
@@ -70,6 +79,12 @@ export class WorldState {
   readonly signingInfos: SigningInfoT[];
   readonly delegations: DelegationT[];
   readonly unbonding: UnbondingEntryT[];
+  readonly jobs: JobT[];
+  readonly proofs: ProofT[];
+  /** Job id hex → index in `jobs`. */
+  readonly jobIndex: Map<string, number>;
+  /** Proof id hex → index in `proofs`. */
+  readonly proofIndex: Map<string, number>;
   /** Validator address hex → index in `staking`. */
   readonly validatorIndex: Map<string, number>;
   /** Operator address hex → index in `staking` (one validator per operator). */
@@ -95,6 +110,10 @@ export class WorldState {
     this.signingInfos = p.signingInfos;
     this.delegations = p.delegations;
     this.unbonding = p.unbonding;
+    this.jobs = p.jobs;
+    this.proofs = p.proofs;
+    this.jobIndex = new Map(p.jobs.map((j, i) => [idKey(j.id), i]));
+    this.proofIndex = new Map(p.proofs.map((x, i) => [idKey(x.id), i]));
     this.validators = p.validators;
     this.lastValidators = p.lastValidators;
     this.priorities = p.priorities;
@@ -120,6 +139,8 @@ export class WorldState {
         accounts: list,
         ...staking,
         unbonding: [],
+        jobs: [],
+        proofs: [],
         lastValidators: staking.validators,
         priorities: staking.validators.map(() => 0n),
         totals: { supply, burned: 0n, pouwPool: 0n, staked, rewardsOutstanding: 0n },
@@ -148,6 +169,8 @@ export class WorldState {
         signingInfos: await loadTable(db, SIGNING, staking.length, "signing info"),
         delegations: await loadTable(db, DELEGATIONS, Number(meta.delegationCount), "delegation"),
         unbonding: await loadTable(db, UNBONDING, Number(meta.unbondingCount), "unbonding"),
+        jobs: await loadTable(db, JOBS, Number(meta.jobCount), "job"),
+        proofs: await loadTable(db, PROOFS, Number(meta.proofCount), "proof"),
         validators: meta.validators,
         // One object when equal, so sealing does not re-hash an unchanged set every block.
         lastValidators: bytesEqual(ValidatorSet.serialize(meta.lastValidators), ValidatorSet.serialize(meta.validators)) ? meta.validators : meta.lastValidators,
@@ -179,7 +202,9 @@ export class WorldState {
     this.signingInfos.forEach((s, i) => ops.push(tablePutOp(SIGNING, i, s)));
     this.delegations.forEach((d, i) => ops.push(tablePutOp(DELEGATIONS, i, d)));
     this.unbonding.forEach((u, i) => ops.push(tablePutOp(UNBONDING, i, u)));
-    ops.push(metaOp(this.validators, this.lastValidators, this.priorities, this.totals, [this.accounts.length, this.staking.length, this.delegations.length, this.unbonding.length]));
+    this.jobs.forEach((j, i) => ops.push(tablePutOp(JOBS, i, j)));
+    this.proofs.forEach((p, i) => ops.push(tablePutOp(PROOFS, i, p)));
+    ops.push(metaOp(this.validators, this.lastValidators, this.priorities, this.totals, countsOf(this)));
     return ops;
   }
 }
@@ -195,7 +220,12 @@ function indexDelegation(byKey: Map<string, number>, of: Map<string, number[]>, 
 const toU64 = (p: bigint): bigint => BigInt.asUintN(64, p);
 const toI64 = (p: bigint): bigint => BigInt.asIntN(64, p);
 
-function metaOp(validators: ValidatorSetT, lastValidators: ValidatorSetT, priorities: bigint[], totals: TotalsT, counts: [number, number, number, number]): BatchOp {
+/** Lengths of the index-addressed lists, in StateMeta's order. */
+type Counts = [accounts: number, staking: number, delegations: number, unbonding: number, jobs: number, proofs: number];
+
+const countsOf = (w: WorldState): Counts => [w.accounts.length, w.staking.length, w.delegations.length, w.unbonding.length, w.jobs.length, w.proofs.length];
+
+function metaOp(validators: ValidatorSetT, lastValidators: ValidatorSetT, priorities: bigint[], totals: TotalsT, counts: Counts): BatchOp {
   return {
     type: "put",
     key: bucketKey(Bucket.stateMeta, META_KEY),
@@ -208,6 +238,8 @@ function metaOp(validators: ValidatorSetT, lastValidators: ValidatorSetT, priori
       stakingCount: BigInt(counts[1]),
       delegationCount: BigInt(counts[2]),
       unbondingCount: BigInt(counts[3]),
+      jobCount: BigInt(counts[4]),
+      proofCount: BigInt(counts[5]),
     }),
   };
 }
@@ -227,6 +259,10 @@ export class StateOverlay {
   readonly signingInfos: TableOverlay<SigningInfoT>;
   readonly delegations: TableOverlay<DelegationT>;
   readonly unbonding: TableOverlay<UnbondingEntryT>;
+  readonly jobs: TableOverlay<JobT>;
+  readonly proofs: TableOverlay<ProofT>;
+  private readonly newJobs = new Map<string, number>();
+  private readonly newProofs = new Map<string, number>();
   private readonly newValidators = new Map<string, number>();
   private readonly newOperators = new Map<string, number>();
   private readonly newDelegations = new Map<string, number>();
@@ -243,6 +279,8 @@ export class StateOverlay {
     this.signingInfos = new TableOverlay(SIGNING, base.signingInfos);
     this.delegations = new TableOverlay(DELEGATIONS, base.delegations);
     this.unbonding = new TableOverlay(UNBONDING, base.unbonding);
+    this.jobs = new TableOverlay(JOBS, base.jobs);
+    this.proofs = new TableOverlay(PROOFS, base.proofs);
     this.unbondingCursor = base.unbondingCursor;
     this.validators = base.validators;
     this.lastValidators = base.lastValidators;
@@ -299,6 +337,26 @@ export class StateOverlay {
     return i;
   }
 
+  jobIndexOf(idHex: string): number | undefined {
+    return this.base.jobIndex.get(idHex) ?? this.newJobs.get(idHex);
+  }
+
+  proofIndexOf(idHex: string): number | undefined {
+    return this.base.proofIndex.get(idHex) ?? this.newProofs.get(idHex);
+  }
+
+  addJob(j: JobT): number {
+    const i = this.jobs.push(j);
+    this.newJobs.set(idKey(j.id), i);
+    return i;
+  }
+
+  addProof(p: ProofT): number {
+    const i = this.proofs.push(p);
+    this.newProofs.set(idKey(p.id), i);
+    return i;
+  }
+
   addDelegation(d: DelegationT): number {
     const i = this.delegations.push(d);
     indexDelegation(this.newDelegations, this.newDelegationsOf, d, i);
@@ -331,6 +389,8 @@ export class StateOverlay {
       signingInfos: applyTable(view.signingInfos, SigningInfo, this.base.signingInfos, this.signingInfos.changes()),
       delegations: applyTable(view.delegations, Delegation, this.base.delegations, this.delegations.changes()),
       unbonding: applyTable(view.unbonding, UnbondingEntry, this.base.unbonding, this.unbonding.changes()),
+      jobs: applyTable(view.jobs, Job, this.base.jobs, this.jobs.changes()),
+      proofs: applyTable(view.proofs, Proof, this.base.proofs, this.proofs.changes()),
     };
     if (this.validators !== this.base.validators) view.validators = State.fields.validators.toViewDU(this.validators);
     if (this.lastValidators !== this.base.lastValidators) view.lastValidators = State.fields.lastValidators.toViewDU(this.lastValidators);
@@ -358,13 +418,17 @@ export class StateOverlay {
  * (a validator's 1,312-byte consensus key) are not hashed again.
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-function applyTable<T>(list: any, type: { toViewDU(t: T): unknown; fields: object }, base: readonly T[], changes: [number, T][]): [number, T][] {
-  const keys = Object.keys(type.fields) as (keyof T)[];
+function applyTable<T>(list: any, type: { toViewDU(t: T): unknown; fields: Record<string, any> }, base: readonly T[], changes: [number, T][]): [number, T][] {
+  const keys = Object.keys(type.fields) as (keyof T & string)[];
+  // Basic fields and byte arrays are set as values; other composite fields (lists of addresses, containers) as views.
+  const asView = keys.map((k) => !type.fields[k].isBasic && !(type.fields[k] instanceof ByteArrayType));
   for (const [i, t] of changes) {
     if (i < base.length) {
       const prev = base[i]!;
       const view = list.get(i);
-      for (const k of keys) if (t[k] !== prev[k]) view[k] = t[k];
+      keys.forEach((k, n) => {
+        if (t[k] !== prev[k]) view[k] = asView[n] ? type.fields[k].toViewDU(t[k]) : t[k];
+      });
     } else {
       list.push(type.toViewDU(t));
     }
@@ -383,6 +447,8 @@ export interface SealedState {
     signingInfos: [number, SigningInfoT][];
     delegations: [number, DelegationT][];
     unbonding: [number, UnbondingEntryT][];
+    jobs: [number, JobT][];
+    proofs: [number, ProofT][];
   };
   validators: ValidatorSetT;
   lastValidators: ValidatorSetT;
@@ -401,12 +467,16 @@ export function sealedWriteOps(world: WorldState, sealed: SealedState): BatchOp[
   for (const [i, s] of t.signingInfos) ops.push(tablePutOp(SIGNING, i, s));
   for (const [i, d] of t.delegations) ops.push(tablePutOp(DELEGATIONS, i, d));
   for (const [i, u] of t.unbonding) ops.push(tablePutOp(UNBONDING, i, u));
+  for (const [i, j] of t.jobs) ops.push(tablePutOp(JOBS, i, j));
+  for (const [i, p] of t.proofs) ops.push(tablePutOp(PROOFS, i, p));
   ops.push(
     metaOp(sealed.validators, sealed.lastValidators, sealed.priorities, sealed.totals, [
       world.accounts.length + sealed.created.length,
       grown(world.staking.length, t.staking),
       grown(world.delegations.length, t.delegations),
       grown(world.unbonding.length, t.unbonding),
+      grown(world.jobs.length, t.jobs),
+      grown(world.proofs.length, t.proofs),
     ]),
   );
   return ops;
@@ -423,6 +493,8 @@ export class TouchedRecords {
   private readonly signingInfos = new Set<number>();
   private readonly delegations = new Set<number>();
   private readonly unbonding = new Set<number>();
+  private readonly jobs = new Set<number>();
+  private readonly proofs = new Set<number>();
 
   add(sealed: SealedState): void {
     for (const [i] of sealed.updates) this.accounts.add(i);
@@ -431,6 +503,8 @@ export class TouchedRecords {
     for (const [i] of t.signingInfos) this.signingInfos.add(i);
     for (const [i] of t.delegations) this.delegations.add(i);
     for (const [i] of t.unbonding) this.unbonding.add(i);
+    for (const [i] of t.jobs) this.jobs.add(i);
+    for (const [i] of t.proofs) this.proofs.add(i);
   }
 
   /** The batch operations that persist these records as `world` now holds them (after `adoptSealed` of every block). */
@@ -441,7 +515,9 @@ export class TouchedRecords {
     for (const i of this.signingInfos) ops.push(tablePutOp(SIGNING, i, world.signingInfos[i]!));
     for (const i of this.delegations) ops.push(tablePutOp(DELEGATIONS, i, world.delegations[i]!));
     for (const i of this.unbonding) ops.push(tablePutOp(UNBONDING, i, world.unbonding[i]!));
-    ops.push(metaOp(world.validators, world.lastValidators, world.priorities, world.totals, [world.accounts.length, world.staking.length, world.delegations.length, world.unbonding.length]));
+    for (const i of this.jobs) ops.push(tablePutOp(JOBS, i, world.jobs[i]!));
+    for (const i of this.proofs) ops.push(tablePutOp(PROOFS, i, world.proofs[i]!));
+    ops.push(metaOp(world.validators, world.lastValidators, world.priorities, world.totals, countsOf(world)));
     return ops;
   }
 }
@@ -464,6 +540,14 @@ export function adoptSealed(world: WorldState, sealed: SealedState): void {
     world.delegations[i] = d;
   }
   for (const [i, u] of t.unbonding) world.unbonding[i] = u;
+  for (const [i, j] of t.jobs) {
+    if (i === world.jobs.length) world.jobIndex.set(idKey(j.id), i);
+    world.jobs[i] = j;
+  }
+  for (const [i, p] of t.proofs) {
+    if (i === world.proofs.length) world.proofIndex.set(idKey(p.id), i);
+    world.proofs[i] = p;
+  }
   world.unbondingCursor = sealed.unbondingCursor;
   world.validators = sealed.validators;
   world.lastValidators = sealed.lastValidators;

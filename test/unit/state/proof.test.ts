@@ -207,6 +207,8 @@ describe("incremental state root", () => {
               delegations: staking.delegations,
               unbonding: [],
               totals: totalsOf(m),
+              jobs: [],
+              proofs: [],
             });
           expect(hex(world.root)).toBe(hex(byValue(order, balances)));
 
