@@ -3,6 +3,7 @@ import { bytesEqual } from "../util/hex.ts";
 import { AttestationRootList, BlockHeader, EvidenceRootList, MAX_EVIDENCE, TxHashList, type BlockHeaderT, type BlockT, type CommitT, type DuplicateVoteEvidenceT } from "../types/block.ts";
 import { evidenceHash, verifyEvidence, type EvidenceContext } from "./evidence.ts";
 import type { Params } from "../types/params.ts";
+import type { DatasetInfo } from "../types/genesis.ts";
 import type { TxEnvelope } from "../types/txcodec.ts";
 import { validatorSetRoot } from "../types/validator.ts";
 import type { WorldState } from "../state/world.ts";
@@ -25,6 +26,12 @@ export function txRoot(txs: readonly TxEnvelope[]): Uint8Array {
 export interface ChainContext {
   chainId: Uint8Array;
   params: Params;
+  /** The genesis datasets, by id hex (no 0x). */
+  datasets: ReadonlyMap<string, DatasetInfo>;
+}
+
+export function datasetMap(datasets: readonly DatasetInfo[]): ReadonlyMap<string, DatasetInfo> {
+  return new Map(datasets.map((d) => [Buffer.from(d.id).toString("hex"), d]));
 }
 
 /** The committed head a new block builds on. */
@@ -76,7 +83,7 @@ export function buildBlock(world: WorldState, head: Head, ctx: ChainContext, inp
     seen.add(id);
     evidence.push(ev);
   }
-  const result = executeTxs(world, input.candidates, { chainId: ctx.chainId, height, baseFeePerGas, proposer: input.proposer, params: ctx.params }, {
+  const result = executeTxs(world, input.candidates, { chainId: ctx.chainId, height, baseFeePerGas, proposer: input.proposer, params: ctx.params, datasets: ctx.datasets }, {
     mode: "build",
     verified: input.verified,
     staking: { lastCommit: input.lastCommit, evidence },
@@ -154,7 +161,7 @@ export function verifyBlock(world: WorldState, head: Head, block: BlockT, ctx: C
   const validatorsHash = validatorSetRoot(world.validators);
   check(bytesEqual(h.validatorsHash, validatorsHash), BlockErrorCode.BAD_VALIDATORS_HASH, "validatorsHash mismatch");
   check(world.validators.some((v) => bytesEqual(v.address, h.proposer)), BlockErrorCode.BAD_PROPOSER, "proposer is not a validator");
-  const result = executeTxs(world, input.txs, { chainId: ctx.chainId, height: h.height, baseFeePerGas: h.baseFeePerGas, proposer: h.proposer, params }, {
+  const result = executeTxs(world, input.txs, { chainId: ctx.chainId, height: h.height, baseFeePerGas: h.baseFeePerGas, proposer: h.proposer, params, datasets: ctx.datasets }, {
     mode: "verify",
     verified: input.verified,
     staking: { lastCommit: block.body.lastCommit, evidence: block.body.evidence },

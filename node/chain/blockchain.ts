@@ -16,7 +16,7 @@ import { UintNum64 } from "../types/primitives.ts";
 import { evidenceHash } from "./evidence.ts";
 import { genesisStaking } from "./staking.ts";
 import { TouchedRecords, WorldState, adoptSealed, sealedWriteOps } from "../state/world.ts";
-import { blockHash, buildBlock, genesisHeader, verifyBlock, type BuildInput, type BuiltBlock, type ChainContext, type Head } from "./block.ts";
+import { blockHash, buildBlock, datasetMap, genesisHeader, verifyBlock, type BuildInput, type BuiltBlock, type ChainContext, type Head } from "./block.ts";
 import { emptyCommit, verifyCommit } from "./commit.ts";
 import type { ExecutionResult } from "./execute.ts";
 import { ChainStore } from "./store.ts";
@@ -49,7 +49,7 @@ export class Blockchain {
     this.store = store;
     this.world = world;
     this.genesis = genesis;
-    this.ctx = { chainId: utf8(genesis.chainId), params: genesis.params };
+    this.ctx = { chainId: utf8(genesis.chainId), params: genesis.params, datasets: datasetMap(genesis.datasets) };
     this.head = head;
     this.headCommit = headCommit;
   }
@@ -65,7 +65,7 @@ export class Blockchain {
     const pointer = await store.getHead();
     if (!pointer) {
       const world = WorldState.fromGenesis(genesis.accounts, genesisStaking(genesis.validators, genesis.params));
-      const ctx = { chainId: utf8(genesis.chainId), params: genesis.params };
+      const ctx = { chainId: utf8(genesis.chainId), params: genesis.params, datasets: datasetMap(genesis.datasets) };
       const header = genesisHeader(world, ctx, genesis.genesisTime);
       const hash = blockHash(header);
       const block: BlockT = { header, body: { txs: [], attestations: [], evidence: [], lastCommit: emptyCommit() } };

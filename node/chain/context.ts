@@ -1,3 +1,4 @@
+import type { DatasetInfo } from "../types/genesis.ts";
 import type { Params } from "../types/params.ts";
 
 /** What executing a block needs to know besides the state and the transactions. */
@@ -8,4 +9,6 @@ export interface BlockContext {
   /** Address credited with tips. */
   proposer: Uint8Array;
   params: Params;
+  /** The genesis datasets, by id hex (no 0x). */
+  datasets: ReadonlyMap<string, DatasetInfo>;
 }

@@ -9,6 +9,7 @@ import type { TxEnvelope } from "../types/txcodec.ts";
 import { StateOverlay, type SealedState, type WorldState } from "../state/world.ts";
 import type { BlockContext } from "./context.ts";
 import { BlockError, BlockErrorCode, TxError } from "./errors.ts";
+import { endBlockJobs } from "./jobs.ts";
 import { beginBlock, endBlock, type BlockStakingInput } from "./staking-block.ts";
 import { applyTx, checkTxAgainstState, checkTxStateless, verifyTxSignature } from "./transaction.ts";
 
@@ -68,6 +69,7 @@ export function executeTxs(world: WorldState, candidates: Iterable<TxEnvelope>, 
     txs.push(env);
     gasUsed += gas;
   }
+  endBlockJobs(overlay, ctx);
   endBlock(overlay, ctx);
   return { txs, receipts, gasUsed, sealed: overlay.seal(), dropped };
 }

@@ -9,7 +9,8 @@ import { bytesEqual } from "../util/hex.ts";
 import { MAX_U64 } from "../types/primitives.ts";
 import { ReceiptStatus, type ReceiptT } from "../types/block.ts";
 import type { ValueOf } from "@chainsafe/ssz";
-import { TxSelector, type CreateValidator, type Delegate, type TransferT, type Undelegate, type WithdrawRewards } from "../types/transaction.ts";
+import { TxSelector, type CancelJob, type CreateJob, type CreateValidator, type Delegate, type SubmitProof, type TransferT, type Undelegate, type WithdrawRewards } from "../types/transaction.ts";
+import { applyCancelJob, applyCreateJob, applySubmitProof } from "./jobs.ts";
 import { applyCreateValidator, applyDelegate, applyUndelegate, applyUnjail, applyWithdrawRewards } from "./staking.ts";
 import type { TxEnvelope } from "../types/txcodec.ts";
 import type { StateOverlay } from "../state/world.ts";
@@ -18,7 +19,7 @@ import type { BlockContext } from "./context.ts";
 import { ExecErrorCode, TxError, TxErrorCode, type ExecErrorCode as ExecCode } from "./errors.ts";
 import { effectiveTip, intrinsicGas } from "./fees.ts";
 
-/** Body types that execute in this release (the PoUW and settlement ones land with their issues). */
+/** Body types that execute in this release (ChallengeProof and Withdraw land with their slices). */
 export const ENABLED_TYPES: ReadonlySet<number> = new Set([
   TxSelector.Transfer,
   TxSelector.CreateValidator,
@@ -26,6 +27,9 @@ export const ENABLED_TYPES: ReadonlySet<number> = new Set([
   TxSelector.Undelegate,
   TxSelector.Unjail,
   TxSelector.WithdrawRewards,
+  TxSelector.CreateJob,
+  TxSelector.CancelJob,
+  TxSelector.SubmitProof,
 ]);
 
 /** Checks that need no state: size, chain id, type, gas and fee fields. */
@@ -54,6 +58,8 @@ export function maxCost(env: TxEnvelope): bigint {
   if (tx.body.selector === TxSelector.Transfer) cost += (tx.body.value as TransferT).amount;
   else if (tx.body.selector === TxSelector.CreateValidator) cost += (tx.body.value as ValueOf<typeof CreateValidator>).amount;
   else if (tx.body.selector === TxSelector.Delegate) cost += (tx.body.value as ValueOf<typeof Delegate>).amount;
+  else if (tx.body.selector === TxSelector.CreateJob) cost += (tx.body.value as ValueOf<typeof CreateJob>).reward;
+  else if (tx.body.selector === TxSelector.SubmitProof) cost += (tx.body.value as ValueOf<typeof SubmitProof>).commitment.bond;
   return cost;
 }
 
@@ -101,6 +107,9 @@ export function applyTx(env: TxEnvelope, gasUsed: number, overlay: StateOverlay,
   else if (selector === TxSelector.Undelegate) error = applyUndelegate(env, value as ValueOf<typeof Undelegate>, overlay, ctx);
   else if (selector === TxSelector.Unjail) error = applyUnjail(env, overlay, ctx);
   else if (selector === TxSelector.WithdrawRewards) error = applyWithdrawRewards(env, value as ValueOf<typeof WithdrawRewards>, overlay);
+  else if (selector === TxSelector.CreateJob) error = applyCreateJob(env, value as ValueOf<typeof CreateJob>, overlay, ctx);
+  else if (selector === TxSelector.CancelJob) error = applyCancelJob(env, value as ValueOf<typeof CancelJob>, overlay);
+  else if (selector === TxSelector.SubmitProof) error = applySubmitProof(env, value as ValueOf<typeof SubmitProof>, overlay, ctx);
 
   return {
     txHash: env.hash,

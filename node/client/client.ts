@@ -35,8 +35,8 @@ export interface ChainInfo {
   mempoolSize: number;
   /** Peers, block sync and the consensus round; null when the node runs without networking. */
   network: { peers: number; peerId: string; syncing: boolean; bestPeerHeight: number; round: number } | null;
-  /** Supply = account balances + staked + rewardsOutstanding + pouwPool. */
-  totals: { supply: string; burned: string; pouwPool: string; staked: string; rewardsOutstanding: string };
+  /** Supply = account balances + staked + rewardsOutstanding + pouwPool + escrowed. */
+  totals: { supply: string; burned: string; pouwPool: string; staked: string; rewardsOutstanding: string; escrowed: string };
 }
 
 export interface AccountInfo {

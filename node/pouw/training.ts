@@ -38,7 +38,7 @@ export function f32ToBits(x: number): number {
 }
 
 /** Checks a job spec's shape and numbers (and, given the dataset, that the model fits it); throws `BAD_JOB_SPEC`. */
-export function validateJobSpec(spec: JobSpecT, dataset?: Dataset): void {
+export function validateJobSpec(spec: JobSpecT, dataset?: Pick<Dataset, "features" | "classes">): void {
   const bad = (msg: string): never => {
     throw new WorkError(WorkErrorCode.BAD_JOB_SPEC, msg);
   };

@@ -100,6 +100,7 @@ export const methods: Record<string, Method> = {
         pouwPool: chain.world.totals.pouwPool.toString(),
         staked: chain.world.totals.staked.toString(),
         rewardsOutstanding: chain.world.totals.rewardsOutstanding.toString(),
+        escrowed: chain.world.totals.escrowed.toString(),
       },
     };
   },

@@ -173,6 +173,8 @@ export const Totals = new ContainerType(
     staked: Amount,
     /** Staking rewards and commission credited but not yet withdrawn (plus rounding dust). */
     rewardsOutstanding: Amount,
+    /** Job rewards and worker bonds held in escrow (DESIGN §8). */
+    escrowed: Amount,
   },
   { typeName: "Totals" },
 );

@@ -143,7 +143,7 @@ export class WorldState {
         proofs: [],
         lastValidators: staking.validators,
         priorities: staking.validators.map(() => 0n),
-        totals: { supply, burned: 0n, pouwPool: 0n, staked, rewardsOutstanding: 0n },
+        totals: { supply, burned: 0n, pouwPool: 0n, staked, rewardsOutstanding: 0n, escrowed: 0n },
       },
       0,
     );

@@ -22,7 +22,19 @@ export interface GenesisAccount {
   balance: bigint;
 }
 
+/** A dataset jobs may train on, registered by the hash of its canonical bytes (DESIGN §8). */
+export interface DatasetInfo {
+  name: string;
+  id: Uint8Array;
+  features: number;
+  classes: number;
+  train: number;
+  validation: number;
+}
+
 export interface Genesis {
+  /** Datasets jobs may name (a node must hold each one's bytes to verify proofs). */
+  datasets: DatasetInfo[];
   chainId: string;
   /** ms since the Unix epoch; the first block's time must be later. */
   genesisTime: number;
@@ -37,6 +49,7 @@ export interface GenesisJson {
   params?: Record<string, unknown>;
   validators: { name: string; publicKey: string; anchorAddress?: string; power: string; commissionBps?: number }[];
   accounts: { address: string; balance: string }[];
+  datasets?: { name: string; id: string; features: number; classes: number; train: number; validation: number }[];
   [extra: string]: unknown;
 }
 
@@ -89,5 +102,15 @@ export function parseGenesis(json: GenesisJson): Genesis {
   });
   supply += validators.reduce((s, v) => s + v.power * params.powerReduction, 0n);
   if (supply > MAX_U64) fail("total supply (balances plus bonded stake) exceeds u64");
-  return { chainId: json.chainId, genesisTime: json.genesisTime, params, validators, accounts };
+  const datasets = (json.datasets ?? []).map((d, i) => {
+    if (typeof d.name !== "string" || d.name.length === 0 || d.name.length > 64) fail(`datasets[${i}].name must be 1..64 characters`);
+    if (!isHex(d.id) || fromHex(d.id).length !== 32) fail(`datasets[${i}].id must be a 32-byte hex hash`);
+    for (const k of ["features", "classes", "train", "validation"] as const) {
+      if (!Number.isSafeInteger(d[k]) || d[k] < 1 || d[k] > 2 ** 32 - 1) fail(`datasets[${i}].${k} must be a positive u32`);
+    }
+    if (d.classes > 256) fail(`datasets[${i}].classes must be at most 256 (labels are bytes)`);
+    return { name: d.name, id: fromHex(d.id), features: d.features, classes: d.classes, train: d.train, validation: d.validation };
+  });
+  if (new Set(datasets.map((d) => Buffer.from(d.id).toString("hex"))).size !== datasets.length) fail("a dataset appears twice");
+  return { chainId: json.chainId, genesisTime: json.genesisTime, params, validators, accounts, datasets };
 }

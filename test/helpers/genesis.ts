@@ -11,7 +11,18 @@ export interface TestNet {
   chainId: string;
 }
 
-export function makeTestNet(opts: { accounts?: number; balance?: bigint; chainId?: string; params?: Partial<Params>; label?: string; validators?: number } = {}): TestNet {
+export interface TestDataset {
+  name: string;
+  id: string;
+  features: number;
+  classes: number;
+  train: number;
+  validation: number;
+}
+
+export function makeTestNet(
+  opts: { accounts?: number; balance?: bigint; chainId?: string; params?: Partial<Params>; label?: string; validators?: number; datasets?: TestDataset[] } = {},
+): TestNet {
   const label = opts.label ?? "test";
   const chainId = opts.chainId ?? "pouw-test-1";
   const validators = Array.from({ length: opts.validators ?? 1 }, (_, i) => AccountKey.fromLabel(`${label}/validator/${i}`));
@@ -23,6 +34,7 @@ export function makeTestNet(opts: { accounts?: number; balance?: bigint; chainId
     params: paramsToJson({ ...DEFAULT_PARAMS, ...opts.params }),
     validators: validators.map((v, i) => ({ name: `v${i}`, publicKey: toHex(v.publicKey), power: "100" })),
     accounts: accounts.map((k) => ({ address: k.bech32, balance: (opts.balance ?? 1_000_000_000_000_000n).toString() })),
+    ...(opts.datasets ? { datasets: opts.datasets } : {}),
   };
   return { genesisJson: JSON.stringify(genesis), validator, validators, accounts, chainId };
 }

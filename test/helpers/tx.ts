@@ -1,5 +1,5 @@
 import type { AccountKey } from "../../node/crypto/keys.ts";
-import { SignedTransaction, TxSelector, type TransactionT } from "../../node/types/transaction.ts";
+import { SignedTransaction, TxSelector, type JobSpecT, type TransactionT } from "../../node/types/transaction.ts";
 import { envelopeFromSigned, signTransaction, type TxEnvelope } from "../../node/types/txcodec.ts";
 import { utf8 } from "../../node/util/hex.ts";
 
@@ -65,4 +65,10 @@ export const body = {
   undelegate: (validator: Uint8Array, shares: bigint) => ({ selector: TxSelector.Undelegate, value: { validator, shares } }),
   unjail: () => ({ selector: TxSelector.Unjail, value: { reserved: 0 } }),
   withdrawRewards: (validator: Uint8Array = new Uint8Array(20)) => ({ selector: TxSelector.WithdrawRewards, value: { validator } }),
+  createJob: (spec: JobSpecT, reward: bigint, workerBond: bigint) => ({ selector: TxSelector.CreateJob, value: { spec, reward, workerBond } }),
+  cancelJob: (jobId: Uint8Array) => ({ selector: TxSelector.CancelJob, value: { jobId } }),
+  submitProof: (jobId: Uint8Array, commitment: { checkpointsRoot: Uint8Array; count: number; finalWeightsHash: Uint8Array; claimedMetric: number; bond: bigint }) => ({
+    selector: TxSelector.SubmitProof,
+    value: { jobId, commitment },
+  }),
 };

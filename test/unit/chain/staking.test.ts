@@ -50,7 +50,7 @@ async function open(): Promise<ChainDriver> {
 function checkInvariants(w: WorldState): void {
   const t = w.totals;
   const balances = w.accounts.reduce((s, a) => s + a.balance, 0n);
-  expect(balances + t.staked + t.rewardsOutstanding + t.pouwPool).toBe(t.supply);
+  expect(balances + t.staked + t.rewardsOutstanding + t.pouwPool + t.escrowed).toBe(t.supply);
   const bonded = w.staking.reduce((s, v) => s + v.tokens, 0n);
   const unbonding = w.unbonding.reduce((s, e) => s + e.amount, 0n);
   expect(bonded + unbonding).toBe(t.staked);

@@ -74,7 +74,7 @@ const nonce = (chain: Blockchain, a: Uint8Array) => chain.world.getAccount(a)?.n
 /** Everything the supply is made of: balances, bonded and unbonding stake, unpaid rewards and the PoUW pool. */
 const sumBalances = (chain: Blockchain) => {
   const t = chain.world.totals;
-  return chain.world.accounts.reduce((s, a) => s + a.balance, 0n) + t.staked + t.rewardsOutstanding + t.pouwPool;
+  return chain.world.accounts.reduce((s, a) => s + a.balance, 0n) + t.staked + t.rewardsOutstanding + t.pouwPool + t.escrowed;
 };
 /** The genesis validator's self-bond (power 100). */
 const STAKED = 100n * params.powerReduction;
@@ -378,7 +378,7 @@ describe("checkTxStateless / checkTxAgainstState / applyTx", () => {
     ];
     const built = build(chain, envs);
     const overlay = new StateOverlay(chain.world);
-    const blockCtx = { chainId: chain.ctx.chainId, height: 1, baseFeePerGas: BASE_FEE, proposer, params };
+    const blockCtx = { chainId: chain.ctx.chainId, height: 1, baseFeePerGas: BASE_FEE, proposer, params, datasets: chain.ctx.datasets };
     beginBlock(overlay, blockCtx, { lastCommit: emptyCommit(), evidence: [] });
     const receipts = envs.map((env) => {
       const gas = checkTxStateless(env, blockCtx);

@@ -1,0 +1,192 @@
+/**
+ * Useful-work transactions and their per-block bookkeeping (DESIGN §8):
+ * `CreateJob` escrows a reward, `CancelJob` refunds it while nobody has
+ * submitted, `SubmitProof` escrows the worker's bond against a proof-of-
+ * learning commitment. At the end of each block: a proof that gathered no
+ * acceptance by its attestation deadline is rejected and its bond slashed
+ * (the job opens again); an accepted proof whose challenge window passed is
+ * paid its reward, its bond and a share of the PoUW pool; an open job past
+ * its deadline expires and is refunded.
+ */
+import type { ValueOf } from "@chainsafe/ssz";
+import { sha256 } from "../crypto/hash.ts";
+import { WorkError } from "../pouw/errors.ts";
+import { bitsToF32, checkpointCount, validateJobSpec } from "../pouw/training.ts";
+import { parameterCount } from "../pouw/kernel/mlp.ts";
+import { JobStatus, ProofStatus, type JobT, type ProofT } from "../state/schemas.ts";
+import { addrKey, idKey, type StateOverlay } from "../state/world.ts";
+import type { CancelJob, CreateJob, SubmitProof } from "../types/transaction.ts";
+import type { TxEnvelope } from "../types/txcodec.ts";
+import { concatBytes, utf8 } from "../util/hex.ts";
+import type { BlockContext } from "./context.ts";
+import { ExecErrorCode, type ExecErrorCode as ExecCode } from "./errors.ts";
+
+const BPS = 10_000n;
+/** How a slashed worker bond is split: to the challenger (the PoUW pool when nobody challenged), the requester, burned. */
+export const BOND_SPLIT_BPS = { challenger: 5000n, requester: 4000n, burned: 1000n } as const;
+
+export function proofIdOf(jobId: Uint8Array, txHash: Uint8Array): Uint8Array {
+  return sha256(concatBytes(utf8("pouw/proof/v1"), jobId, txHash));
+}
+
+export function applyCreateJob(env: TxEnvelope, body: ValueOf<typeof CreateJob>, o: StateOverlay, ctx: BlockContext): ExecCode | null {
+  const { spec } = body;
+  const dataset = ctx.datasets.get(idKey(spec.datasetId));
+  if (!dataset) return ExecErrorCode.UNKNOWN_DATASET;
+  try {
+    validateJobSpec(spec, dataset);
+  } catch (e) {
+    if (e instanceof WorkError) return ExecErrorCode.BAD_JOB_SPEC;
+    throw e;
+  }
+  if (spec.deadline <= ctx.height) return ExecErrorCode.DEADLINE_PASSED;
+  const sender = o.mutable(env.senderHex, env.sender);
+  if (sender.balance < body.reward) return ExecErrorCode.INSUFFICIENT_BALANCE;
+  sender.balance -= body.reward;
+  o.totals.escrowed += body.reward;
+  o.addJob({
+    id: env.hash,
+    requester: env.sender,
+    spec,
+    reward: body.reward,
+    workerBond: body.workerBond,
+    status: JobStatus.Open,
+    createdAt: ctx.height,
+    proof: 0,
+  });
+  return null;
+}
+
+export function applyCancelJob(env: TxEnvelope, body: ValueOf<typeof CancelJob>, o: StateOverlay): ExecCode | null {
+  const ji = o.jobIndexOf(idKey(body.jobId));
+  if (ji === undefined) return ExecErrorCode.JOB_NOT_FOUND;
+  const job = o.jobs.get(ji)!;
+  if (addrKey(job.requester) !== env.senderHex) return ExecErrorCode.NOT_REQUESTER;
+  if (job.status !== JobStatus.Open) return ExecErrorCode.JOB_NOT_OPEN;
+  refund(o, ji, JobStatus.Cancelled);
+  return null;
+}
+
+export function applySubmitProof(env: TxEnvelope, body: ValueOf<typeof SubmitProof>, o: StateOverlay, ctx: BlockContext): ExecCode | null {
+  const ji = o.jobIndexOf(idKey(body.jobId));
+  if (ji === undefined) return ExecErrorCode.JOB_NOT_FOUND;
+  const job = o.jobs.get(ji)!;
+  const c = body.commitment;
+  if (job.status !== JobStatus.Open) return ExecErrorCode.JOB_NOT_OPEN;
+  if (ctx.height > job.spec.deadline) return ExecErrorCode.DEADLINE_PASSED;
+  if (c.count !== checkpointCount(job.spec)) return ExecErrorCode.WRONG_CHECKPOINT_COUNT;
+  if (c.bond < job.workerBond) return ExecErrorCode.BOND_TOO_LOW;
+  if (!meetsTarget(job, c.claimedMetric)) return ExecErrorCode.METRIC_BELOW_TARGET;
+  const sender = o.mutable(env.senderHex, env.sender);
+  if (sender.balance < c.bond) return ExecErrorCode.INSUFFICIENT_BALANCE;
+  sender.balance -= c.bond;
+  o.totals.escrowed += c.bond;
+  const pi = o.addProof({
+    id: proofIdOf(job.id, env.hash),
+    job: ji,
+    worker: env.sender,
+    commitment: c,
+    submittedAt: ctx.height,
+    status: ProofStatus.Pending,
+    decidedAt: 0,
+    validPower: 0n,
+    invalidPower: 0n,
+    attesters: [],
+    dissenters: [],
+  });
+  const mj = o.jobs.mutable(ji);
+  mj.status = JobStatus.Proving;
+  mj.proof = pi + 1;
+  return null;
+}
+
+/** Accuracy targets are basis points, at least the threshold; loss targets float32 bits, at most the threshold. */
+export function meetsTarget(job: Pick<JobT, "spec">, metric: number): boolean {
+  const { targetMetric, targetThreshold } = job.spec;
+  if (targetMetric === 0) return metric >= targetThreshold && metric <= 10_000;
+  const loss = bitsToF32(metric);
+  return Number.isFinite(loss) && loss >= 0 && loss <= bitsToF32(targetThreshold);
+}
+
+/** The job's reward back to its requester. */
+function refund(o: StateOverlay, ji: number, status: number): void {
+  const job = o.jobs.mutable(ji);
+  o.mutable(addrKey(job.requester), job.requester).balance += job.reward;
+  o.totals.escrowed -= job.reward;
+  job.status = status;
+}
+
+/**
+ * Slashes a proof's bond: `challenger` of it to `to` (or to the PoUW pool),
+ * `requester` to the job's requester, the rest burned. Reopens the job, or
+ * expires and refunds it when its deadline has passed.
+ */
+export function slashProof(o: StateOverlay, pi: number, status: number, height: number, to: Uint8Array | null): void {
+  const p = o.proofs.mutable(pi);
+  p.status = status;
+  p.decidedAt = height;
+  const bond = p.commitment.bond;
+  const job = o.jobs.get(p.job)!;
+  const toChallenger = (bond * BOND_SPLIT_BPS.challenger) / BPS;
+  const toRequester = (bond * BOND_SPLIT_BPS.requester) / BPS;
+  const burned = bond - toChallenger - toRequester;
+  o.totals.escrowed -= bond;
+  if (to) o.mutable(addrKey(to), to).balance += toChallenger;
+  else o.totals.pouwPool += toChallenger;
+  o.mutable(addrKey(job.requester), job.requester).balance += toRequester;
+  o.totals.burned += burned;
+  o.totals.supply -= burned;
+  const mj = o.jobs.mutable(p.job);
+  mj.proof = 0;
+  if (height > job.spec.deadline) refund(o, p.job, JobStatus.Expired);
+  else mj.status = JobStatus.Open;
+}
+
+/** Verified work of a proof: steps × parameters (DESIGN §8). */
+export function workOf(job: Pick<JobT, "spec">): bigint {
+  return BigInt(job.spec.steps) * BigInt(parameterCount(job.spec.layers));
+}
+
+/** End-of-block bookkeeping of jobs and proofs (see the file comment). */
+export function endBlockJobs(o: StateOverlay, ctx: BlockContext): void {
+  const { params, height } = ctx;
+  const toPay: number[] = [];
+  for (let ji = 0; ji < o.jobs.length; ji++) {
+    const job = o.jobs.get(ji)!;
+    if (job.status === JobStatus.Open) {
+      if (height > job.spec.deadline) refund(o, ji, JobStatus.Expired);
+      continue;
+    }
+    if (job.status !== JobStatus.Proving) continue;
+    const pi = job.proof - 1;
+    const p = o.proofs.get(pi)!;
+    if (p.status === ProofStatus.Pending && height >= p.submittedAt + params.attestationDeadline) slashProof(o, pi, ProofStatus.Rejected, height, null);
+    else if (p.status === ProofStatus.Accepted && height >= p.decidedAt + params.challengeWindow) toPay.push(pi);
+  }
+  payProofs(o, toPay, height);
+}
+
+/**
+ * Pays proofs whose window passed: the reward and the bond to the worker, and
+ * the whole PoUW pool split among them by verified work (integer division;
+ * the remainder stays in the pool).
+ */
+function payProofs(o: StateOverlay, pis: number[], height: number): void {
+  if (pis.length === 0) return;
+  const work = pis.map((pi) => workOf(o.jobs.get(o.proofs.get(pi)!.job)!));
+  const total = work.reduce((s, w) => s + w, 0n);
+  const pool = o.totals.pouwPool;
+  pis.forEach((pi, k) => {
+    const p = o.proofs.mutable(pi);
+    const job = o.jobs.mutable(p.job);
+    const share = total > 0n ? (pool * work[k]!) / total : 0n;
+    o.totals.pouwPool -= share;
+    o.totals.escrowed -= job.reward + p.commitment.bond;
+    o.mutable(addrKey(p.worker), p.worker).balance += job.reward + p.commitment.bond + share;
+    p.status = ProofStatus.Paid;
+    p.decidedAt = height;
+    job.status = JobStatus.Completed;
+  });
+}
+
+export type { JobT, ProofT };

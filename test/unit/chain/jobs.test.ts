@@ -1,0 +1,245 @@
+/**
+ * Useful-work transactions on a real chain (memory-level, blocks built and
+ * committed): CreateJob escrows, CancelJob refunds, SubmitProof escrows a
+ * bond against a commitment, a proof without acceptance by its attestation
+ * deadline is rejected with its bond split 50/40/10 (PoUW pool, requester,
+ * burned), and an open job past its deadline expires with a refund. Every
+ * failure is a receipt with its code, and supply always adds up.
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import { ExecErrorCode } from "../../../node/chain/errors.ts";
+import { proofIdOf } from "../../../node/chain/jobs.ts";
+import type { AccountKey } from "../../../node/crypto/keys.ts";
+import { syntheticDataset } from "../../../node/pouw/datasets.ts";
+import { checkpointCount, f32ToBits } from "../../../node/pouw/training.ts";
+import { JobStatus, ProofStatus } from "../../../node/state/schemas.ts";
+import { idKey, type WorldState } from "../../../node/state/world.ts";
+import { ReceiptStatus } from "../../../node/types/block.ts";
+import type { Params } from "../../../node/types/params.ts";
+import type { JobSpecT } from "../../../node/types/transaction.ts";
+import { toHex } from "../../../node/util/hex.ts";
+import { ChainDriver } from "../../helpers/chain-driver.ts";
+import { makeTestNet } from "../../helpers/genesis.ts";
+import { body, signedTx } from "../../helpers/tx.ts";
+
+const data = syntheticDataset({ seed: "jobs-test", features: 8, classes: 3, train: 64, validation: 16 });
+const PARAMS: Partial<Params> = { attestationDeadline: 4, challengeWindow: 2, blockReward: 1_000_000_000n, stakingShareBps: 8000 };
+const net = makeTestNet({
+  accounts: 3,
+  label: "jobs",
+  params: PARAMS,
+  datasets: [{ name: data.name, id: toHex(data.id), features: 8, classes: 3, train: 64, validation: 16 }],
+});
+const [requester, worker, other] = net.accounts as [AccountKey, AccountKey, AccountKey];
+const REWARD = 5_000_000_000n;
+const BOND = 1_000_000_000n;
+
+function spec(over: Partial<JobSpecT> = {}): JobSpecT {
+  return {
+    datasetId: data.id,
+    layers: [8, 16, 3],
+    learningRateBits: f32ToBits(0.1),
+    momentumBits: f32ToBits(0.9),
+    batchSize: 8,
+    steps: 40,
+    segmentLength: 10,
+    seed: new Uint8Array(32).fill(9),
+    targetMetric: 0,
+    targetThreshold: 8000,
+    deadline: 30,
+    ...over,
+  };
+}
+
+const commitment = (over: Partial<{ count: number; claimedMetric: number; bond: bigint }> = {}) => ({
+  checkpointsRoot: new Uint8Array(32).fill(1),
+  count: checkpointCount(spec()),
+  finalWeightsHash: new Uint8Array(32).fill(2),
+  claimedMetric: 9000,
+  bond: BOND,
+  ...over,
+});
+
+let drivers: ChainDriver[] = [];
+afterEach(async () => {
+  for (const d of drivers) await d.close();
+  drivers = [];
+});
+
+async function open(): Promise<ChainDriver> {
+  const d = await ChainDriver.open(net.genesisJson, net.validators);
+  drivers.push(d);
+  return d;
+}
+
+const nonces = new Map<AccountKey, bigint>();
+function tx(key: AccountKey, b: Parameters<typeof signedTx>[1]["body"]) {
+  const n = nonces.get(key) ?? 0n;
+  nonces.set(key, n + 1n);
+  return signedTx(key, { nonce: n, body: b, gasLimit: 300_000 });
+}
+
+/** Runs one block with the transactions; returns each receipt's error code ("" for success). */
+async function block(d: ChainDriver, txs: ReturnType<typeof tx>[]): Promise<string[]> {
+  const r = await d.next(txs.map((t) => t.env));
+  expect(r.txs.length).toBe(txs.length);
+  checkSupply(d.chain.world);
+  return r.receipts.map((x) => (x.status === ReceiptStatus.Success ? "" : Buffer.from(x.error).toString()));
+}
+
+function checkSupply(w: WorldState): void {
+  const t = w.totals;
+  const balances = w.accounts.reduce((s, a) => s + a.balance, 0n);
+  expect(balances + t.staked + t.rewardsOutstanding + t.pouwPool + t.escrowed).toBe(t.supply);
+  const escrow = w.jobs.reduce((s, j) => s + (j.status === JobStatus.Open || j.status === JobStatus.Proving ? j.reward : 0n), 0n);
+  const bonds = w.proofs.reduce((s, p) => s + (p.status === ProofStatus.Pending || p.status === ProofStatus.Accepted ? p.commitment.bond : 0n), 0n);
+  expect(t.escrowed).toBe(escrow + bonds);
+}
+
+const balance = (d: ChainDriver, k: AccountKey) => d.chain.world.getAccount(k.address)!.balance;
+const job = (d: ChainDriver, id: Uint8Array) => d.chain.world.jobs[d.chain.world.jobIndex.get(idKey(id))!]!;
+
+describe("jobs", () => {
+  it("CreateJob escrows the reward under the transaction's hash; CancelJob refunds it to the requester only", async () => {
+    nonces.clear();
+    const d = await open();
+    const before = balance(d, requester);
+    const create = tx(requester, body.createJob(spec(), REWARD, BOND));
+    expect(await block(d, [create])).toEqual([""]);
+    const j = job(d, create.env.hash);
+    expect(j.status).toBe(JobStatus.Open);
+    expect(j.reward).toBe(REWARD);
+    expect(toHex(j.requester)).toBe(toHex(requester.address));
+    expect(d.chain.world.totals.escrowed).toBe(REWARD);
+    const fee1 = before - balance(d, requester) - REWARD;
+    expect(fee1 > 0n).toBe(true);
+
+    expect(await block(d, [tx(other, body.cancelJob(create.env.hash))])).toEqual([ExecErrorCode.NOT_REQUESTER]);
+    expect(await block(d, [tx(requester, body.cancelJob(new Uint8Array(32).fill(7)))])).toEqual([ExecErrorCode.JOB_NOT_FOUND]);
+    const mid = balance(d, requester);
+    const cancel = tx(requester, body.cancelJob(create.env.hash));
+    expect(await block(d, [cancel])).toEqual([""]);
+    expect(job(d, create.env.hash).status).toBe(JobStatus.Cancelled);
+    expect(d.chain.world.totals.escrowed).toBe(0n);
+    expect(balance(d, requester) > mid).toBe(true); // reward back, minus the cancel's fee
+    expect(await block(d, [tx(requester, body.cancelJob(create.env.hash))])).toEqual([ExecErrorCode.JOB_NOT_OPEN]);
+  });
+
+  it("CreateJob refuses unknown datasets, specs that do not fit the dataset, past deadlines and unaffordable rewards", async () => {
+    nonces.clear();
+    const d = await open();
+    const codes = await block(d, [
+      tx(requester, body.createJob(spec({ datasetId: new Uint8Array(32).fill(3) }), REWARD, BOND)),
+      tx(requester, body.createJob(spec({ layers: [9, 16, 3] }), REWARD, BOND)),
+      tx(requester, body.createJob(spec({ learningRateBits: f32ToBits(NaN) }), REWARD, BOND)),
+      tx(requester, body.createJob(spec({ deadline: 1 }), REWARD, BOND)),
+      tx(requester, body.createJob(spec(), 10n ** 18n, BOND)),
+    ]);
+    expect(codes).toEqual([ExecErrorCode.UNKNOWN_DATASET, ExecErrorCode.BAD_JOB_SPEC, ExecErrorCode.BAD_JOB_SPEC, ExecErrorCode.DEADLINE_PASSED, ExecErrorCode.INSUFFICIENT_BALANCE]);
+    expect(d.chain.world.jobs.length).toBe(0);
+    expect(d.chain.world.totals.escrowed).toBe(0n);
+  });
+
+  it("SubmitProof checks the commitment against the job, escrows the bond and locks the job", async () => {
+    nonces.clear();
+    const d = await open();
+    const create = tx(requester, body.createJob(spec(), REWARD, BOND));
+    const lossJob = tx(requester, body.createJob(spec({ targetMetric: 1, targetThreshold: f32ToBits(0.5) }), REWARD, BOND));
+    await block(d, [create, lossJob]);
+    const id = create.env.hash;
+    const codes = await block(d, [
+      tx(worker, body.submitProof(new Uint8Array(32).fill(8), commitment())),
+      tx(worker, body.submitProof(id, commitment({ count: 4 }))),
+      tx(worker, body.submitProof(id, commitment({ bond: BOND - 1n }))),
+      tx(worker, body.submitProof(id, commitment({ claimedMetric: 7999 }))),
+      tx(worker, body.submitProof(id, commitment({ claimedMetric: 10_001 }))),
+      tx(worker, body.submitProof(lossJob.env.hash, commitment({ claimedMetric: f32ToBits(0.6) }))),
+      tx(worker, body.submitProof(lossJob.env.hash, commitment({ claimedMetric: f32ToBits(NaN) }))),
+    ]);
+    expect(codes).toEqual([
+      ExecErrorCode.JOB_NOT_FOUND,
+      ExecErrorCode.WRONG_CHECKPOINT_COUNT,
+      ExecErrorCode.BOND_TOO_LOW,
+      ExecErrorCode.METRIC_BELOW_TARGET,
+      ExecErrorCode.METRIC_BELOW_TARGET,
+      ExecErrorCode.METRIC_BELOW_TARGET,
+      ExecErrorCode.METRIC_BELOW_TARGET,
+    ]);
+    const submit = tx(worker, body.submitProof(id, commitment()));
+    const second = tx(other, body.submitProof(id, commitment()));
+    expect(await block(d, [submit, second, tx(requester, body.cancelJob(id)), tx(worker, body.submitProof(lossJob.env.hash, commitment({ claimedMetric: f32ToBits(0.25) })))])).toEqual([
+      "",
+      ExecErrorCode.JOB_NOT_OPEN,
+      ExecErrorCode.JOB_NOT_OPEN,
+      "",
+    ]);
+    const j = job(d, id);
+    expect(j.status).toBe(JobStatus.Proving);
+    const p = d.chain.world.proofs[j.proof - 1]!;
+    expect(toHex(p.id)).toBe(toHex(proofIdOf(id, submit.env.hash)));
+    expect(p.status).toBe(ProofStatus.Pending);
+    expect(toHex(p.worker)).toBe(toHex(worker.address));
+    expect(d.chain.world.totals.escrowed).toBe(2n * REWARD + 2n * BOND);
+  });
+
+  it("a proof not accepted by its attestation deadline is rejected: bond 50 % to the PoUW pool, 40 % to the requester, 10 % burned; the job opens again", async () => {
+    nonces.clear();
+    const d = await open();
+    const create = tx(requester, body.createJob(spec(), REWARD, BOND));
+    await block(d, [create]);
+    const submit = tx(worker, body.submitProof(create.env.hash, commitment({ bond: 2n * BOND })));
+    await block(d, [submit]);
+    const submittedAt = d.height;
+    const p0 = d.chain.world.proofs[0]!;
+    expect(p0.submittedAt).toBe(submittedAt);
+    while (d.height < submittedAt + PARAMS.attestationDeadline! - 1) await block(d, []);
+    expect(d.chain.world.proofs[0]!.status).toBe(ProofStatus.Pending);
+    const req = balance(d, requester);
+    const wrk = balance(d, worker);
+    const pool = d.chain.world.totals.pouwPool;
+    const burned = d.chain.world.totals.burned;
+    await block(d, []); // the deadline block
+    const p = d.chain.world.proofs[0]!;
+    expect(p.status).toBe(ProofStatus.Rejected);
+    expect(p.decidedAt).toBe(submittedAt + PARAMS.attestationDeadline!);
+    expect(balance(d, requester) - req).toBe((2n * BOND * 40n) / 100n);
+    expect(balance(d, worker)).toBe(wrk);
+    const issued = (1_000_000_000n * 2000n) / 10_000n; // this block's PoUW share of the reward
+    expect(d.chain.world.totals.pouwPool - pool).toBe((2n * BOND * 50n) / 100n + issued);
+    expect(d.chain.world.totals.burned - burned).toBe((2n * BOND * 10n) / 100n);
+    const j = job(d, create.env.hash);
+    expect(j.status).toBe(JobStatus.Open);
+    expect(j.proof).toBe(0);
+    expect(d.chain.world.totals.escrowed).toBe(REWARD);
+    // Another worker may now submit.
+    expect(await block(d, [tx(other, body.submitProof(create.env.hash, commitment()))])).toEqual([""]);
+  });
+
+  it("an open job past its deadline expires and its reward goes back", async () => {
+    nonces.clear();
+    const d = await open();
+    const create = tx(requester, body.createJob(spec({ deadline: 4 }), REWARD, BOND));
+    await block(d, [create]);
+    while (d.height < 4) await block(d, []);
+    expect(job(d, create.env.hash).status).toBe(JobStatus.Open);
+    const before = balance(d, requester);
+    await block(d, []);
+    expect(job(d, create.env.hash).status).toBe(JobStatus.Expired);
+    expect(balance(d, requester) - before).toBe(REWARD);
+    expect(await block(d, [tx(worker, body.submitProof(create.env.hash, commitment()))])).toEqual([ExecErrorCode.JOB_NOT_OPEN]);
+  });
+
+  it("a node reopened from disk-like reload sees the same jobs and proofs (state loads and roots agree)", async () => {
+    nonces.clear();
+    const d = await open();
+    const create = tx(requester, body.createJob(spec(), REWARD, BOND));
+    await block(d, [create]);
+    await block(d, [tx(worker, body.submitProof(create.env.hash, commitment()))]);
+    const { WorldState: WS } = await import("../../../node/state/world.ts");
+    const reloaded = await WS.load(d.db, d.height);
+    expect(toHex(reloaded!.root)).toBe(toHex(d.chain.world.root));
+    expect(reloaded!.jobs.length).toBe(1);
+    expect(reloaded!.proofs[0]!.status).toBe(ProofStatus.Pending);
+    expect(reloaded!.jobIndex.get(idKey(create.env.hash))).toBe(0);
+  });
+});
