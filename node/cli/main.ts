@@ -7,6 +7,7 @@ import { fromHex } from "../util/hex.ts";
 import { NODE_VERSION } from "../node.ts";
 import { formatPouw } from "./amount.ts";
 import { DEVNET_GENESIS_PATH, initHome, loadHome, peerIdOf } from "./home.ts";
+import { jobCancelCommand, jobCreateCommand, jobListCommand, jobShowCommand } from "./job.ts";
 import { Keyring, readKeyFile } from "./keyring.ts";
 import { startCommand } from "./start.ts";
 import { devnetCommand } from "./devnet.ts";
@@ -173,6 +174,53 @@ sendOptions(
     .requiredOption("--from <key>", "delegator or operator")
     .option("--validator <address>", "only this validator (default: every delegation)"),
 ).action((o) => withdrawRewardsCommand(o));
+
+const job = program.command("job").description("post training jobs and follow them (useful work)");
+
+sendOptions(
+  job
+    .command("create")
+    .description("escrow a reward for training an MLP on a registered dataset; prints the job id")
+    .requiredOption("--from <key>", "requester (pays the reward into escrow)")
+    .option("--dataset <name|id>", "registered dataset (see pouw status --json)", "mnist-10k")
+    .option("--layers <sizes>", "layer sizes, input to output", "784,128,10")
+    .option("--lr <rate>", "SGD learning rate", "0.1")
+    .option("--momentum <m>", "SGD momentum", "0.9")
+    .option("--batch <n>", "minibatch size", "64")
+    .option("--steps <n>", "training steps", "600")
+    .option("--segment <k>", "steps between checkpoints", "20")
+    .option("--target <metric:value>", "accuracy:<percent> (at least) or loss:<value> (at most)", "accuracy:90")
+    .requiredOption("--reward <pouw>", "reward paid to the worker whose proof is accepted")
+    .option("--bond <pouw>", "bond a worker must post with its proof", "10")
+    .option("--deadline <blocks>", "blocks from now by which a proof must be accepted", "600")
+    .option("--seed <0x…>", "32-byte job seed (default: random)"),
+).action((o) => jobCreateCommand(o));
+
+sendOptions(
+  job
+    .command("cancel")
+    .description("cancel your job while no proof is submitted; the reward comes back")
+    .argument("<jobId>", "0x… job id")
+    .requiredOption("--from <key>", "the job's requester"),
+).action((id, o) => jobCancelCommand(id, o));
+
+job
+  .command("show")
+  .description("show a job and its proof")
+  .argument("<jobId>", "0x… job id (the CreateJob transaction hash)")
+  .option("--json", "JSON output")
+  .addOption(rpcOption())
+  .action((id, o) => jobShowCommand(id, o));
+
+job
+  .command("list")
+  .description("list jobs, newest first")
+  .option("--status <status>", "open, proving, completed, cancelled or expired")
+  .option("--requester <address>", "only this requester's jobs (pouw1…)")
+  .option("--limit <n>", "at most n jobs (≤ 100)")
+  .option("--json", "JSON output")
+  .addOption(rpcOption())
+  .action((o) => jobListCommand(o));
 
 program
   .command("validators")

@@ -34,7 +34,7 @@ function resolveAddress(keyring: Keyring, who: string): Uint8Array {
  * of exactly the intrinsic gas, sends it and (unless --no-wait) follows it to
  * finality. `what` describes it on the terminal.
  */
-async function send(opts: SendOptions, body: TransactionT["body"], what: string): Promise<void> {
+export async function send(opts: SendOptions, body: TransactionT["body"], what: string): Promise<{ hash: string; success: boolean }> {
   const keyring = new Keyring(opts.keyring);
   const key = keyring.get(opts.from);
   const client = new PouwClient(opts.rpc);
@@ -59,7 +59,7 @@ async function send(opts: SendOptions, body: TransactionT["body"], what: string)
   const hash = await client.sendRawTransaction(SignedTransaction.serialize(signed));
   if (!opts.wait) {
     out({ hash, status: "pending" }, `${what}\n  tx ${hash} pending`);
-    return;
+    return { hash, success: true };
   }
   if (!opts.json) console.log(`${what}\n  tx ${hash} (nonce ${tx.nonce}) waiting for finality…`);
   const final = await client.waitForTransaction(env.hashHex, { timeoutMs: 60_000 });
@@ -70,10 +70,11 @@ async function send(opts: SendOptions, body: TransactionT["body"], what: string)
       console.log(`  ${r.status === "success" ? "finalized" : `FAILED (${r.error})`} in block ${final.blockHeight}; fee ${formatPouw(BigInt(r.feeBurned) + BigInt(r.tip))} POUW (${r.gasUsed} gas)`);
     }
     if (r.status !== "success") process.exitCode = 1;
-  } else {
-    out(final as Record<string, unknown>, `  rejected: ${final.status === "rejected" ? `${final.error.code}: ${final.error.message}` : final.status}`);
-    process.exitCode = 1;
+    return { hash, success: r.status === "success" };
   }
+  out(final as Record<string, unknown>, `  rejected: ${final.status === "rejected" ? `${final.error.code}: ${final.error.message}` : final.status}`);
+  process.exitCode = 1;
+  return { hash, success: false };
 }
 
 export async function transferCommand(opts: TransferOptions): Promise<void> {

@@ -35,6 +35,8 @@ export interface ChainInfo {
   mempoolSize: number;
   /** Peers, block sync and the consensus round; null when the node runs without networking. */
   network: { peers: number; peerId: string; syncing: boolean; bestPeerHeight: number; round: number } | null;
+  /** Datasets jobs may train on (registered in genesis). */
+  datasets: { name: string; id: string; features: number; classes: number; train: number; validation: number }[];
   /** Supply = account balances + staked + rewardsOutstanding + pouwPool + escrowed. */
   totals: { supply: string; burned: string; pouwPool: string; staked: string; rewardsOutstanding: string; escrowed: string };
 }
@@ -96,6 +98,53 @@ export interface DelegationsInfo {
   delegations: { validator: string; shares: string; value: string; pendingRewards: string }[];
   unbonding: { validator: string; amount: string; creationHeight: number; completionHeight: number }[];
   commission: { validator: string; amount: string } | null;
+}
+
+export interface JobSpecInfo {
+  datasetId: string;
+  layers: number[];
+  learningRate: number;
+  momentum: number;
+  batchSize: number;
+  steps: number;
+  segmentLength: number;
+  checkpoints: number;
+  seed: string;
+  target: { metric: "accuracy"; thresholdBps: number } | { metric: "loss"; threshold: number };
+  deadline: number;
+}
+
+export interface JobInfo {
+  id: string;
+  requester: string;
+  status: "open" | "proving" | "completed" | "cancelled" | "expired";
+  reward: string;
+  workerBond: string;
+  createdAt: number;
+  spec: JobSpecInfo;
+  proof: string | null;
+}
+
+export interface JobList {
+  height: number;
+  total: number;
+  jobs: JobInfo[];
+}
+
+export interface WorkProofInfo {
+  id: string;
+  jobId: string;
+  worker: string;
+  status: "pending" | "accepted" | "paid" | "rejected" | "fraudulent";
+  submittedAt: number;
+  attestationDeadline: number;
+  decidedAt: number | null;
+  payableAt: number | null;
+  commitment: { checkpointsRoot: string; count: number; finalWeightsHash: string; claimedMetric: { accuracyBps: number } | { loss: number }; bond: string };
+  validPower: string;
+  invalidPower: string;
+  attesters: string[];
+  dissenters: string[];
 }
 
 export interface FeeEstimate {
@@ -168,6 +217,19 @@ export class PouwClient {
 
   getDelegations(address: string): Promise<DelegationsInfo> {
     return this.request("pouw_getDelegations", [address]);
+  }
+
+  getJob(jobId: string): Promise<JobInfo> {
+    return this.request("pouw_getJob", [jobId]);
+  }
+
+  listJobs(filter: { status?: JobInfo["status"]; requester?: string; offset?: number; limit?: number } = {}): Promise<JobList> {
+    return this.request("pouw_listJobs", [filter]);
+  }
+
+  /** A proof of learning (not a state proof) by id. */
+  getWorkProof(proofId: string): Promise<WorkProofInfo> {
+    return this.request("pouw_getProof", [proofId]);
   }
 
   estimateFee(): Promise<FeeEstimate> {

@@ -13,6 +13,7 @@ import { MAX_TX_BYTES, SignedTransaction } from "../types/transaction.ts";
 import { envelopeFromSigned, type TxEnvelope } from "../types/txcodec.ts";
 import { toHex } from "../util/hex.ts";
 import { notFound } from "./errors.ts";
+import { jobMethods } from "./jobs.ts";
 import { commitJson, headerJson, proofJson, receiptJson, txJson } from "./format.ts";
 import { addressParam, blockRefParam, boolOption, hexParam, objectParam, paramList } from "./params.ts";
 
@@ -94,6 +95,7 @@ export const methods: Record<string, Method> = {
       validator: node.validatorAddress ? encodeAddress(node.validatorAddress) : null,
       mempoolSize: node.mempoolSize(),
       network: node.networkStatus?.() ?? null,
+      datasets: chain.genesis.datasets.map((d) => ({ name: d.name, id: toHex(d.id), features: d.features, classes: d.classes, train: d.train, validation: d.validation })),
       totals: {
         supply: chain.world.totals.supply.toString(),
         burned: chain.world.totals.burned.toString(),
@@ -262,4 +264,6 @@ export const methods: Record<string, Method> = {
       gasSchedule: { base: chain.params.gas.base, perByte: chain.params.gas.perByte },
     };
   },
+
+  ...jobMethods,
 };

@@ -102,6 +102,34 @@ describe("pouw tx transfer against a live devnet node", () => {
     expect(broke.stderr + broke.stdout).toMatch(/INSUFFICIENT_FUNDS/);
   });
 
+  it("jobs: create on mnist-10k, list, show and cancel; an unknown dataset and a bad shape are refused before any fee", async () => {
+    const created = await pouw("job", "create", "--from", "dev:6", "--reward", "25", "--bond", "3", "--steps", "120", "--segment", "20", "--rpc", rpc);
+    expect(created.code, created.stderr).toBe(0);
+    expect(created.stdout).toMatch(/create a job on mnist-10k: MLP 784-128-10, 120 steps of 64 \(7 checkpoints\), reward 25 POUW/);
+    const id = /job id (0x[0-9a-f]{64})/.exec(created.stdout)![1]!;
+    const list = JSON.parse((await pouw("job", "list", "--status", "open", "--rpc", rpc, "--json")).stdout) as { total: number; jobs: { id: string; reward: string }[] };
+    expect(list.jobs.find((j) => j.id === id)?.reward).toBe("25000000000");
+    const shown = await pouw("job", "show", id, "--rpc", rpc);
+    expect(shown.stdout).toMatch(/OPEN/);
+    expect(shown.stdout).toMatch(/target accuracy ≥ 90 %; reward 25 POUW; worker bond 3 POUW/);
+    const info = JSON.parse((await pouw("status", "--rpc", rpc, "--json")).stdout) as { totals: { escrowed: string } };
+    expect(BigInt(info.totals.escrowed) >= 25_000_000_000n).toBe(true);
+
+    const notMine = await pouw("job", "cancel", id, "--from", "dev:7", "--rpc", rpc);
+    expect(notMine.code).not.toBe(0);
+    expect(notMine.stdout).toMatch(/FAILED \(NOT_REQUESTER\)/);
+    const cancelled = await pouw("job", "cancel", id, "--from", "dev:6", "--rpc", rpc, "--json");
+    expect(cancelled.code, cancelled.stderr).toBe(0);
+    expect(JSON.parse((await pouw("job", "show", id, "--rpc", rpc, "--json")).stdout).job.status).toBe("cancelled");
+
+    const unknown = await pouw("job", "create", "--from", "dev:6", "--reward", "1", "--dataset", "cifar-10", "--rpc", rpc);
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr).toMatch(/dataset "cifar-10" is not registered on pouw-devnet-1; it has mnist-10k/);
+    const shape = await pouw("job", "create", "--from", "dev:6", "--reward", "1", "--layers", "100,10", "--rpc", rpc);
+    expect(shape.code).not.toBe(0);
+    expect(shape.stderr).toMatch(/first layer has 100 inputs, the dataset 784 features/);
+  });
+
   it("stakes: create-validator, delegate, undelegate, withdraw-rewards; validators and delegations show it; a failed body exits non-zero", async () => {
     const consensus = AccountKey.fromLabel("cli-test/consensus");
     await pouw("keys", "import", "--name", "cons", "--seed", "0x" + Buffer.from(consensus.seed).toString("hex"));

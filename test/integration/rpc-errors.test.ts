@@ -131,6 +131,20 @@ describe("RPC bad input", () => {
     expect(r.json.error).toMatchObject({ code: -32602, data: { code: "INVALID_PARAMS" } });
   });
 
+  it("answers the job queries, and says which input is wrong", async () => {
+    expect(await client.listJobs()).toMatchObject({ total: 0, jobs: [] });
+    let r = await call("pouw_getJob", ["0x" + "ab".repeat(32)]);
+    expect(r.json.error).toMatchObject({ code: -32000, data: { code: "NOT_FOUND" }, message: "job not found" });
+    r = await call("pouw_getProof", ["0x" + "ab".repeat(32)]);
+    expect(r.json.error).toMatchObject({ code: -32000, data: { code: "NOT_FOUND" }, message: "proof not found" });
+    r = await call("pouw_getJob", ["0x1234"]);
+    expect(r.json.error).toMatchObject({ code: -32602, data: { code: "INVALID_PARAMS" } });
+    for (const bad of [{ status: "done" }, { limit: 101 }, { offset: -1 }, { requester: "pouw1nope" }, "open"]) {
+      r = await call("pouw_listJobs", [bad]);
+      expect(r.json.error, JSON.stringify(bad)).toMatchObject({ code: -32602, data: { code: "INVALID_PARAMS" } });
+    }
+  });
+
   it("still serves after all of that", async () => {
     const info = await client.chainInfo();
     expect(info.chainId).toBe(net.chainId);

@@ -1,0 +1,129 @@
+/** JSON-RPC methods for useful work (DESIGN §8, §11): jobs and proofs. */
+import { encodeAddress } from "../crypto/address.ts";
+import { checkpointCount, bitsToF32 } from "../pouw/training.ts";
+import { JobStatus, ProofStatus, type JobT, type ProofT } from "../state/schemas.ts";
+import { addrKey, idKey, type WorldState } from "../state/world.ts";
+import type { JobSpecT } from "../types/transaction.ts";
+import { toHex } from "../util/hex.ts";
+import { invalidParams, notFound } from "./errors.ts";
+import type { Method } from "./methods.ts";
+import { addressParam, hexParam, objectParam, paramList } from "./params.ts";
+
+const JOB_STATUS = Object.fromEntries(Object.entries(JobStatus).map(([k, v]) => [v, k.toLowerCase()])) as Record<number, string>;
+const PROOF_STATUS = Object.fromEntries(Object.entries(ProofStatus).map(([k, v]) => [v, k.toLowerCase()])) as Record<number, string>;
+
+export function specJson(spec: JobSpecT) {
+  return {
+    datasetId: toHex(spec.datasetId),
+    layers: [...spec.layers],
+    learningRate: bitsToF32(spec.learningRateBits),
+    momentum: bitsToF32(spec.momentumBits),
+    batchSize: spec.batchSize,
+    steps: spec.steps,
+    segmentLength: spec.segmentLength,
+    checkpoints: checkpointCount(spec),
+    seed: toHex(spec.seed),
+    target: spec.targetMetric === 0 ? { metric: "accuracy", thresholdBps: spec.targetThreshold } : { metric: "loss", threshold: bitsToF32(spec.targetThreshold) },
+    deadline: spec.deadline,
+  };
+}
+
+function jobJson(world: WorldState, j: JobT) {
+  const proof = j.proof > 0 ? world.proofs[j.proof - 1]! : null;
+  return {
+    id: toHex(j.id),
+    requester: encodeAddress(j.requester),
+    status: JOB_STATUS[j.status] ?? String(j.status),
+    reward: j.reward.toString(),
+    workerBond: j.workerBond.toString(),
+    createdAt: j.createdAt,
+    spec: specJson(j.spec),
+    proof: proof ? toHex(proof.id) : null,
+  };
+}
+
+function proofJson(world: WorldState, p: ProofT, attestationDeadline: number, challengeWindow: number) {
+  const c = p.commitment;
+  const job = world.jobs[p.job]!;
+  return {
+    id: toHex(p.id),
+    jobId: toHex(job.id),
+    worker: encodeAddress(p.worker),
+    status: PROOF_STATUS[p.status] ?? String(p.status),
+    submittedAt: p.submittedAt,
+    attestationDeadline: p.submittedAt + attestationDeadline,
+    decidedAt: p.decidedAt || null,
+    /** Height from which the proof is paid, once accepted. */
+    payableAt: p.status === ProofStatus.Accepted ? p.decidedAt + challengeWindow : null,
+    commitment: {
+      checkpointsRoot: toHex(c.checkpointsRoot),
+      count: c.count,
+      finalWeightsHash: toHex(c.finalWeightsHash),
+      claimedMetric: job.spec.targetMetric === 0 ? { accuracyBps: c.claimedMetric } : { loss: bitsToF32(c.claimedMetric) },
+      bond: c.bond.toString(),
+    },
+    validPower: p.validPower.toString(),
+    invalidPower: p.invalidPower.toString(),
+    attesters: p.attesters.map(encodeAddress),
+    dissenters: p.dissenters.map(encodeAddress),
+  };
+}
+
+const MAX_LIST = 100;
+
+export const jobMethods: Record<string, Method> = {
+  /** A job by id (the hash of its CreateJob transaction). */
+  pouw_getJob(node, params) {
+    const [id] = paramList(params, 1, 1);
+    const { world } = node.chain;
+    const i = world.jobIndex.get(idKey(hexParam(id, "jobId", { length: 32 })));
+    if (i === undefined) throw notFound("job");
+    return jobJson(world, world.jobs[i]!);
+  },
+
+  /** Jobs, newest first: `{status?, requester?, offset?, limit? (≤ 100)}`. */
+  pouw_listJobs(node, params) {
+    const [raw] = paramList(params, 0, 1);
+    const o = objectParam(raw, "filter");
+    const status = o.status;
+    if (status !== undefined && (typeof status !== "string" || !Object.values(JOB_STATUS).includes(status))) {
+      throw invalidParams(`status must be one of ${Object.values(JOB_STATUS).join(", ")}`);
+    }
+    const requester = o.requester === undefined ? null : addrKey(addressParam(o.requester, "requester"));
+    const num = (k: string, dflt: number, max: number) => {
+      const v = o[k] ?? dflt;
+      if (!Number.isSafeInteger(v) || (v as number) < 0 || (v as number) > max) throw invalidParams(`${k} must be an integer 0..${max}`);
+      return v as number;
+    };
+    const offset = num("offset", 0, Number.MAX_SAFE_INTEGER);
+    const limit = num("limit", 20, MAX_LIST);
+    const { world, head } = node.chain;
+    const out = [];
+    let skipped = 0;
+    let total = 0;
+    for (let i = world.jobs.length - 1; i >= 0; i--) {
+      const j = world.jobs[i]!;
+      if (status !== undefined && JOB_STATUS[j.status] !== status) continue;
+      if (requester !== null && addrKey(j.requester) !== requester) continue;
+      total++;
+      if (skipped < offset) {
+        skipped++;
+        continue;
+      }
+      if (out.length < limit) out.push(jobJson(world, j));
+    }
+    return { height: head.header.height, total, jobs: out };
+  },
+
+  /** A proof by id, with its commitment and the attestations it gathered. */
+  pouw_getProof(node, params) {
+    const [id] = paramList(params, 1, 1);
+    const { world, params: p } = node.chain;
+    const i = world.proofIndex.get(idKey(hexParam(id, "proofId", { length: 32 })));
+    if (i === undefined) throw notFound("proof");
+    return proofJson(world, world.proofs[i]!, p.attestationDeadline, p.challengeWindow);
+  },
+};
+
+export type JobJson = ReturnType<typeof jobJson>;
+export type ProofJson = ReturnType<typeof proofJson>;
