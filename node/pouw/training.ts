@@ -19,7 +19,8 @@ import { HashStream, u32le } from "./random.ts";
 export const JOB_LIMITS = {
   maxLayers: 8,
   maxWidth: 4096,
-  maxParameters: 4_000_000,
+  // A checkpoint (parameters and momentum, 8 bytes each) must fit in a blob (MAX_BLOB_BYTES).
+  maxParameters: 600_000,
   maxBatchSize: 1024,
   maxSteps: 1_000_000,
 } as const;
