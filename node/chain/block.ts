@@ -1,6 +1,6 @@
 /** Building and verifying blocks (DESIGN §6). Pure: the caller supplies time and state. */
 import { bytesEqual } from "../util/hex.ts";
-import { AttestationRootList, BlockHeader, EvidenceRootList, MAX_EVIDENCE, TxHashList, type BlockHeaderT, type BlockT, type CommitT, type DuplicateVoteEvidenceT } from "../types/block.ts";
+import { AttestationRootList, BlockHeader, EvidenceRootList, MAX_EVIDENCE, TxHashList, type BlockHeaderT, type BlockT, type CommitT, type DuplicateVoteEvidenceT, type WorkAttestationT } from "../types/block.ts";
 import { evidenceHash, verifyEvidence, type EvidenceContext } from "./evidence.ts";
 import type { Params } from "../types/params.ts";
 import type { DatasetInfo } from "../types/genesis.ts";
@@ -56,6 +56,8 @@ export interface BuildInput {
   evidence?: Iterable<DuplicateVoteEvidenceT>;
   /** True when a committed block already included the evidence with this hash. */
   evidenceIncluded?: (hashHex: string) => boolean;
+  /** Work attestations to include (those that cannot count are left out). */
+  attestations?: Iterable<WorkAttestationT>;
 }
 
 export interface BuiltBlock {
@@ -87,6 +89,7 @@ export function buildBlock(world: WorldState, head: Head, ctx: ChainContext, inp
     mode: "build",
     verified: input.verified,
     staking: { lastCommit: input.lastCommit, evidence },
+    attestations: input.attestations,
   });
   const validatorsHash = validatorSetRoot(world.validators);
   const header: BlockHeaderT = {
@@ -96,7 +99,7 @@ export function buildBlock(world: WorldState, head: Head, ctx: ChainContext, inp
     lastBlockHash: head.hash,
     lastCommitHash: commitHash(input.lastCommit),
     txRoot: txRoot(result.txs),
-    attestationRoot: EMPTY_ATTESTATION_ROOT,
+    attestationRoot: AttestationRootList.hashTreeRoot(result.attestations),
     evidenceRoot: EvidenceRootList.hashTreeRoot(evidence),
     stateRoot: result.sealed.root,
     validatorsHash,
@@ -107,7 +110,7 @@ export function buildBlock(world: WorldState, head: Head, ctx: ChainContext, inp
   };
   const block: BlockT = {
     header,
-    body: { txs: result.txs.map((t) => t.signed), attestations: [], evidence, lastCommit: input.lastCommit },
+    body: { txs: result.txs.map((t) => t.signed), attestations: result.attestations, evidence, lastCommit: input.lastCommit },
   };
   return { block, hash: blockHash(header), result };
 }
@@ -165,6 +168,7 @@ export function verifyBlock(world: WorldState, head: Head, block: BlockT, ctx: C
     mode: "verify",
     verified: input.verified,
     staking: { lastCommit: block.body.lastCommit, evidence: block.body.evidence },
+    attestations: block.body.attestations,
   });
   check(bytesEqual(h.nextValidatorsHash, validatorSetRoot(result.sealed.validators)), BlockErrorCode.BAD_VALIDATORS_HASH, "nextValidatorsHash does not match the set this block elects");
   check(result.gasUsed === h.gasUsed, BlockErrorCode.BAD_GAS_USED, `gasUsed ${h.gasUsed}, execution used ${result.gasUsed}`);

@@ -73,6 +73,7 @@ export const BlockErrorCode = {
   INVALID_TX: "BLOCK_INVALID_TX",
   DUPLICATE_TX: "BLOCK_DUPLICATE_TX",
   INVALID_EVIDENCE: "BLOCK_INVALID_EVIDENCE",
+  INVALID_ATTESTATION: "BLOCK_INVALID_ATTESTATION",
 } as const;
 export type BlockErrorCode = (typeof BlockErrorCode)[keyof typeof BlockErrorCode];
 

@@ -4,7 +4,8 @@
  * are dropped and reported) and `verify` (a received block: any such
  * transaction makes the block invalid).
  */
-import type { ReceiptT } from "../types/block.ts";
+import { MAX_ATTESTATIONS, type ReceiptT, type WorkAttestationT } from "../types/block.ts";
+import { applyAttestations } from "./attestations.ts";
 import type { TxEnvelope } from "../types/txcodec.ts";
 import { StateOverlay, type SealedState, type WorldState } from "../state/world.ts";
 import type { BlockContext } from "./context.ts";
@@ -19,6 +20,8 @@ export interface ExecuteOptions {
   verified?: (env: TxEnvelope) => boolean;
   /** The block's lastCommit and evidence (rewards, liveness and slashing run before the transactions). */
   staking: BlockStakingInput;
+  /** Work attestations: the block's (verify) or candidates from the pool (build). */
+  attestations?: Iterable<WorkAttestationT>;
 }
 
 export interface ExecutionResult {
@@ -27,6 +30,8 @@ export interface ExecutionResult {
   gasUsed: number;
   sealed: SealedState;
   dropped: { env: TxEnvelope; error: TxError }[];
+  /** The attestations that counted (all of the block's, when verifying). */
+  attestations: WorkAttestationT[];
 }
 
 export function executeTxs(world: WorldState, candidates: Iterable<TxEnvelope>, ctx: BlockContext, opts: ExecuteOptions): ExecutionResult {
@@ -38,6 +43,7 @@ export function executeTxs(world: WorldState, candidates: Iterable<TxEnvelope>, 
   let gasUsed = 0;
   const { params } = ctx;
   beginBlock(overlay, ctx, opts.staking);
+  const attestations = applyAttestations(overlay, ctx, opts.attestations ?? [], opts.mode, MAX_ATTESTATIONS);
   for (const env of candidates) {
     if (seen.has(env.hashHex)) {
       if (opts.mode === "verify") throw new BlockError(BlockErrorCode.DUPLICATE_TX, `transaction ${env.hashHex} appears twice`);
@@ -71,5 +77,5 @@ export function executeTxs(world: WorldState, candidates: Iterable<TxEnvelope>, 
   }
   endBlockJobs(overlay, ctx);
   endBlock(overlay, ctx);
-  return { txs, receipts, gasUsed, sealed: overlay.seal(), dropped };
+  return { txs, receipts, gasUsed, sealed: overlay.seal(), dropped, attestations };
 }

@@ -115,6 +115,7 @@ export type BlockT = ValueOf<typeof Block>;
 export type CommitT = ValueOf<typeof Commit>;
 export type VoteT = ValueOf<typeof Vote>;
 export type ReceiptT = ValueOf<typeof Receipt>;
+export type WorkAttestationT = ValueOf<typeof WorkAttestation>;
 
 /**
  * `Block.serialize(block)` without re-serializing the transactions: their

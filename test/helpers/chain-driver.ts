@@ -9,7 +9,7 @@ import { ProposerSet } from "../../node/chain/proposer.ts";
 import type { AccountKey } from "../../node/crypto/keys.ts";
 import { openDb, type Level } from "../../node/db/database.ts";
 import { addrKey } from "../../node/state/world.ts";
-import { VoteType, type CommitT, type DuplicateVoteEvidenceT } from "../../node/types/block.ts";
+import { VoteType, type CommitT, type DuplicateVoteEvidenceT, type WorkAttestationT } from "../../node/types/block.ts";
 import { parseGenesis } from "../../node/types/genesis.ts";
 import type { TxEnvelope } from "../../node/types/txcodec.ts";
 import type { ExecutionResult } from "../../node/chain/execute.ts";
@@ -50,9 +50,12 @@ export class ChainDriver {
    * Builds, signs and commits the next block. `signers`: which members of the
    * active set sign its commit (default all); `offline` members never sign.
    */
-  async next(txs: TxEnvelope[] = [], opts: { evidence?: DuplicateVoteEvidenceT[]; offline?: Uint8Array[]; proposer?: Uint8Array } = {}): Promise<ExecutionResult> {
+  async next(
+    txs: TxEnvelope[] = [],
+    opts: { evidence?: DuplicateVoteEvidenceT[]; offline?: Uint8Array[]; proposer?: Uint8Array; attestations?: WorkAttestationT[] } = {},
+  ): Promise<ExecutionResult> {
     const chain = this.chain;
-    const built = chain.build({ time: chain.head.header.time + 1000, proposer: opts.proposer ?? this.proposer(), candidates: txs, evidence: opts.evidence });
+    const built = chain.build({ time: chain.head.header.time + 1000, proposer: opts.proposer ?? this.proposer(), candidates: txs, evidence: opts.evidence, attestations: opts.attestations });
     const off = new Set((opts.offline ?? []).map(addrKey));
     const h = built.block.header.height;
     const msg = voteSigningMessage(chain.ctx.chainId, VoteType.Precommit, h, 0, built.hash);

@@ -8,13 +8,16 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { ExecErrorCode } from "../../../node/chain/errors.ts";
-import { proofIdOf } from "../../../node/chain/jobs.ts";
+import { attestationSigningMessage } from "../../../node/chain/attestations.ts";
+import { blockHash, verifyBlock } from "../../../node/chain/block.ts";
+import { BlockError, BlockErrorCode } from "../../../node/chain/errors.ts";
+import { proofIdOf, workOf } from "../../../node/chain/jobs.ts";
 import type { AccountKey } from "../../../node/crypto/keys.ts";
 import { syntheticDataset } from "../../../node/pouw/datasets.ts";
 import { checkpointCount, f32ToBits } from "../../../node/pouw/training.ts";
 import { JobStatus, ProofStatus } from "../../../node/state/schemas.ts";
 import { idKey, type WorldState } from "../../../node/state/world.ts";
-import { ReceiptStatus } from "../../../node/types/block.ts";
+import { ReceiptStatus, type WorkAttestationT } from "../../../node/types/block.ts";
 import type { Params } from "../../../node/types/params.ts";
 import type { JobSpecT } from "../../../node/types/transaction.ts";
 import { toHex } from "../../../node/util/hex.ts";
@@ -25,6 +28,7 @@ import { body, signedTx } from "../../helpers/tx.ts";
 const data = syntheticDataset({ seed: "jobs-test", features: 8, classes: 3, train: 64, validation: 16 });
 const PARAMS: Partial<Params> = { attestationDeadline: 4, challengeWindow: 2, blockReward: 1_000_000_000n, stakingShareBps: 8000 };
 const net = makeTestNet({
+  validators: 4,
   accounts: 3,
   label: "jobs",
   params: PARAMS,
@@ -241,5 +245,100 @@ describe("jobs", () => {
     expect(reloaded!.jobs.length).toBe(1);
     expect(reloaded!.proofs[0]!.status).toBe(ProofStatus.Pending);
     expect(reloaded!.jobIndex.get(idKey(create.env.hash))).toBe(0);
+  });
+});
+
+describe("work attestations", () => {
+  const attest = (d: ChainDriver, key: AccountKey, proofId: Uint8Array, valid: boolean): WorkAttestationT => ({
+    proofId,
+    valid,
+    validator: key.address,
+    signature: key.sign(attestationSigningMessage(d.chain.ctx.chainId, proofId, valid)),
+  });
+
+  async function proving(d: ChainDriver) {
+    const create = tx(requester, body.createJob(spec(), REWARD, BOND));
+    await block(d, [create]);
+    const submit = tx(worker, body.submitProof(create.env.hash, commitment()));
+    await block(d, [submit]);
+    return { jobId: create.env.hash, proofId: proofIdOf(create.env.hash, submit.env.hash) };
+  }
+
+  it("more than 2/3 of the power attesting valid accepts the proof; after the challenge window the worker gets reward, bond and the PoUW pool", async () => {
+    nonces.clear();
+    const d = await open();
+    const { jobId, proofId } = await proving(d);
+    const [v0, v1, v2] = net.validators as [AccountKey, AccountKey, AccountKey];
+    // Two of four (exactly 1/2): still pending.
+    let r = await d.next([], { attestations: [attest(d, v0, proofId, true), attest(d, v1, proofId, true)] });
+    expect(r.attestations).toHaveLength(2);
+    expect(d.chain.world.proofs[0]!.status).toBe(ProofStatus.Pending);
+    expect(d.chain.world.proofs[0]!.validPower).toBe(200n);
+    // The same validator again is left out; the third valid one accepts.
+    r = await d.next([], { attestations: [attest(d, v0, proofId, true), attest(d, v2, proofId, true)] });
+    expect(r.attestations.map((a) => toHex(a.validator))).toEqual([toHex(v2.address)]);
+    const acceptedAt = d.height;
+    const p = d.chain.world.proofs[0]!;
+    expect(p.status).toBe(ProofStatus.Accepted);
+    expect(p.decidedAt).toBe(acceptedAt);
+    expect(p.attesters.map(toHex)).toEqual([v0, v1, v2].map((k) => toHex(k.address)));
+    checkSupply(d.chain.world);
+    while (d.height < acceptedAt + PARAMS.challengeWindow! - 1) await block(d, []);
+    expect(d.chain.world.proofs[0]!.status).toBe(ProofStatus.Accepted);
+    const before = balance(d, worker);
+    const poolBefore = d.chain.world.totals.pouwPool;
+    await block(d, []); // window over: paid at the end of this block
+    const issued = (1_000_000_000n * 2000n) / 10_000n;
+    expect(d.chain.world.proofs[0]!.status).toBe(ProofStatus.Paid);
+    expect(job(d, jobId).status).toBe(JobStatus.Completed);
+    expect(balance(d, worker) - before).toBe(REWARD + BOND + poolBefore + issued); // the only proof paid: the whole pool
+    expect(d.chain.world.totals.pouwPool).toBe(0n);
+    expect(d.chain.world.totals.escrowed).toBe(0n);
+    expect(workOf(job(d, jobId))).toBe(40n * BigInt(8 * 16 + 16 + 16 * 3 + 3));
+  });
+
+  it("more than 2/3 attesting invalid rejects the proof and slashes the bond", async () => {
+    nonces.clear();
+    const d = await open();
+    const { jobId, proofId } = await proving(d);
+    const [v0, v1, v2] = net.validators as [AccountKey, AccountKey, AccountKey];
+    await d.next([], { attestations: [attest(d, v0, proofId, false), attest(d, v1, proofId, false), attest(d, v2, proofId, false)] });
+    const p = d.chain.world.proofs[0]!;
+    expect(p.status).toBe(ProofStatus.Rejected);
+    expect(p.dissenters).toHaveLength(3);
+    expect(job(d, jobId).status).toBe(JobStatus.Open);
+    checkSupply(d.chain.world);
+  });
+
+  it("a proposer leaves out attestations that cannot count; a block that carries one is invalid", async () => {
+    nonces.clear();
+    const d = await open();
+    const { proofId } = await proving(d);
+    const [v0, v1] = net.validators as [AccountKey, AccountKey];
+    const good = attest(d, v0, proofId, true);
+    const bad: [string, WorkAttestationT][] = [
+      ["the signer is not in the active set", attest(d, other, proofId, true)],
+      ["bad signature", { ...attest(d, v1, proofId, true), valid: false }],
+      ["unknown proof", attest(d, v1, new Uint8Array(32).fill(5), true)],
+    ];
+    const built = d.chain.build({ time: d.chain.head.header.time + 1000, proposer: d.proposer(), candidates: [], attestations: [good, ...bad.map((b) => b[1]), good] });
+    expect(built.block.body.attestations).toEqual([good]);
+    for (const [why, a] of [...bad, ["the validator already attested this proof", good] as [string, WorkAttestationT]]) {
+      const block2 = { ...built.block, body: { ...built.block.body, attestations: [good, a] } };
+      const { AttestationRootList } = await import("../../../node/types/block.ts");
+      block2.header = { ...block2.header, attestationRoot: AttestationRootList.hashTreeRoot(block2.body.attestations) };
+      let err: unknown;
+      try {
+        verifyBlock(d.chain.world, d.chain.head, block2, d.chain.ctx, { now: Date.now(), txs: [] });
+      } catch (e) {
+        err = e;
+      }
+      expect(err, why).toBeInstanceOf(BlockError);
+      expect((err as BlockError).code).toBe(BlockErrorCode.INVALID_ATTESTATION);
+      expect((err as BlockError).message).toContain(why);
+    }
+    // The built block itself verifies.
+    expect(() => verifyBlock(d.chain.world, d.chain.head, built.block, d.chain.ctx, { now: Date.now(), txs: [] })).not.toThrow();
+    expect(toHex(blockHash(built.block.header))).toBe(toHex(built.hash));
   });
 });
