@@ -31,6 +31,13 @@ import { systemClock, type Clock } from "./util/clock.ts";
 import { PouwError } from "./util/errors.ts";
 import { toHex } from "./util/hex.ts";
 import { silentLogger, type Logger } from "./util/logger.ts";
+import { BlobStore } from "./db/blobs.ts";
+import { fetchBlob, serveBlobs } from "./network/blobs.ts";
+import { blobMatches } from "./pouw/proof.ts";
+import { WorkThread } from "./pouw/work-pool.ts";
+import { WorkAttestation, type WorkAttestationT } from "./types/block.ts";
+import { AttestationPool } from "./work/attestation-pool.ts";
+import { WorkVerifier } from "./work/verifier.ts";
 import { createMetrics, type Metrics } from "./util/metrics.ts";
 
 export const NODE_VERSION = "pouw/0.1.0";
@@ -77,6 +84,10 @@ export class PouwNode implements RpcNode {
   readonly logger: Logger;
   readonly metrics: Metrics | null;
   readonly validatorAddress: Uint8Array | null;
+  readonly blobs: BlobStore;
+  readonly attestations: AttestationPool;
+  /** Verifies pending proofs and attests them (validators only). */
+  readonly workVerifier: WorkVerifier | null;
   private readonly rejected = new Map<string, { code: string; message: string }>();
   private lastTip = 1n;
   private closed = false;
@@ -94,6 +105,9 @@ export class PouwNode implements RpcNode {
     logger: Logger;
     metrics: Metrics | null;
     validatorAddress: Uint8Array | null;
+    blobs: BlobStore;
+    attestations: AttestationPool;
+    workVerifier: WorkVerifier | null;
   }) {
     this.genesis = parts.genesis;
     this.db = parts.db;
@@ -107,6 +121,9 @@ export class PouwNode implements RpcNode {
     this.logger = parts.logger;
     this.metrics = parts.metrics;
     this.validatorAddress = parts.validatorAddress;
+    this.blobs = parts.blobs;
+    this.attestations = parts.attestations;
+    this.workVerifier = parts.workVerifier;
   }
 
   static async create(cfg: NodeConfig): Promise<PouwNode> {
@@ -150,6 +167,8 @@ export class PouwNode implements RpcNode {
       });
 
       if (cfg.network) network = await PouwNetwork.create(cfg.network, genesis.chainId, logger.child({ module: "network" }), metrics);
+      const blobs = new BlobStore(db);
+      const attestations = new AttestationPool(chain);
       const transport = cfg.transport ?? network?.consensusTransport() ?? null;
       if (cfg.validatorKey || transport) {
         const key = cfg.validatorKey;
@@ -174,6 +193,7 @@ export class PouwNode implements RpcNode {
             clock,
             logger: logger.child({ module: "consensus" }),
             metrics,
+            attestations: () => attestations.values(),
             onDropped: (dropped) => {
               for (const { env, error } of dropped) {
                 if (!node) continue;
@@ -189,9 +209,26 @@ export class PouwNode implements RpcNode {
         network && consensus
           ? new BlockSync({}, { chain, network, engine: consensus, genesisHash: genesisFileHash(cfg.genesisJson), logger: logger.child({ module: "sync" }), metrics })
           : null;
-      node = new PouwNode({ genesis, db, chain, mempool, verifier, consensus, network, sync, rpc: cfg.rpc, logger, metrics, validatorAddress: cfg.validatorKey?.address ?? null });
+      const net = network;
+      const publishAttestation = (a: WorkAttestationT) => {
+        attestations.add(a);
+        net?.publish("attestation", WorkAttestation.serialize(a));
+      };
+      const workVerifier = cfg.validatorKey
+        ? new WorkVerifier({
+            chain,
+            blobs,
+            ...(net ? { fetchRemote: (id: Uint8Array) => fetchBlob(net, genesis.chainId, id, blobMatches) } : {}),
+            key: cfg.validatorKey,
+            thread: new WorkThread(),
+            logger: logger.child({ module: "work" }),
+            publish: publishAttestation,
+          })
+        : null;
+      node = new PouwNode({ genesis, db, chain, mempool, verifier, consensus, network, sync, rpc: cfg.rpc, logger, metrics, validatorAddress: cfg.validatorKey?.address ?? null, blobs, attestations, workVerifier });
       chain.onCommit((c) => node.afterCommit(c));
       network?.on("tx", (data) => node.onGossipTx(data));
+      network?.on("attestation", async (data) => attestations.onGossip(data));
       metrics?.headHeight.set(chain.head.header.height);
       return node;
     } catch (e) {
@@ -215,6 +252,7 @@ export class PouwNode implements RpcNode {
       await this.network.start();
       this.logger.info({ peerId: this.network.peerId, listen: this.network.addresses }, "P2P listening");
       await this.sync?.start();
+      await serveBlobs(this.network, this.genesis.chainId, this.blobs);
     }
     await this.consensus?.start();
   }
@@ -223,6 +261,7 @@ export class PouwNode implements RpcNode {
     if (this.closed) return;
     this.closed = true;
     this.sync?.stop();
+    await this.workVerifier?.close();
     await this.consensus?.stop();
     await this.network?.stop();
     await this.rpcServer?.close();
@@ -233,6 +272,8 @@ export class PouwNode implements RpcNode {
 
   private afterCommit(c: CommittedBlock): void {
     this.mempool.removeCommitted(c.txs);
+    this.attestations.prune();
+    this.workVerifier?.onCommit(c);
     const h = c.block.header;
     if (c.txs.length > 0) {
       const tips = c.txs.map((t) => effectiveTip(t.signed.tx.maxFeePerGas, t.signed.tx.maxPriorityFeePerGas, h.baseFeePerGas)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
@@ -318,5 +359,13 @@ export class PouwNode implements RpcNode {
 
   onCommit(listener: (c: CommittedBlock) => void): () => void {
     return this.chain.onCommit(listener);
+  }
+
+  async putBlob(bytes: Uint8Array, id?: Uint8Array): Promise<Uint8Array> {
+    return this.blobs.put(bytes, id);
+  }
+
+  async getBlob(id: Uint8Array): Promise<Uint8Array | undefined> {
+    return this.blobs.get(id);
   }
 }

@@ -1,10 +1,10 @@
 /** `pouw tx …`: build, sign, submit and follow transactions (transfer and staking). */
 import { decodeAddress, encodeAddress } from "../crypto/address.ts";
 import { PouwClient, PouwRpcError } from "../client/client.ts";
+import { signAndSubmit } from "../client/send.ts";
 import type { AccountKey } from "../crypto/keys.ts";
-import { SignedTransaction, TX_TYPES, TxSelector, type TransactionT } from "../types/transaction.ts";
-import { envelopeFromSigned, signTransaction } from "../types/txcodec.ts";
-import { fromHex, isHex, utf8 } from "../util/hex.ts";
+import { TxSelector, type TransactionT } from "../types/transaction.ts";
+import { fromHex, isHex } from "../util/hex.ts";
 import { formatPouw, parsePouw } from "./amount.ts";
 import { Keyring, readKeyFile } from "./keyring.ts";
 
@@ -30,39 +30,25 @@ function resolveAddress(keyring: Keyring, who: string): Uint8Array {
 }
 
 /**
- * Signs `body` from `opts.from` with the node's fee suggestion and a gas limit
- * of exactly the intrinsic gas, sends it and (unless --no-wait) follows it to
- * finality. `what` describes it on the terminal.
+ * Signs `body` from `opts.from` (node/client/send.ts: the node's fee
+ * suggestion, a gas limit of exactly the intrinsic gas), sends it and
+ * (unless --no-wait) follows it to finality. `what` describes it on the terminal.
  */
 export async function send(opts: SendOptions, body: TransactionT["body"], what: string): Promise<{ hash: string; success: boolean }> {
-  const keyring = new Keyring(opts.keyring);
-  const key = keyring.get(opts.from);
+  const key = new Keyring(opts.keyring).get(opts.from);
   const client = new PouwClient(opts.rpc);
-  const [info, account, fee] = await Promise.all([client.chainInfo(), client.getAccount(key.bech32, { proof: false }), client.estimateFee()]);
-  const tip = opts.tip !== undefined ? BigInt(opts.tip) : BigInt(fee.maxPriorityFeePerGas);
-  const maxFee = opts.maxFee !== undefined ? BigInt(opts.maxFee) : BigInt(fee.maxFeePerGas) > tip ? BigInt(fee.maxFeePerGas) : tip;
-  const tx: TransactionT = {
-    chainId: utf8(info.chainId),
-    nonce: opts.nonce !== undefined ? BigInt(opts.nonce) : BigInt(account.nonce),
-    maxFeePerGas: maxFee,
-    maxPriorityFeePerGas: tip,
-    gasLimit: 0,
-    body,
-    publicKey: key.publicKey,
-  };
-  // The signature has a fixed size, so the encoded size (and the gas) is known before signing.
-  const size = SignedTransaction.serialize({ tx, signature: new Uint8Array(2420) }).length;
-  tx.gasLimit = (fee.gasSchedule.base[TX_TYPES[body.selector]!] ?? 0) + fee.gasSchedule.perByte * size;
-  const signed = signTransaction(tx, key);
-  const env = envelopeFromSigned(signed);
+  const { hash, nonce } = await signAndSubmit(client, key, body, {
+    ...(opts.tip !== undefined ? { tip: BigInt(opts.tip) } : {}),
+    ...(opts.maxFee !== undefined ? { maxFee: BigInt(opts.maxFee) } : {}),
+    ...(opts.nonce !== undefined ? { nonce: BigInt(opts.nonce) } : {}),
+  });
   const out = (o: Record<string, unknown>, text: string) => console.log(opts.json ? JSON.stringify(o) : text);
-  const hash = await client.sendRawTransaction(SignedTransaction.serialize(signed));
   if (!opts.wait) {
     out({ hash, status: "pending" }, `${what}\n  tx ${hash} pending`);
     return { hash, success: true };
   }
-  if (!opts.json) console.log(`${what}\n  tx ${hash} (nonce ${tx.nonce}) waiting for finality…`);
-  const final = await client.waitForTransaction(env.hashHex, { timeoutMs: 60_000 });
+  if (!opts.json) console.log(`${what}\n  tx ${hash} (nonce ${nonce}) waiting for finality…`);
+  const final = await client.waitForTransaction(hash, { timeoutMs: 60_000 });
   if (final.status === "finalized") {
     const r = final.receipt;
     if (opts.json) console.log(JSON.stringify(final));

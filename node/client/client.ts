@@ -232,6 +232,16 @@ export class PouwClient {
     return this.request("pouw_getProof", [proofId]);
   }
 
+  /** Stores a blob on the node (under its SHA-256, or under `id` when it is a manifest with that Merkle root). */
+  putBlob(bytes: Uint8Array, id?: string): Promise<{ id: string; size: number }> {
+    return this.request("pouw_putBlob", id === undefined ? [Buffer.from(bytes).toString("base64")] : [Buffer.from(bytes).toString("base64"), id]);
+  }
+
+  async getBlob(id: string): Promise<Uint8Array> {
+    const r = await this.request<{ data: string }>("pouw_getBlob", [id]);
+    return new Uint8Array(Buffer.from(r.data, "base64"));
+  }
+
   estimateFee(): Promise<FeeEstimate> {
     return this.request("pouw_estimateFee");
   }

@@ -15,7 +15,7 @@ import { BlockError } from "../chain/errors.ts";
 import type { ExecutionResult } from "../chain/execute.ts";
 import { mlDsa } from "../crypto/mldsa.ts";
 import { addrKey } from "../state/world.ts";
-import { DuplicateVoteEvidence, ProposalMessage, Vote, VoteType, type BlockT, type CommitT, type DuplicateVoteEvidenceT } from "../types/block.ts";
+import { DuplicateVoteEvidence, ProposalMessage, Vote, VoteType, type BlockT, type CommitT, type DuplicateVoteEvidenceT, type WorkAttestationT } from "../types/block.ts";
 import { evidenceHash, makeEvidence, verifyEvidence } from "../chain/evidence.ts";
 import { envelopeFromSigned, type TxEnvelope } from "../types/txcodec.ts";
 import type { Clock } from "../util/clock.ts";
@@ -58,6 +58,8 @@ export interface EngineModules {
   verifier?: { verifyBatch(items: readonly { publicKey: Uint8Array; message: Uint8Array; signature: Uint8Array }[]): Promise<boolean[]> };
   /** Called when a block was built, with the transactions dropped from it and why. */
   onDropped?: (dropped: ExecutionResult["dropped"]) => void;
+  /** Work attestations waiting for a block (the node's pool). */
+  attestations?: () => Iterable<WorkAttestationT>;
 }
 
 interface Candidate {
@@ -367,6 +369,7 @@ export class ConsensusEngine {
         candidates: txs.pending(baseFeeAfter(chain.head, chain.params)),
         verified: (env) => txs.verified(env),
         evidence: this.evidence.values(),
+        attestations: this.m.attestations?.() ?? [],
       });
       this.m.metrics?.blockExecutionSeconds.observe((performance.now() - t0) / 1000);
       if (built.result.dropped.length > 0) this.m.onDropped?.(built.result.dropped);

@@ -16,10 +16,13 @@ export class BlobStore {
     this.db = db;
   }
 
-  /** Stores `bytes` and returns its hash. */
-  async put(bytes: Uint8Array): Promise<Uint8Array> {
+  /**
+   * Stores `bytes` under `id` (default: its SHA-256) and returns the id.
+   * Callers check any other id against the bytes first (a manifest is stored
+   * under its Merkle root).
+   */
+  async put(bytes: Uint8Array, id: Uint8Array = sha256(bytes)): Promise<Uint8Array> {
     if (bytes.length > MAX_BLOB_BYTES) throw new RangeError(`blob is ${bytes.length} bytes, limit ${MAX_BLOB_BYTES}`);
-    const id = sha256(bytes);
     await this.db.put(bucketKey(Bucket.blob, id), bytes);
     return id;
   }

@@ -1,5 +1,8 @@
 /** JSON-RPC methods for useful work (DESIGN §8, §11): jobs and proofs. */
 import { encodeAddress } from "../crypto/address.ts";
+import { sha256 } from "../crypto/hash.ts";
+import { MAX_BLOB_BYTES } from "../db/blobs.ts";
+import { blobMatches } from "../pouw/proof.ts";
 import { checkpointCount, bitsToF32 } from "../pouw/training.ts";
 import { JobStatus, ProofStatus, type JobT, type ProofT } from "../state/schemas.ts";
 import { addrKey, idKey, type WorldState } from "../state/world.ts";
@@ -113,6 +116,31 @@ export const jobMethods: Record<string, Method> = {
       if (out.length < limit) out.push(jobJson(world, j));
     }
     return { height: head.header.height, total, jobs: out };
+  },
+
+  /**
+   * Stores a blob: `[base64]` under its SHA-256, or `[base64, id]` under an id
+   * it matches (a checkpoint manifest under its Merkle root).
+   */
+  async pouw_putBlob(node, params) {
+    const [data, rawId] = paramList(params, 1, 2);
+    if (typeof data !== "string" || !/^[A-Za-z0-9+/]*={0,2}$/.test(data)) throw invalidParams("data must be base64");
+    const bytes = new Uint8Array(Buffer.from(data, "base64"));
+    if (bytes.length === 0) throw invalidParams("data is empty");
+    if (bytes.length > MAX_BLOB_BYTES) throw invalidParams(`blob is ${bytes.length} bytes, limit ${MAX_BLOB_BYTES}`);
+    const id = rawId === undefined ? sha256(bytes) : hexParam(rawId, "id", { length: 32 });
+    if (!blobMatches(id, bytes)) throw invalidParams("the bytes do not match the id (neither their SHA-256 nor a manifest with that Merkle root)");
+    await node.putBlob(bytes, id);
+    return { id: toHex(id), size: bytes.length };
+  },
+
+  /** A blob by id, base64. */
+  async pouw_getBlob(node, params) {
+    const [rawId] = paramList(params, 1, 1);
+    const id = hexParam(rawId, "id", { length: 32 });
+    const bytes = await node.getBlob(id);
+    if (!bytes) throw notFound("blob");
+    return { id: toHex(id), size: bytes.length, data: Buffer.from(bytes).toString("base64") };
   },
 
   /** A proof by id, with its commitment and the attestations it gathered. */

@@ -33,6 +33,9 @@ export interface RpcNode {
   /** A tip likely to get a transaction into the next block. */
   suggestedTip(): bigint;
   onCommit(listener: (c: CommittedBlock) => void): () => void;
+  /** Content-addressed blobs (training checkpoints): `id` defaults to the SHA-256 of the bytes. */
+  putBlob(bytes: Uint8Array, id?: Uint8Array): Promise<Uint8Array>;
+  getBlob(id: Uint8Array): Promise<Uint8Array | undefined>;
 }
 
 export type Method = (node: RpcNode, params: unknown) => unknown | Promise<unknown>;

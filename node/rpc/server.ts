@@ -27,7 +27,8 @@ export interface RpcServerOptions {
 export const DEFAULT_RPC_OPTIONS: RpcServerOptions = {
   host: "127.0.0.1",
   port: 8750,
-  maxBodyBytes: 1024 * 1024,
+  // Room for one checkpoint blob in base64 (pouw_putBlob); every method still checks its own sizes.
+  maxBodyBytes: 9 * 1024 * 1024,
   maxBatch: 100,
   maxSubscriptionsPerSocket: 16,
 };

@@ -1,0 +1,68 @@
+/**
+ * Runs proving and verification in a worker thread, one request at a time
+ * (a training job already fills a core). Progress is reported while proving.
+ */
+import { Worker } from "node:worker_threads";
+import type { DatasetInfo } from "../types/genesis.ts";
+import type { JobSpecT } from "../types/transaction.ts";
+import type { Commitment, ProverOutput, VerifyResult } from "./proof.ts";
+import type { WorkMessage, WorkRequest } from "./work-thread.ts";
+
+const THREAD_URL = new URL("./work-thread.ts", import.meta.url);
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void; onProgress?: (step: number, loss: number) => void };
+
+export class WorkThread {
+  private worker: Worker | null = null;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private spawn(): Worker {
+    if (this.worker) return this.worker;
+    const w = new Worker(THREAD_URL);
+    w.on("message", (m: WorkMessage) => {
+      const p = this.pending.get(m.id);
+      if (!p) return;
+      if (m.kind === "progress") return p.onProgress?.(m.step, m.loss);
+      this.pending.delete(m.id);
+      if (m.kind === "done") p.resolve(m.result);
+      else p.reject(new Error(m.message));
+    });
+    w.on("exit", () => {
+      this.worker = null;
+      for (const p of this.pending.values()) p.reject(new Error("the work thread exited"));
+      this.pending.clear();
+    });
+    w.unref();
+    return (this.worker = w);
+  }
+
+  private run<T>(req: DistributiveOmit<WorkRequest, "id">, onProgress?: (step: number, loss: number) => void): Promise<T> {
+    const job = this.queue.then(
+      () =>
+        new Promise<T>((resolve, reject) => {
+          const id = this.nextId++;
+          this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, onProgress });
+          this.spawn().postMessage({ ...req, id } as WorkRequest);
+        }),
+    );
+    this.queue = job.catch(() => undefined);
+    return job;
+  }
+
+  prove(spec: JobSpecT, jobId: Uint8Array, dataset: DatasetInfo, onProgress?: (step: number, loss: number) => void, progressEvery = 10): Promise<ProverOutput> {
+    return this.run({ kind: "prove", spec, jobId, dataset, progressEvery }, onProgress);
+  }
+
+  verify(req: { spec: JobSpecT; jobId: Uint8Array; proofId: Uint8Array; commitment: Commitment; dataset: DatasetInfo; randomness: Uint8Array; sampled: number; blobs: Map<string, Uint8Array> }): Promise<VerifyResult> {
+    return this.run({ kind: "verify", ...req });
+  }
+
+  async close(): Promise<void> {
+    await this.worker?.terminate();
+    this.worker = null;
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * A worker thread that trains and verifies (CPU-bound work kept off the
+ * node's main thread, which runs consensus). Messages in: `prove` and
+ * `verify` requests; out: `progress` while proving, then `done` or `error`.
+ */
+import { parentPort } from "node:worker_threads";
+import type { DatasetInfo } from "../types/genesis.ts";
+import type { JobSpecT } from "../types/transaction.ts";
+import { toHex } from "../util/hex.ts";
+import { prove, verifyProof, type Commitment } from "./proof.ts";
+import { loadDataset } from "./registry.ts";
+
+export type WorkRequest =
+  | { id: number; kind: "prove"; spec: JobSpecT; jobId: Uint8Array; dataset: DatasetInfo; progressEvery: number }
+  | {
+      id: number;
+      kind: "verify";
+      spec: JobSpecT;
+      jobId: Uint8Array;
+      proofId: Uint8Array;
+      commitment: Commitment;
+      dataset: DatasetInfo;
+      randomness: Uint8Array;
+      sampled: number;
+      /** Blobs by id hex (the verifier fetched the ones it needs). */
+      blobs: Map<string, Uint8Array>;
+    };
+
+export type WorkMessage =
+  | { id: number; kind: "progress"; step: number; loss: number }
+  | { id: number; kind: "done"; result: unknown }
+  | { id: number; kind: "error"; message: string };
+
+function datasetOf(info: DatasetInfo) {
+  const d = loadDataset(info);
+  if (!d) throw new Error(`this node does not hold dataset ${info.name} (${toHex(info.id)})`);
+  return d;
+}
+
+parentPort!.on("message", async (req: WorkRequest) => {
+  try {
+    if (req.kind === "prove") {
+      const out = prove(req.spec, req.jobId, datasetOf(req.dataset), {
+        onStep: (step, loss) => {
+          if (step % req.progressEvery === 0 || step === req.spec.steps) parentPort!.postMessage({ id: req.id, kind: "progress", step, loss } satisfies WorkMessage);
+        },
+      });
+      parentPort!.postMessage({ id: req.id, kind: "done", result: out } satisfies WorkMessage);
+    } else {
+      const result = await verifyProof({
+        spec: req.spec,
+        jobId: req.jobId,
+        proofId: req.proofId,
+        commitment: req.commitment,
+        dataset: datasetOf(req.dataset),
+        randomness: req.randomness,
+        sampled: req.sampled,
+        getBlob: async (id) => req.blobs.get(toHex(id)),
+      });
+      parentPort!.postMessage({ id: req.id, kind: "done", result } satisfies WorkMessage);
+    }
+  } catch (e) {
+    parentPort!.postMessage({ id: req.id, kind: "error", message: (e as Error).message } satisfies WorkMessage);
+  }
+});
