@@ -8,6 +8,7 @@ import { defineConfig } from "vitest/config";
 const PROCESS_TESTS = [
   "test/integration/crash.test.ts",
   "test/integration/devnet-processes.test.ts",
+  "test/integration/devnet-work.test.ts",
   "test/integration/privval-kill.test.ts",
   "test/integration/staking-processes.test.ts",
 ];

@@ -91,6 +91,7 @@ export class PouwNode implements RpcNode {
   private readonly rejected = new Map<string, { code: string; message: string }>();
   private lastTip = 1n;
   private closed = false;
+  private readonly closeHooks: (() => Promise<void> | void)[] = [];
 
   private constructor(parts: {
     genesis: Genesis;
@@ -257,9 +258,15 @@ export class PouwNode implements RpcNode {
     await this.consensus?.start();
   }
 
+  /** Runs `fn` first when the node closes (a built-in worker stops before the node it talks to). */
+  onClose(fn: () => Promise<void> | void): void {
+    this.closeHooks.push(fn);
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    for (const fn of this.closeHooks) await fn();
     this.sync?.stop();
     await this.workVerifier?.close();
     await this.consensus?.stop();

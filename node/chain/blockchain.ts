@@ -15,6 +15,7 @@ import { Bucket, bucketKey, iterateBucket, type BatchOp } from "../db/database.t
 import { UintNum64 } from "../types/primitives.ts";
 import { evidenceHash } from "./evidence.ts";
 import { genesisStaking } from "./staking.ts";
+import { genesisJobs } from "./jobs.ts";
 import { TouchedRecords, WorldState, adoptSealed, sealedWriteOps } from "../state/world.ts";
 import { blockHash, buildBlock, datasetMap, genesisHeader, verifyBlock, type BuildInput, type BuiltBlock, type ChainContext, type Head } from "./block.ts";
 import { emptyCommit, verifyCommit } from "./commit.ts";
@@ -64,7 +65,7 @@ export class Blockchain {
     const store = await ChainStore.open(db, blocksDir);
     const pointer = await store.getHead();
     if (!pointer) {
-      const world = WorldState.fromGenesis(genesis.accounts, genesisStaking(genesis.validators, genesis.params));
+      const world = WorldState.fromGenesis(genesis.accounts, genesisStaking(genesis.validators, genesis.params), genesisJobs(genesis));
       const ctx = { chainId: utf8(genesis.chainId), params: genesis.params, datasets: datasetMap(genesis.datasets) };
       const header = genesisHeader(world, ctx, genesis.genesisTime);
       const hash = blockHash(header);

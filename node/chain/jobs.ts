@@ -11,11 +11,12 @@
 import type { ValueOf } from "@chainsafe/ssz";
 import { sha256 } from "../crypto/hash.ts";
 import { WorkError } from "../pouw/errors.ts";
-import { bitsToF32, checkpointCount, validateJobSpec } from "../pouw/training.ts";
+import { bitsToF32, checkpointCount, f32ToBits, validateJobSpec } from "../pouw/training.ts";
 import { parameterCount } from "../pouw/kernel/mlp.ts";
 import { JobStatus, ProofStatus, type JobT, type ProofT } from "../state/schemas.ts";
 import { addrKey, idKey, type StateOverlay } from "../state/world.ts";
-import type { CancelJob, CreateJob, SubmitProof } from "../types/transaction.ts";
+import type { Genesis } from "../types/genesis.ts";
+import type { CancelJob, CreateJob, JobSpecT, SubmitProof } from "../types/transaction.ts";
 import type { TxEnvelope } from "../types/txcodec.ts";
 import { concatBytes, utf8 } from "../util/hex.ts";
 import type { BlockContext } from "./context.ts";
@@ -24,6 +25,35 @@ import { ExecErrorCode, type ExecErrorCode as ExecCode } from "./errors.ts";
 const BPS = 10_000n;
 /** How a slashed worker bond is split: to the challenger (the PoUW pool when nobody challenged), the requester, burned. */
 export const BOND_SPLIT_BPS = { challenger: 5000n, requester: 4000n, burned: 1000n } as const;
+
+/** Jobs escrowed at genesis, with ids SHA-256("pouw/genesis-job/v1" ‖ chainId ‖ u32le(index)); throws on a spec the chain would refuse. */
+export function genesisJobs(genesis: Genesis): JobT[] {
+  return genesis.jobs.map((j, i) => {
+    const ds = genesis.datasets.find((d) => d.name === j.dataset)!;
+    const spec: JobSpecT = {
+      datasetId: ds.id,
+      layers: j.layers,
+      learningRateBits: f32ToBits(j.learningRate),
+      momentumBits: f32ToBits(j.momentum),
+      batchSize: j.batchSize,
+      steps: j.steps,
+      segmentLength: j.segmentLength,
+      seed: j.seed,
+      targetMetric: j.target.metric === "accuracy" ? 0 : 1,
+      targetThreshold: j.target.metric === "accuracy" ? j.target.thresholdBps : f32ToBits(j.target.threshold),
+      deadline: j.deadline,
+    };
+    try {
+      validateJobSpec(spec, ds);
+    } catch (e) {
+      throw new TypeError(`invalid genesis: jobs[${i}]: ${(e as Error).message}`);
+    }
+    const index = new Uint8Array(4);
+    new DataView(index.buffer).setUint32(0, i, true);
+    const id = sha256(concatBytes(utf8("pouw/genesis-job/v1"), utf8(genesis.chainId), index));
+    return { id, requester: j.requester, spec, reward: j.reward, workerBond: j.workerBond, status: JobStatus.Open, createdAt: 0, proof: 0 };
+  });
+}
 
 export function proofIdOf(jobId: Uint8Array, txHash: Uint8Array): Uint8Array {
   return sha256(concatBytes(utf8("pouw/proof/v1"), jobId, txHash));

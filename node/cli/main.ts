@@ -10,6 +10,7 @@ import { DEVNET_GENESIS_PATH, initHome, loadHome, peerIdOf } from "./home.ts";
 import { jobCancelCommand, jobCreateCommand, jobListCommand, jobShowCommand } from "./job.ts";
 import { Keyring, readKeyFile } from "./keyring.ts";
 import { startCommand } from "./start.ts";
+import { workerCommand } from "./worker.ts";
 import { devnetCommand } from "./devnet.ts";
 import { createValidatorCommand, delegateCommand, describeRpcError, transferCommand, undelegateCommand, unjailCommand, withdrawRewardsCommand } from "./tx.ts";
 import { delegationsCommand, validatorsCommand } from "./staking.ts";
@@ -60,7 +61,20 @@ program
   .option("--peers <multiaddrs>", "comma-separated peers to add to the configured ones")
   .option("--log-level <level>", "trace|debug|info|warn|error", process.env.POUW_LOG_LEVEL ?? "info")
   .option("--json-logs", "JSON log lines even on a terminal")
+  .option("--worker <key>", "also run the built-in worker, training open jobs and paid to this key (default with --devnet: dev:1)")
+  .option("--no-worker", "do not run the built-in worker")
+  .addOption(keyringOption())
   .action((o) => startCommand(o));
+
+program
+  .command("worker")
+  .description("train open jobs and submit their proofs (talks to a node over RPC)")
+  .requiredOption("--from <key>", "the worker's account: posts the bonds, receives the rewards")
+  .option("--min-reward <pouw>", "skip jobs paying less", "0")
+  .option("--once", "train at most one job, then exit")
+  .addOption(rpcOption())
+  .addOption(keyringOption())
+  .action((o) => workerCommand(o));
 
 const keys = program.command("keys").description("manage ML-DSA-44 account keys");
 keys

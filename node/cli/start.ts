@@ -3,6 +3,8 @@ import { AccountKey, devValidatorLabel } from "../crypto/keys.ts";
 import { PouwNode } from "../node.ts";
 import { createLogger } from "../util/logger.ts";
 import { DEVNET_GENESIS_PATH, initHome, isInitialised, loadHome } from "./home.ts";
+import { Keyring } from "./keyring.ts";
+import { startWorker } from "./worker.ts";
 
 export interface StartOptions {
   home?: string;
@@ -13,6 +15,9 @@ export interface StartOptions {
   jsonLogs?: boolean;
   blockTime?: string;
   peers?: string;
+  /** A key name for the built-in worker, or false (--no-worker). */
+  worker?: string | boolean;
+  keyring?: string;
 }
 
 /** `pouw start`: runs a node until SIGINT/SIGTERM. With --devnet, initialises ./.pouw-devnet from the embedded genesis first. */
@@ -55,4 +60,9 @@ export async function startCommand(opts: StartOptions): Promise<void> {
   process.on("SIGTERM", () => void stop("SIGTERM"));
   await node.start();
   if (loaded.validatorKey) logger.info({ validator: loaded.validatorKey.bech32, home }, "Validating");
+  const workerKey = typeof opts.worker === "string" ? opts.worker : opts.worker !== false && opts.devnet ? "dev:1" : null;
+  if (workerKey && node.rpcServer) {
+    const worker = startWorker({ rpc: node.rpcServer.url, key: new Keyring(opts.keyring).get(workerKey), logger: logger.child({ module: "worker" }) });
+    node.onClose(() => worker.stop());
+  } else if (workerKey) logger.warn("The built-in worker needs the JSON-RPC server: not started");
 }

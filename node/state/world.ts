@@ -130,20 +130,21 @@ export class WorldState {
     this.view.commit();
   }
 
-  static fromGenesis(accounts: { address: Uint8Array; balance: bigint }[], staking: GenesisStaking): WorldState {
+  static fromGenesis(accounts: { address: Uint8Array; balance: bigint }[], staking: GenesisStaking, jobs: JobT[] = []): WorldState {
     const list = accounts.map((a) => ({ address: a.address, balance: a.balance, nonce: 0n }));
     const staked = staking.staking.reduce((s, v) => s + v.tokens, 0n);
-    const supply = list.reduce((s, a) => s + a.balance, 0n) + staked;
+    const escrowed = jobs.reduce((s, j) => s + j.reward, 0n);
+    const supply = list.reduce((s, a) => s + a.balance, 0n) + staked + escrowed;
     return new WorldState(
       {
         accounts: list,
         ...staking,
         unbonding: [],
-        jobs: [],
+        jobs,
         proofs: [],
         lastValidators: staking.validators,
         priorities: staking.validators.map(() => 0n),
-        totals: { supply, burned: 0n, pouwPool: 0n, staked, rewardsOutstanding: 0n, escrowed: 0n },
+        totals: { supply, burned: 0n, pouwPool: 0n, staked, rewardsOutstanding: 0n, escrowed },
       },
       0,
     );

@@ -32,7 +32,27 @@ export interface DatasetInfo {
   validation: number;
 }
 
+/** A training job escrowed at genesis (the devnet's demo job). */
+export interface GenesisJob {
+  requester: Uint8Array;
+  /** The dataset's registered name. */
+  dataset: string;
+  layers: number[];
+  learningRate: number;
+  momentum: number;
+  batchSize: number;
+  steps: number;
+  segmentLength: number;
+  seed: Uint8Array;
+  target: { metric: "accuracy"; thresholdBps: number } | { metric: "loss"; threshold: number };
+  reward: bigint;
+  workerBond: bigint;
+  deadline: number;
+}
+
 export interface Genesis {
+  /** Jobs escrowed at genesis (their rewards are part of the supply, held in escrow). */
+  jobs: GenesisJob[];
   /** Datasets jobs may name (a node must hold each one's bytes to verify proofs). */
   datasets: DatasetInfo[];
   chainId: string;
@@ -50,6 +70,21 @@ export interface GenesisJson {
   validators: { name: string; publicKey: string; anchorAddress?: string; power: string; commissionBps?: number }[];
   accounts: { address: string; balance: string }[];
   datasets?: { name: string; id: string; features: number; classes: number; train: number; validation: number }[];
+  jobs?: {
+    requester: string;
+    dataset: string;
+    layers: number[];
+    learningRate: number;
+    momentum: number;
+    batchSize: number;
+    steps: number;
+    segmentLength: number;
+    seed: string;
+    target: { metric: "accuracy"; thresholdBps: number } | { metric: "loss"; threshold: number };
+    reward: string;
+    workerBond: string;
+    deadline: number;
+  }[];
   [extra: string]: unknown;
 }
 
@@ -112,5 +147,24 @@ export function parseGenesis(json: GenesisJson): Genesis {
     return { name: d.name, id: fromHex(d.id), features: d.features, classes: d.classes, train: d.train, validation: d.validation };
   });
   if (new Set(datasets.map((d) => Buffer.from(d.id).toString("hex"))).size !== datasets.length) fail("a dataset appears twice");
-  return { chainId: json.chainId, genesisTime: json.genesisTime, params, validators, accounts, datasets };
+  const jobs = (json.jobs ?? []).map((j, i) => {
+    let requester: Uint8Array;
+    try {
+      requester = decodeAddress(j.requester);
+    } catch (e) {
+      fail(`jobs[${i}].requester: ${(e as Error).message}`);
+    }
+    if (!datasets.some((d) => d.name === j.dataset)) fail(`jobs[${i}].dataset "${j.dataset}" is not registered in datasets`);
+    if (!Array.isArray(j.layers) || !j.layers.every((d) => Number.isSafeInteger(d) && d > 0)) fail(`jobs[${i}].layers must be positive integers`);
+    for (const k of ["batchSize", "steps", "segmentLength", "deadline"] as const) if (!Number.isSafeInteger(j[k]) || j[k] < 1) fail(`jobs[${i}].${k} must be a positive integer`);
+    for (const k of ["learningRate", "momentum"] as const) if (typeof j[k] !== "number" || !Number.isFinite(j[k])) fail(`jobs[${i}].${k} must be a number`);
+    if (!isHex(j.seed) || fromHex(j.seed).length !== 32) fail(`jobs[${i}].seed must be 32 bytes of hex`);
+    const t = j.target;
+    if (!t || (t.metric !== "accuracy" && t.metric !== "loss")) fail(`jobs[${i}].target.metric must be accuracy or loss`);
+    const reward = u64(j.reward, `jobs[${i}].reward`);
+    supply += reward;
+    return { ...j, requester, seed: fromHex(j.seed), reward, workerBond: u64(j.workerBond, `jobs[${i}].workerBond`) };
+  });
+  if (supply > MAX_U64) fail("total supply (balances, bonded stake and job escrow) exceeds u64");
+  return { chainId: json.chainId, genesisTime: json.genesisTime, params, validators, accounts, datasets, jobs };
 }
