@@ -37,6 +37,7 @@ import { blobMatches } from "./pouw/proof.ts";
 import { WorkThread } from "./pouw/work-pool.ts";
 import { WorkAttestation, type WorkAttestationT } from "./types/block.ts";
 import { AttestationPool } from "./work/attestation-pool.ts";
+import { BlobCache, challengeStarts } from "./work/blob-cache.ts";
 import { WorkVerifier } from "./work/verifier.ts";
 import { createMetrics, type Metrics } from "./util/metrics.ts";
 
@@ -88,6 +89,7 @@ export class PouwNode implements RpcNode {
   readonly attestations: AttestationPool;
   /** Verifies pending proofs and attests them (validators only). */
   readonly workVerifier: WorkVerifier | null;
+  private readonly blobCache: BlobCache;
   private readonly rejected = new Map<string, { code: string; message: string }>();
   private lastTip = 1n;
   private closed = false;
@@ -109,6 +111,7 @@ export class PouwNode implements RpcNode {
     blobs: BlobStore;
     attestations: AttestationPool;
     workVerifier: WorkVerifier | null;
+    blobCache: BlobCache;
   }) {
     this.genesis = parts.genesis;
     this.db = parts.db;
@@ -125,6 +128,7 @@ export class PouwNode implements RpcNode {
     this.blobs = parts.blobs;
     this.attestations = parts.attestations;
     this.workVerifier = parts.workVerifier;
+    this.blobCache = parts.blobCache;
   }
 
   static async create(cfg: NodeConfig): Promise<PouwNode> {
@@ -170,6 +174,8 @@ export class PouwNode implements RpcNode {
       if (cfg.network) network = await PouwNetwork.create(cfg.network, genesis.chainId, logger.child({ module: "network" }), metrics);
       const blobs = new BlobStore(db);
       const attestations = new AttestationPool(chain);
+      const blobCache = new BlobCache(blobs, network ? (id) => fetchBlob(network!, genesis.chainId, id, blobMatches) : null);
+      chain.ctx.blob = (id) => blobCache.get(id);
       const transport = cfg.transport ?? network?.consensusTransport() ?? null;
       if (cfg.validatorKey || transport) {
         const key = cfg.validatorKey;
@@ -195,11 +201,17 @@ export class PouwNode implements RpcNode {
             logger: logger.child({ module: "consensus" }),
             metrics,
             attestations: () => attestations.values(),
+            prepare: (blocks) => blobCache.prefetch(blocks.flatMap((b) => challengeStarts(b.body.txs))),
             onDropped: (dropped) => {
               for (const { env, error } of dropped) {
                 if (!node) continue;
                 // A nonce gap or a base fee above the cap can clear up later: those wait in the pool.
                 if (error.code === TxErrorCode.NONCE_GAP || error.code === TxErrorCode.FEE_BELOW_BASE_FEE) continue;
+                // So can a challenge whose start checkpoint is still being fetched.
+                if (error.code === TxErrorCode.BLOB_UNAVAILABLE) {
+                  void blobCache.prefetch(challengeStarts([env.signed]));
+                  continue;
+                }
                 node.reject(env, error);
               }
             },
@@ -226,7 +238,7 @@ export class PouwNode implements RpcNode {
             publish: publishAttestation,
           })
         : null;
-      node = new PouwNode({ genesis, db, chain, mempool, verifier, consensus, network, sync, rpc: cfg.rpc, logger, metrics, validatorAddress: cfg.validatorKey?.address ?? null, blobs, attestations, workVerifier });
+      node = new PouwNode({ genesis, db, chain, mempool, verifier, consensus, network, sync, rpc: cfg.rpc, logger, metrics, validatorAddress: cfg.validatorKey?.address ?? null, blobs, attestations, workVerifier, blobCache });
       chain.onCommit((c) => node.afterCommit(c));
       network?.on("tx", (data) => node.onGossipTx(data));
       network?.on("attestation", async (data) => attestations.onGossip(data));
@@ -304,7 +316,10 @@ export class PouwNode implements RpcNode {
       return "reject";
     }
     const [err] = await this.mempool.addBatch([env]);
-    if (!err) return "accept";
+    if (!err) {
+      void this.blobCache.prefetch(challengeStarts([env.signed]));
+      return "accept";
+    }
     return err.code === TxErrorCode.BAD_SIGNATURE || err.code === TxErrorCode.WRONG_CHAIN_ID || err.code === TxErrorCode.TX_TOO_LARGE ? "reject" : "ignore";
   }
 
@@ -343,6 +358,7 @@ export class PouwNode implements RpcNode {
       throw new TxError(TxErrorCode.MALFORMED_TX, (e as Error).message);
     }
     await this.mempool.add(env);
+    await this.blobCache.prefetch(challengeStarts([env.signed]));
     this.rejected.delete(env.hashHex);
     this.network?.publish("tx", bytes);
     return env;

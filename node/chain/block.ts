@@ -28,6 +28,8 @@ export interface ChainContext {
   params: Params;
   /** The genesis datasets, by id hex (no 0x). */
   datasets: ReadonlyMap<string, DatasetInfo>;
+  /** Blobs held in memory for challenges (set by the node). */
+  blob?: (id: Uint8Array) => Uint8Array | undefined;
 }
 
 export function datasetMap(datasets: readonly DatasetInfo[]): ReadonlyMap<string, DatasetInfo> {
@@ -85,7 +87,7 @@ export function buildBlock(world: WorldState, head: Head, ctx: ChainContext, inp
     seen.add(id);
     evidence.push(ev);
   }
-  const result = executeTxs(world, input.candidates, { chainId: ctx.chainId, height, baseFeePerGas, proposer: input.proposer, params: ctx.params, datasets: ctx.datasets }, {
+  const result = executeTxs(world, input.candidates, { chainId: ctx.chainId, height, baseFeePerGas, proposer: input.proposer, params: ctx.params, datasets: ctx.datasets, blob: ctx.blob }, {
     mode: "build",
     verified: input.verified,
     staking: { lastCommit: input.lastCommit, evidence },
@@ -164,7 +166,7 @@ export function verifyBlock(world: WorldState, head: Head, block: BlockT, ctx: C
   const validatorsHash = validatorSetRoot(world.validators);
   check(bytesEqual(h.validatorsHash, validatorsHash), BlockErrorCode.BAD_VALIDATORS_HASH, "validatorsHash mismatch");
   check(world.validators.some((v) => bytesEqual(v.address, h.proposer)), BlockErrorCode.BAD_PROPOSER, "proposer is not a validator");
-  const result = executeTxs(world, input.txs, { chainId: ctx.chainId, height: h.height, baseFeePerGas: h.baseFeePerGas, proposer: h.proposer, params, datasets: ctx.datasets }, {
+  const result = executeTxs(world, input.txs, { chainId: ctx.chainId, height: h.height, baseFeePerGas: h.baseFeePerGas, proposer: h.proposer, params, datasets: ctx.datasets, blob: ctx.blob }, {
     mode: "verify",
     verified: input.verified,
     staking: { lastCommit: block.body.lastCommit, evidence: block.body.evidence },

@@ -11,4 +11,6 @@ export interface BlockContext {
   params: Params;
   /** The genesis datasets, by id hex (no 0x). */
   datasets: ReadonlyMap<string, DatasetInfo>;
+  /** Blobs this node holds in memory (a challenge's start checkpoint); absent: none. */
+  blob?: (id: Uint8Array) => Uint8Array | undefined;
 }

@@ -16,6 +16,8 @@ export const TxErrorCode = {
   COST_OVERFLOW: "COST_OVERFLOW",
   INSUFFICIENT_FUNDS: "INSUFFICIENT_FUNDS",
   UNKNOWN_ACCOUNT: "UNKNOWN_ACCOUNT",
+  /** A challenge's start checkpoint is not available to this node (it fetches it, and the transaction waits). */
+  BLOB_UNAVAILABLE: "BLOB_UNAVAILABLE",
 } as const;
 export type TxErrorCode = (typeof TxErrorCode)[keyof typeof TxErrorCode];
 
@@ -49,6 +51,12 @@ export const ExecErrorCode = {
   WRONG_CHECKPOINT_COUNT: "WRONG_CHECKPOINT_COUNT",
   BOND_TOO_LOW: "BOND_TOO_LOW",
   METRIC_BELOW_TARGET: "METRIC_BELOW_TARGET",
+  PROOF_NOT_FOUND: "PROOF_NOT_FOUND",
+  CHALLENGE_WINDOW_CLOSED: "CHALLENGE_WINDOW_CLOSED",
+  /** The challenge's hashes, branches, step count or start checkpoint do not match the proof's commitment. */
+  CHALLENGE_INVALID: "CHALLENGE_INVALID",
+  /** The segment re-executes to the committed checkpoint: no fraud. */
+  CHALLENGE_FAILED: "CHALLENGE_FAILED",
 } as const;
 export type ExecErrorCode = (typeof ExecErrorCode)[keyof typeof ExecErrorCode];
 

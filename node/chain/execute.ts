@@ -60,7 +60,7 @@ export function executeTxs(world: WorldState, candidates: Iterable<TxEnvelope>, 
         if (opts.mode === "verify") throw new BlockError(BlockErrorCode.GAS_LIMIT_EXCEEDED, `block gas exceeds ${params.maxBlockGas}`);
         continue; // does not fit; a smaller one might
       }
-      checkTxAgainstState(env, overlay, ctx.baseFeePerGas);
+      checkTxAgainstState(env, overlay, ctx.baseFeePerGas, ctx.blob);
       if (!opts.verified?.(env)) verifyTxSignature(env);
     } catch (e) {
       if (!(e instanceof TxError)) throw e;

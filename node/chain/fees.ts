@@ -2,11 +2,13 @@
 import type { Params } from "../types/params.ts";
 import type { TxEnvelope } from "../types/txcodec.ts";
 
-/** Gas a transaction uses: its type's base cost plus a cost per encoded byte. */
-export function intrinsicGas(env: Pick<TxEnvelope, "type" | "bytes">, params: Params): number {
+/** Gas a transaction uses: its type's base cost plus a cost per encoded byte (plus, for a challenge, per re-executed step). */
+export function intrinsicGas(env: Pick<TxEnvelope, "type" | "bytes"> & { signed?: TxEnvelope["signed"] }, params: Params): number {
   const base = params.gas.base[env.type];
   if (base === undefined) throw new Error(`no gas schedule for ${env.type}`);
-  return base + params.gas.perByte * env.bytes.length;
+  // A challenge pays for the training steps it makes every node re-execute.
+  const steps = env.type === "ChallengeProof" && env.signed ? (env.signed.tx.body.value as { steps: number }).steps : 0;
+  return base + params.gas.perByte * env.bytes.length + params.gas.perVerifiedStep * steps;
 }
 
 /** Base fee of the block after one that used `parentGasUsed` at `parentBaseFee`. */

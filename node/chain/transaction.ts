@@ -5,12 +5,13 @@
  * always pays its fee and bumps its nonce; its body may still fail).
  */
 import { mlDsa } from "../crypto/mldsa.ts";
-import { bytesEqual } from "../util/hex.ts";
+import { bytesEqual, toHex } from "../util/hex.ts";
 import { MAX_U64 } from "../types/primitives.ts";
 import { ReceiptStatus, type ReceiptT } from "../types/block.ts";
 import type { ValueOf } from "@chainsafe/ssz";
 import { TxSelector, type CancelJob, type CreateJob, type CreateValidator, type Delegate, type SubmitProof, type TransferT, type Undelegate, type WithdrawRewards } from "../types/transaction.ts";
 import { applyCancelJob, applyCreateJob, applySubmitProof } from "./jobs.ts";
+import { applyChallengeProof, type ChallengeBody } from "./challenge.ts";
 import { applyCreateValidator, applyDelegate, applyUndelegate, applyUnjail, applyWithdrawRewards } from "./staking.ts";
 import type { TxEnvelope } from "../types/txcodec.ts";
 import type { StateOverlay } from "../state/world.ts";
@@ -30,6 +31,7 @@ export const ENABLED_TYPES: ReadonlySet<number> = new Set([
   TxSelector.CreateJob,
   TxSelector.CancelJob,
   TxSelector.SubmitProof,
+  TxSelector.ChallengeProof,
 ]);
 
 /** Checks that need no state: size, chain id, type, gas and fee fields. */
@@ -70,7 +72,7 @@ export function verifyTxSignature(env: TxEnvelope): void {
 }
 
 /** Checks against the state and base fee; throws `TxError` when the transaction cannot be included. */
-export function checkTxAgainstState(env: TxEnvelope, overlay: StateOverlay, baseFee: bigint): void {
+export function checkTxAgainstState(env: TxEnvelope, overlay: StateOverlay, baseFee: bigint, blob?: BlockContext["blob"]): void {
   const { tx } = env.signed;
   if (tx.maxFeePerGas < baseFee) throw new TxError(TxErrorCode.FEE_BELOW_BASE_FEE, `maxFeePerGas ${tx.maxFeePerGas} is below the base fee ${baseFee}`, { baseFee });
   const acc = overlay.get(env.senderHex);
@@ -80,6 +82,10 @@ export function checkTxAgainstState(env: TxEnvelope, overlay: StateOverlay, base
   const balance = acc?.balance ?? 0n;
   const upfront = BigInt(tx.gasLimit) * tx.maxFeePerGas;
   if (balance < upfront) throw new TxError(TxErrorCode.INSUFFICIENT_FUNDS, `balance ${balance} cannot pay the maximum fee ${upfront}`, { balance, required: upfront });
+  if (tx.body.selector === TxSelector.ChallengeProof) {
+    const start = (tx.body.value as ChallengeBody).startHash;
+    if (!blob?.(start)) throw new TxError(TxErrorCode.BLOB_UNAVAILABLE, `the challenged segment's start checkpoint ${toHex(start)} is not available to this node yet`);
+  }
 }
 
 /**
@@ -110,6 +116,7 @@ export function applyTx(env: TxEnvelope, gasUsed: number, overlay: StateOverlay,
   else if (selector === TxSelector.CreateJob) error = applyCreateJob(env, value as ValueOf<typeof CreateJob>, overlay, ctx);
   else if (selector === TxSelector.CancelJob) error = applyCancelJob(env, value as ValueOf<typeof CancelJob>, overlay);
   else if (selector === TxSelector.SubmitProof) error = applySubmitProof(env, value as ValueOf<typeof SubmitProof>, overlay, ctx);
+  else if (selector === TxSelector.ChallengeProof) error = applyChallengeProof(env, value as ChallengeBody, overlay, ctx);
 
   return {
     txHash: env.hash,

@@ -153,7 +153,7 @@ export interface FeeEstimate {
   maxFeePerGas: string;
   transferGas: number;
   /** Intrinsic gas of any transaction: base[type] + perByte × its encoded size. */
-  gasSchedule: { base: Record<string, number>; perByte: number };
+  gasSchedule: { base: Record<string, number>; perByte: number; perVerifiedStep: number };
 }
 
 export interface NewHead extends HeaderJson {

@@ -32,7 +32,8 @@ export async function signAndSubmit(client: PouwClient, key: AccountKey, body: T
     publicKey: key.publicKey,
   };
   const size = SignedTransaction.serialize({ tx, signature: new Uint8Array(2420) }).length;
-  tx.gasLimit = (fee.gasSchedule.base[TX_TYPES[body.selector]!] ?? 0) + fee.gasSchedule.perByte * size;
+  const steps = TX_TYPES[body.selector] === "ChallengeProof" ? (body.value as { steps: number }).steps : 0;
+  tx.gasLimit = (fee.gasSchedule.base[TX_TYPES[body.selector]!] ?? 0) + fee.gasSchedule.perByte * size + fee.gasSchedule.perVerifiedStep * steps;
   const signed = signTransaction(tx, key);
   const hash = await client.sendRawTransaction(SignedTransaction.serialize(signed));
   if (hash !== envelopeFromSigned(signed).hashHex) throw new Error(`the node reports hash ${hash} for transaction ${envelopeFromSigned(signed).hashHex}`);

@@ -60,6 +60,8 @@ export interface EngineModules {
   onDropped?: (dropped: ExecutionResult["dropped"]) => void;
   /** Work attestations waiting for a block (the node's pool). */
   attestations?: () => Iterable<WorkAttestationT>;
+  /** Fetches what a block's execution needs besides the state (a challenge's start checkpoint) before it is verified. */
+  prepare?: (blocks: readonly BlockT[]) => Promise<void>;
 }
 
 interface Candidate {
@@ -173,6 +175,7 @@ export class ConsensusEngine {
       this.queue = this.queue.then(async () => {
         try {
           const { chain } = this.m;
+          await this.m.prepare?.(items.map((i) => i.block));
           const before = chain.head.header.height;
           const res = await chain.importBatch(withEnvs, { now: this.m.clock.now(), signaturesChecked: await checked });
           if (chain.head.header.height > before && this.running) {
@@ -469,6 +472,7 @@ export class ConsensusEngine {
     }
     let valid = true;
     if (!this.candidates.has(toHex(hash))) {
+      await this.m.prepare?.([block]);
       try {
         this.remember(this.verifyCandidate(block));
       } catch (e) {

@@ -264,7 +264,7 @@ export const methods: Record<string, Method> = {
       maxFeePerGas: (baseFee * 2n + tip).toString(),
       transferGas: transferGas(chain),
       /** Intrinsic gas of any transaction: base[type] + perByte × its encoded size (DESIGN §4). */
-      gasSchedule: { base: chain.params.gas.base, perByte: chain.params.gas.perByte },
+      gasSchedule: { base: chain.params.gas.base, perByte: chain.params.gas.perByte, perVerifiedStep: chain.params.gas.perVerifiedStep },
     };
   },
 

@@ -44,8 +44,22 @@ export const ProofCommitment = new ContainerType(
   { typeName: "ProofCommitment" },
 );
 export const SubmitProof = new ContainerType({ jobId: Bytes32, commitment: ProofCommitment }, { typeName: "SubmitProof" });
+/**
+ * A fraud proof against one segment: its start and end checkpoint hashes with
+ * their Merkle branches in the proof's checkpoint tree, and its length in
+ * steps (it prices the on-chain re-execution). The start checkpoint's bytes
+ * are a blob the chain fetches by `startHash`.
+ */
 export const ChallengeProof = new ContainerType(
-  { proofId: Bytes32, segment: Uint32, startWeightsHash: Bytes32, startWeightsProof: new ListCompositeType(Bytes32, 32) },
+  {
+    proofId: Bytes32,
+    segment: Uint32,
+    steps: Uint32,
+    startHash: Bytes32,
+    startBranch: new ListCompositeType(Bytes32, 32),
+    endHash: Bytes32,
+    endBranch: new ListCompositeType(Bytes32, 32),
+  },
   { typeName: "ChallengeProof" },
 );
 export const Withdraw = new ContainerType({ domain: Bytes32, recipient: Bytes32, amount: Amount }, { typeName: "Withdraw" });

@@ -103,7 +103,7 @@ describe("pouw tx transfer against a live devnet node", () => {
   });
 
   it("jobs: create on mnist-10k, list, show and cancel; an unknown dataset and a bad shape are refused before any fee", async () => {
-    const created = await pouw("job", "create", "--from", "dev:6", "--reward", "25", "--bond", "3", "--steps", "120", "--segment", "20", "--rpc", rpc);
+    const created = await pouw("job", "create", "--from", "dev:8", "--reward", "25", "--bond", "3", "--steps", "120", "--segment", "20", "--rpc", rpc);
     expect(created.code, created.stderr).toBe(0);
     expect(created.stdout).toMatch(/create a job on mnist-10k: MLP 784-128-10, 120 steps of 64 \(7 checkpoints\), reward 25 POUW/);
     const id = /job id (0x[0-9a-f]{64})/.exec(created.stdout)![1]!;
@@ -115,17 +115,17 @@ describe("pouw tx transfer against a live devnet node", () => {
     const info = JSON.parse((await pouw("status", "--rpc", rpc, "--json")).stdout) as { totals: { escrowed: string } };
     expect(BigInt(info.totals.escrowed) >= 25_000_000_000n).toBe(true);
 
-    const notMine = await pouw("job", "cancel", id, "--from", "dev:7", "--rpc", rpc);
+    const notMine = await pouw("job", "cancel", id, "--from", "dev:9", "--rpc", rpc);
     expect(notMine.code).not.toBe(0);
     expect(notMine.stdout).toMatch(/FAILED \(NOT_REQUESTER\)/);
-    const cancelled = await pouw("job", "cancel", id, "--from", "dev:6", "--rpc", rpc, "--json");
+    const cancelled = await pouw("job", "cancel", id, "--from", "dev:8", "--rpc", rpc, "--json");
     expect(cancelled.code, cancelled.stderr).toBe(0);
     expect(JSON.parse((await pouw("job", "show", id, "--rpc", rpc, "--json")).stdout).job.status).toBe("cancelled");
 
-    const unknown = await pouw("job", "create", "--from", "dev:6", "--reward", "1", "--dataset", "cifar-10", "--rpc", rpc);
+    const unknown = await pouw("job", "create", "--from", "dev:8", "--reward", "1", "--dataset", "cifar-10", "--rpc", rpc);
     expect(unknown.code).not.toBe(0);
     expect(unknown.stderr).toMatch(/dataset "cifar-10" is not registered on pouw-devnet-1; it has mnist-10k/);
-    const shape = await pouw("job", "create", "--from", "dev:6", "--reward", "1", "--layers", "100,10", "--rpc", rpc);
+    const shape = await pouw("job", "create", "--from", "dev:8", "--reward", "1", "--layers", "100,10", "--rpc", rpc);
     expect(shape.code).not.toBe(0);
     expect(shape.stderr).toMatch(/first layer has 100 inputs, the dataset 784 features/);
   });

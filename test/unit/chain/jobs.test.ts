@@ -12,6 +12,12 @@ import { attestationSigningMessage } from "../../../node/chain/attestations.ts";
 import { blockHash, verifyBlock } from "../../../node/chain/block.ts";
 import { BlockError, BlockErrorCode } from "../../../node/chain/errors.ts";
 import { proofIdOf, workOf } from "../../../node/chain/jobs.ts";
+import { TxErrorCode } from "../../../node/chain/errors.ts";
+import { sha256 } from "../../../node/crypto/hash.ts";
+import { merkleBranch, merkleRoot } from "../../../node/pouw/merkle.ts";
+import { encodeManifest, prove } from "../../../node/pouw/proof.ts";
+import { checkpointHash, decodeCheckpoint, encodeCheckpoint } from "../../../node/pouw/training.ts";
+import { TxSelector } from "../../../node/types/transaction.ts";
 import type { AccountKey } from "../../../node/crypto/keys.ts";
 import { syntheticDataset } from "../../../node/pouw/datasets.ts";
 import { checkpointCount, f32ToBits } from "../../../node/pouw/training.ts";
@@ -77,10 +83,10 @@ async function open(): Promise<ChainDriver> {
 }
 
 const nonces = new Map<AccountKey, bigint>();
-function tx(key: AccountKey, b: Parameters<typeof signedTx>[1]["body"]) {
+function tx(key: AccountKey, b: Parameters<typeof signedTx>[1]["body"], gasLimit = 300_000) {
   const n = nonces.get(key) ?? 0n;
   nonces.set(key, n + 1n);
-  return signedTx(key, { nonce: n, body: b, gasLimit: 300_000 });
+  return signedTx(key, { nonce: n, body: b, gasLimit });
 }
 
 /** Runs one block with the transactions; returns each receipt's error code ("" for success). */
@@ -340,5 +346,119 @@ describe("work attestations", () => {
     // The built block itself verifies.
     expect(() => verifyBlock(d.chain.world, d.chain.head, built.block, d.chain.ctx, { now: Date.now(), txs: [] })).not.toThrow();
     expect(toHex(blockHash(built.block.header))).toBe(toHex(built.hash));
+  });
+});
+
+describe("challenges", () => {
+  const N = 8 * 16 + 16 + 16 * 3 + 3;
+  const attest = (d: ChainDriver, key: AccountKey, proofId: Uint8Array): WorkAttestationT => ({
+    proofId,
+    valid: true,
+    validator: key.address,
+    signature: key.sign(attestationSigningMessage(d.chain.ctx.chainId, proofId, true)),
+  });
+
+  /** A job and a proof whose checkpoint 3 is forged (perturbed), attested valid by three of four validators. */
+  async function fooled(d: ChainDriver) {
+    const create = tx(requester, body.createJob(spec(), REWARD, BOND));
+    await block(d, [create]);
+    const jobId = create.env.hash;
+    const honest = prove(spec(), jobId, data);
+    const blobs = [...honest.blobs];
+    const s3 = decodeCheckpoint(blobs[3]!, N);
+    s3.params[5] = s3.params[5]! * 1.5 + 0.01;
+    blobs[3] = encodeCheckpoint(s3);
+    const hashes = blobs.map(checkpointHash);
+    const commitment = { ...honest.commitment, checkpointsRoot: merkleRoot(hashes), bond: BOND };
+    const submit = tx(worker, body.submitProof(jobId, commitment));
+    await block(d, [submit]);
+    const proofId = proofIdOf(jobId, submit.env.hash);
+    const [v0, v1, v2] = net.validators as [AccountKey, AccountKey, AccountKey];
+    await d.next([], { attestations: [v0, v1, v2].map((v) => attest(d, v, proofId)) });
+    expect(d.chain.world.proofs[0]!.status).toBe(ProofStatus.Accepted);
+    const store = new Map(blobs.map((b) => [toHex(sha256(b)), b]));
+    d.chain.ctx.blob = (id) => store.get(toHex(id));
+    return { jobId, proofId, blobs, hashes, manifest: encodeManifest(hashes) };
+  }
+
+  const challenge = (proofId: Uint8Array, hashes: Uint8Array[], segment: number, over: Partial<{ startHash: Uint8Array; steps: number; endHash: Uint8Array }> = {}) => ({
+    selector: TxSelector.ChallengeProof,
+    value: {
+      proofId,
+      segment,
+      steps: over.steps ?? 10,
+      startHash: over.startHash ?? hashes[segment]!,
+      startBranch: merkleBranch(hashes, segment),
+      endHash: over.endHash ?? hashes[segment + 1] ?? new Uint8Array(32),
+      endBranch: segment + 1 < hashes.length ? merkleBranch(hashes, segment + 1) : [],
+    },
+  });
+  const ctx = (key: AccountKey, b: ReturnType<typeof challenge>) => tx(key, b as Parameters<typeof signedTx>[1]["body"], 2_000_000);
+
+  it("a forged segment is proven by re-execution: bond 50 % to the challenger, 40 % to the requester, 10 % burned, attesters slashed, job open again", async () => {
+    nonces.clear();
+    const d = await open();
+    const { jobId, proofId, hashes } = await fooled(d);
+    const tokens = net.validators.slice(0, 4).map((v) => d.chain.world.getValidator(v.address)!.tokens);
+    const ch = balance(d, other);
+    const req = balance(d, requester);
+    const burned = d.chain.world.totals.burned;
+    const c = ctx(other, challenge(proofId, hashes, 2)); // segment 2 ends at the forged checkpoint 3
+    const r = await d.next([c.env]);
+    expect(r.receipts[0]!.status, Buffer.from(r.receipts[0]!.error).toString()).toBe(ReceiptStatus.Success);
+    const fee = r.receipts[0]!.feeBurned + r.receipts[0]!.tip;
+    const p = d.chain.world.proofs[0]!;
+    expect(p.status).toBe(ProofStatus.Fraudulent);
+    expect(balance(d, other) - ch).toBe((BOND * 50n) / 100n - fee);
+    expect(balance(d, requester) - req).toBe((BOND * 40n) / 100n);
+    const after = net.validators.slice(0, 4).map((v) => d.chain.world.getValidator(v.address)!.tokens);
+    const slashed = tokens.reduce((s2, t, i) => s2 + t - after[i]!, 0n);
+    expect(d.chain.world.totals.burned - burned).toBe((BOND * 10n) / 100n + r.receipts[0]!.feeBurned + slashed);
+    for (let i = 0; i < 3; i++) expect(after[i]).toBe(tokens[i]! - (tokens[i]! * 100n) / 10_000n); // the three attesters lose 1 %
+    expect(after[3]).toBe(tokens[3]); // the fourth did not attest
+    expect(job(d, jobId).status).toBe(JobStatus.Open);
+    // The gas paid covers the re-executed steps.
+    expect(r.receipts[0]!.gasUsed).toBeGreaterThanOrEqual(10 * d.chain.params.gas.perVerifiedStep);
+    checkSupply(d.chain.world);
+  });
+
+  it("a challenge of an honest segment fails and harms nobody; one whose start does not match the commitment is refused the same way", async () => {
+    nonces.clear();
+    const d = await open();
+    const { proofId, hashes, blobs } = await fooled(d);
+    const wrongBlob = encodeCheckpoint({ ...decodeCheckpoint(blobs[1]!, N), step: 10 });
+    wrongBlob[wrongBlob.length - 1] ^= 1;
+    const store = new Map([...blobs, wrongBlob].map((b) => [toHex(sha256(b)), b]));
+    d.chain.ctx.blob = (id) => store.get(toHex(id));
+    const wb = balance(d, worker);
+    const codes = await block(d, [
+      ctx(other, challenge(proofId, hashes, 0)), // honest segment 0 → 1
+      ctx(other, challenge(proofId, hashes, 1, { startHash: checkpointHash(wrongBlob) })), // start weights not in the commitment
+      ctx(other, challenge(proofId, hashes, 1, { steps: 9 })),
+      ctx(other, challenge(proofId, hashes, 4)), // no segment after the last checkpoint
+      ctx(other, challenge(new Uint8Array(32).fill(3), hashes, 0)),
+    ]);
+    expect(codes).toEqual([ExecErrorCode.CHALLENGE_FAILED, ExecErrorCode.CHALLENGE_INVALID, ExecErrorCode.CHALLENGE_INVALID, ExecErrorCode.CHALLENGE_INVALID, ExecErrorCode.PROOF_NOT_FOUND]);
+    expect(d.chain.world.proofs[0]!.status).toBe(ProofStatus.Accepted);
+    expect(balance(d, worker)).toBe(wb);
+    expect(d.chain.world.totals.escrowed).toBe(REWARD + BOND);
+  });
+
+  it("a challenge waits while its start checkpoint is unavailable, and is too late after the window", async () => {
+    nonces.clear();
+    const d = await open();
+    const { proofId, hashes, blobs } = await fooled(d);
+    d.chain.ctx.blob = () => undefined;
+    const c = ctx(other, challenge(proofId, hashes, 2));
+    const built = d.chain.build({ time: d.chain.head.header.time + 1000, proposer: d.proposer(), candidates: [c.env] });
+    expect(built.result.dropped.map((x) => x.error.code)).toEqual([TxErrorCode.BLOB_UNAVAILABLE]);
+    const store = new Map(blobs.map((b) => [toHex(sha256(b)), b]));
+    d.chain.ctx.blob = (id) => store.get(toHex(id));
+    const acceptedAt = d.chain.world.proofs[0]!.decidedAt;
+    while (d.height < acceptedAt + PARAMS.challengeWindow! - 1) await block(d, []);
+    // Window over at the end of this block's predecessor: the proof gets paid; the challenge is too late.
+    await block(d, []);
+    expect(d.chain.world.proofs[0]!.status).toBe(ProofStatus.Paid);
+    expect(await block(d, [c])).toEqual([ExecErrorCode.CHALLENGE_WINDOW_CLOSED]);
   });
 });

@@ -94,7 +94,7 @@ const bodyValue: { [K in TxTypeName]: fc.Arbitrary<unknown> } = {
     jobId: b32,
     commitment: fc.record({ checkpointsRoot: b32, count: u32, finalWeightsHash: b32, claimedMetric: u32, bond: u64 }),
   }),
-  ChallengeProof: fc.record({ proofId: b32, segment: u32, startWeightsHash: b32, startWeightsProof: fc.array(b32, { maxLength: 32 }) }),
+  ChallengeProof: fc.record({ proofId: b32, segment: u32, steps: u32, startHash: b32, startBranch: fc.array(b32, { maxLength: 32 }), endHash: b32, endBranch: fc.array(b32, { maxLength: 32 }) }),
   Withdraw: fc.record({ domain: b32, recipient: b32, amount: u64 }),
 };
 
