@@ -14,7 +14,7 @@ import { syntheticDataset } from "../../../node/pouw/datasets.ts";
 import { expf, f, logf } from "../../../node/pouw/kernel/f32.ts";
 import { MlpKernel, parameterCount, type TrainingKernel } from "../../../node/pouw/kernel/mlp.ts";
 import { instantiateSimdKernel, SimdMlpKernel } from "../../../node/pouw/kernel/simd.ts";
-import { f32ToBits, initialState, Trainer } from "../../../node/pouw/training.ts";
+import { f32ToBits, initialState, JOB_LIMITS, Trainer } from "../../../node/pouw/training.ts";
 import { GOLDEN_INPUTS, type GoldenInput, type GoldenResult } from "../../helpers/pouw-golden.ts";
 import { runGoldenSimd } from "../../helpers/pouw-golden-simd.ts";
 
@@ -144,6 +144,25 @@ describe("SIMD kernel = reference kernel, bit for bit", () => {
       expect(firstDiff(p1, p2)).toBe(-1);
       expect(firstDiff(v1, v2)).toBe(-1);
     }
+  }, 60_000);
+
+  it("the widest layers and the largest batch JOB_LIMITS allow (4096 wide, batch 1024) agree", () => {
+    const layers = [JOB_LIMITS.maxWidth, 3, JOB_LIMITS.maxWidth];
+    const B = JOB_LIMITS.maxBatchSize;
+    const r = rng(0x4096);
+    const P = parameterCount(layers);
+    const p1 = r.floats(P, 0.05, 0.01);
+    const v1 = r.floats(P, 0.01, 0.5);
+    const p2 = p1.slice();
+    const v2 = v1.slice();
+    const x = r.floats(B * layers[0]!, 1, 0.3);
+    const y = Uint8Array.from({ length: B }, () => Math.floor(r.next() * 256));
+    const a = new MlpKernel(layers, B).step(p1, v1, x, y, 0.1, 0.9);
+    const b = new SimdMlpKernel(layers, B).step(p2, v2, x, y, 0.1, 0.9);
+    expect(a.finite && b.finite).toBe(true);
+    expect(f32ToBits(b.loss)).toBe(f32ToBits(a.loss));
+    expect(firstDiff(p1, p2)).toBe(-1);
+    expect(firstDiff(v1, v2)).toBe(-1);
   }, 60_000);
 
   it("the wasm exp and log are f32.ts's, bit for bit (clamped ranges, subnormal and huge inputs too)", () => {
