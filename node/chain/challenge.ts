@@ -14,6 +14,7 @@
 import type { ValueOf } from "@chainsafe/ssz";
 import { WorkError } from "../pouw/errors.ts";
 import { parameterCount } from "../pouw/kernel/mlp.ts";
+import { fastKernel } from "../pouw/kernel/select.ts";
 import { verifyBranch } from "../pouw/merkle.ts";
 import { loadDataset } from "../pouw/registry.ts";
 import { checkpointHash, checkpointStep, decodeCheckpoint, encodeCheckpoint, Trainer } from "../pouw/training.ts";
@@ -57,7 +58,7 @@ export function applyChallengeProof(env: TxEnvelope, body: ChallengeBody, o: Sta
     throw e;
   }
   if (state.step !== from) return ExecErrorCode.CHALLENGE_INVALID;
-  const r = new Trainer(job.spec, job.id, dataset).run(state, to);
+  const r = new Trainer(job.spec, job.id, dataset, fastKernel(job.spec.layers, job.spec.batchSize)).run(state, to);
   const honest = r.finite && Buffer.from(checkpointHash(encodeCheckpoint(state))).equals(Buffer.from(body.endHash));
   if (honest) return ExecErrorCode.CHALLENGE_FAILED;
   // Fraud: the committed end checkpoint is not what training from the committed start gives.

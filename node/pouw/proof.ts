@@ -16,6 +16,7 @@ import type { JobSpecT } from "../types/transaction.ts";
 import { toHex } from "../util/hex.ts";
 import type { Dataset } from "./datasets.ts";
 import type { TrainingKernel } from "./kernel/mlp.ts";
+import { fastKernel } from "./kernel/select.ts";
 import { merkleRoot } from "./merkle.ts";
 import { HashStream, u32le } from "./random.ts";
 import { bitsToF32, checkpointCount, checkpointHash, checkpointStep, decodeCheckpoint, encodeCheckpoint, f32ToBits, initialState, Trainer, trainWithCheckpoints, weightsHash } from "./training.ts";
@@ -69,7 +70,7 @@ export function prove(
   dataset: Dataset,
   opts: { kernel?: TrainingKernel; onStep?: (step: number, loss: number) => void } = {},
 ): ProverOutput {
-  const trainer = new Trainer(spec, jobId, dataset, opts.kernel);
+  const trainer = new Trainer(spec, jobId, dataset, opts.kernel ?? fastKernel(spec.layers, spec.batchSize));
   const state = initialState(spec, jobId);
   const blobs: Uint8Array[] = [];
   const r = trainWithCheckpoints(trainer, state, (_, blob) => blobs.push(blob), opts.onStep);
@@ -132,7 +133,7 @@ export async function verifyProof(v: VerifyInput): Promise<VerifyResult> {
   if (!hashes || hashes.length !== count) return fail("manifest does not match the checkpoints root");
   const start = initialState(spec, v.jobId);
   if (!Buffer.from(checkpointHash(encodeCheckpoint(start))).equals(Buffer.from(hashes[0]!))) return fail("checkpoint 0 is not the job's initial state");
-  const trainer = new Trainer(spec, v.jobId, v.dataset, v.kernel);
+  const trainer = new Trainer(spec, v.jobId, v.dataset, v.kernel ?? fastKernel(spec.layers, spec.batchSize));
   const segments = sampleSegments(v.randomness, v.proofId, count - 1, v.sampled);
   let stepsRun = 0;
   for (const s of segments) {
