@@ -264,7 +264,7 @@ function proofCost(): void {
   );
   const ev = trainer.evaluate(saved.get(maxN)!.params);
   const p3000 = median(proverMs.get(shortN)!);
-  console.log(`\nproof of learning with the SIMD kernel: Q = ${Q} segments of k steps + one evaluation of the ${data.validationCount} validation samples, over n steps; all timed`);
+  console.log(`\nproof of learning with the SIMD kernel: Q = ${Q} segments of k steps + one evaluation of the ${fmt(data.validationCount, 0)} validation samples, over n steps; all timed`);
   console.log(`prover ${fmt((shortN * 1000) / p3000, 0)} steps/s through a Trainer (batch derivation and gathering included); evaluation ${fmt(evalMs, 2)} ms; validation accuracy after ${maxN} steps ${(ev.accuracyBps / 100).toFixed(2)} %`);
   console.log(`${lpad("n", 6)}${lpad("k", 6)}${lpad("prover ms", 12)}${lpad("verifier ms", 14)}${lpad("verifier / prover", 20)}${lpad("(Q·k)/n", 10)}   medians of`);
   let bar = NaN;
