@@ -20,7 +20,7 @@ import type { BlockContext } from "./context.ts";
 import { ExecErrorCode, TxError, TxErrorCode, type ExecErrorCode as ExecCode } from "./errors.ts";
 import { effectiveTip, intrinsicGas } from "./fees.ts";
 
-/** Body types that execute in this release (ChallengeProof and Withdraw land with their slices). */
+/** Body types that execute in this release (Withdraw lands with the settlement contracts). */
 export const ENABLED_TYPES: ReadonlySet<number> = new Set([
   TxSelector.Transfer,
   TxSelector.CreateValidator,

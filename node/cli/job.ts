@@ -77,13 +77,16 @@ export async function jobCreateCommand(o: JobCreateOptions): Promise<void> {
   if (r.success && !o.json) console.log(`  job id ${r.hash}`);
 }
 
+/** A float32 value as typed (0.1, not 0.10000000149011612). */
+const short = (x: number): number => Number(x.toPrecision(7));
+
 function describeJob(j: JobInfo): string {
   const t = j.spec.target;
-  const target = t.metric === "accuracy" ? `accuracy ≥ ${t.thresholdBps / 100} %` : `loss ≤ ${t.threshold}`;
+  const target = t.metric === "accuracy" ? `accuracy ≥ ${t.thresholdBps / 100} %` : `loss ≤ ${short(t.threshold)}`;
   return [
     `job ${j.id}  ${j.status.toUpperCase()}`,
     `  requester ${j.requester}, created at ${j.createdAt}, deadline ${j.spec.deadline}`,
-    `  MLP ${j.spec.layers.join("-")} on ${j.spec.datasetId}, ${j.spec.steps} steps × batch ${j.spec.batchSize}, lr ${j.spec.learningRate}, momentum ${j.spec.momentum}, checkpoint every ${j.spec.segmentLength}`,
+    `  MLP ${j.spec.layers.join("-")} on ${j.spec.datasetId}, ${j.spec.steps} steps × batch ${j.spec.batchSize}, lr ${short(j.spec.learningRate)}, momentum ${short(j.spec.momentum)}, checkpoint every ${j.spec.segmentLength}`,
     `  target ${target}; reward ${formatPouw(j.reward)} POUW; worker bond ${formatPouw(j.workerBond)} POUW`,
   ].join("\n");
 }

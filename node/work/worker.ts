@@ -134,7 +134,7 @@ export class JobWorker {
     if (final.status !== "finalized") return { kind: "skipped", jobId: job.id, reason: `SubmitProof ${final.status === "rejected" ? final.error.code : final.status}` };
     if (final.receipt.status !== "success") return { kind: "skipped", jobId: job.id, reason: `SubmitProof failed: ${final.receipt.error}` };
     const proofId = (await client.getJob(job.id)).proof;
-    logger.info({ job: job.id, proof: proofId, blobs: out.blobs.length + 1 }, "Submitted a proof");
+    logger.info({ job: job.id, proof: proofId, tx: final.hash, blobs: out.blobs.length + 1 }, "Submitted a proof");
     return { kind: "submitted", jobId: job.id, proofId, accuracyBps: out.accuracyBps, loss: out.loss, txHash: final.hash };
   }
 }

@@ -53,10 +53,20 @@ describe("npm start: a devnet validator with the built-in worker", () => {
     const paid = await until(() => client.getWorkProof(proofId), (p) => p.status === "paid", 120_000, "payment after the challenge window", child.output);
     expect((await client.getJob(DEMO_JOB)).status).toBe("completed");
     const after = BigInt((await client.getAccount(worker)).balance);
-    // Reward + pool share, minus the SubmitProof fee (the bond went out and came back).
-    const reward = BigInt(job0.reward);
-    expect(after - before > reward - 1_000_000_000n).toBe(true);
     expect(paid.worker).toBe(worker);
+    // The worker paid the SubmitProof fee; its bond went out and came back; it got the reward and a pool share.
+    const submitted = child
+      .output()
+      .split("\n")
+      .find((l) => l.includes('"msg":"Submitted a proof"'));
+    const tx = await client.getTransaction((JSON.parse(submitted!) as { tx: string }).tx);
+    if (!tx || tx.status !== "finalized") throw new Error("SubmitProof not finalized");
+    const fee = BigInt(tx.receipt.feeBurned) + BigInt(tx.receipt.tip);
+    const share = after - before + fee - BigInt(job0.reward);
+    const info = await client.chainInfo();
+    expect(share > 0n).toBe(true); // the PoUW pool share
+    expect(share <= (BigInt(info.height) * 1_000_000_000n * 2000n) / 10_000n).toBe(true); // at most all PoUW issuance so far
+    expect(BigInt(info.totals.escrowed)).toBe(0n); // reward and bond both left escrow
     // The log shows training progress with the loss falling.
     const losses = child
       .output()

@@ -1,4 +1,5 @@
 /** Bad input over RPC: each case gets a specific error code and the node keeps serving. */
+import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PouwClient, PouwRpcError } from "../../node/client/client.ts";
 import { PouwNode } from "../../node/node.ts";
@@ -143,6 +144,24 @@ describe("RPC bad input", () => {
       r = await call("pouw_listJobs", [bad]);
       expect(r.json.error, JSON.stringify(bad)).toMatchObject({ code: -32602, data: { code: "INVALID_PARAMS" } });
     }
+  });
+
+  it("stores and serves blobs by content hash, and refuses ones that do not match", async () => {
+    const bytes = new Uint8Array(5000).map((_, i) => i % 251);
+    const stored = await client.putBlob(bytes);
+    expect(stored).toEqual({ id: "0x" + createHash("sha256").update(bytes).digest("hex"), size: 5000 });
+    expect(Buffer.from(await client.getBlob(stored.id)).equals(Buffer.from(bytes))).toBe(true);
+    let r = await call("pouw_putBlob", [Buffer.from(bytes).toString("base64"), "0x" + "11".repeat(32)]);
+    expect(r.json.error).toMatchObject({ code: -32602, data: { code: "INVALID_PARAMS" } });
+    expect(r.json.error?.message).toMatch(/do not match the id/);
+    r = await call("pouw_putBlob", ["not base64!"]);
+    expect(r.json.error).toMatchObject({ code: -32602, data: { code: "INVALID_PARAMS" } });
+    r = await call("pouw_putBlob", [""]);
+    expect(r.json.error).toMatchObject({ code: -32602, data: { code: "INVALID_PARAMS" } });
+    r = await call("pouw_putBlob", [Buffer.alloc(100 * 1024).toString("base64")]); // this node caps bodies at 64 KiB
+    expect(r.json.error).toMatchObject({ code: -32600, data: { code: "BODY_TOO_LARGE" } });
+    r = await call("pouw_getBlob", ["0x" + "22".repeat(32)]);
+    expect(r.json.error).toMatchObject({ code: -32000, data: { code: "NOT_FOUND" }, message: "blob not found" });
   });
 
   it("still serves after all of that", async () => {
