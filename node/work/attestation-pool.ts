@@ -43,6 +43,7 @@ export class AttestationPool {
 
   /** After a commit: drops what was included or can no longer count. */
   prune(): void {
+    if (this.items.size === 0) return;
     const o = new StateOverlay(this.chain.world);
     for (const [k, a] of this.items) if (attestationProblem(o, a, new Set()) !== null) this.items.delete(k);
   }
