@@ -4,7 +4,8 @@
  * checkpoint hashes and their branches in the proof's checkpoint tree. The
  * chain checks both against the commitment, takes the start checkpoint's
  * bytes from the blob (its hash must match), re-executes the segment and
- * compares. A mismatch is fraud: the worker's bond goes 50 % to the
+ * compares. A mismatch (or a committed start checkpoint that is not a
+ * checkpoint of that step) is fraud: the worker's bond goes 50 % to the
  * challenger, 40 % to the requester, 10 % burned; every validator that
  * attested the proof valid is slashed `slashFractionBadAttestationBps`; the
  * job opens again. A challenge whose inputs do not match the commitment, or
@@ -50,18 +51,20 @@ export function applyChallengeProof(env: TxEnvelope, body: ChallengeBody, o: Sta
   const info = ctx.datasets.get(idKey(job.spec.datasetId));
   const dataset = info ? loadDataset(info) : null;
   if (!dataset) return ExecErrorCode.UNKNOWN_DATASET;
-  let state;
+  // The start checkpoint is in the worker's commitment: if it does not decode, or is not at the segment's first step,
+  // the worker committed to something training never produces, and that is fraud as much as a wrong end is.
+  let honest = false;
   try {
-    state = decodeCheckpoint(blob, parameterCount(job.spec.layers));
+    const state = decodeCheckpoint(blob, parameterCount(job.spec.layers));
+    if (state.step === from) {
+      const r = new Trainer(job.spec, job.id, dataset, fastKernel(job.spec.layers, job.spec.batchSize)).run(state, to);
+      honest = r.finite && Buffer.from(checkpointHash(encodeCheckpoint(state))).equals(Buffer.from(body.endHash));
+    }
   } catch (e) {
-    if (e instanceof WorkError) return ExecErrorCode.CHALLENGE_INVALID; // the committed checkpoint itself is garbage: see below
-    throw e;
+    if (!(e instanceof WorkError)) throw e;
   }
-  if (state.step !== from) return ExecErrorCode.CHALLENGE_INVALID;
-  const r = new Trainer(job.spec, job.id, dataset, fastKernel(job.spec.layers, job.spec.batchSize)).run(state, to);
-  const honest = r.finite && Buffer.from(checkpointHash(encodeCheckpoint(state))).equals(Buffer.from(body.endHash));
   if (honest) return ExecErrorCode.CHALLENGE_FAILED;
-  // Fraud: the committed end checkpoint is not what training from the committed start gives.
+  // Fraud: the committed checkpoints are not what training gives.
   const attesters = [...p.attesters];
   slashProof(o, pi, ProofStatus.Fraudulent, ctx.height, env.sender);
   for (const a of attesters) {

@@ -422,6 +422,24 @@ describe("challenges", () => {
     checkSupply(d.chain.world);
   });
 
+  it("a committed checkpoint that is not a checkpoint at all (garbage bytes) is fraud when challenged", async () => {
+    nonces.clear();
+    const d = await open();
+    const create = tx(requester, body.createJob(spec(), REWARD, BOND));
+    await block(d, [create]);
+    const honest = prove(spec(), create.env.hash, data);
+    const blobs = [...honest.blobs];
+    blobs[2] = new Uint8Array(1000).fill(9);
+    const hashes = blobs.map(checkpointHash);
+    const submit = tx(worker, body.submitProof(create.env.hash, { ...honest.commitment, checkpointsRoot: merkleRoot(hashes), bond: BOND }));
+    await block(d, [submit]);
+    const proofId = proofIdOf(create.env.hash, submit.env.hash);
+    const store = new Map(blobs.map((b) => [toHex(sha256(b)), b]));
+    d.chain.ctx.blob = (id) => store.get(toHex(id));
+    expect(await block(d, [ctx(other, challenge(proofId, hashes, 2))])).toEqual([""]);
+    expect(d.chain.world.proofs[0]!.status).toBe(ProofStatus.Fraudulent);
+  });
+
   it("a challenge of an honest segment fails and harms nobody; one whose start does not match the commitment is refused the same way", async () => {
     nonces.clear();
     const d = await open();
