@@ -23,7 +23,8 @@ import { syntheticDataset } from "../../../node/pouw/datasets.ts";
 import { checkpointCount, f32ToBits } from "../../../node/pouw/training.ts";
 import { JobStatus, ProofStatus } from "../../../node/state/schemas.ts";
 import { idKey, type WorldState } from "../../../node/state/world.ts";
-import { ReceiptStatus, type WorkAttestationT } from "../../../node/types/block.ts";
+import { ReceiptStatus, WorkAttestation, type WorkAttestationT } from "../../../node/types/block.ts";
+import { AttestationPool } from "../../../node/work/attestation-pool.ts";
 import type { Params } from "../../../node/types/params.ts";
 import type { JobSpecT } from "../../../node/types/transaction.ts";
 import { toHex } from "../../../node/util/hex.ts";
@@ -301,6 +302,52 @@ describe("work attestations", () => {
     expect(d.chain.world.totals.pouwPool).toBe(0n);
     expect(d.chain.world.totals.escrowed).toBe(0n);
     expect(workOf(job(d, jobId))).toBe(40n * BigInt(8 * 16 + 16 + 16 * 3 + 3));
+  });
+
+  it("proofs paid in the same block share the PoUW pool by verified work (steps × parameters)", async () => {
+    nonces.clear();
+    const d = await open();
+    const small = tx(requester, body.createJob(spec(), REWARD, BOND));
+    const big = tx(requester, body.createJob(spec({ layers: [8, 32, 3], steps: 60 }), REWARD, BOND));
+    await block(d, [small, big]);
+    const s1 = tx(worker, body.submitProof(small.env.hash, commitment()));
+    const s2 = tx(other, body.submitProof(big.env.hash, commitment({ count: 7 })));
+    await block(d, [s1, s2]);
+    const ids = [proofIdOf(small.env.hash, s1.env.hash), proofIdOf(big.env.hash, s2.env.hash)];
+    const [v0, v1, v2] = net.validators as [AccountKey, AccountKey, AccountKey];
+    await d.next([], { attestations: ids.flatMap((id) => [v0, v1, v2].map((v) => attest(d, v, id, true))) });
+    const acceptedAt = d.height;
+    while (d.height < acceptedAt + PARAMS.challengeWindow! - 1) await block(d, []);
+    const before = [balance(d, worker), balance(d, other)];
+    const pool = d.chain.world.totals.pouwPool + (1_000_000_000n * 2000n) / 10_000n; // the pool once this block's issuance is in
+    await block(d, []);
+    expect(d.chain.world.proofs.map((p) => p.status)).toEqual([ProofStatus.Paid, ProofStatus.Paid]);
+    const works = [workOf(job(d, small.env.hash)), workOf(job(d, big.env.hash))];
+    expect(works).toEqual([40n * 195n, 60n * (8n * 32n + 32n + 32n * 3n + 3n)]);
+    const total = works[0]! + works[1]!;
+    expect(balance(d, worker) - before[0]!).toBe(REWARD + BOND + (pool * works[0]!) / total);
+    expect(balance(d, other) - before[1]!).toBe(REWARD + BOND + (pool * works[1]!) / total);
+    expect(d.chain.world.totals.pouwPool).toBe(pool - (pool * works[0]!) / total - (pool * works[1]!) / total); // the rounding remainder stays
+  });
+
+  it("the attestation pool relays only attestations that can count, and drops them once included", async () => {
+    nonces.clear();
+    const d = await open();
+    const { proofId } = await proving(d);
+    const [v0, v1] = net.validators as [AccountKey, AccountKey];
+    const pool = new AttestationPool(d.chain);
+    const good = attest(d, v0, proofId, true);
+    expect(pool.onGossip(new Uint8Array([1, 2, 3]))).toBe("reject"); // malformed SSZ
+    expect(pool.onGossip(WorkAttestation.serialize({ ...attest(d, v1, proofId, true), valid: false }))).toBe("reject"); // bad signature
+    expect(pool.onGossip(WorkAttestation.serialize(attest(d, other, proofId, true)))).toBe("ignore"); // not a validator
+    expect(pool.onGossip(WorkAttestation.serialize(attest(d, v1, new Uint8Array(32).fill(1), true)))).toBe("ignore"); // unknown proof
+    expect(pool.onGossip(WorkAttestation.serialize(good))).toBe("accept");
+    expect(pool.onGossip(WorkAttestation.serialize(good))).toBe("ignore"); // already held
+    expect(pool.size).toBe(1);
+    await d.next([], { attestations: [...pool.values()] });
+    pool.prune();
+    expect(pool.size).toBe(0);
+    expect(pool.onGossip(WorkAttestation.serialize(good))).toBe("ignore"); // already counted on chain
   });
 
   it("more than 2/3 attesting invalid rejects the proof and slashes the bond", async () => {
