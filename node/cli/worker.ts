@@ -9,15 +9,19 @@ import { Keyring } from "./keyring.ts";
 
 /** A progress bar on a terminal, log lines otherwise: step, loss and speed while a job trains. */
 function progressReporter(logger: Logger, tty: boolean) {
-  let started = 0;
-  let job = "";
+  let lastAt = 0;
+  let lastStep = 0;
   return (j: { id: string; spec: { steps: number } }, step: number, loss: number) => {
-    if (j.id !== job) {
-      job = j.id;
-      started = performance.now();
+    const now = performance.now();
+    if (step === 0) {
+      lastAt = now; // training starts (the first interval includes loading the dataset)
+      lastStep = 0;
+      return;
     }
     const steps = j.spec.steps;
-    const rate = step / Math.max(1e-3, (performance.now() - started) / 1000);
+    const rate = (step - lastStep) / Math.max(1e-3, (now - lastAt) / 1000);
+    lastAt = now;
+    lastStep = step;
     if (tty) {
       const width = 30;
       const filled = Math.round((step / steps) * width);

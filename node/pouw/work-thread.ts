@@ -40,9 +40,18 @@ function datasetOf(info: DatasetInfo) {
 parentPort!.on("message", async (req: WorkRequest) => {
   try {
     if (req.kind === "prove") {
+      // Progress carries the mean minibatch loss since the last report (one batch's loss is noisy).
+      let sum = 0;
+      let n = 0;
       const out = prove(req.spec, req.jobId, datasetOf(req.dataset), {
         onStep: (step, loss) => {
-          if (step % req.progressEvery === 0 || step === req.spec.steps) parentPort!.postMessage({ id: req.id, kind: "progress", step, loss } satisfies WorkMessage);
+          sum += loss;
+          n++;
+          if (step % req.progressEvery === 0 || step === req.spec.steps) {
+            parentPort!.postMessage({ id: req.id, kind: "progress", step, loss: sum / n } satisfies WorkMessage);
+            sum = 0;
+            n = 0;
+          }
         },
       });
       parentPort!.postMessage({ id: req.id, kind: "done", result: out } satisfies WorkMessage);

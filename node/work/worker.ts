@@ -26,7 +26,7 @@ export interface JobWorkerOptions {
   minReward?: bigint;
   /** Seconds between looks for open jobs. */
   pollMs?: number;
-  /** Called every few steps while training (a progress bar, logs). */
+  /** Called with step 0 when training starts, then every few steps with the mean loss since the last call. */
   onProgress?: (job: JobInfo, step: number, loss: number) => void;
 }
 
@@ -120,6 +120,7 @@ export class JobWorker {
     const spec = specFromJson(job);
     logger.info({ job: job.id, model: spec.layers.join("-"), steps: spec.steps, dataset: dataset.name, reward: job.reward }, "Training a job");
     const t0 = performance.now();
+    this.o.onProgress?.(job, 0, NaN);
     const out = await thread.prove(spec, fromHex(job.id), dataset, (step, loss) => this.o.onProgress?.(job, step, loss), Math.max(1, Math.floor(spec.steps / 20)));
     const secs = (performance.now() - t0) / 1000;
     if (!out.finite) return { kind: "skipped", jobId: job.id, reason: "training did not stay finite (the job fails on every node)" };
