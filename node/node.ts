@@ -39,6 +39,8 @@ import { WorkAttestation, type WorkAttestationT } from "./types/block.ts";
 import { AttestationPool } from "./work/attestation-pool.ts";
 import { BlobCache, challengeStarts } from "./work/blob-cache.ts";
 import { WorkVerifier } from "./work/verifier.ts";
+import { encodeAddress } from "./crypto/address.ts";
+import { ProofStatus } from "./state/schemas.ts";
 import { createMetrics, type Metrics } from "./util/metrics.ts";
 
 export const NODE_VERSION = "pouw/0.1.0";
@@ -297,6 +299,11 @@ export class PouwNode implements RpcNode {
     if (c.txs.length > 0) {
       const tips = c.txs.map((t) => effectiveTip(t.signed.tx.maxFeePerGas, t.signed.tx.maxPriorityFeePerGas, h.baseFeePerGas)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
       this.lastTip = tips[tips.length >> 1]! > 1n ? tips[tips.length >> 1]! : 1n;
+    }
+    for (const p of this.chain.world.proofs) {
+      if (p.decidedAt !== h.height || p.status === ProofStatus.Pending) continue;
+      const status = Object.keys(ProofStatus).find((k) => ProofStatus[k as keyof typeof ProofStatus] === p.status);
+      this.logger.info({ proof: toHex(p.id).slice(0, 18), job: toHex(this.chain.world.jobs[p.job]!.id).slice(0, 18), status, worker: encodeAddress(p.worker) }, `Proof ${status?.toLowerCase()}`);
     }
     this.metrics?.headHeight.set(h.height);
     this.metrics?.blockTxs.observe(c.txs.length);
