@@ -89,7 +89,7 @@ export function initialState(spec: JobSpecT, jobId: Uint8Array): TrainingState {
   for (const s of layerSlices(spec.layers)) {
     const limit = f(Math.sqrt(6 / (s.din + s.dout)));
     for (let k = 0; k < s.din * s.dout; k++) {
-      const u = f((rng.nextU32() >>> 8) * 2 ** -24);
+      const u = f((rng.nextU32() >>> 8) / 16_777_216); // a 24-bit fraction: exact
       params[s.w + k] = f(f(f(u * 2) - 1) * limit);
     }
   }

@@ -19,8 +19,11 @@ const EXP_C = [1 / 720, 1 / 120, 1 / 24, 1 / 6, 0.5, 1, 1].map(f);
 export const EXP_MIN = -87;
 export const EXP_MAX = 88;
 
+// 2^n for n in [-126, 127], by exact doubling and halving (no Math.pow).
 const POW2 = new Float32Array(256);
-for (let n = -126; n <= 127; n++) POW2[n + 127] = 2 ** n;
+POW2[127] = 1;
+for (let n = 1; n <= 127; n++) POW2[127 + n] = POW2[126 + n]! * 2;
+for (let n = 1; n <= 126; n++) POW2[127 - n] = POW2[128 - n]! / 2;
 
 /** e^x in float32 operations (relative error below 2e-7 on [-87, 88]); NaN stays NaN. */
 export function expf(x: number): number {
