@@ -149,9 +149,11 @@ describe("pouw tx transfer against a live devnet node", () => {
     expect(after.delegations).toEqual([]);
     expect(after.unbonding.map((u) => u.amount)).toEqual(["4000000000"]);
     expect((await pouw("tx", "withdraw-rewards", "--from", "dev:5", "--rpc", rpc)).code).toBe(0);
-    // Not jailed: the body fails, the fee is paid, the command says why and exits non-zero.
+    // The body fails, the fee is paid, the command says why and exits non-zero. Which reason depends on timing:
+    // NOT_JAILED before an epoch elects the new validator, STILL_JAILED once it is elected and, with no node behind
+    // its key, jailed for downtime (100 ms blocks here).
     const unjail = await pouw("tx", "unjail", "--from", "dev:5", "--rpc", rpc);
     expect(unjail.code).not.toBe(0);
-    expect(unjail.stdout).toMatch(/FAILED \(NOT_JAILED\)/);
+    expect(unjail.stdout).toMatch(/FAILED \((NOT_JAILED|STILL_JAILED)\) in block \d+; fee/);
   });
 });
