@@ -20,7 +20,7 @@ export default defineConfig({
     pool: "forks",
     maxWorkers: 2,
     projects: [
-      { extends: true, test: { name: "parallel", include: ["test/**/*.test.ts"], exclude: PROCESS_TESTS, sequence: { groupOrder: 0 } } },
+      { extends: true, test: { name: "parallel", include: ["test/**/*.test.ts"], exclude: PROCESS_TESTS, globalSetup: ["test/contracts/global-setup.ts"], sequence: { groupOrder: 0 } } },
       { extends: true, test: { name: "processes", include: PROCESS_TESTS, fileParallelism: false, sequence: { groupOrder: 1 } } },
     ],
   },
