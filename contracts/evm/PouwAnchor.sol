@@ -162,24 +162,37 @@ contract PouwAnchor {
         uint256 signerBitmap
     ) private pure returns (uint256 signed, uint256 total) {
         uint256 offset;
-        address prev;
-        for (uint256 i; i < validators.length; ++i) {
-            // The hash pins the set, but only the constructor sees a set in full: a
-            // later set arrives as a bare hash, so order and power are checked here.
+        uint256 prev;
+        for (uint256 i; i < validators.length;) {
+            // Raw words: they already hashed to the pinned set hash, so they are clean
+            // (a dirty address word would have changed the hash). The hash pins the set,
+            // but only the constructor sees a set in full: a later set arrives as a bare
+            // hash, so order and power are checked here.
             {
-                address v = validators[i];
+                uint256 v;
+                assembly ("memory-safe") {
+                    v := calldataload(add(validators.offset, shl(5, i)))
+                }
                 if (v <= prev) revert ValidatorsNotAscending(i);
                 prev = v;
             }
-            uint256 p = powers[i];
+            uint256 p;
+            assembly ("memory-safe") {
+                p := calldataload(add(powers.offset, shl(5, i)))
+            }
             if (p == 0) revert ZeroPower(i);
             total += p;
             if ((signerBitmap >> i) & 1 == 1) {
                 if (offset + 64 > signatures.length) revert SignatureCountMismatch(offset + 64, signatures.length);
                 address recovered = _recover(digest, signatures, offset);
-                if (recovered != prev) revert WrongSigner(i, prev, recovered);
+                if (uint256(uint160(recovered)) != prev) revert WrongSigner(i, address(uint160(prev)), recovered);
                 signed += p;
-                offset += 64;
+                unchecked {
+                    offset += 64;
+                }
+            }
+            unchecked {
+                ++i;
             }
         }
         if (offset != signatures.length) revert SignatureCountMismatch(offset, signatures.length);
