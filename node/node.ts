@@ -96,6 +96,9 @@ export class PouwNode implements RpcNode {
   private lastTip = 1n;
   private closed = false;
   private readonly closeHooks: (() => Promise<void> | void)[] = [];
+  /** Proofs not yet paid, rejected or found fraudulent (for the decision log), and how many proofs were seen. */
+  private readonly liveProofs = new Set<number>();
+  private proofsSeen = 0;
 
   private constructor(parts: {
     genesis: Genesis;
@@ -300,11 +303,7 @@ export class PouwNode implements RpcNode {
       const tips = c.txs.map((t) => effectiveTip(t.signed.tx.maxFeePerGas, t.signed.tx.maxPriorityFeePerGas, h.baseFeePerGas)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
       this.lastTip = tips[tips.length >> 1]! > 1n ? tips[tips.length >> 1]! : 1n;
     }
-    for (const p of this.chain.world.proofs) {
-      if (p.decidedAt !== h.height || p.status === ProofStatus.Pending) continue;
-      const status = Object.keys(ProofStatus).find((k) => ProofStatus[k as keyof typeof ProofStatus] === p.status);
-      this.logger.info({ proof: toHex(p.id).slice(0, 18), job: toHex(this.chain.world.jobs[p.job]!.id).slice(0, 18), status, worker: encodeAddress(p.worker) }, `Proof ${status?.toLowerCase()}`);
-    }
+    this.logDecidedProofs(h.height);
     this.metrics?.headHeight.set(h.height);
     this.metrics?.blockTxs.observe(c.txs.length);
     this.metrics?.txsFinalized.inc(c.txs.length);
@@ -312,6 +311,19 @@ export class PouwNode implements RpcNode {
       { height: h.height, txs: c.txs.length, gasUsed: h.gasUsed, baseFee: h.baseFeePerGas.toString(), hash: toHex(c.hash).slice(0, 18), mempool: this.mempool.size },
       "Committed block",
     );
+  }
+
+  /** Logs the proofs this block decided. Only live ones (pending or accepted) are looked at, not every proof ever. */
+  private logDecidedProofs(height: number): void {
+    const { proofs, jobs } = this.chain.world;
+    for (; this.proofsSeen < proofs.length; this.proofsSeen++) this.liveProofs.add(this.proofsSeen);
+    for (const i of this.liveProofs) {
+      const p = proofs[i]!;
+      if (p.status !== ProofStatus.Pending && p.status !== ProofStatus.Accepted) this.liveProofs.delete(i);
+      if (p.decidedAt !== height || p.status === ProofStatus.Pending) continue;
+      const status = Object.keys(ProofStatus).find((k) => ProofStatus[k as keyof typeof ProofStatus] === p.status);
+      this.logger.info({ proof: toHex(p.id).slice(0, 18), job: toHex(jobs[p.job]!.id).slice(0, 18), status, worker: encodeAddress(p.worker) }, `Proof ${status?.toLowerCase()}`);
+    }
   }
 
   /** A transaction from gossip: relayed only if the mempool took it; malformed or mis-signed ones count against the peer. */

@@ -11,7 +11,7 @@
 import type { ValueOf } from "@chainsafe/ssz";
 import { sha256 } from "../crypto/hash.ts";
 import { WorkError } from "../pouw/errors.ts";
-import { bitsToF32, checkpointCount, f32ToBits, validateJobSpec } from "../pouw/training.ts";
+import { bitsToF32, checkpointCount, f32ToBits, targetFields, validateJobSpec } from "../pouw/training.ts";
 import { parameterCount } from "../pouw/kernel/mlp.ts";
 import { JobStatus, ProofStatus, type JobT, type ProofT } from "../state/schemas.ts";
 import { addrKey, idKey, type StateOverlay } from "../state/world.ts";
@@ -39,8 +39,7 @@ export function genesisJobs(genesis: Genesis): JobT[] {
       steps: j.steps,
       segmentLength: j.segmentLength,
       seed: j.seed,
-      targetMetric: j.target.metric === "accuracy" ? 0 : 1,
-      targetThreshold: j.target.metric === "accuracy" ? j.target.thresholdBps : f32ToBits(j.target.threshold),
+      ...targetFields(j.target),
       deadline: j.deadline,
     };
     try {

@@ -1,7 +1,7 @@
 /** `pouw job create|show|list`: post training jobs and follow them over RPC (DESIGN §8, §11). */
 import { randomBytes } from "node:crypto";
 import { PouwClient, type JobInfo } from "../client/client.ts";
-import { checkpointCount, f32ToBits, validateJobSpec } from "../pouw/training.ts";
+import { checkpointCount, f32ToBits, targetFields, validateJobSpec } from "../pouw/training.ts";
 import { TxSelector, type JobSpecT } from "../types/transaction.ts";
 import { fromHex, isHex } from "../util/hex.ts";
 import { formatPouw, parsePouw } from "./amount.ts";
@@ -40,10 +40,10 @@ export function parseTarget(s: string): { targetMetric: number; targetThreshold:
   const v = float(m[2]!, "the target");
   if (m[1] === "accuracy") {
     if (v < 0 || v > 100) throw new Error("an accuracy target is a percentage from 0 to 100");
-    return { targetMetric: 0, targetThreshold: Math.round(v * 100) };
+    return targetFields({ metric: "accuracy", thresholdBps: Math.round(v * 100) });
   }
   if (v <= 0) throw new Error("a loss target must be positive");
-  return { targetMetric: 1, targetThreshold: f32ToBits(v) };
+  return targetFields({ metric: "loss", threshold: v });
 }
 
 export async function jobCreateCommand(o: JobCreateOptions): Promise<void> {

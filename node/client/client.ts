@@ -4,6 +4,7 @@
  */
 import type { CommitJson, HeaderJson, ProofJson, ReceiptJson, TxJson } from "./types.ts";
 import { toHex } from "../util/hex.ts";
+import type { JobTargetJson } from "../types/transaction.ts";
 
 export class PouwRpcError extends Error {
   /** JSON-RPC error code (-32xxx). */
@@ -110,7 +111,7 @@ export interface JobSpecInfo {
   segmentLength: number;
   checkpoints: number;
   seed: string;
-  target: { metric: "accuracy"; thresholdBps: number } | { metric: "loss"; threshold: number };
+  target: JobTargetJson;
   deadline: number;
 }
 

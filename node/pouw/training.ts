@@ -7,7 +7,7 @@
  */
 import { endianness } from "node:os";
 import { sha256 } from "../crypto/hash.ts";
-import type { JobSpecT } from "../types/transaction.ts";
+import type { JobSpecT, JobTargetJson } from "../types/transaction.ts";
 import { concatBytes, utf8 } from "../util/hex.ts";
 import type { Dataset } from "./datasets.ts";
 import { WorkError, WorkErrorCode } from "./errors.ts";
@@ -36,6 +36,16 @@ export function bitsToF32(bits: number): number {
 export function f32ToBits(x: number): number {
   floatBuf[0] = x;
   return bitsBuf[0]!;
+}
+
+/** A spec's target fields from their written form (a loss threshold as float32 bits). */
+export function targetFields(t: JobTargetJson): Pick<JobSpecT, "targetMetric" | "targetThreshold"> {
+  return t.metric === "accuracy" ? { targetMetric: 0, targetThreshold: t.thresholdBps } : { targetMetric: 1, targetThreshold: f32ToBits(t.threshold) };
+}
+
+/** The written form of a spec's target. */
+export function targetJson(spec: Pick<JobSpecT, "targetMetric" | "targetThreshold">): JobTargetJson {
+  return spec.targetMetric === 0 ? { metric: "accuracy", thresholdBps: spec.targetThreshold } : { metric: "loss", threshold: bitsToF32(spec.targetThreshold) };
 }
 
 /** Checks a job spec's shape and numbers (and, given the dataset, that the model fits it); throws `BAD_JOB_SPEC`. */

@@ -3,7 +3,7 @@ import { encodeAddress } from "../crypto/address.ts";
 import { sha256 } from "../crypto/hash.ts";
 import { MAX_BLOB_BYTES } from "../db/blobs.ts";
 import { blobMatches } from "../pouw/proof.ts";
-import { checkpointCount, bitsToF32 } from "../pouw/training.ts";
+import { bitsToF32, checkpointCount, targetJson } from "../pouw/training.ts";
 import { JobStatus, ProofStatus, type JobT, type ProofT } from "../state/schemas.ts";
 import { addrKey, idKey, type WorldState } from "../state/world.ts";
 import type { JobSpecT } from "../types/transaction.ts";
@@ -26,7 +26,7 @@ export function specJson(spec: JobSpecT) {
     segmentLength: spec.segmentLength,
     checkpoints: checkpointCount(spec),
     seed: toHex(spec.seed),
-    target: spec.targetMetric === 0 ? { metric: "accuracy", thresholdBps: spec.targetThreshold } : { metric: "loss", threshold: bitsToF32(spec.targetThreshold) },
+    target: targetJson(spec),
     deadline: spec.deadline,
   };
 }

@@ -5,6 +5,7 @@ import { MLDSA44_PUBLIC_KEY_BYTES } from "../crypto/mldsa.ts";
 import { fromHex, isHex } from "../util/hex.ts";
 import { paramsFromJson, type Params } from "./params.ts";
 import { MAX_U64 } from "./primitives.ts";
+import type { JobTargetJson } from "./transaction.ts";
 
 export interface GenesisValidator {
   name: string;
@@ -44,7 +45,7 @@ export interface GenesisJob {
   steps: number;
   segmentLength: number;
   seed: Uint8Array;
-  target: { metric: "accuracy"; thresholdBps: number } | { metric: "loss"; threshold: number };
+  target: JobTargetJson;
   reward: bigint;
   workerBond: bigint;
   deadline: number;
@@ -80,7 +81,7 @@ export interface GenesisJson {
     steps: number;
     segmentLength: number;
     seed: string;
-    target: { metric: "accuracy"; thresholdBps: number } | { metric: "loss"; threshold: number };
+    target: JobTargetJson;
     reward: string;
     workerBond: string;
     deadline: number;

@@ -37,6 +37,9 @@ export const JobSpec = new ContainerType(
   },
   { typeName: "JobSpec" },
 );
+/** A job's target as people write it (genesis, RPC, CLI): an accuracy in basis points (at least) or a loss (at most). */
+export type JobTargetJson = { metric: "accuracy"; thresholdBps: number } | { metric: "loss"; threshold: number };
+
 export const CreateJob = new ContainerType({ spec: JobSpec, reward: Amount, workerBond: Amount }, { typeName: "CreateJob" });
 export const CancelJob = new ContainerType({ jobId: Bytes32 }, { typeName: "CancelJob" });
 export const ProofCommitment = new ContainerType(

@@ -41,6 +41,8 @@ export class WorkVerifier {
   private readonly retryAt = new Map<string, number>();
   private readonly done = new Set<string>();
   private running = false;
+  /** Proofs before this index are all decided or judged: scans start here, not at 0. */
+  private scanFrom = 0;
   private closed = false;
   /** Outcomes, for tests and status. */
   readonly results = new Map<string, VerifyResult>();
@@ -79,9 +81,15 @@ export class WorkVerifier {
     const world = chain.world;
     const height = chain.head.header.height;
     if (!world.validators.some((v) => addrKey(v.address) === addrKey(key.address))) return null;
-    for (const p of world.proofs) {
+    let settled = true; // every proof so far is out of our hands
+    for (let i = this.scanFrom; i < world.proofs.length; i++) {
+      const p = world.proofs[i]!;
       const id = idKey(p.id);
-      if (p.status !== ProofStatus.Pending || this.done.has(id)) continue;
+      if (p.status !== ProofStatus.Pending || this.done.has(id)) {
+        if (settled) this.scanFrom = i + 1;
+        continue;
+      }
+      settled = false;
       if (height < p.submittedAt + 1 || height < (this.retryAt.get(id) ?? 0)) continue;
       if (p.attesters.some((a) => addrKey(a) === addrKey(key.address)) || p.dissenters.some((a) => addrKey(a) === addrKey(key.address))) {
         this.done.add(id);

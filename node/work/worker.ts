@@ -10,7 +10,8 @@ import type { JobInfo, PouwClient } from "../client/client.ts";
 import { signAndWait } from "../client/send.ts";
 import type { AccountKey } from "../crypto/keys.ts";
 import { loadDataset } from "../pouw/registry.ts";
-import { bitsToF32, f32ToBits } from "../pouw/training.ts";
+import { f32ToBits, targetFields } from "../pouw/training.ts";
+import { meetsTarget } from "../chain/jobs.ts";
 import type { WorkThread } from "../pouw/work-pool.ts";
 import { TxSelector, type JobSpecT, type TransactionT } from "../types/transaction.ts";
 import type { DatasetInfo } from "../types/genesis.ts";
@@ -47,8 +48,7 @@ export function specFromJson(j: JobInfo): JobSpecT {
     steps: s.steps,
     segmentLength: s.segmentLength,
     seed: fromHex(s.seed),
-    targetMetric: s.target.metric === "accuracy" ? 0 : 1,
-    targetThreshold: s.target.metric === "accuracy" ? s.target.thresholdBps : f32ToBits(s.target.threshold),
+    ...targetFields(s.target),
     deadline: s.deadline,
   };
 }
@@ -124,7 +124,7 @@ export class JobWorker {
     const out = await thread.prove(spec, fromHex(job.id), dataset, (step, loss) => this.o.onProgress?.(job, step, loss), Math.max(1, Math.floor(spec.steps / 20)));
     const secs = (performance.now() - t0) / 1000;
     if (!out.finite) return { kind: "skipped", jobId: job.id, reason: "training did not stay finite (the job fails on every node)" };
-    const meets = spec.targetMetric === 0 ? out.accuracyBps >= spec.targetThreshold : out.loss <= bitsToF32(spec.targetThreshold);
+    const meets = meetsTarget({ spec }, out.commitment.claimedMetric); // the rule SubmitProof applies
     logger.info({ job: job.id, accuracy: out.accuracyBps / 100, loss: out.loss, seconds: Math.round(secs * 10) / 10, stepsPerSecond: Math.round(spec.steps / secs) }, "Trained");
     if (!meets) return { kind: "skipped", jobId: job.id, reason: `reached accuracy ${out.accuracyBps / 100} % / loss ${out.loss}, short of the target` };
     for (const blob of out.blobs) await client.putBlob(blob);

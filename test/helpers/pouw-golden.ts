@@ -7,6 +7,7 @@
  */
 import { mnist10k, syntheticDataset, type Dataset } from "../../node/pouw/datasets.ts";
 import { checkpointHash, f32ToBits, initialState, Trainer, trainWithCheckpoints, weightsHash } from "../../node/pouw/training.ts";
+import type { TrainingKernel } from "../../node/pouw/kernel/mlp.ts";
 import type { JobSpecT } from "../../node/types/transaction.ts";
 import { fromHex, toHex } from "../../node/util/hex.ts";
 
@@ -79,11 +80,12 @@ export function goldenSpec(input: GoldenInput, dataset: Dataset): JobSpecT {
   };
 }
 
-export function runGolden(input: GoldenInput): GoldenResult {
+/** Trains a golden job with the reference kernel, or with `kernel` when given. */
+export function runGolden(input: GoldenInput, kernel?: (layers: readonly number[], batchSize: number) => TrainingKernel): GoldenResult {
   const dataset = goldenDataset(input);
   const spec = goldenSpec(input, dataset);
   const jobId = fromHex(input.jobId);
-  const trainer = new Trainer(spec, jobId, dataset);
+  const trainer = new Trainer(spec, jobId, dataset, kernel?.(spec.layers, spec.batchSize));
   const state = initialState(spec, jobId);
   const checkpoints: string[] = [];
   const r = trainWithCheckpoints(trainer, state, (_, blob) => checkpoints.push(toHex(checkpointHash(blob))));

@@ -73,6 +73,12 @@ export interface TrainingKernel {
   evaluate(params: Float32Array, x: Float32Array, y: Uint8Array, count: number): EvalResult;
 }
 
+/** Refuses a model shape or batch size no kernel can run (every kernel's constructor checks it). */
+export function checkKernelShape(layers: readonly number[], batchSize: number): void {
+  if (layers.length < 2 || layers.some((d) => !Number.isInteger(d) || d < 1)) throw new RangeError(`bad layer sizes ${layers.join("-")}`);
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`bad batch size ${batchSize}`);
+}
+
 /** The reference kernel for one model shape and batch size; scratch memory is allocated once. */
 export class MlpKernel implements TrainingKernel {
   readonly layers: readonly number[];
@@ -85,8 +91,7 @@ export class MlpKernel implements TrainingKernel {
   private readonly grad: Float32Array;
 
   constructor(layers: readonly number[], batchSize: number) {
-    if (layers.length < 2 || layers.some((d) => !Number.isInteger(d) || d < 1)) throw new RangeError(`bad layer sizes ${layers.join("-")}`);
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`bad batch size ${batchSize}`);
+    checkKernelShape(layers, batchSize);
     this.layers = [...layers];
     this.batchSize = batchSize;
     this.slices = layerSlices(layers);

@@ -11,7 +11,7 @@
  */
 import { readFileSync } from "node:fs";
 import { f } from "./f32.ts";
-import { layerSlices, parameterCount, type EvalResult, type LayerSlice, type StepResult, type TrainingKernel } from "./mlp.ts";
+import { checkKernelShape, layerSlices, parameterCount, type EvalResult, type LayerSlice, type StepResult, type TrainingKernel } from "./mlp.ts";
 
 // The project's lib (ES2023, no DOM) has no WebAssembly types: the few used here.
 interface WasmModule {
@@ -73,8 +73,7 @@ export class SimdMlpKernel implements TrainingKernel {
   private readonly labelView: Uint8Array;
 
   constructor(layers: readonly number[], batchSize: number) {
-    if (layers.length < 2 || layers.some((d) => !Number.isInteger(d) || d < 1)) throw new RangeError(`bad layer sizes ${layers.join("-")}`);
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`bad batch size ${batchSize}`);
+    checkKernelShape(layers, batchSize);
     this.layers = [...layers];
     this.batchSize = batchSize;
     this.slices = layerSlices(layers);
