@@ -142,3 +142,34 @@ export function withdrawalLeafHash(w: WithdrawalLeaf): Hex {
 export function evmDomain(evmChainId: bigint, vault: Hex): Hex {
   return keccak256(encodeAbiParameters([{ type: "uint256" }, { type: "address" }], [evmChainId, vault]));
 }
+
+/**
+ * A checkpoint with the anchor set that signs it and the signatures gathered
+ * so far: what the node serves (`pouw_getCheckpoint`) and the relayer submits.
+ */
+export interface SignedCheckpoint {
+  checkpoint: Checkpoint;
+  /** The epoch's anchor set, ascending by address (what `validatorSetHash` commits to). */
+  members: AnchorMember[];
+  /** The set after the epoch (what `nextValidatorSetHash` commits to), ascending. */
+  nextMembers: AnchorMember[];
+  /** 65-byte r‖s‖v signatures aligned with `members`; null where a member has not signed. */
+  signatures: (Hex | null)[];
+}
+
+/** Whether the signatures present carry more than 2/3 of the set's power (the contracts' rule). */
+export function hasQuorum(c: SignedCheckpoint): boolean {
+  const total = c.members.reduce((s, m) => s + m.power, 0n);
+  const signed = c.members.reduce((s, m, i) => (c.signatures[i] ? s + m.power : s), 0n);
+  return signed * 3n > total * 2n;
+}
+
+/** One settlement chain the relayer submits checkpoints to (an EVM anchor contract or the Sui anchor object). */
+export interface AnchorTarget {
+  /** For logs: `evm:31337`, `sui:testnet`. */
+  readonly name: string;
+  /** The last epoch the anchor accepted (0 before the first). */
+  lastEpoch(): Promise<bigint>;
+  /** Submits one checkpoint with a quorum of signatures and waits until it is executed; returns the transaction id. Throws when it reverts. */
+  submit(c: SignedCheckpoint): Promise<string>;
+}
