@@ -6,7 +6,7 @@
  * StandardMerkleTree for withdrawals; test/vectors/checkpoint.json pins it.
  */
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
-import { encodeAbiParameters, encodePacked, getAddress, keccak256, parseSignature, recoverAddress, serializeCompactSignature, signatureToCompactSignature, toBytes, type Hex } from "viem";
+import { bytesToHex, encodeAbiParameters, encodePacked, getAddress, keccak256, parseSignature, recoverAddress, serializeCompactSignature, signatureToCompactSignature, toBytes, type Hex } from "viem";
 import { privateKeyToAddress, sign } from "viem/accounts";
 
 export const CHECKPOINT_TYPE =
@@ -60,6 +60,16 @@ export interface AnchorMember {
 /** Members by ascending address: the order contracts expect for the set and for signers. */
 export function sortMembers(members: readonly AnchorMember[]): AnchorMember[] {
   return [...members].map((m) => ({ address: getAddress(m.address), power: m.power })).sort((a, b) => (BigInt(a.address) < BigInt(b.address) ? -1 : BigInt(a.address) > BigInt(b.address) ? 1 : 0));
+}
+
+/**
+ * The anchor set of a validator set (state's `validators`, genesis
+ * validators): anchor addresses with consensus power, ascending. Every
+ * validator has a nonzero anchor address of its own (genesis and
+ * CreateValidator refuse others), so this is one member per validator.
+ */
+export function anchorMembersOf(validators: readonly { anchorAddress: Uint8Array; power: bigint }[]): AnchorMember[] {
+  return sortMembers(validators.map((v) => ({ address: bytesToHex(v.anchorAddress), power: v.power })));
 }
 
 /** keccak256(abi.encodePacked(address[] ascending, uint256[] powers)); throws on a repeated address or zero power. */
