@@ -5,6 +5,7 @@
  *
  *   npm run bench:sync [-- --blocks 2000 --txs-per-block 2]
  */
+import { AnchorKey } from "../node/crypto/anchor-key.ts";
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -38,7 +39,7 @@ const genesisJson = JSON.stringify({
   chainId: CHAIN_ID,
   genesisTime: 1_700_000_000_000,
   params: paramsToJson(DEFAULT_PARAMS),
-  validators: validators.map((v, i) => ({ name: `v${i}`, publicKey: toHex(v.publicKey), power: "100" })),
+  validators: validators.map((v, i) => ({ name: `v${i}`, publicKey: toHex(v.publicKey), anchorAddress: AnchorKey.fromSeed(v.seed).address, power: "100" })),
   accounts: accounts.map((a) => ({ address: a.bech32, balance: "1000000000000000" })),
 });
 

@@ -9,6 +9,7 @@
  *
  * The transfers are signed once; each run starts from a fresh data directory.
  */
+import { AnchorKey } from "../node/crypto/anchor-key.ts";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -103,7 +104,7 @@ async function main(): Promise<void> {
     chainId: CHAIN_ID,
     genesisTime: 1_700_000_000_000,
     params: paramsToJson(DEFAULT_PARAMS),
-    validators: [{ name: "v0", publicKey: toHex(validator.publicKey), power: "100" }],
+    validators: [{ name: "v0", publicKey: toHex(validator.publicKey), anchorAddress: AnchorKey.fromSeed(validator.seed).address, power: "100" }],
     accounts: Array.from({ length: ACCOUNTS }, (_, i) => ({ address: AccountKey.fromLabel(`${LABEL}/account/${i}`).bech32, balance: "1000000000000000" })),
   });
   const runs: RunResult[] = [];

@@ -6,6 +6,7 @@
  *   node scripts/make-devnet-genesis.ts
  */
 import { writeFileSync } from "node:fs";
+import { AnchorKey } from "../node/crypto/anchor-key.ts";
 import { AccountKey, devAccountLabel, devValidatorLabel } from "../node/crypto/keys.ts";
 import { NobleMlDsa } from "../node/crypto/mldsa.ts";
 import { toHex } from "../node/util/hex.ts";
@@ -21,7 +22,7 @@ const genesis = {
   genesisTime: Date.UTC(2026, 10, 1),
   warning: "DEVNET ONLY: every key here derives from a published label (see README). Never hold value on these keys.",
   params: paramsToJson(DEFAULT_PARAMS),
-  validators: [{ name: "devnet-validator-0", label: devValidatorLabel(0), publicKey: toHex(validator.publicKey), power: "1000000" }],
+  validators: [{ name: "devnet-validator-0", label: devValidatorLabel(0), publicKey: toHex(validator.publicKey), anchorAddress: AnchorKey.fromSeed(validator.seed).address, power: "1000000" }],
   accounts: Array.from({ length: DEV_ACCOUNTS }, (_, i) => {
     const k = AccountKey.fromLabel(devAccountLabel(i), backend);
     return { label: devAccountLabel(i), address: k.bech32, balance: (1_000_000n * UNIT).toString() };

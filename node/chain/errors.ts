@@ -41,6 +41,13 @@ export const ExecErrorCode = {
   NOT_AN_OPERATOR: "NOT_AN_OPERATOR",
   NOT_JAILED: "NOT_JAILED",
   STILL_JAILED: "STILL_JAILED",
+  /** A validator's anchor address is zero, or another validator's (checkpoint sets need one distinct signer each). */
+  ANCHOR_ADDRESS_ZERO: "ANCHOR_ADDRESS_ZERO",
+  ANCHOR_ADDRESS_TAKEN: "ANCHOR_ADDRESS_TAKEN",
+  /** Settlement (DESIGN §9). */
+  WITHDRAW_ZERO_AMOUNT: "WITHDRAW_ZERO_AMOUNT",
+  WITHDRAW_ZERO_DOMAIN: "WITHDRAW_ZERO_DOMAIN",
+  WITHDRAW_ZERO_RECIPIENT: "WITHDRAW_ZERO_RECIPIENT",
   /** Useful work (DESIGN §8). */
   UNKNOWN_DATASET: "UNKNOWN_DATASET",
   BAD_JOB_SPEC: "BAD_JOB_SPEC",

@@ -11,6 +11,7 @@ import { StateOverlay, type SealedState, type WorldState } from "../state/world.
 import type { BlockContext } from "./context.ts";
 import { BlockError, BlockErrorCode, TxError } from "./errors.ts";
 import { endBlockJobs } from "./jobs.ts";
+import { endBlockCheckpoint } from "./settlement.ts";
 import { beginBlock, endBlock, type BlockStakingInput } from "./staking-block.ts";
 import { applyTx, checkTxAgainstState, checkTxStateless, verifyTxSignature } from "./transaction.ts";
 
@@ -77,5 +78,6 @@ export function executeTxs(world: WorldState, candidates: Iterable<TxEnvelope>, 
   }
   endBlockJobs(overlay, ctx);
   endBlock(overlay, ctx);
+  endBlockCheckpoint(overlay, ctx);
   return { txs, receipts, gasUsed, sealed: overlay.seal(), dropped, attestations };
 }

@@ -105,6 +105,12 @@ function bond(o: StateOverlay, vi: number, delegator: Uint8Array, delegatorHex: 
   return null;
 }
 
+/** Whether a registered validator already uses this anchor address (a scan: CreateValidator is rare and costs 100,000 gas). */
+function anchorAddressTaken(o: StateOverlay, anchor: Uint8Array): boolean {
+  for (let i = 0; i < o.staking.length; i++) if (bytesEqual(o.staking.get(i)!.anchorAddress, anchor)) return true;
+  return false;
+}
+
 export function applyCreateValidator(env: TxEnvelope, body: ValueOf<typeof CreateValidator>, o: StateOverlay, ctx: BlockContext): ExecCode | null {
   const { params } = ctx;
   if (body.commissionBps > 10_000) return ExecErrorCode.COMMISSION_TOO_HIGH;
@@ -112,6 +118,8 @@ export function applyCreateValidator(env: TxEnvelope, body: ValueOf<typeof Creat
   if (o.validatorIndexOf(addrKey(address)) !== undefined) return ExecErrorCode.VALIDATOR_EXISTS;
   if (o.operatorIndexOf(env.senderHex) !== undefined) return ExecErrorCode.OPERATOR_HAS_VALIDATOR;
   if (body.amount < params.powerReduction) return ExecErrorCode.STAKE_TOO_SMALL;
+  if (body.anchorAddress.every((b) => b === 0)) return ExecErrorCode.ANCHOR_ADDRESS_ZERO;
+  if (anchorAddressTaken(o, body.anchorAddress)) return ExecErrorCode.ANCHOR_ADDRESS_TAKEN;
   if ((o.get(env.senderHex)?.balance ?? 0n) < body.amount) return ExecErrorCode.INSUFFICIENT_BALANCE;
   const vi = o.addValidator(
     {

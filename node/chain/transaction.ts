@@ -9,7 +9,8 @@ import { bytesEqual, toHex } from "../util/hex.ts";
 import { MAX_U64 } from "../types/primitives.ts";
 import { ReceiptStatus, type ReceiptT } from "../types/block.ts";
 import type { ValueOf } from "@chainsafe/ssz";
-import { TxSelector, type CancelJob, type CreateJob, type CreateValidator, type Delegate, type SubmitProof, type TransferT, type Undelegate, type WithdrawRewards } from "../types/transaction.ts";
+import { TxSelector, type CancelJob, type CreateJob, type CreateValidator, type Delegate, type SubmitProof, type TransferT, type Undelegate, type Withdraw, type WithdrawRewards } from "../types/transaction.ts";
+import { applyWithdraw } from "./settlement.ts";
 import { applyCancelJob, applyCreateJob, applySubmitProof } from "./jobs.ts";
 import { applyChallengeProof, type ChallengeBody } from "./challenge.ts";
 import { applyCreateValidator, applyDelegate, applyUndelegate, applyUnjail, applyWithdrawRewards } from "./staking.ts";
@@ -20,7 +21,7 @@ import type { BlockContext } from "./context.ts";
 import { ExecErrorCode, TxError, TxErrorCode, type ExecErrorCode as ExecCode } from "./errors.ts";
 import { effectiveTip, intrinsicGas } from "./fees.ts";
 
-/** Body types that execute in this release (Withdraw lands with the settlement contracts). */
+/** Body types that execute in this release (every type so far). */
 export const ENABLED_TYPES: ReadonlySet<number> = new Set([
   TxSelector.Transfer,
   TxSelector.CreateValidator,
@@ -32,6 +33,7 @@ export const ENABLED_TYPES: ReadonlySet<number> = new Set([
   TxSelector.CancelJob,
   TxSelector.SubmitProof,
   TxSelector.ChallengeProof,
+  TxSelector.Withdraw,
 ]);
 
 /** Checks that need no state: size, chain id, type, gas and fee fields. */
@@ -62,6 +64,7 @@ export function maxCost(env: TxEnvelope): bigint {
   else if (tx.body.selector === TxSelector.Delegate) cost += (tx.body.value as ValueOf<typeof Delegate>).amount;
   else if (tx.body.selector === TxSelector.CreateJob) cost += (tx.body.value as ValueOf<typeof CreateJob>).reward;
   else if (tx.body.selector === TxSelector.SubmitProof) cost += (tx.body.value as ValueOf<typeof SubmitProof>).commitment.bond;
+  else if (tx.body.selector === TxSelector.Withdraw) cost += (tx.body.value as ValueOf<typeof Withdraw>).amount;
   return cost;
 }
 
@@ -117,6 +120,7 @@ export function applyTx(env: TxEnvelope, gasUsed: number, overlay: StateOverlay,
   else if (selector === TxSelector.CancelJob) error = applyCancelJob(env, value as ValueOf<typeof CancelJob>, overlay);
   else if (selector === TxSelector.SubmitProof) error = applySubmitProof(env, value as ValueOf<typeof SubmitProof>, overlay, ctx);
   else if (selector === TxSelector.ChallengeProof) error = applyChallengeProof(env, value as ChallengeBody, overlay, ctx);
+  else if (selector === TxSelector.Withdraw) error = applyWithdraw(env, value as ValueOf<typeof Withdraw>, overlay, ctx);
 
   return {
     txHash: env.hash,

@@ -4,6 +4,7 @@
  * devval:0…N-1), each with its own home, RPC port and P2P port, all peered.
  * Their logs are interleaved with a name prefix; Ctrl-C stops them all.
  */
+import { AnchorKey } from "../crypto/anchor-key.ts";
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -46,7 +47,7 @@ export async function prepareDevnet(n: number, dir: string, rpcBase: number, p2p
     ...base,
     chainId: `pouw-devnet-${n}v`,
     params: { ...(base.params as object), ...opts.params },
-    validators: validators.slice(0, n).map((k, i) => ({ name: `validator-${i}`, publicKey: toHex(k.publicKey), power: "100" })),
+    validators: validators.slice(0, n).map((k, i) => ({ name: `validator-${i}`, publicKey: toHex(k.publicKey), anchorAddress: AnchorKey.fromSeed(k.seed).address, power: "100" })),
   };
   const genesisPath = join(dir, "genesis.json");
   writeFileSync(genesisPath, JSON.stringify(genesis, null, 2) + "\n");

@@ -153,7 +153,7 @@ sendOptions(
     .requiredOption("--consensus-key <file|name>", "the node's validator key file (<home>/keys/validator.json) or a key name")
     .requiredOption("--amount <pouw>", "self-bond in POUW (at least 1)")
     .option("--commission <percent>", "commission on delegators' rewards", "10")
-    .option("--anchor-address <0x…>", "secp256k1 address that signs checkpoints for the settlement vaults"),
+    .option("--anchor-address <0x…>", "secp256k1 address that signs checkpoints for the settlement vaults (default: the anchor key derived from the consensus key, which the node uses when its home has no keys/anchor.json)"),
 ).action((o) => createValidatorCommand(o));
 
 sendOptions(

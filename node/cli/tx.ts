@@ -1,4 +1,5 @@
 /** `pouw tx …`: build, sign, submit and follow transactions (transfer and staking). */
+import { AnchorKey } from "../crypto/anchor-key.ts";
 import { decodeAddress, encodeAddress } from "../crypto/address.ts";
 import { PouwClient, PouwRpcError } from "../client/client.ts";
 import { signAndSubmit } from "../client/send.ts";
@@ -96,8 +97,10 @@ export async function createValidatorCommand(opts: CreateValidatorOptions): Prom
   const consensus = consensusKeyOf(keyring, opts.consensusKey);
   const amount = parsePouw(opts.amount);
   const commissionBps = parseCommission(opts.commission);
-  const anchor = opts.anchorAddress ?? "0x" + "00".repeat(20);
+  // By default the anchor key derived from the consensus key (what the node signs checkpoints with when its home has no anchor key file).
+  const anchor = opts.anchorAddress ?? AnchorKey.fromSeed(consensus.seed).address;
   if (!isHex(anchor) || fromHex(anchor).length !== 20) throw new Error("--anchor-address must be a 0x-prefixed 20-byte EVM address");
+  if (fromHex(anchor).every((b) => b === 0)) throw new Error("--anchor-address must not be zero: checkpoints need a signer");
   await send(
     opts,
     { selector: TxSelector.CreateValidator, value: { consensusKey: consensus.publicKey, anchorAddress: fromHex(anchor), commissionBps, amount } },

@@ -32,6 +32,11 @@ export const Bucket = {
   /** Useful-work state (index-addressed lists, u32 keys). */
   job: 16,
   proof: 17,
+  /** Settlement state (index-addressed lists, u32 keys). */
+  withdrawal: 18,
+  checkpoint: 19,
+  /** Anchor signatures gathered for epoch checkpoints: u64 epoch ‖ signer address → 65-byte signature. */
+  anchorSignature: 20,
 } as const;
 export type BucketId = (typeof Bucket)[keyof typeof Bucket];
 

@@ -150,6 +150,47 @@ export const Proof = new ContainerType(
   { typeName: "Proof" },
 );
 
+/**
+ * A `Withdraw` (DESIGN §9): value that left the chain for a vault, a leaf of
+ * its epoch's withdrawal tree. `index` counts within the epoch; the token is
+ * always the native coin (zero) in this release.
+ */
+export const Withdrawal = new ContainerType(
+  {
+    epoch: UintNum64,
+    index: UintNum64,
+    sender: Address,
+    domain: Bytes32,
+    recipient: Bytes32,
+    amount: Amount,
+    height: UintNum64,
+  },
+  { typeName: "Withdrawal" },
+);
+
+/**
+ * What the state transition fixes of an epoch's checkpoint at the epoch's
+ * last block: the withdrawals root and the anchor sets' hashes. The block
+ * hash and state root of that block complete it (they are not known inside
+ * it), and validators sign the whole with their anchor keys.
+ */
+export const EpochCheckpoint = new ContainerType(
+  {
+    epoch: UintNum64,
+    height: UintNum64,
+    withdrawalsRoot: Bytes32,
+    /** Index in `withdrawals` of the epoch's first withdrawal. */
+    firstWithdrawal: UintNum64,
+    withdrawalCount: UintNum64,
+    validatorSetHash: Bytes32,
+    nextValidatorSetHash: Bytes32,
+  },
+  { typeName: "EpochCheckpoint" },
+);
+
+export const WithdrawalList = new ListCompositeType(Withdrawal, 2 ** 32);
+export const CheckpointList = new ListCompositeType(EpochCheckpoint, 2 ** 32);
+
 export const JobList = new ListCompositeType(Job, 2 ** 32);
 export const ProofList = new ListCompositeType(Proof, 2 ** 32);
 
@@ -175,6 +216,8 @@ export const Totals = new ContainerType(
     rewardsOutstanding: Amount,
     /** Job rewards and worker bonds held in escrow (DESIGN §8). */
     escrowed: Amount,
+    /** Units withdrawn to settlement vaults (left the supply; DESIGN §9). */
+    withdrawn: Amount,
   },
   { typeName: "Totals" },
 );
@@ -198,6 +241,8 @@ export const State = new ContainerType(
     totals: Totals,
     jobs: JobList,
     proofs: ProofList,
+    withdrawals: WithdrawalList,
+    checkpoints: CheckpointList,
   },
   { typeName: "State" },
 );
@@ -215,6 +260,8 @@ export const StateMeta = new ContainerType(
     unbondingCount: Uint64,
     jobCount: Uint64,
     proofCount: Uint64,
+    withdrawalCount: Uint64,
+    checkpointCount: Uint64,
   },
   { typeName: "StateMeta" },
 );
@@ -227,3 +274,5 @@ export type DelegationT = ValueOf<typeof Delegation>;
 export type UnbondingEntryT = ValueOf<typeof UnbondingEntry>;
 export type JobT = ValueOf<typeof Job>;
 export type ProofT = ValueOf<typeof Proof>;
+export type WithdrawalT = ValueOf<typeof Withdrawal>;
+export type EpochCheckpointT = ValueOf<typeof EpochCheckpoint>;

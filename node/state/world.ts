@@ -15,6 +15,7 @@ import { bytesEqual } from "../util/hex.ts";
 import {
   Account,
   Delegation,
+  EpochCheckpoint,
   Job,
   Proof,
   SigningInfo,
@@ -22,14 +23,17 @@ import {
   State,
   StateMeta,
   UnbondingEntry,
+  Withdrawal,
   type AccountT,
   type DelegationT,
+  type EpochCheckpointT,
   type JobT,
   type ProofT,
   type SigningInfoT,
   type StakingValidatorT,
   type TotalsT,
   type UnbondingEntryT,
+  type WithdrawalT,
 } from "./schemas.ts";
 import { TableOverlay, loadTable, tablePutOp, type TableSpec } from "./table.ts";
 
@@ -47,6 +51,8 @@ export const DELEGATIONS: TableSpec<DelegationT> = { type: Delegation, bucket: B
 export const UNBONDING: TableSpec<UnbondingEntryT> = { type: UnbondingEntry, bucket: Bucket.unbonding, copy: (u) => ({ ...u }) };
 export const JOBS: TableSpec<JobT> = { type: Job, bucket: Bucket.job, copy: (j) => ({ ...j }) };
 export const PROOFS: TableSpec<ProofT> = { type: Proof, bucket: Bucket.proof, copy: (p) => ({ ...p, attesters: [...p.attesters], dissenters: [...p.dissenters] }) };
+export const WITHDRAWALS: TableSpec<WithdrawalT> = { type: Withdrawal, bucket: Bucket.withdrawal, copy: (w) => ({ ...w }) };
+export const CHECKPOINTS: TableSpec<EpochCheckpointT> = { type: EpochCheckpoint, bucket: Bucket.checkpoint, copy: (c) => ({ ...c }) };
 export const idKey = (id: Uint8Array): string => Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString("hex");
 
 /** The staking records of genesis (built by the chain from the genesis validators). */
@@ -69,6 +75,8 @@ interface StateParts {
   totals: TotalsT;
   jobs: JobT[];
   proofs: ProofT[];
+  withdrawals: WithdrawalT[];
+  checkpoints: EpochCheckpointT[];
 }
 
 export class WorldState {
@@ -81,6 +89,9 @@ export class WorldState {
   readonly unbonding: UnbondingEntryT[];
   readonly jobs: JobT[];
   readonly proofs: ProofT[];
+  readonly withdrawals: WithdrawalT[];
+  /** One per finished epoch: `checkpoints[e - 1]` is epoch e's. */
+  readonly checkpoints: EpochCheckpointT[];
   /** Job id hex → index in `jobs`. */
   readonly jobIndex: Map<string, number>;
   /** Proof id hex → index in `proofs`. */
@@ -112,6 +123,8 @@ export class WorldState {
     this.unbonding = p.unbonding;
     this.jobs = p.jobs;
     this.proofs = p.proofs;
+    this.withdrawals = p.withdrawals;
+    this.checkpoints = p.checkpoints;
     this.jobIndex = new Map(p.jobs.map((j, i) => [idKey(j.id), i]));
     this.proofIndex = new Map(p.proofs.map((x, i) => [idKey(x.id), i]));
     this.validators = p.validators;
@@ -142,9 +155,11 @@ export class WorldState {
         unbonding: [],
         jobs,
         proofs: [],
+        withdrawals: [],
+        checkpoints: [],
         lastValidators: staking.validators,
         priorities: staking.validators.map(() => 0n),
-        totals: { supply, burned: 0n, pouwPool: 0n, staked, rewardsOutstanding: 0n, escrowed },
+        totals: { supply, burned: 0n, pouwPool: 0n, staked, rewardsOutstanding: 0n, escrowed, withdrawn: 0n },
       },
       0,
     );
@@ -172,6 +187,8 @@ export class WorldState {
         unbonding: await loadTable(db, UNBONDING, Number(meta.unbondingCount), "unbonding"),
         jobs: await loadTable(db, JOBS, Number(meta.jobCount), "job"),
         proofs: await loadTable(db, PROOFS, Number(meta.proofCount), "proof"),
+        withdrawals: await loadTable(db, WITHDRAWALS, Number(meta.withdrawalCount), "withdrawal"),
+        checkpoints: await loadTable(db, CHECKPOINTS, Number(meta.checkpointCount), "checkpoint"),
         validators: meta.validators,
         // One object when equal, so sealing does not re-hash an unchanged set every block.
         lastValidators: bytesEqual(ValidatorSet.serialize(meta.lastValidators), ValidatorSet.serialize(meta.validators)) ? meta.validators : meta.lastValidators,
@@ -205,6 +222,8 @@ export class WorldState {
     this.unbonding.forEach((u, i) => ops.push(tablePutOp(UNBONDING, i, u)));
     this.jobs.forEach((j, i) => ops.push(tablePutOp(JOBS, i, j)));
     this.proofs.forEach((p, i) => ops.push(tablePutOp(PROOFS, i, p)));
+    this.withdrawals.forEach((w, i) => ops.push(tablePutOp(WITHDRAWALS, i, w)));
+    this.checkpoints.forEach((c, i) => ops.push(tablePutOp(CHECKPOINTS, i, c)));
     ops.push(metaOp(this.validators, this.lastValidators, this.priorities, this.totals, countsOf(this)));
     return ops;
   }
@@ -222,9 +241,18 @@ const toU64 = (p: bigint): bigint => BigInt.asUintN(64, p);
 const toI64 = (p: bigint): bigint => BigInt.asIntN(64, p);
 
 /** Lengths of the index-addressed lists, in StateMeta's order. */
-type Counts = [accounts: number, staking: number, delegations: number, unbonding: number, jobs: number, proofs: number];
+type Counts = [accounts: number, staking: number, delegations: number, unbonding: number, jobs: number, proofs: number, withdrawals: number, checkpoints: number];
 
-const countsOf = (w: WorldState): Counts => [w.accounts.length, w.staking.length, w.delegations.length, w.unbonding.length, w.jobs.length, w.proofs.length];
+const countsOf = (w: WorldState): Counts => [
+  w.accounts.length,
+  w.staking.length,
+  w.delegations.length,
+  w.unbonding.length,
+  w.jobs.length,
+  w.proofs.length,
+  w.withdrawals.length,
+  w.checkpoints.length,
+];
 
 function metaOp(validators: ValidatorSetT, lastValidators: ValidatorSetT, priorities: bigint[], totals: TotalsT, counts: Counts): BatchOp {
   return {
@@ -241,6 +269,8 @@ function metaOp(validators: ValidatorSetT, lastValidators: ValidatorSetT, priori
       unbondingCount: BigInt(counts[3]),
       jobCount: BigInt(counts[4]),
       proofCount: BigInt(counts[5]),
+      withdrawalCount: BigInt(counts[6]),
+      checkpointCount: BigInt(counts[7]),
     }),
   };
 }
@@ -262,6 +292,8 @@ export class StateOverlay {
   readonly unbonding: TableOverlay<UnbondingEntryT>;
   readonly jobs: TableOverlay<JobT>;
   readonly proofs: TableOverlay<ProofT>;
+  readonly withdrawals: TableOverlay<WithdrawalT>;
+  readonly checkpoints: TableOverlay<EpochCheckpointT>;
   private readonly newJobs = new Map<string, number>();
   private readonly newProofs = new Map<string, number>();
   private readonly newValidators = new Map<string, number>();
@@ -282,6 +314,8 @@ export class StateOverlay {
     this.unbonding = new TableOverlay(UNBONDING, base.unbonding);
     this.jobs = new TableOverlay(JOBS, base.jobs);
     this.proofs = new TableOverlay(PROOFS, base.proofs);
+    this.withdrawals = new TableOverlay(WITHDRAWALS, base.withdrawals);
+    this.checkpoints = new TableOverlay(CHECKPOINTS, base.checkpoints);
     this.unbondingCursor = base.unbondingCursor;
     this.validators = base.validators;
     this.lastValidators = base.lastValidators;
@@ -392,6 +426,8 @@ export class StateOverlay {
       unbonding: applyTable(view.unbonding, UnbondingEntry, this.base.unbonding, this.unbonding.changes()),
       jobs: applyTable(view.jobs, Job, this.base.jobs, this.jobs.changes()),
       proofs: applyTable(view.proofs, Proof, this.base.proofs, this.proofs.changes()),
+      withdrawals: applyTable(view.withdrawals, Withdrawal, this.base.withdrawals, this.withdrawals.changes()),
+      checkpoints: applyTable(view.checkpoints, EpochCheckpoint, this.base.checkpoints, this.checkpoints.changes()),
     };
     if (this.validators !== this.base.validators) view.validators = State.fields.validators.toViewDU(this.validators);
     if (this.lastValidators !== this.base.lastValidators) view.lastValidators = State.fields.lastValidators.toViewDU(this.lastValidators);
@@ -450,6 +486,8 @@ export interface SealedState {
     unbonding: [number, UnbondingEntryT][];
     jobs: [number, JobT][];
     proofs: [number, ProofT][];
+    withdrawals: [number, WithdrawalT][];
+    checkpoints: [number, EpochCheckpointT][];
   };
   validators: ValidatorSetT;
   lastValidators: ValidatorSetT;
@@ -470,6 +508,8 @@ export function sealedWriteOps(world: WorldState, sealed: SealedState): BatchOp[
   for (const [i, u] of t.unbonding) ops.push(tablePutOp(UNBONDING, i, u));
   for (const [i, j] of t.jobs) ops.push(tablePutOp(JOBS, i, j));
   for (const [i, p] of t.proofs) ops.push(tablePutOp(PROOFS, i, p));
+  for (const [i, w] of t.withdrawals) ops.push(tablePutOp(WITHDRAWALS, i, w));
+  for (const [i, c] of t.checkpoints) ops.push(tablePutOp(CHECKPOINTS, i, c));
   ops.push(
     metaOp(sealed.validators, sealed.lastValidators, sealed.priorities, sealed.totals, [
       world.accounts.length + sealed.created.length,
@@ -478,6 +518,8 @@ export function sealedWriteOps(world: WorldState, sealed: SealedState): BatchOp[
       grown(world.unbonding.length, t.unbonding),
       grown(world.jobs.length, t.jobs),
       grown(world.proofs.length, t.proofs),
+      grown(world.withdrawals.length, t.withdrawals),
+      grown(world.checkpoints.length, t.checkpoints),
     ]),
   );
   return ops;
@@ -496,6 +538,8 @@ export class TouchedRecords {
   private readonly unbonding = new Set<number>();
   private readonly jobs = new Set<number>();
   private readonly proofs = new Set<number>();
+  private readonly withdrawals = new Set<number>();
+  private readonly checkpoints = new Set<number>();
 
   add(sealed: SealedState): void {
     for (const [i] of sealed.updates) this.accounts.add(i);
@@ -506,6 +550,8 @@ export class TouchedRecords {
     for (const [i] of t.unbonding) this.unbonding.add(i);
     for (const [i] of t.jobs) this.jobs.add(i);
     for (const [i] of t.proofs) this.proofs.add(i);
+    for (const [i] of t.withdrawals) this.withdrawals.add(i);
+    for (const [i] of t.checkpoints) this.checkpoints.add(i);
   }
 
   /** The batch operations that persist these records as `world` now holds them (after `adoptSealed` of every block). */
@@ -518,6 +564,8 @@ export class TouchedRecords {
     for (const i of this.unbonding) ops.push(tablePutOp(UNBONDING, i, world.unbonding[i]!));
     for (const i of this.jobs) ops.push(tablePutOp(JOBS, i, world.jobs[i]!));
     for (const i of this.proofs) ops.push(tablePutOp(PROOFS, i, world.proofs[i]!));
+    for (const i of this.withdrawals) ops.push(tablePutOp(WITHDRAWALS, i, world.withdrawals[i]!));
+    for (const i of this.checkpoints) ops.push(tablePutOp(CHECKPOINTS, i, world.checkpoints[i]!));
     ops.push(metaOp(world.validators, world.lastValidators, world.priorities, world.totals, countsOf(world)));
     return ops;
   }
@@ -549,6 +597,8 @@ export function adoptSealed(world: WorldState, sealed: SealedState): void {
     if (i === world.proofs.length) world.proofIndex.set(idKey(p.id), i);
     world.proofs[i] = p;
   }
+  for (const [i, w] of t.withdrawals) world.withdrawals[i] = w;
+  for (const [i, c] of t.checkpoints) world.checkpoints[i] = c;
   world.unbondingCursor = sealed.unbondingCursor;
   world.validators = sealed.validators;
   world.lastValidators = sealed.lastValidators;

@@ -109,8 +109,11 @@ export function parseGenesis(json: GenesisJson): Genesis {
     if (!isHex(v.publicKey)) fail(`validators[${i}].publicKey must be hex`);
     const publicKey = fromHex(v.publicKey);
     if (publicKey.length !== MLDSA44_PUBLIC_KEY_BYTES) fail(`validators[${i}].publicKey must be ${MLDSA44_PUBLIC_KEY_BYTES} bytes`);
-    const anchorAddress = v.anchorAddress ? fromHex(v.anchorAddress) : new Uint8Array(20);
-    if (anchorAddress.length !== 20) fail(`validators[${i}].anchorAddress must be 20 bytes`);
+    if (typeof v.anchorAddress !== "string" || !isHex(v.anchorAddress) || fromHex(v.anchorAddress).length !== 20) {
+      fail(`validators[${i}].anchorAddress must be the 20-byte EVM address of the validator's anchor key (\`pouw keys show\` prints it)`);
+    }
+    const anchorAddress = fromHex(v.anchorAddress);
+    if (anchorAddress.every((b) => b === 0)) fail(`validators[${i}].anchorAddress must not be zero`);
     const power = u64(v.power, `validators[${i}].power`);
     if (power === 0n) fail(`validators[${i}].power must be positive`);
     if (power * params.powerReduction > MAX_U64) fail(`validators[${i}].power × powerReduction exceeds u64`);
@@ -119,6 +122,7 @@ export function parseGenesis(json: GenesisJson): Genesis {
     return { name: v.name ?? `validator-${i}`, publicKey, address: addressFromPublicKey(publicKey), anchorAddress, power, commissionBps };
   });
   if (new Set(validators.map((v) => Buffer.from(v.address).toString("hex"))).size !== validators.length) fail("a validator appears twice");
+  if (new Set(validators.map((v) => Buffer.from(v.anchorAddress).toString("hex"))).size !== validators.length) fail("two validators share an anchorAddress");
   if (validators.length > params.maxValidators) fail(`more validators than maxValidators (${params.maxValidators})`);
   const seen = new Set<string>();
   let supply = 0n;

@@ -1,4 +1,5 @@
 /** Test genesis files built from labelled (published) keys. */
+import { AnchorKey } from "../../node/crypto/anchor-key.ts";
 import { AccountKey } from "../../node/crypto/keys.ts";
 import { DEFAULT_PARAMS, paramsToJson, type Params } from "../../node/types/params.ts";
 import { toHex } from "../../node/util/hex.ts";
@@ -32,7 +33,7 @@ export function makeTestNet(
     chainId,
     genesisTime: 1_700_000_000_000,
     params: paramsToJson({ ...DEFAULT_PARAMS, ...opts.params }),
-    validators: validators.map((v, i) => ({ name: `v${i}`, publicKey: toHex(v.publicKey), power: "100" })),
+    validators: validators.map((v, i) => ({ name: `v${i}`, publicKey: toHex(v.publicKey), anchorAddress: AnchorKey.fromSeed(v.seed).address, power: "100" })),
     accounts: accounts.map((k) => ({ address: k.bech32, balance: (opts.balance ?? 1_000_000_000_000_000n).toString() })),
     ...(opts.datasets ? { datasets: opts.datasets } : {}),
   };

@@ -1,3 +1,4 @@
+import { keccak_256 } from "@noble/hashes/sha3.js";
 import type { AccountKey } from "../../node/crypto/keys.ts";
 import { SignedTransaction, TxSelector, type JobSpecT, type TransactionT } from "../../node/types/transaction.ts";
 import { envelopeFromSigned, signTransaction, type TxEnvelope } from "../../node/types/txcodec.ts";
@@ -57,7 +58,8 @@ export function signedTx(key: AccountKey, s: TxSpec): { env: TxEnvelope; bytes: 
 }
 
 export const body = {
-  createValidator: (consensusKey: Uint8Array, amount: bigint, commissionBps = 1000, anchorAddress = new Uint8Array(20)) => ({
+  /** The anchor address defaults to one derived from the consensus key (distinct per key, never zero). */
+  createValidator: (consensusKey: Uint8Array, amount: bigint, commissionBps = 1000, anchorAddress: Uint8Array = keccak_256(consensusKey).slice(12)) => ({
     selector: TxSelector.CreateValidator,
     value: { consensusKey, anchorAddress, commissionBps, amount },
   }),

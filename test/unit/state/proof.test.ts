@@ -194,7 +194,7 @@ describe("incremental state root", () => {
             genesisIds.map((id) => ({ address: addr(id), balance: balances.get(id)! })),
             validators,
           );
-          const totalsOf = (m: Map<number, bigint>) => ({ supply: [...m.values()].reduce((s, b) => s + b, 0n) + staked, burned: 0n, pouwPool: 0n, staked, rewardsOutstanding: 0n, escrowed: 0n });
+          const totalsOf = (m: Map<number, bigint>) => ({ supply: [...m.values()].reduce((s, b) => s + b, 0n) + staked, burned: 0n, pouwPool: 0n, staked, rewardsOutstanding: 0n, escrowed: 0n, withdrawn: 0n });
           const fromScratch = (ids: number[], m: Map<number, bigint>) => WorldState.fromGenesis(ids.map((id) => ({ address: addr(id), balance: m.get(id)! })), validators);
           const byValue = (ids: number[], m: Map<number, bigint>) =>
             State.hashTreeRoot({
@@ -209,6 +209,8 @@ describe("incremental state root", () => {
               totals: totalsOf(m),
               jobs: [],
               proofs: [],
+              withdrawals: [],
+              checkpoints: [],
             });
           expect(hex(world.root)).toBe(hex(byValue(order, balances)));
 

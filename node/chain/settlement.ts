@@ -1,0 +1,93 @@
+/**
+ * Settlement in the state transition (DESIGN §9): `Withdraw` moves value off
+ * the chain into an epoch's withdrawal tree, and the last block of each
+ * epoch fixes that epoch's checkpoint record (withdrawals root, the hash of
+ * the anchor set that signs it and of the next one). Epoch e is heights
+ * (e-1)·epochLength + 1 … e·epochLength; its checkpoint is at the last.
+ */
+import type { ValueOf } from "@chainsafe/ssz";
+import { bytesToHex, keccak256 } from "viem";
+import type { Withdraw } from "../types/transaction.ts";
+import type { TxEnvelope } from "../types/txcodec.ts";
+import type { Params } from "../types/params.ts";
+import { anchorMembersOf, validatorSetHash, withdrawalTree, ZERO32, type WithdrawalLeaf } from "../types/settlement.ts";
+import type { StateOverlay } from "../state/world.ts";
+import type { WithdrawalT } from "../state/schemas.ts";
+import type { BlockContext } from "./context.ts";
+import { ExecErrorCode, type ExecErrorCode as ExecCode } from "./errors.ts";
+
+/** The epoch a height belongs to (height ≥ 1). */
+export const epochOf = (height: number, params: Pick<Params, "epochLength">): number => Math.floor((height - 1) / params.epochLength) + 1;
+
+/** The last height of epoch e: where its checkpoint is taken. */
+export const checkpointHeight = (epoch: number, params: Pick<Params, "epochLength">): number => epoch * params.epochLength;
+
+const isZero = (b: Uint8Array): boolean => b.every((x) => x === 0);
+
+/** Index in `withdrawals` of the open epoch's first withdrawal: the end of the last checkpoint's range. */
+function openEpochStart(o: StateOverlay): number {
+  const n = o.checkpoints.length;
+  if (n === 0) return 0;
+  const last = o.checkpoints.get(n - 1)!;
+  return last.firstWithdrawal + last.withdrawalCount;
+}
+
+/** `Withdraw`: debits `amount` now; the leaf is claimable from the vault named by `domain` once the epoch's checkpoint is anchored. */
+export function applyWithdraw(env: TxEnvelope, body: ValueOf<typeof Withdraw>, o: StateOverlay, ctx: BlockContext): ExecCode | null {
+  if (body.amount === 0n) return ExecErrorCode.WITHDRAW_ZERO_AMOUNT;
+  if (isZero(body.domain)) return ExecErrorCode.WITHDRAW_ZERO_DOMAIN;
+  if (isZero(body.recipient)) return ExecErrorCode.WITHDRAW_ZERO_RECIPIENT;
+  const sender = o.mutable(env.senderHex, env.sender);
+  if (sender.balance < body.amount) return ExecErrorCode.INSUFFICIENT_BALANCE;
+  sender.balance -= body.amount;
+  o.totals.supply -= body.amount;
+  o.totals.withdrawn += body.amount;
+  o.withdrawals.push({
+    epoch: epochOf(ctx.height, ctx.params),
+    index: o.withdrawals.length - openEpochStart(o),
+    sender: new Uint8Array(env.sender),
+    domain: new Uint8Array(body.domain),
+    recipient: new Uint8Array(body.recipient),
+    amount: body.amount,
+    height: ctx.height,
+  });
+  return null;
+}
+
+/** keccak256 of the chain-id string, as the checkpoint and leaves carry it. */
+export const chainIdWord = (chainId: Uint8Array) => keccak256(chainId);
+
+/** A stored withdrawal as its tree leaf (native coin: token zero). */
+export function withdrawalLeaf(chainId: Uint8Array, w: WithdrawalT): WithdrawalLeaf {
+  return {
+    chainId: chainIdWord(chainId),
+    epoch: BigInt(w.epoch),
+    index: BigInt(w.index),
+    domain: bytesToHex(w.domain),
+    recipient: bytesToHex(w.recipient),
+    token: ZERO32,
+    amount: w.amount,
+  };
+}
+
+/**
+ * At an epoch's last block, after the validator set advanced (`lastValidators`
+ * is the set that signs this height, `validators` the next epoch's): records
+ * the epoch's checkpoint.
+ */
+export function endBlockCheckpoint(o: StateOverlay, ctx: BlockContext): void {
+  if (ctx.height % ctx.params.epochLength !== 0) return;
+  const first = openEpochStart(o);
+  const leaves: WithdrawalLeaf[] = [];
+  for (let i = first; i < o.withdrawals.length; i++) leaves.push(withdrawalLeaf(ctx.chainId, o.withdrawals.get(i)!));
+  const hex = (h: string) => Buffer.from(h.slice(2), "hex");
+  o.checkpoints.push({
+    epoch: ctx.height / ctx.params.epochLength,
+    height: ctx.height,
+    withdrawalsRoot: hex(withdrawalTree(leaves).root),
+    firstWithdrawal: first,
+    withdrawalCount: leaves.length,
+    validatorSetHash: hex(validatorSetHash(anchorMembersOf(o.lastValidators))),
+    nextValidatorSetHash: hex(validatorSetHash(anchorMembersOf(o.validators))),
+  });
+}
