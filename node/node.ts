@@ -40,6 +40,11 @@ import { AttestationPool } from "./work/attestation-pool.ts";
 import { BlobCache, challengeStarts } from "./work/blob-cache.ts";
 import { WorkVerifier } from "./work/verifier.ts";
 import { encodeAddress } from "./crypto/address.ts";
+import { AnchorKey } from "./crypto/anchor-key.ts";
+import { AnchorSignatureStore } from "./db/anchor-signatures.ts";
+import { CheckpointBook } from "./anchor/book.ts";
+import type { AnchorTarget } from "./anchor/checkpoint.ts";
+import { Relayer } from "./anchor/relayer.ts";
 import { ProofStatus } from "./state/schemas.ts";
 import { createMetrics, type Metrics } from "./util/metrics.ts";
 
@@ -52,6 +57,10 @@ export interface NodeConfig {
   genesisJson: string;
   /** The validator key; null runs a non-validating node. */
   validatorKey: AccountKey | null;
+  /** The key that signs epoch checkpoints; defaults to the one derived from the validator key (null: do not sign). */
+  anchorKey?: AnchorKey | null;
+  /** Relays checkpoints with a quorum of anchor signatures to settlement chains (off when absent). */
+  relay?: { targets: AnchorTarget[]; retryMs?: number } | null;
   /** RPC listener; null disables RPC. */
   rpc: Partial<RpcServerOptions> | null;
   /** Overrides the genesis block time (tests, benchmarks). */
@@ -91,6 +100,9 @@ export class PouwNode implements RpcNode {
   readonly attestations: AttestationPool;
   /** Verifies pending proofs and attests them (validators only). */
   readonly workVerifier: WorkVerifier | null;
+  /** Epoch checkpoints and the anchor signatures gathered for them. */
+  readonly checkpoints: CheckpointBook;
+  readonly relayer: Relayer | null;
   private readonly blobCache: BlobCache;
   private readonly rejected = new Map<string, { code: string; message: string }>();
   private lastTip = 1n;
@@ -117,6 +129,8 @@ export class PouwNode implements RpcNode {
     attestations: AttestationPool;
     workVerifier: WorkVerifier | null;
     blobCache: BlobCache;
+    checkpoints: CheckpointBook;
+    relayer: Relayer | null;
   }) {
     this.genesis = parts.genesis;
     this.db = parts.db;
@@ -133,6 +147,8 @@ export class PouwNode implements RpcNode {
     this.blobs = parts.blobs;
     this.attestations = parts.attestations;
     this.workVerifier = parts.workVerifier;
+    this.checkpoints = parts.checkpoints;
+    this.relayer = parts.relayer;
     this.blobCache = parts.blobCache;
   }
 
@@ -243,8 +259,38 @@ export class PouwNode implements RpcNode {
             publish: publishAttestation,
           })
         : null;
-      node = new PouwNode({ genesis, db, chain, mempool, verifier, consensus, network, sync, rpc: cfg.rpc, logger, metrics, validatorAddress: cfg.validatorKey?.address ?? null, blobs, attestations, workVerifier, blobCache });
+      const anchorKey = cfg.anchorKey !== undefined ? cfg.anchorKey : cfg.validatorKey ? AnchorKey.fromSeed(cfg.validatorKey.seed) : null;
+      const checkpoints = new CheckpointBook({
+        chain,
+        store: new AnchorSignatureStore(db),
+        key: anchorKey,
+        publish: net ? (bytes) => net.publish("anchor", bytes) : null,
+        logger: logger.child({ module: "anchor" }),
+      });
+      const relayer = cfg.relay && cfg.relay.targets.length > 0 ? new Relayer({ book: checkpoints, targets: cfg.relay.targets, retryMs: cfg.relay.retryMs, logger: logger.child({ module: "relayer" }) }) : null;
+      node = new PouwNode({
+        genesis,
+        db,
+        chain,
+        mempool,
+        verifier,
+        consensus,
+        network,
+        sync,
+        rpc: cfg.rpc,
+        logger,
+        metrics,
+        validatorAddress: cfg.validatorKey?.address ?? null,
+        blobs,
+        attestations,
+        workVerifier,
+        blobCache,
+        checkpoints,
+        relayer,
+      });
       chain.onCommit((c) => node.afterCommit(c));
+      chain.onCommit(() => checkpoints.onCommit());
+      network?.on("anchor", (data) => checkpoints.onGossip(data));
       network?.on("tx", (data) => node.onGossipTx(data));
       network?.on("attestation", async (data) => attestations.onGossip(data));
       metrics?.headHeight.set(chain.head.header.height);
@@ -272,6 +318,8 @@ export class PouwNode implements RpcNode {
       await this.sync?.start();
       await serveBlobs(this.network, this.genesis.chainId, this.blobs);
     }
+    await this.checkpoints.start();
+    this.relayer?.start();
     await this.consensus?.start();
   }
 
@@ -285,6 +333,8 @@ export class PouwNode implements RpcNode {
     this.closed = true;
     for (const fn of this.closeHooks) await fn();
     this.sync?.stop();
+    await this.relayer?.stop();
+    this.checkpoints.stop();
     await this.workVerifier?.close();
     await this.consensus?.stop();
     await this.network?.stop();

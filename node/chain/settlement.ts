@@ -50,6 +50,7 @@ export function applyWithdraw(env: TxEnvelope, body: ValueOf<typeof Withdraw>, o
     recipient: new Uint8Array(body.recipient),
     amount: body.amount,
     height: ctx.height,
+    txHash: new Uint8Array(env.hash),
   });
   return null;
 }
@@ -81,13 +82,15 @@ export function endBlockCheckpoint(o: StateOverlay, ctx: BlockContext): void {
   const leaves: WithdrawalLeaf[] = [];
   for (let i = first; i < o.withdrawals.length; i++) leaves.push(withdrawalLeaf(ctx.chainId, o.withdrawals.get(i)!));
   const hex = (h: string) => Buffer.from(h.slice(2), "hex");
+  const members = anchorMembersOf(o.lastValidators);
   o.checkpoints.push({
     epoch: ctx.height / ctx.params.epochLength,
     height: ctx.height,
     withdrawalsRoot: hex(withdrawalTree(leaves).root),
     firstWithdrawal: first,
     withdrawalCount: leaves.length,
-    validatorSetHash: hex(validatorSetHash(anchorMembersOf(o.lastValidators))),
+    validatorSetHash: hex(validatorSetHash(members)),
     nextValidatorSetHash: hex(validatorSetHash(anchorMembersOf(o.validators))),
+    members: members.map((m) => ({ address: hex(m.address), power: m.power })),
   });
 }

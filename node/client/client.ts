@@ -6,6 +6,38 @@ import type { CommitJson, HeaderJson, ProofJson, ReceiptJson, TxJson } from "./t
 import { toHex } from "../util/hex.ts";
 import type { JobTargetJson } from "../types/transaction.ts";
 
+export interface CheckpointInfo {
+  epoch: number;
+  height: number;
+  chainId: `0x${string}`;
+  blockHash: `0x${string}`;
+  stateRoot: `0x${string}`;
+  withdrawalsRoot: `0x${string}`;
+  validatorSetHash: `0x${string}`;
+  nextValidatorSetHash: `0x${string}`;
+  digest: `0x${string}`;
+  withdrawals: number;
+  validators: { address: `0x${string}`; power: string; signature: `0x${string}` | null }[];
+  nextValidators: { address: `0x${string}`; power: string }[];
+  signedPower: string;
+  totalPower: string;
+  quorum: boolean;
+}
+
+export interface WithdrawalProofInfo {
+  leaf: { chainId: `0x${string}`; epoch: number; index: number; domain: `0x${string}`; recipient: `0x${string}`; token: `0x${string}`; amount: string };
+  sender: string;
+  height: number;
+  txHash: `0x${string}`;
+  /** The height whose block ends the withdrawal's epoch. */
+  checkpointHeight: number;
+  /** "pending" until the epoch's last block; then the proof is there. */
+  status: "pending" | "checkpointed";
+  withdrawalsRoot: `0x${string}` | null;
+  leafHash: `0x${string}` | null;
+  proof: `0x${string}`[] | null;
+}
+
 export class PouwRpcError extends Error {
   /** JSON-RPC error code (-32xxx). */
   readonly rpcCode: number;
@@ -231,6 +263,16 @@ export class PouwClient {
   /** A proof of learning (not a state proof) by id. */
   getWorkProof(proofId: string): Promise<WorkProofInfo> {
     return this.request("pouw_getProof", [proofId]);
+  }
+
+  /** An epoch's checkpoint with the anchor signatures the node has gathered ("latest": the last finished epoch). */
+  getCheckpoint(epoch: number | "latest" = "latest"): Promise<CheckpointInfo> {
+    return this.request("pouw_getCheckpoint", [epoch]);
+  }
+
+  /** A withdrawal's leaf and Merkle proof, by its Withdraw transaction's hash or by epoch and index. */
+  getWithdrawalProof(ref: string | { epoch: number; index: number }): Promise<WithdrawalProofInfo> {
+    return this.request("pouw_getWithdrawalProof", [ref]);
   }
 
   /** Stores a blob on the node (under its SHA-256, or under `id` when it is a manifest with that Merkle root). */

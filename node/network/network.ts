@@ -48,7 +48,7 @@ export class PouwNetwork {
     this.libp2p = libp2p;
     this.logger = logger;
     this.topics = topicNames(chainId);
-    const caps: Record<TopicKind, number> = { tx: opts.maxTxBytes, proposal: opts.maxProposalBytes, vote: opts.maxVoteBytes, attestation: opts.maxVoteBytes, evidence: opts.maxVoteBytes };
+    const caps: Record<TopicKind, number> = { tx: opts.maxTxBytes, proposal: opts.maxProposalBytes, vote: opts.maxVoteBytes, attestation: opts.maxVoteBytes, evidence: opts.maxVoteBytes, anchor: 128 };
     for (const [kind, topic] of Object.entries(this.topics) as [TopicKind, string][]) this.byTopic.set(topic, { kind, maxBytes: caps[kind], handler: null });
   }
 

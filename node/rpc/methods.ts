@@ -14,6 +14,7 @@ import { envelopeFromSigned, type TxEnvelope } from "../types/txcodec.ts";
 import { toHex } from "../util/hex.ts";
 import { notFound } from "./errors.ts";
 import { jobMethods } from "./jobs.ts";
+import { settlementMethods, type CheckpointSource } from "./settlement.ts";
 import { commitJson, headerJson, proofJson, receiptJson, txJson } from "./format.ts";
 import { addressParam, blockRefParam, boolOption, hexParam, objectParam, paramList } from "./params.ts";
 
@@ -36,6 +37,8 @@ export interface RpcNode {
   /** Content-addressed blobs (training checkpoints): `id` defaults to the SHA-256 of the bytes. */
   putBlob(bytes: Uint8Array, id?: Uint8Array): Promise<Uint8Array>;
   getBlob(id: Uint8Array): Promise<Uint8Array | undefined>;
+  /** Epoch checkpoints and their anchor signatures (absent on nodes that do not keep them). */
+  readonly checkpoints?: CheckpointSource;
 }
 
 export type Method = (node: RpcNode, params: unknown) => unknown | Promise<unknown>;
@@ -269,4 +272,5 @@ export const methods: Record<string, Method> = {
   },
 
   ...jobMethods,
+  ...settlementMethods,
 };

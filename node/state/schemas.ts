@@ -164,6 +164,8 @@ export const Withdrawal = new ContainerType(
     recipient: Bytes32,
     amount: Amount,
     height: UintNum64,
+    /** The Withdraw transaction (wallets look their leaf up by it). */
+    txHash: Bytes32,
   },
   { typeName: "Withdrawal" },
 );
@@ -174,6 +176,9 @@ export const Withdrawal = new ContainerType(
  * hash and state root of that block complete it (they are not known inside
  * it), and validators sign the whole with their anchor keys.
  */
+/** A member of a checkpoint's anchor set: the validator's anchor address and consensus power. */
+export const AnchorMemberRecord = new ContainerType({ address: EthAddress, power: Uint64 }, { typeName: "AnchorMember" });
+
 export const EpochCheckpoint = new ContainerType(
   {
     epoch: UintNum64,
@@ -184,6 +189,8 @@ export const EpochCheckpoint = new ContainerType(
     withdrawalCount: UintNum64,
     validatorSetHash: Bytes32,
     nextValidatorSetHash: Bytes32,
+    /** The set that signs this checkpoint, ascending by address (what `validatorSetHash` commits to). */
+    members: new ListCompositeType(AnchorMemberRecord, MAX_VALIDATORS),
   },
   { typeName: "EpochCheckpoint" },
 );

@@ -52,7 +52,7 @@ export const UNBONDING: TableSpec<UnbondingEntryT> = { type: UnbondingEntry, buc
 export const JOBS: TableSpec<JobT> = { type: Job, bucket: Bucket.job, copy: (j) => ({ ...j }) };
 export const PROOFS: TableSpec<ProofT> = { type: Proof, bucket: Bucket.proof, copy: (p) => ({ ...p, attesters: [...p.attesters], dissenters: [...p.dissenters] }) };
 export const WITHDRAWALS: TableSpec<WithdrawalT> = { type: Withdrawal, bucket: Bucket.withdrawal, copy: (w) => ({ ...w }) };
-export const CHECKPOINTS: TableSpec<EpochCheckpointT> = { type: EpochCheckpoint, bucket: Bucket.checkpoint, copy: (c) => ({ ...c }) };
+export const CHECKPOINTS: TableSpec<EpochCheckpointT> = { type: EpochCheckpoint, bucket: Bucket.checkpoint, copy: (c) => ({ ...c, members: [...c.members] }) };
 export const idKey = (id: Uint8Array): string => Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString("hex");
 
 /** The staking records of genesis (built by the chain from the genesis validators). */

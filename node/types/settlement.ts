@@ -7,7 +7,9 @@
  * (viem), and OpenZeppelin's StandardMerkleTree for withdrawals;
  * test/vectors/checkpoint.json pins it.
  */
+import { ByteVectorType, ContainerType } from "@chainsafe/ssz";
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
+import { UintNum64 } from "./primitives.ts";
 import { bytesToHex, encodeAbiParameters, encodePacked, getAddress, keccak256, toBytes, type Hex } from "viem";
 
 export const CHECKPOINT_TYPE =
@@ -123,3 +125,6 @@ export function withdrawalLeafHash(w: WithdrawalLeaf): Hex {
 export function evmDomain(evmChainId: bigint, vault: Hex): Hex {
   return keccak256(encodeAbiParameters([{ type: "uint256" }, { type: "address" }], [evmChainId, vault]));
 }
+
+/** A validator's anchor signature over epoch `epoch`'s checkpoint digest, as gossiped (the signer is recovered from it). */
+export const AnchorSignatureMessage = new ContainerType({ epoch: UintNum64, signature: new ByteVectorType(65) }, { typeName: "AnchorSignature" });

@@ -1,0 +1,199 @@
+/**
+ * The node's checkpoint book (DESIGN §9): builds each finished epoch's
+ * checkpoint from the state's record and the epoch's last block, signs it
+ * with the validator's anchor key when the validator is in the epoch's set,
+ * and gathers the other members' signatures from gossip. Signatures are
+ * stored (`AnchorSignatureStore`), so a restart loses nothing; a member's
+ * own signatures for recent epochs are re-gossiped until peers have them.
+ */
+import { bytesToHex, hexToBytes, type Hex } from "viem";
+import type { Blockchain } from "../chain/blockchain.ts";
+import { blockHash } from "../chain/block.ts";
+import { chainIdWord } from "../chain/settlement.ts";
+import type { AnchorKey } from "../crypto/anchor-key.ts";
+import type { AnchorSignatureStore } from "../db/anchor-signatures.ts";
+import type { Verdict } from "../network/network.ts";
+import { AnchorSignatureMessage, checkpointDigest, sortMembers, type AnchorMember, type Checkpoint } from "../types/settlement.ts";
+import type { Logger } from "../util/logger.ts";
+import { hasQuorum, recoverSigner, signDigest, type SignedCheckpoint } from "./checkpoint.ts";
+
+/** Epochs behind the head a member still signs when it catches up (older ones are anchored or need no more). */
+const SIGN_BEHIND = 8;
+/** Own signatures of the latest epochs re-gossiped each `rebroadcastMs`. */
+const REBROADCAST_EPOCHS = 2;
+
+interface EpochBase {
+  checkpoint: Checkpoint;
+  digest: Hex;
+  members: AnchorMember[];
+  /** Lower-case member addresses (no 0x) → position. */
+  position: Map<string, number>;
+}
+
+export interface CheckpointBookDeps {
+  chain: Blockchain;
+  store: AnchorSignatureStore;
+  /** The validator's anchor key; null on a node that only collects. */
+  key: AnchorKey | null;
+  /** Gossips a signature; null without networking. */
+  publish: ((bytes: Uint8Array) => void) | null;
+  logger: Logger;
+  rebroadcastMs?: number;
+}
+
+const lower = (a: string): string => a.slice(2).toLowerCase();
+
+export class CheckpointBook {
+  private readonly deps: CheckpointBookDeps;
+  private readonly bases = new Map<number, EpochBase>();
+  private timer: NodeJS.Timeout | null = null;
+  /** Signing in flight, so a commit and a catch-up do not sign one epoch twice. */
+  private signing: Promise<void> = Promise.resolve();
+  private readonly listeners = new Set<(c: SignedCheckpoint) => void>();
+  private readonly quorate = new Set<number>();
+  private seenEpoch = 0;
+
+  constructor(deps: CheckpointBookDeps) {
+    this.deps = deps;
+  }
+
+  /** The last finished epoch (0 before the first). */
+  get lastEpoch(): number {
+    return this.deps.chain.world.checkpoints.length;
+  }
+
+  /** Signs what the key still owes and starts re-gossiping own signatures. */
+  async start(): Promise<void> {
+    await this.catchUp();
+    if (this.deps.publish && this.deps.key) {
+      this.timer = setInterval(() => void this.rebroadcast(), this.deps.rebroadcastMs ?? 5_000);
+      this.timer.unref();
+    }
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /** Calls `fn` once for each epoch whose checkpoint reaches more than 2/3 of its set's power here. */
+  onQuorum(fn: (c: SignedCheckpoint) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  /** After a commit (or a batch of them): sign the epochs that finished. */
+  onCommit(): void {
+    if (this.lastEpoch === this.seenEpoch) return;
+    this.seenEpoch = this.lastEpoch;
+    void this.catchUp();
+  }
+
+  private catchUp(): Promise<void> {
+    this.signing = this.signing.then(async () => {
+      const last = this.lastEpoch;
+      for (let e = Math.max(1, last - SIGN_BEHIND + 1); e <= last; e++) await this.signOwn(e);
+    });
+    return this.signing.catch((e: unknown) => this.deps.logger.error({ err: e }, "Signing a checkpoint failed"));
+  }
+
+  private async signOwn(epoch: number): Promise<void> {
+    const { key, store } = this.deps;
+    if (!key) return;
+    const base = await this.base(epoch);
+    if (!base || !base.position.has(lower(key.address))) return;
+    if (await store.has(epoch, key.addressBytes)) return;
+    const signature = await signDigest(base.digest, key.privateKey);
+    await store.put(epoch, key.addressBytes, hexToBytes(signature));
+    this.deps.logger.info({ epoch, height: Number(base.checkpoint.height), digest: base.digest.slice(0, 18) }, "Signed checkpoint");
+    this.deps.publish?.(AnchorSignatureMessage.serialize({ epoch, signature: hexToBytes(signature) }));
+    await this.checkQuorum(epoch);
+  }
+
+  private async rebroadcast(): Promise<void> {
+    const { key, store, publish } = this.deps;
+    if (!key || !publish) return;
+    const last = this.lastEpoch;
+    for (let e = Math.max(1, last - REBROADCAST_EPOCHS + 1); e <= last; e++) {
+      const mine = (await store.list(e)).get(lower(key.address));
+      if (mine) publish(AnchorSignatureMessage.serialize({ epoch: e, signature: mine }));
+    }
+  }
+
+  /** The checkpoint of `epoch` without signatures, or null when the epoch has not finished. */
+  async base(epoch: number): Promise<EpochBase | null> {
+    if (!Number.isSafeInteger(epoch) || epoch < 1 || epoch > this.lastEpoch) return null;
+    const cached = this.bases.get(epoch);
+    if (cached) return cached;
+    const { chain } = this.deps;
+    const rec = chain.world.checkpoints[epoch - 1]!;
+    const block = await chain.store.getBlock(rec.height);
+    if (!block) return null; // pruned or not stored: cannot be rebuilt here
+    const checkpoint: Checkpoint = {
+      chainId: chainIdWord(chain.ctx.chainId),
+      epoch: BigInt(rec.epoch),
+      height: BigInt(rec.height),
+      blockHash: bytesToHex(blockHash(block.header)),
+      stateRoot: bytesToHex(block.header.stateRoot),
+      withdrawalsRoot: bytesToHex(rec.withdrawalsRoot),
+      validatorSetHash: bytesToHex(rec.validatorSetHash),
+      nextValidatorSetHash: bytesToHex(rec.nextValidatorSetHash),
+    };
+    const members = sortMembers(rec.members.map((m) => ({ address: bytesToHex(m.address), power: m.power })));
+    const base: EpochBase = { checkpoint, digest: checkpointDigest(checkpoint), members, position: new Map(members.map((m, i) => [lower(m.address), i])) };
+    if (this.bases.size > 64) this.bases.delete(this.bases.keys().next().value as number);
+    this.bases.set(epoch, base);
+    return base;
+  }
+
+  /** The checkpoint of `epoch` with the signatures gathered so far, or null when it has not finished. */
+  async get(epoch: number): Promise<SignedCheckpoint | null> {
+    const base = await this.base(epoch);
+    if (!base) return null;
+    const sigs = await this.deps.store.list(epoch);
+    const rec = this.deps.chain.world.checkpoints[epoch] ?? null;
+    const nextMembers = rec
+      ? sortMembers(rec.members.map((m) => ({ address: bytesToHex(m.address), power: m.power })))
+      : sortMembers(this.deps.chain.world.validators.map((v) => ({ address: bytesToHex(v.anchorAddress), power: v.power })));
+    return {
+      checkpoint: base.checkpoint,
+      members: base.members,
+      nextMembers,
+      signatures: base.members.map((m) => {
+        const s = sigs.get(lower(m.address));
+        return s ? bytesToHex(s) : null;
+      }),
+    };
+  }
+
+  /**
+   * A gossiped signature. Malformed ones, and those that do not recover to a
+   * member of the epoch's set, count against the peer; epochs this node has
+   * not finished yet, and signatures it has, are ignored (not relayed).
+   */
+  async onGossip(data: Uint8Array): Promise<Verdict> {
+    let msg: { epoch: number; signature: Uint8Array };
+    try {
+      msg = AnchorSignatureMessage.deserialize(data);
+    } catch {
+      return "reject";
+    }
+    const base = await this.base(msg.epoch);
+    if (!base) return "ignore";
+    const signer = await recoverSigner(base.digest, bytesToHex(msg.signature));
+    if (!signer || !base.position.has(lower(signer))) return "reject";
+    const signerBytes = hexToBytes(signer);
+    if (await this.deps.store.has(msg.epoch, signerBytes)) return "ignore";
+    await this.deps.store.put(msg.epoch, signerBytes, new Uint8Array(msg.signature));
+    await this.checkQuorum(msg.epoch);
+    return "accept";
+  }
+
+  private async checkQuorum(epoch: number): Promise<void> {
+    if (this.quorate.has(epoch) || this.listeners.size === 0) return;
+    const c = await this.get(epoch);
+    if (!c || !hasQuorum(c)) return;
+    this.quorate.add(epoch);
+    for (const fn of this.listeners) fn(c);
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * The checkpoint relayer (DESIGN §9; off by default): for each settlement
+ * target it reads the last epoch the anchor accepted and submits the next
+ * checkpoints that carry more than 2/3 of their set's anchor signatures, in
+ * order. The anchor contract itself is the relayer's memory: after a
+ * failure or a restart it reads `lastEpoch` again, so an epoch is never
+ * submitted once it is anchored and none is skipped (the contract refuses
+ * any but lastEpoch + 1 anyway).
+ */
+import type { Logger } from "../util/logger.ts";
+import type { CheckpointBook } from "./book.ts";
+import { hasQuorum, type AnchorTarget } from "./checkpoint.ts";
+
+export interface RelayerDeps {
+  book: Pick<CheckpointBook, "lastEpoch" | "get" | "onQuorum">;
+  targets: AnchorTarget[];
+  /** Wait after a failure, and between checks for work. */
+  retryMs?: number;
+  logger: Logger;
+}
+
+interface Lane {
+  target: AnchorTarget;
+  running: Promise<void> | null;
+  again: boolean;
+  /** Consecutive failures (for backoff and logs). */
+  failures: number;
+  anchored: bigint;
+}
+
+export class Relayer {
+  private readonly deps: RelayerDeps;
+  private readonly lanes: Lane[];
+  private timer: NodeJS.Timeout | null = null;
+  private unsubscribe: (() => void) | null = null;
+  private stopped = false;
+
+  constructor(deps: RelayerDeps) {
+    this.deps = deps;
+    this.lanes = deps.targets.map((target) => ({ target, running: null, again: false, failures: 0, anchored: -1n }));
+  }
+
+  start(): void {
+    this.unsubscribe = this.deps.book.onQuorum(() => this.kick());
+    this.timer = setInterval(() => this.kick(), this.deps.retryMs ?? 5_000);
+    this.timer.unref();
+    this.kick();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    this.unsubscribe?.();
+    await Promise.all(this.lanes.map((l) => l.running));
+  }
+
+  /** The last epoch each target is known to have accepted (-1 before the first read). */
+  status(): { target: string; lastEpoch: bigint; failures: number }[] {
+    return this.lanes.map((l) => ({ target: l.target.name, lastEpoch: l.anchored, failures: l.failures }));
+  }
+
+  private kick(): void {
+    for (const lane of this.lanes) {
+      if (this.stopped) return;
+      if (lane.running) {
+        lane.again = true;
+        continue;
+      }
+      lane.running = this.drain(lane).finally(() => {
+        lane.running = null;
+        if (lane.again && !this.stopped) {
+          lane.again = false;
+          this.kick();
+        }
+      });
+    }
+  }
+
+  /** Submits every checkpoint the target lacks that has a quorum here, in order; stops at the first gap or failure. */
+  private async drain(lane: Lane): Promise<void> {
+    const { target } = lane;
+    const log = this.deps.logger;
+    try {
+      let next = (await target.lastEpoch()) + 1n;
+      lane.anchored = next - 1n;
+      while (!this.stopped && next <= BigInt(this.deps.book.lastEpoch)) {
+        const c = await this.deps.book.get(Number(next));
+        if (!c || !hasQuorum(c)) {
+          log.debug({ target: target.name, epoch: Number(next) }, "Checkpoint has no quorum of anchor signatures yet");
+          return;
+        }
+        const tx = await target.submit(c);
+        lane.anchored = next;
+        lane.failures = 0;
+        log.info({ target: target.name, epoch: Number(next), height: Number(c.checkpoint.height), tx }, "Anchored checkpoint");
+        next++;
+      }
+    } catch (e) {
+      lane.failures++;
+      // Logged and retried on the next tick: the target's lastEpoch is read again first, so a submission that did land is not repeated.
+      log.warn({ target: target.name, err: e instanceof Error ? e.message : String(e), failures: lane.failures }, "Relaying a checkpoint failed; retrying");
+    }
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * JSON-RPC methods for settlement (DESIGN §9, §11): epoch checkpoints with
+ * their anchor signatures (what a relayer submits), and the leaf and Merkle
+ * proof a vault's `withdraw` takes.
+ */
+import { bytesToHex } from "viem";
+import type { SignedCheckpoint } from "../anchor/checkpoint.ts";
+import { checkpointHeight, withdrawalLeaf } from "../chain/settlement.ts";
+import { encodeAddress } from "../crypto/address.ts";
+import type { WithdrawalT } from "../state/schemas.ts";
+import type { WorldState } from "../state/world.ts";
+import { checkpointDigest, withdrawalTree } from "../types/settlement.ts";
+import { bytesEqual } from "../util/hex.ts";
+import { invalidParams, notFound } from "./errors.ts";
+import type { Method, RpcNode } from "./methods.ts";
+import { hexParam, objectParam, paramList } from "./params.ts";
+
+/** What the settlement methods need from the node (its checkpoint book). */
+export interface CheckpointSource {
+  readonly lastEpoch: number;
+  get(epoch: number): Promise<SignedCheckpoint | null>;
+}
+
+function epochParam(v: unknown, last: number): number {
+  if (v === undefined || v === "latest") {
+    if (last === 0) throw notFound("checkpoint (no epoch has finished yet)");
+    return last;
+  }
+  const n = typeof v === "string" && /^[0-9]+$/.test(v) ? Number(v) : v;
+  if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 1) throw invalidParams('epoch must be a positive integer or "latest"');
+  return n;
+}
+
+function checkpointJson(c: SignedCheckpoint, withdrawals: number) {
+  const k = c.checkpoint;
+  const total = c.members.reduce((s, m) => s + m.power, 0n);
+  const signed = c.members.reduce((s, m, i) => (c.signatures[i] ? s + m.power : s), 0n);
+  return {
+    epoch: Number(k.epoch),
+    height: Number(k.height),
+    chainId: k.chainId,
+    blockHash: k.blockHash,
+    stateRoot: k.stateRoot,
+    withdrawalsRoot: k.withdrawalsRoot,
+    validatorSetHash: k.validatorSetHash,
+    nextValidatorSetHash: k.nextValidatorSetHash,
+    /** What each anchor key signs (secp256k1 over the digest itself, no prefix). */
+    digest: checkpointDigest(k),
+    withdrawals,
+    validators: c.members.map((m, i) => ({ address: m.address, power: m.power.toString(), signature: c.signatures[i] })),
+    nextValidators: c.nextMembers.map((m) => ({ address: m.address, power: m.power.toString() })),
+    signedPower: signed.toString(),
+    totalPower: total.toString(),
+    /** More than 2/3 of the power signed: the anchor contracts accept it. */
+    quorum: signed * 3n > total * 2n,
+  };
+}
+
+function source(node: RpcNode): CheckpointSource {
+  if (!node.checkpoints) throw notFound("checkpoint book (this node does not keep checkpoints)");
+  return node.checkpoints;
+}
+
+/** A withdrawal by its Withdraw transaction's hash (newest first: recent ones are what wallets ask for). */
+function findByTx(world: WorldState, txHash: Uint8Array): WithdrawalT | undefined {
+  for (let i = world.withdrawals.length - 1; i >= 0; i--) if (bytesEqual(world.withdrawals[i]!.txHash, txHash)) return world.withdrawals[i];
+  return undefined;
+}
+
+/** The epoch's withdrawals in leaf order, from its checkpoint record (or the open epoch's, from the last record on). */
+function epochWithdrawals(world: WorldState, epoch: number): WithdrawalT[] {
+  const rec = world.checkpoints[epoch - 1];
+  if (rec) return world.withdrawals.slice(rec.firstWithdrawal, rec.firstWithdrawal + rec.withdrawalCount);
+  return world.withdrawals.filter((w) => w.epoch === epoch);
+}
+
+export const settlementMethods: Record<string, Method> = {
+  async pouw_getCheckpoint(node, params) {
+    const [e] = paramList(params, 0, 1);
+    const book = source(node);
+    const epoch = epochParam(e, book.lastEpoch);
+    const c = await book.get(epoch);
+    if (!c) throw notFound(`checkpoint of epoch ${epoch} (the last finished epoch is ${book.lastEpoch})`);
+    return checkpointJson(c, node.chain.world.checkpoints[epoch - 1]!.withdrawalCount);
+  },
+
+  /**
+   * The leaf and proof for a vault's `withdraw`, by the Withdraw transaction's
+   * hash or by `{ epoch, index }`. Until the epoch's last block, the leaf is
+   * returned with `status: "pending"` and no proof.
+   */
+  pouw_getWithdrawalProof(node, params) {
+    const [ref] = paramList(params, 1, 1);
+    const world = node.chain.world;
+    let w: WithdrawalT | undefined;
+    if (typeof ref === "string") {
+      w = findByTx(world, hexParam(ref, "transaction hash", { length: 32 }));
+      if (!w) throw notFound(`withdrawal of transaction ${ref}`);
+    } else {
+      const o = objectParam(ref, "withdrawal");
+      const epoch = epochParam(o.epoch, Number.MAX_SAFE_INTEGER);
+      if (typeof o.index !== "number" || !Number.isSafeInteger(o.index) || o.index < 0) throw invalidParams("index must be a non-negative integer");
+      w = epochWithdrawals(world, epoch)[o.index];
+      if (!w) throw notFound(`withdrawal ${o.index} of epoch ${epoch}`);
+    }
+    const chainId = node.chain.ctx.chainId;
+    const leaf = withdrawalLeaf(chainId, w);
+    const base = {
+      leaf: { ...leaf, epoch: Number(leaf.epoch), index: Number(leaf.index), amount: leaf.amount.toString() },
+      sender: encodeAddress(w.sender),
+      height: w.height,
+      txHash: bytesToHex(w.txHash),
+      checkpointHeight: checkpointHeight(w.epoch, node.chain.params),
+    };
+    const rec = world.checkpoints[w.epoch - 1];
+    if (!rec) return { ...base, status: "pending", withdrawalsRoot: null, leafHash: null, proof: null };
+    const leaves = epochWithdrawals(world, w.epoch).map((x) => withdrawalLeaf(chainId, x));
+    const tree = withdrawalTree(leaves);
+    if (tree.root !== bytesToHex(rec.withdrawalsRoot)) throw new Error(`withdrawal tree of epoch ${w.epoch} does not match its checkpoint record`);
+    return { ...base, status: "checkpointed", withdrawalsRoot: tree.root, leafHash: tree.leafHash(w.index), proof: tree.proof(w.index) };
+  },
+};
