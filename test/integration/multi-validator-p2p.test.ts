@@ -14,13 +14,16 @@ import { PouwNode } from "../../node/node.ts";
 import { Vote, VoteType } from "../../node/types/block.ts";
 import { voteSigningMessage } from "../../node/chain/commit.ts";
 import { AccountKey } from "../../node/crypto/keys.ts";
-import { toHex } from "../../node/util/hex.ts";
+import { fromHex, toHex } from "../../node/util/hex.ts";
+import { AnchorKey } from "../../node/crypto/anchor-key.ts";
+import { checkpointDigest, hasQuorum, recoverSigner, signDigest } from "../../node/anchor/checkpoint.ts";
+import { AnchorSignatureMessage } from "../../node/types/settlement.ts";
 import { freePort } from "../helpers/child.ts";
 import { makeTestNet } from "../helpers/genesis.ts";
 import { createGossipPeer } from "../helpers/gossip-peer.ts";
 import { signedTransfer } from "../helpers/tx.ts";
 
-const net = makeTestNet({ validators: 4, accounts: 4, label: "multi-p2p" });
+const net = makeTestNet({ validators: 4, accounts: 4, label: "multi-p2p", params: { epochLength: 5 } });
 const TIMEOUTS = { proposeMs: 1500, proposeDeltaMs: 500, prevoteMs: 500, prevoteDeltaMs: 250, precommitMs: 500, precommitDeltaMs: 250 };
 
 async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
@@ -67,6 +70,30 @@ describe("four validators on libp2p", { timeout: 120_000 }, () => {
       expect(new Set(hashes).size, `height ${h}`).toBe(1);
     }
     expect(nodes.every((n) => n.network!.peerCount >= 3)).toBe(true);
+  });
+
+  it("each validator signs every epoch's checkpoint with its anchor key and gathers the others' signatures over gossip", async () => {
+    await until(() => nodes.every((n) => n.checkpoints.lastEpoch >= 1), 60_000, "epoch 1 to finish everywhere");
+    const full = async () => (await Promise.all(nodes.map((n) => n.checkpoints.get(1)))).every((c) => c!.signatures.every((x) => x !== null));
+    const end = Date.now() + 20_000;
+    while (!(await full())) {
+      if (Date.now() > end) throw new Error("timed out waiting for four anchor signatures on every node");
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const c = (await nodes[0]!.checkpoints.get(1))!;
+    const digest = checkpointDigest(c.checkpoint);
+    // The members are the validators' anchor keys; each signature recovers to its member.
+    expect(c.members.map((m) => m.address).sort()).toEqual(net.validators.map((k) => AnchorKey.fromSeed(k.seed).address).sort());
+    for (const [i, m] of c.members.entries()) expect(await recoverSigner(digest, c.signatures[i]!)).toBe(m.address);
+    expect(c.checkpoint.blockHash).toBe(toHex(blockHash((await nodes[2]!.chain.store.getBlock(5))!.header)));
+    expect(hasQuorum(c)).toBe(true);
+    // Gossip verdicts: garbage and a stranger's signature are rejected (count against the peer), a known one is ignored.
+    const book = nodes[1]!.checkpoints;
+    expect(await book.onGossip(new Uint8Array([1, 2, 3]))).toBe("reject");
+    const stranger = await signDigest(digest, AnchorKey.fromSeed(new Uint8Array(32).fill(7)).privateKey);
+    expect(await book.onGossip(AnchorSignatureMessage.serialize({ epoch: 1, signature: fromHex(stranger) }))).toBe("reject");
+    expect(await book.onGossip(AnchorSignatureMessage.serialize({ epoch: 1, signature: fromHex(c.signatures[0]!) }))).toBe("ignore");
+    expect(await book.onGossip(AnchorSignatureMessage.serialize({ epoch: 999, signature: fromHex(c.signatures[0]!) }))).toBe("ignore");
   });
 
   it("gossips a transaction from the node that received it and finalizes it everywhere", async () => {
