@@ -1,14 +1,20 @@
 /**
- * Sui transactions for the settlement package (DESIGN §9), built offline
- * with @mysten/sui: publishing the Move package (its bytecode comes from
- * `sui move build --dump-bytecode-as-base64`) and `anchor::submit_checkpoint`.
- * Objects are passed as full references, so nothing needs a node to build.
+ * Sui transactions for the settlement package (DESIGN §9) with @mysten/sui:
+ * publishing the Move package (its bytecode comes from
+ * `sui move build --dump-bytecode-as-base64`), `anchor::create`,
+ * `vault::create` and `anchor::submit_checkpoint`. Objects are passed as full
+ * references, so with a full `GasConfig` nothing needs a node to build; with
+ * only a sender (`SenderGas`) a client picks the gas price, budget and coins
+ * when the transaction is built or executed.
  */
 import { bcs } from "@mysten/sui/bcs";
 import { Transaction } from "@mysten/sui/transactions";
 import { hexToBytes, type Hex } from "viem";
-import type { Checkpoint } from "./checkpoint.ts";
+import type { AnchorMember, Checkpoint, SignedCheckpoint } from "./checkpoint.ts";
+import { hasQuorum } from "./checkpoint.ts";
+import { AnchorError, AnchorErrorCode } from "./errors.ts";
 
+/** Everything gas needs, so `tx.build()` works offline. */
 export interface GasConfig {
   sender: string;
   gasPrice: bigint;
@@ -17,16 +23,33 @@ export interface GasConfig {
   payment: { objectId: string; version: string | number; digest: string }[];
 }
 
-function withGas(tx: Transaction, g: GasConfig): Transaction {
+/** Only the sender (and optionally a fixed price or budget): the client resolves the rest at build time. */
+export interface SenderGas {
+  sender: string;
+  gasPrice?: bigint;
+  gasBudget?: bigint;
+  payment?: undefined;
+}
+
+export type GasOptions = GasConfig | SenderGas;
+
+function withGas(tx: Transaction, g: GasOptions | undefined): Transaction {
+  if (!g) return tx;
   tx.setSender(g.sender);
-  tx.setGasPrice(g.gasPrice);
-  tx.setGasBudget(g.gasBudget);
-  tx.setGasPayment(g.payment);
+  if (g.gasPrice !== undefined) tx.setGasPrice(g.gasPrice);
+  if (g.gasBudget !== undefined) tx.setGasBudget(g.gasBudget);
+  if (g.payment) tx.setGasPayment(g.payment);
   return tx;
 }
 
+/** A shared object as a transaction input: its id and the version it was shared at. */
+export interface SharedRef {
+  objectId: string;
+  initialSharedVersion: string | number;
+}
+
 /** Publishes the package and sends its UpgradeCap to the sender. */
-export function publishTransaction(p: { modules: string[]; dependencies: string[] }, gas: GasConfig): Transaction {
+export function publishTransaction(p: { modules: string[]; dependencies: string[] }, gas: GasOptions): Transaction {
   const tx = new Transaction();
   const cap = tx.publish({ modules: p.modules, dependencies: p.dependencies });
   tx.transferObjects([cap], gas.sender);
@@ -43,13 +66,13 @@ const bytesVec = bcs.vector(bcs.vector(bcs.u8()));
 export function submitCheckpointTransaction(
   p: {
     packageId: string;
-    anchor: { objectId: string; initialSharedVersion: string | number };
+    anchor: SharedRef;
     checkpoint: Checkpoint;
     validators: { address: Hex; power: bigint }[];
     signers: number[];
     signatures: Hex[];
   },
-  gas: GasConfig,
+  gas?: GasOptions,
 ): Transaction {
   const tx = new Transaction();
   const c = p.checkpoint;
@@ -71,6 +94,53 @@ export function submitCheckpointTransaction(
       tx.pure.vector("u64", p.signers.map(BigInt)),
       tx.pure(bytesVec.serialize(p.signatures.map((s) => [...hexToBytes(s)]))),
     ],
+  });
+  return withGas(tx, gas);
+}
+
+/**
+ * submit_checkpoint's set, signers and signatures for a signed checkpoint:
+ * the members as they are (ascending), the indices of those that signed and
+ * their signatures in that order. Throws SUI_BAD_CHECKPOINT when the
+ * signatures are not aligned with the members or carry no quorum (the
+ * contract would abort with ENotEnoughPower after charging gas).
+ */
+export function suiSubmitArgs(c: SignedCheckpoint): { validators: AnchorMember[]; signers: number[]; signatures: Hex[] } {
+  if (c.signatures.length !== c.members.length) {
+    throw new AnchorError(AnchorErrorCode.SUI_BAD_CHECKPOINT, `epoch ${c.checkpoint.epoch}: ${c.signatures.length} signatures for ${c.members.length} members`);
+  }
+  if (!hasQuorum(c)) throw new AnchorError(AnchorErrorCode.SUI_BAD_CHECKPOINT, `epoch ${c.checkpoint.epoch}: the signatures present carry no 2/3 quorum of the set's power`);
+  const signers: number[] = [];
+  const signatures: Hex[] = [];
+  c.signatures.forEach((s, i) => {
+    if (s) {
+      signers.push(i);
+      signatures.push(s);
+    }
+  });
+  return { validators: c.members, signers, signatures };
+}
+
+/** `anchor::create(chain_id, validators, powers)`: shares an Anchor for the chain starting from `members` (ascending). */
+export function anchorCreateTransaction(p: { packageId: string; chainIdHash: Hex; members: AnchorMember[] }, gas?: GasOptions): Transaction {
+  const tx = new Transaction();
+  tx.moveCall({
+    target: `${p.packageId}::anchor::create`,
+    arguments: [
+      tx.pure.vector("u8", [...hexToBytes(p.chainIdHash)]),
+      tx.pure(bytesVec.serialize(p.members.map((m) => [...hexToBytes(m.address)]))),
+      tx.pure.vector("u64", p.members.map((m) => m.power)),
+    ],
+  });
+  return withGas(tx, gas);
+}
+
+/** `vault::create(&anchor)`: shares a Vault bound to the anchor. */
+export function vaultCreateTransaction(p: { packageId: string; anchor: SharedRef }, gas?: GasOptions): Transaction {
+  const tx = new Transaction();
+  tx.moveCall({
+    target: `${p.packageId}::vault::create`,
+    arguments: [tx.sharedObjectRef({ objectId: p.anchor.objectId, initialSharedVersion: p.anchor.initialSharedVersion, mutable: false })],
   });
   return withGas(tx, gas);
 }

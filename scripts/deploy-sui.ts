@@ -1,0 +1,280 @@
+/**
+ * Deploys the Sui settlement package (contracts/move) for a genesis anchor
+ * set and writes `<out>/sui-<network>.json` with what the relayer and wallets
+ * need:
+ *
+ *   sui move build --path contracts/move --dump-bytecode-as-base64 > build.json
+ *   POUW_SUI_KEY=suiprivkey1… node scripts/deploy-sui.ts --bytecode build.json \
+ *     [--genesis genesis/devnet.json] [--network testnet] [--rpc URL] [--dry-run] [--out deployments]
+ *
+ * Three transactions: publish (the UpgradeCap goes to the deployer), then
+ * `anchor::create(keccak256(chainId), anchor addresses, powers)` with the
+ * genesis validators' anchor set, then `vault::create(&anchor)`; then it reads
+ * the Anchor back and checks its chain id, set hash and epoch 0. The client
+ * is gRPC (`SuiGrpcClient`) at `--rpc`, by default Mysten's full node of the
+ * network; it picks gas price, budget and coins of the deployer.
+ *
+ * `--dry-run` contacts no node, even with `--rpc`: it checks the key, the
+ * bytecode and the genesis, builds the publish transaction's kind (the
+ * commands and inputs, exactly what will be sent; gas and hence the final
+ * transaction digest are chosen at send time) and prints its size and
+ * blake2b-256 hash with the arguments of both create calls. It writes nothing.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, relative, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
+import { blake2b } from "@noble/hashes/blake2.js";
+import type { ClientWithCoreApi } from "@mysten/sui/client";
+import { decodeSuiPrivateKey, type Keypair } from "@mysten/sui/cryptography";
+import { SuiGrpcClient } from "@mysten/sui/grpc";
+import { Ed25519Keypair } from "@mysten/sui/keypairs/ed25519";
+import { Secp256k1Keypair } from "@mysten/sui/keypairs/secp256k1";
+import { Secp256r1Keypair } from "@mysten/sui/keypairs/secp256r1";
+import { fromBase64, isValidSuiAddress, normalizeStructTag, normalizeSuiAddress } from "@mysten/sui/utils";
+import { bytesToHex, type Hex } from "viem";
+import { anchorMembersOf, chainIdHash, validatorSetHash, type AnchorMember } from "../node/anchor/checkpoint.ts";
+import { AnchorError, AnchorErrorCode } from "../node/anchor/errors.ts";
+import { anchorCreateTransaction, publishTransaction, vaultCreateTransaction } from "../node/anchor/sui.ts";
+import { SuiAnchor, createdShared, executeOrThrow, publishedPackageId } from "../node/anchor/sui-client.ts";
+import { parseGenesis, type GenesisJson } from "../node/types/genesis.ts";
+import { describeError } from "../node/util/errors.ts";
+
+/** What `sui move build --dump-bytecode-as-base64` prints. */
+export interface SuiBytecode {
+  /** Base64 Move modules. */
+  modules: string[];
+  /** Ids of the packages it links against (0x1, 0x2, …). */
+  dependencies: string[];
+  /** The package digest (32 bytes) when the CLI printed it. */
+  digest: number[] | null;
+}
+
+/** What `deployments/sui-<network>.json` holds. */
+export interface SuiDeploymentRecord {
+  network: string;
+  kind: "sui";
+  rpcUrl: string;
+  /** The pouw chain-id string and its keccak256 (what the anchor stores). */
+  chainId: string;
+  chainIdHash: Hex;
+  packageId: string;
+  upgradeCap: string | null;
+  anchor: { objectId: string; initialSharedVersion: string };
+  vault: { objectId: string; initialSharedVersion: string };
+  /** The vault's domain in withdrawal leaves: its object id's 32 bytes. */
+  domain: Hex;
+  validatorSetHash: Hex;
+  deployer: string;
+  transactions: { publish: string; anchor: string; vault: string };
+  deployedAt: string;
+}
+
+const MOVE_MAGIC = [0xa1, 0x1c, 0xeb, 0x0b];
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+
+/** Validates the build output; throws SUI_BAD_BYTECODE saying what is wrong with it. */
+export function parseBytecodeJson(text: string, source = "bytecode"): SuiBytecode {
+  const bad = (why: string) =>
+    new AnchorError(AnchorErrorCode.SUI_BAD_BYTECODE, `${source} is not the output of \`sui move build --dump-bytecode-as-base64\`: ${why}`, { source });
+  let j: unknown;
+  try {
+    j = JSON.parse(text);
+  } catch (e) {
+    throw bad(`not JSON (${(e as Error).message}); redirect only stdout into the file`);
+  }
+  if (typeof j !== "object" || j === null || Array.isArray(j)) throw bad("expected an object { modules, dependencies, digest }");
+  const { modules, dependencies, digest } = j as Record<string, unknown>;
+  if (!Array.isArray(modules) || modules.length === 0) throw bad("`modules` must be a non-empty array of base64 strings");
+  modules.forEach((m, i) => {
+    if (typeof m !== "string" || m.length % 4 !== 0 || !BASE64.test(m)) throw bad(`modules[${i}] is not base64`);
+    const b = fromBase64(m);
+    if (b.length < 8 || MOVE_MAGIC.some((x, k) => b[k] !== x)) throw bad(`modules[${i}] is not Move bytecode (no 0xa11ceb0b magic)`);
+  });
+  if (!Array.isArray(dependencies) || !dependencies.every((d) => typeof d === "string" && isValidSuiAddress(normalizeSuiAddress(d)) && /^(0x)?[0-9a-fA-F]+$/.test(d))) {
+    throw bad("`dependencies` must be an array of package ids (0x…)");
+  }
+  if (digest !== undefined && (!Array.isArray(digest) || digest.length !== 32 || !digest.every((x) => Number.isInteger(x) && x >= 0 && x < 256))) throw bad("`digest` must be 32 bytes");
+  return { modules: modules as string[], dependencies: (dependencies as string[]).map((d) => normalizeSuiAddress(d)), digest: (digest as number[] | undefined) ?? null };
+}
+
+/** The deployer's keypair from POUW_SUI_KEY (`suiprivkey1…`, as `sui keytool export` prints); throws SUI_BAD_KEY. */
+export function loadSuiKey(env: NodeJS.ProcessEnv): Keypair {
+  const key = env.POUW_SUI_KEY?.trim();
+  if (!key) throw new AnchorError(AnchorErrorCode.SUI_BAD_KEY, "POUW_SUI_KEY is not set: export the deployer's key as a suiprivkey1… string (`sui keytool export --key-identity <address or alias>`)");
+  let parsed: ReturnType<typeof decodeSuiPrivateKey>;
+  try {
+    parsed = decodeSuiPrivateKey(key);
+  } catch (e) {
+    throw new AnchorError(AnchorErrorCode.SUI_BAD_KEY, `POUW_SUI_KEY is not a Sui private key (expected suiprivkey1…): ${(e as Error).message}`);
+  }
+  switch (parsed.scheme) {
+    case "ED25519":
+      return Ed25519Keypair.fromSecretKey(parsed.secretKey);
+    case "Secp256k1":
+      return Secp256k1Keypair.fromSecretKey(parsed.secretKey);
+    case "Secp256r1":
+      return Secp256r1Keypair.fromSecretKey(parsed.secretKey);
+    default:
+      throw new AnchorError(AnchorErrorCode.SUI_BAD_KEY, `POUW_SUI_KEY has signature scheme ${parsed.scheme}; use an ED25519, Secp256k1 or Secp256r1 key`);
+  }
+}
+
+/** The chain id and anchor set of a genesis file (what `anchor::create` starts from). */
+export function loadAnchorSet(genesisPath: string): { chainId: string; chainIdHash: Hex; members: AnchorMember[]; validatorSetHash: Hex } {
+  const genesis = parseGenesis(JSON.parse(readFileSync(genesisPath, "utf8")) as GenesisJson);
+  genesis.validators.forEach((v) => {
+    if (v.anchorAddress.every((b) => b === 0)) throw new Error(`genesis ${genesisPath}: validator ${v.name} has no anchorAddress; the anchor set needs every validator's anchor key address`);
+  });
+  const members = anchorMembersOf(genesis.validators);
+  return { chainId: genesis.chainId, chainIdHash: chainIdHash(genesis.chainId), members, validatorSetHash: validatorSetHash(members) };
+}
+
+/** The default full node (gRPC) of a network; others need --rpc. */
+export function defaultRpcUrl(network: string): string | null {
+  if (network === "localnet") return "http://127.0.0.1:9000";
+  return ["mainnet", "testnet", "devnet"].includes(network) ? `https://fullnode.${network}.sui.io:443` : null;
+}
+
+export interface SuiDeployPlan {
+  network: string;
+  rpcUrl: string;
+  deployer: string;
+  chainId: string;
+  chainIdHash: Hex;
+  members: AnchorMember[];
+  validatorSetHash: Hex;
+  bytecode: SuiBytecode;
+  /** The publish transaction's kind (commands and inputs, without sender and gas), built offline. */
+  publishKind: { bytes: number; blake2b256: Hex };
+}
+
+/** Everything checked and built without a node. */
+export async function planDeployment(p: { bytecode: SuiBytecode; genesisPath: string; network: string; rpcUrl: string; deployer: string }): Promise<SuiDeployPlan> {
+  const set = loadAnchorSet(p.genesisPath);
+  const kind = await publishTransaction(p.bytecode, { sender: p.deployer }).build({ onlyTransactionKind: true });
+  return { network: p.network, rpcUrl: p.rpcUrl, deployer: p.deployer, ...set, bytecode: p.bytecode, publishKind: { bytes: kind.length, blake2b256: bytesToHex(blake2b(kind, { dkLen: 32 })) } };
+}
+
+export function formatPlan(plan: SuiDeployPlan): string {
+  const b = plan.bytecode;
+  const moduleBytes = b.modules.reduce((s, m) => s + fromBase64(m).length, 0);
+  return [
+    `plan: deploy pouw chain "${plan.chainId}" settlement to Sui ${plan.network} (${plan.rpcUrl}) from ${plan.deployer}`,
+    `1. publish ${b.modules.length} modules (${moduleBytes} bytes), dependencies ${b.dependencies.join(", ")}${b.digest ? `, package digest ${bytesToHex(Uint8Array.from(b.digest))}` : ""}`,
+    `   transaction kind ${plan.publishKind.bytes} bytes, blake2b-256 ${plan.publishKind.blake2b256} (gas and the transaction digest are chosen when sent)`,
+    `2. <package>::anchor::create(`,
+    `     chain_id   = ${plan.chainIdHash}  (keccak256 "${plan.chainId}")`,
+    `     validators = [${plan.members.map((m) => m.address).join(", ")}]`,
+    `     powers     = [${plan.members.map((m) => m.power.toString()).join(", ")}]`,
+    `   )  set hash ${plan.validatorSetHash}`,
+    `3. <package>::vault::create(&anchor)`,
+  ].join("\n");
+}
+
+/** Runs the three transactions through `client`, checks the anchor read back, and returns the record. */
+export async function deploySui(p: { client: ClientWithCoreApi; signer: Keypair; plan: SuiDeployPlan; log?: (line: string) => void }): Promise<SuiDeploymentRecord> {
+  const log = p.log ?? (() => {});
+  const { client, signer, plan } = p;
+  const sender = signer.toSuiAddress();
+  const include = { effects: true, objectTypes: true } as const;
+
+  const published = await executeOrThrow(client, signer, publishTransaction(plan.bytecode, { sender }), "publish", { include });
+  const packageId = publishedPackageId(published.effects);
+  const upgradeCapType = normalizeStructTag("0x2::package::UpgradeCap");
+  const upgradeCap = Object.entries(published.objectTypes).find(([, t]) => normalizeStructTag(t) === upgradeCapType)?.[0] ?? null;
+  log(`published package ${packageId} in ${published.digest}`);
+
+  const created = await executeOrThrow(client, signer, anchorCreateTransaction({ packageId, chainIdHash: plan.chainIdHash, members: plan.members }, { sender }), "anchor::create", { include });
+  const anchor = createdShared(created.effects, created.objectTypes, `${packageId}::anchor::Anchor`);
+  log(`created Anchor ${anchor.objectId} in ${created.digest}`);
+
+  const vaulted = await executeOrThrow(client, signer, vaultCreateTransaction({ packageId, anchor }, { sender }), "vault::create", { include });
+  const vault = createdShared(vaulted.effects, vaulted.objectTypes, `${packageId}::vault::Vault`);
+  log(`created Vault ${vault.objectId} in ${vaulted.digest}`);
+
+  const read = await new SuiAnchor({ client, signer, packageId, anchor }).read();
+  if (read.chainId !== plan.chainIdHash || read.setHash !== plan.validatorSetHash || read.lastEpoch !== 0n) {
+    throw new AnchorError(AnchorErrorCode.SUI_DEPLOY, `the Anchor ${anchor.objectId} reads chain ${read.chainId}, set ${read.setHash}, epoch ${read.lastEpoch}; expected ${plan.chainIdHash}, ${plan.validatorSetHash}, 0`);
+  }
+  return {
+    network: plan.network,
+    kind: "sui",
+    rpcUrl: plan.rpcUrl,
+    chainId: plan.chainId,
+    chainIdHash: plan.chainIdHash,
+    packageId,
+    upgradeCap,
+    anchor,
+    vault,
+    domain: vault.objectId as Hex,
+    validatorSetHash: plan.validatorSetHash,
+    deployer: sender,
+    transactions: { publish: published.digest, anchor: created.digest, vault: vaulted.digest },
+    deployedAt: new Date().toISOString(),
+  };
+}
+
+export function writeDeployment(outDir: string, record: SuiDeploymentRecord): string {
+  mkdirSync(outDir, { recursive: true });
+  const file = join(outDir, `sui-${record.network}.json`);
+  writeFileSync(file, JSON.stringify(record, null, 2) + "\n");
+  return file;
+}
+
+/**
+ * The command line (options in the header; key from POUW_SUI_KEY). Returns
+ * the plan on --dry-run, else the record written. `client` replaces the gRPC
+ * client (tests).
+ */
+export async function main(
+  argv: string[] = process.argv.slice(2),
+  env: NodeJS.ProcessEnv = process.env,
+  io: { log?: (line: string) => void; client?: ClientWithCoreApi } = {},
+): Promise<{ plan: SuiDeployPlan; record: SuiDeploymentRecord | null; file: string | null }> {
+  const log = io.log ?? ((line: string) => console.log(line));
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      bytecode: { type: "string" },
+      genesis: { type: "string", default: "genesis/devnet.json" },
+      network: { type: "string", default: "testnet" },
+      rpc: { type: "string" },
+      "dry-run": { type: "boolean", default: false },
+      out: { type: "string", default: "deployments" },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (!values.bytecode) throw new Error("--bytecode <file> is required: the JSON of `sui move build --dump-bytecode-as-base64` (see contracts/move/README.md)");
+  if (!/^[A-Za-z0-9._-]+$/.test(values.network)) throw new Error(`--network must be a plain name (it names the output file), got "${values.network}"`);
+  const rpcUrl = values.rpc ?? defaultRpcUrl(values.network);
+  if (!rpcUrl) throw new Error(`no default full node for network "${values.network}": pass --rpc URL`);
+  const signer = loadSuiKey(env);
+  let text: string;
+  try {
+    text = readFileSync(values.bytecode, "utf8");
+  } catch (e) {
+    throw new AnchorError(AnchorErrorCode.SUI_BAD_BYTECODE, `cannot read ${values.bytecode}: ${(e as Error).message}`);
+  }
+  const bytecode = parseBytecodeJson(text, values.bytecode);
+  const plan = await planDeployment({ bytecode, genesisPath: resolve(values.genesis), network: values.network, rpcUrl, deployer: signer.toSuiAddress() });
+  log(formatPlan(plan));
+  if (values["dry-run"]) {
+    log("dry run: nothing sent, nothing written");
+    return { plan, record: null, file: null };
+  }
+  const client = io.client ?? new SuiGrpcClient({ network: values.network, baseUrl: rpcUrl });
+  const record = await deploySui({ client, signer, plan, log });
+  const file = writeDeployment(resolve(values.out), record);
+  log(`  Anchor ${record.anchor.objectId} (shared at ${record.anchor.initialSharedVersion}), Vault ${record.vault.objectId} (domain ${record.domain})`);
+  log(`wrote ${relative(process.cwd(), file) || file}`);
+  return { plan, record, file };
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  main().catch((e: unknown) => {
+    console.error(`deploy-sui: ${describeError(e)}`);
+    process.exit(1);
+  });
+}
