@@ -26,11 +26,8 @@ import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { blake2b } from "@noble/hashes/blake2.js";
 import type { ClientWithCoreApi } from "@mysten/sui/client";
-import { decodeSuiPrivateKey, type Keypair } from "@mysten/sui/cryptography";
+import type { Keypair } from "@mysten/sui/cryptography";
 import { SuiGrpcClient } from "@mysten/sui/grpc";
-import { Ed25519Keypair } from "@mysten/sui/keypairs/ed25519";
-import { Secp256k1Keypair } from "@mysten/sui/keypairs/secp256k1";
-import { Secp256r1Keypair } from "@mysten/sui/keypairs/secp256r1";
 import { fromBase64, isValidSuiAddress, normalizeStructTag, normalizeSuiAddress } from "@mysten/sui/utils";
 import { bytesToHex, type Hex } from "viem";
 import { anchorMembersOf, chainIdHash, validatorSetHash, type AnchorMember } from "../node/anchor/checkpoint.ts";
@@ -39,6 +36,9 @@ import { anchorCreateTransaction, publishTransaction, vaultCreateTransaction } f
 import { SuiAnchor, createdShared, executeOrThrow, publishedPackageId } from "../node/anchor/sui-client.ts";
 import { parseGenesis, type GenesisJson } from "../node/types/genesis.ts";
 import { describeError } from "../node/util/errors.ts";
+import { loadSuiKey } from "../node/anchor/deployment.ts";
+
+export { loadSuiKey };
 
 /** What `sui move build --dump-bytecode-as-base64` prints. */
 export interface SuiBytecode {
@@ -96,28 +96,6 @@ export function parseBytecodeJson(text: string, source = "bytecode"): SuiBytecod
   }
   if (digest !== undefined && (!Array.isArray(digest) || digest.length !== 32 || !digest.every((x) => Number.isInteger(x) && x >= 0 && x < 256))) throw bad("`digest` must be 32 bytes");
   return { modules: modules as string[], dependencies: (dependencies as string[]).map((d) => normalizeSuiAddress(d)), digest: (digest as number[] | undefined) ?? null };
-}
-
-/** The deployer's keypair from POUW_SUI_KEY (`suiprivkey1…`, as `sui keytool export` prints); throws SUI_BAD_KEY. */
-export function loadSuiKey(env: NodeJS.ProcessEnv): Keypair {
-  const key = env.POUW_SUI_KEY?.trim();
-  if (!key) throw new AnchorError(AnchorErrorCode.SUI_BAD_KEY, "POUW_SUI_KEY is not set: export the deployer's key as a suiprivkey1… string (`sui keytool export --key-identity <address or alias>`)");
-  let parsed: ReturnType<typeof decodeSuiPrivateKey>;
-  try {
-    parsed = decodeSuiPrivateKey(key);
-  } catch (e) {
-    throw new AnchorError(AnchorErrorCode.SUI_BAD_KEY, `POUW_SUI_KEY is not a Sui private key (expected suiprivkey1…): ${(e as Error).message}`);
-  }
-  switch (parsed.scheme) {
-    case "ED25519":
-      return Ed25519Keypair.fromSecretKey(parsed.secretKey);
-    case "Secp256k1":
-      return Secp256k1Keypair.fromSecretKey(parsed.secretKey);
-    case "Secp256r1":
-      return Secp256r1Keypair.fromSecretKey(parsed.secretKey);
-    default:
-      throw new AnchorError(AnchorErrorCode.SUI_BAD_KEY, `POUW_SUI_KEY has signature scheme ${parsed.scheme}; use an ED25519, Secp256k1 or Secp256r1 key`);
-  }
 }
 
 /** The chain id and anchor set of a genesis file (what `anchor::create` starts from). */

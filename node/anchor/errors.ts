@@ -1,8 +1,7 @@
 /**
  * Errors of the settlement targets (DESIGN §9) with stable codes, one class
  * for every chain the relayer submits to, so it can catch `AnchorError` and
- * switch on `code`. The EVM codes mirror node/anchor/evm.ts (which defines
- * the same class for now; it can import this one instead).
+ * switch on `code` (node/anchor/evm.ts and sui-client.ts re-export it).
  */
 import { PouwError } from "../util/errors.ts";
 

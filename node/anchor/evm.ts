@@ -10,31 +10,9 @@ import { readFileSync } from "node:fs";
 import { BaseError, ContractFunctionRevertedError, concat, getAddress, type Abi, type Account, type Chain, type Hex, type PublicClient, type Transport, type WalletClient } from "viem";
 import { chainIdHash, evmDomain, sortMembers, toCompact, validatorSetHash, type AnchorMember, type AnchorTarget, type Checkpoint, type SignedCheckpoint, type WithdrawalLeaf } from "./checkpoint.ts";
 import { POUW_ANCHOR_ABI, POUW_VAULT_ABI } from "./evm-abi.ts";
-import { PouwError } from "../util/errors.ts";
+import { AnchorError, AnchorErrorCode } from "./errors.ts";
 
-export const AnchorErrorCode = {
-  /** The contract refused (in simulation or on chain); `errorName` names its custom error when it could be decoded. */
-  EVM_REVERTED: "EVM_REVERTED",
-  /** The call never reached the contract: transport, funds for gas, nonce, a node that refused the transaction. */
-  EVM_RPC: "EVM_RPC",
-  /** The checkpoint cannot be packed: signatures not aligned with members, too many members. */
-  EVM_BAD_CHECKPOINT: "EVM_BAD_CHECKPOINT",
-  /** The deployed contracts do not report the set hash or domain the node computes. */
-  EVM_MISMATCH: "EVM_MISMATCH",
-  /** The compiled contracts (Hardhat artifacts) are missing: run `npx hardhat build`. */
-  EVM_NO_ARTIFACTS: "EVM_NO_ARTIFACTS",
-} as const;
-export type AnchorErrorCode = (typeof AnchorErrorCode)[keyof typeof AnchorErrorCode];
-
-export class AnchorError extends PouwError<AnchorErrorCode> {
-  /** The contract's custom error (`WrongEpoch`, `InsufficientPower`, …) when the revert was decoded. */
-  readonly errorName: string | undefined;
-
-  constructor(code: AnchorErrorCode, message: string, context: Record<string, unknown> = {}, options?: { cause?: unknown }) {
-    super(code, message, context, options);
-    this.errorName = typeof context.errorName === "string" ? context.errorName : undefined;
-  }
-}
+export { AnchorError, AnchorErrorCode } from "./errors.ts";
 
 /** viem clients as the node holds them: any transport and chain; the wallet must carry its account. */
 export type EvmPublicClient = PublicClient<Transport, Chain | undefined>;

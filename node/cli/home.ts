@@ -4,6 +4,7 @@
  *   genesis.json         the chain's genesis (pinned by hash in the database)
  *   keys/validator.json  the validator's ML-DSA seed (0600), apart from data
  *   keys/node_key.json   the libp2p identity (Ed25519), when networking is on
+ *   keys/anchor.json     optional secp256k1 anchor key (default: derived from the validator seed)
  *   data/                LevelDB: state, receipts, index, privval
  *   blocks/              block bodies;  consensus-wal: the block being voted on
  */
@@ -12,6 +13,7 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { generateKeyPair, privateKeyFromRaw } from "@libp2p/crypto/keys";
 import { peerIdFromPrivateKey } from "@libp2p/peer-id";
+import { AnchorKey } from "../crypto/anchor-key.ts";
 import type { AccountKey } from "../crypto/keys.ts";
 import { parseGenesis, type GenesisJson } from "../types/genesis.ts";
 import { readKeyFile, writeKeyFile } from "./keyring.ts";
@@ -73,7 +75,22 @@ export interface LoadedHome {
   config: HomeConfig;
   genesisJson: string;
   validatorKey: AccountKey | null;
+  /** keys/anchor.json when present; otherwise the node derives the anchor key from the validator key. */
+  anchorKey: AnchorKey | null;
   nodeKey: Uint8Array | null;
+}
+
+const ANCHOR_KEY_FILE = join("keys", "anchor.json");
+
+/** keys/anchor.json: `{ "privateKey": "0x…" }` (secp256k1), for operators who keep the anchor key apart from the consensus seed. */
+function readAnchorKey(home: string): AnchorKey | null {
+  const path = join(home, ANCHOR_KEY_FILE);
+  if (!existsSync(path)) return null;
+  try {
+    return new AnchorKey((JSON.parse(readFileSync(path, "utf8")) as { privateKey: `0x${string}` }).privateKey);
+  } catch (e) {
+    throw new Error(`${path}: ${(e as Error).message}`);
+  }
 }
 
 const NODE_KEY_FILE = join("keys", "node_key.json");
@@ -95,5 +112,5 @@ export function loadHome(home: string): LoadedHome {
   const validatorKey = config.validatorKeyFile ? readKeyFile(join(home, config.validatorKeyFile)) : null;
   const nodeKeyPath = join(home, NODE_KEY_FILE);
   const nodeKey = existsSync(nodeKeyPath) ? new Uint8Array(Buffer.from((JSON.parse(readFileSync(nodeKeyPath, "utf8")) as { privateKey: string }).privateKey, "hex")) : null;
-  return { config, genesisJson, validatorKey, nodeKey };
+  return { config, genesisJson, validatorKey, anchorKey: readAnchorKey(home), nodeKey };
 }

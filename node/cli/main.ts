@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 /** The `pouw` command line. */
+import { checkpointClaimCommand, checkpointProofCommand, checkpointShowCommand, withdrawCommand } from "./settlement.ts";
+import { AnchorKey } from "../crypto/anchor-key.ts";
 import { Command, Option } from "commander";
 import { AccountKey } from "../crypto/keys.ts";
 import { PouwClient } from "../client/client.ts";
@@ -63,6 +65,8 @@ program
   .option("--json-logs", "JSON log lines even on a terminal")
   .option("--worker <key>", "also run the built-in worker, training open jobs and paid to this key (default with --devnet: dev:1)")
   .option("--no-worker", "do not run the built-in worker")
+  .option("--relay-evm <deployment.json>", "relay checkpoints to the EVM anchor of this deployment record (gas from POUW_EVM_KEY; POUW_EVM_RPC overrides its RPC URL)")
+  .option("--relay-sui <deployment.json>", "relay checkpoints to the Sui anchor of this deployment record (gas from POUW_SUI_KEY; POUW_SUI_RPC overrides its RPC URL)")
   .addOption(keyringOption())
   .action((o) => startCommand(o));
 
@@ -97,7 +101,13 @@ keys
   .action((name, o) => {
     const key = new Keyring(o.keyring).get(name);
     const pk = Buffer.from(key.publicKey).toString("hex");
-    console.log(o.json ? JSON.stringify({ name, address: key.bech32, publicKey: "0x" + pk }) : `${name}: ${key.bech32}\n  public key 0x${pk.slice(0, 32)}… (1312 bytes)`);
+    // As a validator key: the anchor address its checkpoint signatures recover to (unless the home holds keys/anchor.json).
+    const anchor = AnchorKey.fromSeed(key.seed).address;
+    console.log(
+      o.json
+        ? JSON.stringify({ name, address: key.bech32, publicKey: "0x" + pk, anchorAddress: anchor })
+        : `${name}: ${key.bech32}\n  public key 0x${pk.slice(0, 32)}… (1312 bytes)\n  anchor address ${anchor} (checkpoint signer, as a validator key)`,
+    );
   });
 keys
   .command("import")
@@ -188,6 +198,41 @@ sendOptions(
     .requiredOption("--from <key>", "delegator or operator")
     .option("--validator <address>", "only this validator (default: every delegation)"),
 ).action((o) => withdrawRewardsCommand(o));
+
+sendOptions(
+  tx
+    .command("withdraw")
+    .description("move POUW off the chain to a settlement vault: claimable there (amount × 1 gwei on EVM) once the epoch's checkpoint is anchored")
+    .requiredOption("--from <key>", "key name, or dev:N for a devnet account")
+    .requiredOption("--amount <pouw>", "amount in POUW (up to 9 decimals)")
+    .requiredOption("--to <0x…>", "payee on the settlement chain: an EVM address (20 bytes) or a Sui address (32 bytes)")
+    .option("--deployment <file>", "the vault's deployment record (deployments/<network>.json): gives the domain")
+    .option("--domain <0x…>", "the vault's 32-byte domain, instead of --deployment"),
+).action((o) => withdrawCommand(o));
+
+const checkpoint = program.command("checkpoint").description("epoch checkpoints, withdrawal proofs and claims (settlement)");
+checkpoint
+  .command("show")
+  .description("an epoch's checkpoint and its anchor signatures")
+  .argument("[epoch]", 'epoch number or "latest"', "latest")
+  .option("--json", "JSON output")
+  .addOption(rpcOption())
+  .action((epoch, o) => checkpointShowCommand(epoch, o));
+checkpoint
+  .command("proof")
+  .description("the leaf and Merkle proof of a withdrawal, by its Withdraw transaction's hash")
+  .argument("<tx-hash>")
+  .option("--json", "JSON output")
+  .addOption(rpcOption())
+  .action((hash, o) => checkpointProofCommand(hash, o));
+checkpoint
+  .command("claim")
+  .description("claim a withdrawal from an EVM vault (POUW_EVM_KEY pays the gas; the vault pays the leaf's recipient)")
+  .argument("<tx-hash>", "the Withdraw transaction")
+  .requiredOption("--deployment <file>", "the vault's deployment record (deployments/<network>.json)")
+  .option("--json", "JSON output")
+  .addOption(rpcOption())
+  .action((hash, o) => checkpointClaimCommand(hash, o));
 
 const job = program.command("job").description("post training jobs and follow them (useful work)");
 

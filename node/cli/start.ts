@@ -1,5 +1,7 @@
 import { join } from "node:path";
 import { AccountKey, devValidatorLabel } from "../crypto/keys.ts";
+import type { AnchorTarget } from "../anchor/checkpoint.ts";
+import { evmTargetFromDeployment, suiTargetFromDeployment } from "../anchor/deployment.ts";
 import { PouwNode } from "../node.ts";
 import { createLogger } from "../util/logger.ts";
 import { DEVNET_GENESIS_PATH, initHome, isInitialised, loadHome } from "./home.ts";
@@ -18,6 +20,8 @@ export interface StartOptions {
   /** A key name for the built-in worker, or false (--no-worker). */
   worker?: string | boolean;
   keyring?: string;
+  relayEvm?: string;
+  relaySui?: string;
 }
 
 /** `pouw start`: runs a node until SIGINT/SIGTERM. With --devnet, initialises ./.pouw-devnet from the embedded genesis first. */
@@ -32,10 +36,16 @@ export async function startCommand(opts: StartOptions): Promise<void> {
   const rpc = loaded.config.rpc
     ? { host: opts.rpcHost ?? loaded.config.rpc.host, port: opts.rpcPort !== undefined ? Number(opts.rpcPort) : loaded.config.rpc.port }
     : null;
+  const chainId = (JSON.parse(loaded.genesisJson) as { chainId: string }).chainId;
+  const targets: AnchorTarget[] = [];
+  if (opts.relayEvm) targets.push(await evmTargetFromDeployment(opts.relayEvm, chainId));
+  if (opts.relaySui) targets.push(suiTargetFromDeployment(opts.relaySui, chainId));
   const node = await PouwNode.create({
     dataDir: home,
     genesisJson: loaded.genesisJson,
     validatorKey: loaded.validatorKey,
+    ...(loaded.anchorKey ? { anchorKey: loaded.anchorKey } : {}),
+    relay: targets.length > 0 ? { targets } : null,
     rpc,
     logger,
     metrics: true,
@@ -60,6 +70,7 @@ export async function startCommand(opts: StartOptions): Promise<void> {
   process.on("SIGTERM", () => void stop("SIGTERM"));
   await node.start();
   if (loaded.validatorKey) logger.info({ validator: loaded.validatorKey.bech32, home }, "Validating");
+  for (const t of targets) logger.info({ target: t.name }, "Relaying checkpoints");
   const workerKey = typeof opts.worker === "string" ? opts.worker : opts.worker !== false && opts.devnet ? "dev:1" : null;
   if (workerKey && node.rpcServer) {
     const worker = startWorker({ rpc: node.rpcServer.url, key: new Keyring(opts.keyring).get(workerKey), logger: logger.child({ module: "worker" }) });
