@@ -10,6 +10,7 @@ const PROCESS_TESTS = [
   "test/integration/devnet-processes.test.ts",
   "test/integration/devnet-work.test.ts",
   "test/integration/privval-kill.test.ts",
+  "test/integration/settlement-e2e.test.ts",
   "test/integration/staking-processes.test.ts",
 ];
 

@@ -24,9 +24,10 @@ export interface ChildNode {
   exited: Promise<number | null>;
 }
 
-export async function startChild(home: string, port: number, extra: string[] = []): Promise<ChildNode> {
+export async function startChild(home: string, port: number, extra: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<ChildNode> {
   const proc = spawn(process.execPath, [CLI, "start", "--home", home, "--rpc-port", String(port), "--json-logs", "--log-level", "warn", ...extra], {
     stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, ...env },
   });
   let out = "";
   proc.stdout!.on("data", (d) => (out += d));
