@@ -4,7 +4,7 @@
  * `<out>/<network>.json` with the addresses the relayer and wallets need.
  *
  *   POUW_EVM_KEY=0x… [POUW_EVM_RPC=http://127.0.0.1:8545] \
- *     node scripts/deploy-evm.ts [--genesis genesis/devnet.json] [--network localhost] [--out deployments]
+ *     node scripts/deploy-evm.ts [--genesis genesis/devnet.json] [--network localhost] [--out deployments] [--fund <ether>]
  *
  * Builds the contracts first (`hardhat build`) when the artifacts are missing.
  */
@@ -13,9 +13,10 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { BaseError, createPublicClient, createWalletClient, defineChain, http, isHex, size, type Hex } from "viem";
+import { BaseError, createPublicClient, createWalletClient, defineChain, http, isHex, parseEther, size, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { anchorMembersOf, chainIdHash } from "../node/anchor/checkpoint.ts";
+import { POUW_VAULT_ABI } from "../node/anchor/evm-abi.ts";
 import { AnchorErrorCode, deployEvm, loadEvmArtifacts, type EvmBytecode, type EvmPublicClient, type EvmWalletClient } from "../node/anchor/evm.ts";
 import { parseGenesis, type GenesisJson } from "../node/types/genesis.ts";
 import { describeError, isPouwError } from "../node/util/errors.ts";
@@ -84,7 +85,13 @@ export async function deployFromGenesis(p: { publicClient: EvmPublicClient; wall
 export async function main(argv: string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env): Promise<EvmDeploymentRecord> {
   const { values } = parseArgs({
     args: argv,
-    options: { genesis: { type: "string", default: "genesis/devnet.json" }, network: { type: "string", default: "localhost" }, out: { type: "string", default: "deployments" } },
+    options: {
+      genesis: { type: "string", default: "genesis/devnet.json" },
+      network: { type: "string", default: "localhost" },
+      out: { type: "string", default: "deployments" },
+      /** Deposit this much native coin (in ether) into the new vault, so withdrawals can be claimed at once (devnets). */
+      fund: { type: "string" },
+    },
     strict: true,
   });
   if (!/^[A-Za-z0-9._-]+$/.test(values.network)) throw new Error(`--network must be a plain name (it names the output file), got "${values.network}"`);
@@ -108,6 +115,14 @@ export async function main(argv: string[] = process.argv.slice(2), env: NodeJS.P
   console.log(`deployed pouw chain "${record.chainId}" settlement to ${record.network} (EVM chain ${record.evmChainId}) at block ${record.blockNumber}, deployer ${record.deployer}`);
   console.log(`  PouwAnchor ${record.anchor}  validator set ${record.validatorSetHash}`);
   console.log(`  PouwVault  ${record.vault}  domain ${record.domain}`);
+  if (values.fund !== undefined) {
+    const value = parseEther(values.fund);
+    if (value <= 0n) throw new Error(`--fund must be a positive amount of ether, got "${values.fund}"`);
+    const hash = await walletClient.writeContract({ address: record.vault, abi: POUW_VAULT_ABI, functionName: "deposit", value });
+    const receipt = await publicClient.waitForTransactionReceipt({ hash });
+    if (receipt.status !== "success") throw new Error(`funding the vault reverted (tx ${hash})`);
+    console.log(`  deposited ${values.fund} ether into the vault (tx ${hash})`);
+  }
   const shown = relative(process.cwd(), file);
   console.log(`wrote ${shown.startsWith("..") ? file : shown}`);
   return record;

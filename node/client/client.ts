@@ -301,7 +301,16 @@ export class PouwClient {
   }
 
   /** Subscribes to new heads over WebSocket; returns a function that closes the subscription. */
-  async subscribeNewHeads(onHead: (head: NewHead) => void, onError?: (e: Error) => void): Promise<() => void> {
+  subscribeNewHeads(onHead: (head: NewHead) => void, onError?: (e: Error) => void): Promise<() => void> {
+    return this.subscribe("newHeads", onHead, onError);
+  }
+
+  /** Each checkpoint once it has more than 2/3 of its set's anchor signatures on this node. */
+  subscribeCheckpoints(onCheckpoint: (c: CheckpointInfo) => void, onError?: (e: Error) => void): Promise<() => void> {
+    return this.subscribe("checkpoints", onCheckpoint, onError);
+  }
+
+  private async subscribe<T>(topic: "newHeads" | "checkpoints", onEvent: (x: T) => void, onError?: (e: Error) => void): Promise<() => void> {
     const ws = new WebSocket(this.url.replace(/^http/, "ws"));
     await new Promise<void>((resolve, reject) => {
       ws.addEventListener("open", () => resolve(), { once: true });
@@ -319,12 +328,12 @@ export class PouwClient {
             resolve();
           }
         } else if (msg.method === "pouw_subscription" && msg.params?.subscription === subscription) {
-          onHead(msg.params.result);
+          onEvent(msg.params.result as T);
         }
       });
     });
     ws.addEventListener("error", () => onError?.(new Error("WebSocket error")));
-    ws.send(JSON.stringify({ jsonrpc: "2.0", id, method: "pouw_subscribe", params: ["newHeads"] }));
+    ws.send(JSON.stringify({ jsonrpc: "2.0", id, method: "pouw_subscribe", params: [topic] }));
     await ready;
     return () => ws.close();
   }

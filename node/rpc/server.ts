@@ -3,6 +3,7 @@
  * and `GET /metrics`. Bodies are size capped before parsing; every failure is
  * a JSON-RPC error with a specific code and the server keeps serving.
  */
+import { checkpointJson } from "./settlement.ts";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { WebSocketServer, type WebSocket } from "ws";
@@ -189,17 +190,22 @@ export class RpcServer {
 
   private subscribe(ws: WebSocket, params: unknown): string {
     const [topic] = paramList(params, 1, 1);
-    if (topic !== "newHeads") throw invalidParams('unknown subscription topic; supported: "newHeads"');
+    if (topic !== "newHeads" && topic !== "checkpoints") throw invalidParams('unknown subscription topic; supported: "newHeads", "checkpoints"');
+    if (topic === "checkpoints" && !this.node.checkpoints) throw invalidParams("this node does not keep checkpoints");
     const subs = this.subscriptions.get(ws) ?? new Map<string, () => void>();
     this.subscriptions.set(ws, subs);
     if (subs.size >= this.opts.maxSubscriptionsPerSocket) {
       throw new RpcError(RpcCode.SERVER_ERROR, "TOO_MANY_SUBSCRIPTIONS", `at most ${this.opts.maxSubscriptionsPerSocket} subscriptions per connection`);
     }
     const id = "0x" + (this.nextSubscription++).toString(16);
-    const off = this.node.onCommit((c) => {
-      if (ws.readyState !== ws.OPEN) return;
-      ws.send(JSON.stringify({ jsonrpc: "2.0", method: "pouw_subscription", params: { subscription: id, result: { ...headerJson(c.block.header, c.hash), txCount: c.txs.length } } }));
-    });
+    const push = (result: unknown) => {
+      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ jsonrpc: "2.0", method: "pouw_subscription", params: { subscription: id, result } }));
+    };
+    // "checkpoints": each checkpoint once more than 2/3 of its set's anchor signatures are here (what a relayer waits for).
+    const off =
+      topic === "checkpoints"
+        ? this.node.checkpoints!.onQuorum((c) => push(checkpointJson(c, this.node.chain.world.checkpoints[Number(c.checkpoint.epoch) - 1]?.withdrawalCount ?? 0)))
+        : this.node.onCommit((c) => push({ ...headerJson(c.block.header, c.hash), txCount: c.txs.length }));
     subs.set(id, off);
     this.unsubscribers.add(off);
     return id;

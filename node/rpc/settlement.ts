@@ -19,6 +19,8 @@ import { hexParam, objectParam, paramList } from "./params.ts";
 export interface CheckpointSource {
   readonly lastEpoch: number;
   get(epoch: number): Promise<SignedCheckpoint | null>;
+  /** Calls `fn` once per epoch when its checkpoint reaches a quorum of anchor signatures; returns the unsubscribe. */
+  onQuorum(fn: (c: SignedCheckpoint) => void): () => void;
 }
 
 function epochParam(v: unknown, last: number): number {
@@ -31,7 +33,7 @@ function epochParam(v: unknown, last: number): number {
   return n;
 }
 
-function checkpointJson(c: SignedCheckpoint, withdrawals: number) {
+export function checkpointJson(c: SignedCheckpoint, withdrawals: number) {
   const k = c.checkpoint;
   const total = c.members.reduce((s, m) => s + m.power, 0n);
   const signed = c.members.reduce((s, m, i) => (c.signatures[i] ? s + m.power : s), 0n);

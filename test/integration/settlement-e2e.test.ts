@@ -2,7 +2,8 @@
  * Settlement end to end, all real processes on 127.0.0.1: a `hardhat node`
  * (EDR, chain 31337), `scripts/deploy-evm.ts` deploying PouwAnchor and
  * PouwVault for a devnet-style genesis (one validator, 10-block epochs), and
- * `pouw start` validating with `--relay-evm`.
+ * `pouw start` validating with `--relay-evm`. The deploy script funds the
+ * vault with 100 ETH (`--fund`).
  *
  * - The node runs three epochs without the relayer (a backlog of signed
  *   checkpoints), then with it: the relayer anchors epochs 1, 2, 3… in order.
@@ -19,11 +20,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createPublicClient, createWalletClient, defineChain, http, parseEther, parseEventLogs } from "viem";
-import { privateKeyToAccount, privateKeyToAddress } from "viem/accounts";
+import { createPublicClient, http, parseEther, parseEventLogs } from "viem";
+import { privateKeyToAddress } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EvmDeploymentFile } from "../../node/anchor/deployment.ts";
-import { POUW_ANCHOR_ABI, POUW_VAULT_ABI } from "../../node/anchor/evm-abi.ts";
+import { POUW_ANCHOR_ABI } from "../../node/anchor/evm-abi.ts";
 import { initHome } from "../../node/cli/home.ts";
 import { signAndSubmit } from "../../node/client/send.ts";
 import { TxSelector } from "../../node/types/transaction.ts";
@@ -32,11 +33,10 @@ import { makeTestNet } from "../helpers/genesis.ts";
 
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
 const HARDHAT = join(REPO, "node_modules", ".bin", "hardhat");
-/** Hardhat's published development keys (accounts 0-3): deployer, relayer, claimer, depositor. */
+/** Hardhat's published development keys (accounts 0-2): deployer (funds the vault), relayer, claimer. */
 const DEPLOYER = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 const RELAYER = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
 const CLAIMER = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a";
-const DEPOSITOR = "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6";
 const UNIT = 1_000_000_000n;
 const EPOCH = 10;
 
@@ -93,7 +93,7 @@ describe("settlement on a hardhat node", { timeout: 300_000 }, () => {
   });
 
   it("deploys with scripts/deploy-evm.ts from the genesis validator set", () => {
-    const r = spawnSync(process.execPath, ["scripts/deploy-evm.ts", "--genesis", join(dir, "genesis.json"), "--network", "e2e", "--out", join(dir, "deployments")], {
+    const r = spawnSync(process.execPath, ["scripts/deploy-evm.ts", "--genesis", join(dir, "genesis.json"), "--network", "e2e", "--out", join(dir, "deployments"), "--fund", "100"], {
       cwd: REPO,
       env: { ...process.env, POUW_EVM_KEY: DEPLOYER, POUW_EVM_RPC: evmRpc },
       encoding: "utf8",
@@ -103,6 +103,10 @@ describe("settlement on a hardhat node", { timeout: 300_000 }, () => {
     deployment = JSON.parse(readFileSync(deploymentFile, "utf8")) as EvmDeploymentFile;
     expect(deployment).toMatchObject({ kind: "evm", evmChainId: 31337, chainId: net.chainId, deployer: privateKeyToAddress(DEPLOYER) });
     expect(r.stdout).toContain(deployment.anchor);
+  });
+
+  it("--fund deposits into the new vault", async () => {
+    expect(await evm().getBalance({ address: deployment.vault })).toBe(parseEther("100"));
   });
 
   it("a Withdraw is claimed from the EVM vault with the proof from RPC, once", async () => {
@@ -129,9 +133,7 @@ describe("settlement on a hardhat node", { timeout: 300_000 }, () => {
       const roots = await evm().readContract({ address: deployment.anchor, abi: POUW_ANCHOR_ABI, functionName: "roots", args: [BigInt(e)] });
       expect(roots).toEqual([c.blockHash, c.stateRoot, c.withdrawalsRoot]);
     }
-    // Deposit, then claim with `pouw checkpoint claim` (the claimer pays the gas; the vault pays the recipient).
-    const depositor = createWalletClient({ account: privateKeyToAccount(DEPOSITOR), chain: hardhatChain(evmRpc), transport: http(evmRpc) });
-    await evm().waitForTransactionReceipt({ hash: await depositor.writeContract({ address: deployment.vault, abi: POUW_VAULT_ABI, functionName: "deposit", value: parseEther("100") }) });
+    // Claim with `pouw checkpoint claim` (the claimer pays the gas; the vault, funded at deployment, pays the recipient).
     const claim = () =>
       spawnSync(process.execPath, [CLI, "checkpoint", "claim", hash, "--deployment", deploymentFile, "--rpc", `http://127.0.0.1:${rpcPort}/`], {
         env: { ...process.env, POUW_EVM_KEY: CLAIMER },
@@ -164,5 +166,3 @@ describe("settlement on a hardhat node", { timeout: 300_000 }, () => {
     expect(await evm().getTransactionCount({ address: privateKeyToAddress(RELAYER) })).toBe(Number(last));
   });
 });
-
-const hardhatChain = (rpc: string) => defineChain({ id: 31337, name: "hardhat", nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [rpc] } } });
