@@ -13,9 +13,9 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { BaseError, createPublicClient, createWalletClient, defineChain, http, isHex, parseEther, size, type Hex } from "viem";
-import { privateKeyToAccount } from "viem/accounts";
+import { parseEther } from "viem";
 import { anchorMembersOf, chainIdHash } from "../node/anchor/checkpoint.ts";
+import { envKey, evmClients, type EvmDeploymentFile } from "../node/anchor/deployment.ts";
 import { POUW_VAULT_ABI } from "../node/anchor/evm-abi.ts";
 import { AnchorErrorCode, deployEvm, loadEvmArtifacts, type EvmBytecode, type EvmPublicClient, type EvmWalletClient } from "../node/anchor/evm.ts";
 import { parseGenesis, type GenesisJson } from "../node/types/genesis.ts";
@@ -24,23 +24,8 @@ import { describeError, isPouwError } from "../node/util/errors.ts";
 const REPO = fileURLToPath(new URL("..", import.meta.url));
 export const DEFAULT_RPC = "http://127.0.0.1:8545";
 
-/** What `deployments/<network>.json` holds. Chain ids and block numbers are JSON numbers. */
-export interface EvmDeploymentRecord {
-  network: string;
-  kind: "evm";
-  rpcUrl: string;
-  evmChainId: number;
-  /** The pouw chain-id string and its keccak256 (what the anchor stores). */
-  chainId: string;
-  chainIdHash: Hex;
-  anchor: Hex;
-  vault: Hex;
-  domain: Hex;
-  deployer: Hex;
-  blockNumber: number;
-  validatorSetHash: Hex;
-  deployedAt: string;
-}
+/** What `deployments/<network>.json` holds (the node reads it as `EvmDeploymentFile`). */
+export type EvmDeploymentRecord = EvmDeploymentFile & { deployedAt: string };
 
 /** The contracts' bytecode, building them with Hardhat first when the artifacts are missing. */
 export function bytecodeOrBuild(): EvmBytecode {
@@ -95,20 +80,10 @@ export async function main(argv: string[] = process.argv.slice(2), env: NodeJS.P
     strict: true,
   });
   if (!/^[A-Za-z0-9._-]+$/.test(values.network)) throw new Error(`--network must be a plain name (it names the output file), got "${values.network}"`);
-  const key = env.POUW_EVM_KEY?.trim();
-  if (!key) throw new Error("POUW_EVM_KEY is not set: export the deployer's private key (0x + 64 hex digits) for the EVM network");
-  if (!isHex(key) || size(key) !== 32) throw new Error("POUW_EVM_KEY must be a private key: 0x followed by 64 hex digits");
+  const key = envKey(env, "POUW_EVM_KEY", "deploys the contracts");
   const rpcUrl = env.POUW_EVM_RPC?.trim() || DEFAULT_RPC;
-
   const bytecode = bytecodeOrBuild();
-  const probe = createPublicClient({ transport: http(rpcUrl) });
-  const evmChainId = await probe.getChainId().catch((e: unknown) => {
-    const why = e instanceof BaseError ? `${e.shortMessage}${e.details ? ` (${e.details})` : ""}` : describeError(e);
-    throw new Error(`cannot reach the EVM node at ${rpcUrl} (POUW_EVM_RPC): ${why}`);
-  });
-  const chain = defineChain({ id: evmChainId, name: values.network, nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [rpcUrl] } } });
-  const publicClient = createPublicClient({ chain, transport: http(rpcUrl) });
-  const walletClient = createWalletClient({ chain, account: privateKeyToAccount(key), transport: http(rpcUrl) });
+  const { publicClient, walletClient } = await evmClients(rpcUrl, key);
 
   const genesisPath = resolve(values.genesis);
   const { file, record } = await deployFromGenesis({ publicClient, walletClient, genesisPath, network: values.network, rpcUrl, outDir: resolve(values.out), bytecode });
@@ -118,7 +93,7 @@ export async function main(argv: string[] = process.argv.slice(2), env: NodeJS.P
   if (values.fund !== undefined) {
     const value = parseEther(values.fund);
     if (value <= 0n) throw new Error(`--fund must be a positive amount of ether, got "${values.fund}"`);
-    const hash = await walletClient.writeContract({ address: record.vault, abi: POUW_VAULT_ABI, functionName: "deposit", value });
+    const hash = await walletClient.writeContract({ address: record.vault, abi: POUW_VAULT_ABI, functionName: "deposit", value, chain: walletClient.chain, account: walletClient.account });
     const receipt = await publicClient.waitForTransactionReceipt({ hash });
     if (receipt.status !== "success") throw new Error(`funding the vault reverted (tx ${hash})`);
     console.log(`  deposited ${values.fund} ether into the vault (tx ${hash})`);

@@ -16,11 +16,13 @@ import { AnchorError, AnchorErrorCode } from "./errors.ts";
 import { EvmAnchor, type EvmPublicClient, type EvmWalletClient } from "./evm.ts";
 import { SuiAnchor } from "./sui-client.ts";
 
+/** What scripts/deploy-evm.ts writes. Chain ids and block numbers are JSON numbers. */
 export interface EvmDeploymentFile {
   network: string;
   kind: "evm";
   rpcUrl: string;
   evmChainId: number;
+  /** The pouw chain-id string and its keccak256 (what the anchor stores). */
   chainId: string;
   chainIdHash: Hex;
   anchor: Hex;
