@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { AccountKey, devValidatorLabel } from "../crypto/keys.ts";
 import type { AnchorTarget } from "../anchor/checkpoint.ts";
@@ -31,6 +32,10 @@ export async function startCommand(opts: StartOptions): Promise<void> {
   if (opts.devnet && !isInitialised(home)) {
     await initHome(home, { genesisPath: DEVNET_GENESIS_PATH, validatorKey: AccountKey.fromLabel(devValidatorLabel(0)) });
     logger.warn({ home }, "Initialised a DEVNET home: its validator and funded accounts use PUBLISHED keys; never hold value on them");
+  }
+  if (opts.devnet && isInitialised(home) && readFileSync(join(home, "genesis.json"), "utf8") !== readFileSync(DEVNET_GENESIS_PATH, "utf8")) {
+    // A home from an earlier release: its chain (and data format) is not this devnet's.
+    throw new Error(`${home} holds an older devnet genesis than this release's; remove it (rm -rf ${home}) to start the current devnet`);
   }
   const loaded = loadHome(home);
   const rpc = loaded.config.rpc
