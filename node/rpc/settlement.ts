@@ -100,6 +100,7 @@ export const settlementMethods: Record<string, Method> = {
       if (!w) throw notFound(`withdrawal of transaction ${ref}`);
     } else {
       const o = objectParam(ref, "withdrawal");
+      if (o.epoch === undefined) throw invalidParams("a withdrawal is named by its transaction hash or by { epoch, index }");
       const epoch = epochParam(o.epoch, Number.MAX_SAFE_INTEGER);
       if (typeof o.index !== "number" || !Number.isSafeInteger(o.index) || o.index < 0) throw invalidParams("index must be a non-negative integer");
       w = epochWithdrawals(world, epoch)[o.index];

@@ -106,5 +106,6 @@ describe("settlement over JSON-RPC", { timeout: 60_000 }, () => {
     expect((await rpcError(client.getWithdrawalProof(`0x${"00".repeat(32)}`))).code).toBe("NOT_FOUND");
     expect((await rpcError(client.getWithdrawalProof({ epoch: 1, index: 99 }))).code).toBe("NOT_FOUND");
     expect((await rpcError(client.getWithdrawalProof({ epoch: 1, index: -1 }))).code).toBe("INVALID_PARAMS");
+    expect((await rpcError(client.getWithdrawalProof({ index: 0 } as { epoch: number; index: number }))).code).toBe("INVALID_PARAMS");
   });
 });
