@@ -45,6 +45,7 @@ import { AnchorSignatureStore } from "./db/anchor-signatures.ts";
 import { CheckpointBook } from "./anchor/book.ts";
 import type { AnchorTarget } from "./anchor/checkpoint.ts";
 import { Relayer } from "./anchor/relayer.ts";
+import { fetchAnchorSignatures, serveAnchorSignatures } from "./network/anchor-signatures.ts";
 import { ProofStatus } from "./state/schemas.ts";
 import { createMetrics, type Metrics } from "./util/metrics.ts";
 
@@ -266,6 +267,7 @@ export class PouwNode implements RpcNode {
         key: anchorKey,
         publish: net ? (bytes) => net.publish("anchor", bytes) : null,
         logger: logger.child({ module: "anchor" }),
+        ...(net ? { fetchRemote: (epoch, accept, enough) => fetchAnchorSignatures(net, genesis.chainId, epoch, accept, enough) } : {}),
       });
       const relayer = cfg.relay && cfg.relay.targets.length > 0 ? new Relayer({ book: checkpoints, targets: cfg.relay.targets, retryMs: cfg.relay.retryMs, logger: logger.child({ module: "relayer" }) }) : null;
       node = new PouwNode({
@@ -317,6 +319,7 @@ export class PouwNode implements RpcNode {
       this.logger.info({ peerId: this.network.peerId, listen: this.network.addresses }, "P2P listening");
       await this.sync?.start();
       await serveBlobs(this.network, this.genesis.chainId, this.blobs);
+      await serveAnchorSignatures(this.network, this.genesis.chainId, (epoch) => this.checkpoints.messages(epoch));
     }
     await this.checkpoints.start();
     this.relayer?.start();

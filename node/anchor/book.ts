@@ -39,6 +39,11 @@ export interface CheckpointBookDeps {
   publish: ((bytes: Uint8Array) => void) | null;
   logger: Logger;
   rebroadcastMs?: number;
+  /**
+   * Asks peers for an epoch's signatures (the `anchor_signatures` req/resp),
+   * handing each message to `accept`, until `enough`; absent without networking.
+   */
+  fetchRemote?: (epoch: number, accept: (message: Uint8Array) => Promise<"valid" | "invalid">, enough: () => Promise<boolean>) => Promise<void>;
 }
 
 const lower = (a: string): string => a.slice(2).toLowerCase();
@@ -52,6 +57,8 @@ export class CheckpointBook {
   private readonly listeners = new Set<(c: SignedCheckpoint) => void>();
   private readonly quorate = new Set<number>();
   private seenEpoch = 0;
+  /** When each epoch's signatures were last asked of peers (ms, wall clock: networking, not consensus). */
+  private readonly fetchedAt = new Map<number, number>();
 
   constructor(deps: CheckpointBookDeps) {
     this.deps = deps;
@@ -172,21 +179,53 @@ export class CheckpointBook {
    * not finished yet, and signatures it has, are ignored (not relayed).
    */
   async onGossip(data: Uint8Array): Promise<Verdict> {
+    const r = await this.accept(data);
+    return r === "invalid" ? "reject" : r === "new" ? "accept" : "ignore";
+  }
+
+  /** Checks a signature message and stores it when new. */
+  private async accept(data: Uint8Array): Promise<"invalid" | "new" | "known" | "unknown epoch"> {
     let msg: { epoch: number; signature: Uint8Array };
     try {
       msg = AnchorSignatureMessage.deserialize(data);
     } catch {
-      return "reject";
+      return "invalid";
     }
     const base = await this.base(msg.epoch);
-    if (!base) return "ignore";
+    if (!base) return "unknown epoch";
     const signer = await recoverSigner(base.digest, bytesToHex(msg.signature));
-    if (!signer || !base.position.has(lower(signer))) return "reject";
+    if (!signer || !base.position.has(lower(signer))) return "invalid";
     const signerBytes = hexToBytes(signer);
-    if (await this.deps.store.has(msg.epoch, signerBytes)) return "ignore";
+    if (await this.deps.store.has(msg.epoch, signerBytes)) return "known";
     await this.deps.store.put(msg.epoch, signerBytes, new Uint8Array(msg.signature));
     await this.checkQuorum(msg.epoch);
-    return "accept";
+    return "new";
+  }
+
+  /** The stored signatures of an epoch as messages (what `anchor_signatures` serves). */
+  async messages(epoch: number): Promise<Uint8Array[]> {
+    if (!Number.isSafeInteger(epoch) || epoch < 1 || epoch > this.lastEpoch) return [];
+    return [...(await this.deps.store.list(epoch)).values()].map((signature) => AnchorSignatureMessage.serialize({ epoch, signature }));
+  }
+
+  /**
+   * Asks peers for the signatures of `epoch` when it has no quorum here (a
+   * relayer that was away when they were gossiped). At most once per epoch
+   * every `refetchMs`. Resolves to whether the epoch has a quorum here now.
+   */
+  async fill(epoch: number, refetchMs = 5_000, now = Date.now()): Promise<boolean> {
+    const { fetchRemote } = this.deps;
+    if (!fetchRemote || epoch < 1 || epoch > this.lastEpoch) return false;
+    const enough = async () => {
+      const c = await this.get(epoch);
+      return c !== null && hasQuorum(c);
+    };
+    if (await enough()) return true;
+    if ((this.fetchedAt.get(epoch) ?? -Infinity) + refetchMs > now) return false;
+    this.fetchedAt.set(epoch, now);
+    if (this.fetchedAt.size > 64) this.fetchedAt.delete(this.fetchedAt.keys().next().value as number);
+    await fetchRemote(epoch, async (m) => ((await this.accept(m)) === "invalid" ? "invalid" : "valid"), enough);
+    return enough();
   }
 
   private async checkQuorum(epoch: number): Promise<void> {

@@ -12,7 +12,7 @@ import type { CheckpointBook } from "./book.ts";
 import { hasQuorum, type AnchorTarget } from "./checkpoint.ts";
 
 export interface RelayerDeps {
-  book: Pick<CheckpointBook, "lastEpoch" | "get" | "onQuorum">;
+  book: Pick<CheckpointBook, "lastEpoch" | "get" | "onQuorum"> & Partial<Pick<CheckpointBook, "fill">>;
   targets: AnchorTarget[];
   /** Wait after a failure, and between checks for work. */
   retryMs?: number;
@@ -87,6 +87,8 @@ export class Relayer {
         const c = await this.deps.book.get(Number(next));
         if (!c || !hasQuorum(c)) {
           log.debug({ target: target.name, epoch: Number(next) }, "Checkpoint has no quorum of anchor signatures yet");
+          // Signatures gossiped while this node was away: ask peers (rate-limited), then try again.
+          if (c && this.deps.book.fill) void this.deps.book.fill(Number(next)).then((quorate) => quorate && this.kick());
           return;
         }
         const tx = await target.submit(c);
