@@ -267,9 +267,10 @@ export class PouwNode implements RpcNode {
         key: anchorKey,
         publish: net ? (bytes) => net.publish("anchor", bytes) : null,
         logger: logger.child({ module: "anchor" }),
+        metrics,
         ...(net ? { fetchRemote: (epoch, accept, enough) => fetchAnchorSignatures(net, genesis.chainId, epoch, accept, enough) } : {}),
       });
-      const relayer = cfg.relay && cfg.relay.targets.length > 0 ? new Relayer({ book: checkpoints, targets: cfg.relay.targets, retryMs: cfg.relay.retryMs, logger: logger.child({ module: "relayer" }) }) : null;
+      const relayer = cfg.relay && cfg.relay.targets.length > 0 ? new Relayer({ book: checkpoints, targets: cfg.relay.targets, retryMs: cfg.relay.retryMs, logger: logger.child({ module: "relayer" }), metrics }) : null;
       node = new PouwNode({
         genesis,
         db,

@@ -15,6 +15,7 @@ import type { AnchorSignatureStore } from "../db/anchor-signatures.ts";
 import type { Verdict } from "../network/network.ts";
 import { AnchorSignatureMessage, checkpointDigest, sortMembers, type AnchorMember, type Checkpoint } from "../types/settlement.ts";
 import type { Logger } from "../util/logger.ts";
+import type { Metrics } from "../util/metrics.ts";
 import { hasQuorum, recoverSigner, signDigest, type SignedCheckpoint } from "./checkpoint.ts";
 
 /** Epochs behind the head a member still signs when it catches up (older ones are anchored or need no more). */
@@ -38,6 +39,7 @@ export interface CheckpointBookDeps {
   /** Gossips a signature; null without networking. */
   publish: ((bytes: Uint8Array) => void) | null;
   logger: Logger;
+  metrics?: Metrics | null;
   rebroadcastMs?: number;
   /**
    * Asks peers for an epoch's signatures (the `anchor_signatures` req/resp),
@@ -93,6 +95,7 @@ export class CheckpointBook {
   onCommit(): void {
     if (this.lastEpoch === this.seenEpoch) return;
     this.seenEpoch = this.lastEpoch;
+    this.deps.metrics?.checkpointEpoch.set(this.lastEpoch);
     void this.catchUp();
   }
 
@@ -229,10 +232,12 @@ export class CheckpointBook {
   }
 
   private async checkQuorum(epoch: number): Promise<void> {
-    if (this.quorate.has(epoch) || this.listeners.size === 0) return;
+    if (this.quorate.has(epoch)) return;
     const c = await this.get(epoch);
     if (!c || !hasQuorum(c)) return;
     this.quorate.add(epoch);
+    if (this.quorate.size > 64) this.quorate.delete(this.quorate.values().next().value as number);
+    this.deps.metrics?.checkpointQuorumEpoch.set(Math.max(epoch, ...this.quorate));
     for (const fn of this.listeners) fn(c);
   }
 }

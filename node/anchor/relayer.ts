@@ -8,6 +8,7 @@
  * any but lastEpoch + 1 anyway).
  */
 import type { Logger } from "../util/logger.ts";
+import type { Metrics } from "../util/metrics.ts";
 import type { CheckpointBook } from "./book.ts";
 import { hasQuorum, type AnchorTarget } from "./checkpoint.ts";
 
@@ -17,6 +18,7 @@ export interface RelayerDeps {
   /** Wait after a failure, and between checks for work. */
   retryMs?: number;
   logger: Logger;
+  metrics?: Metrics | null;
 }
 
 interface Lane {
@@ -83,6 +85,7 @@ export class Relayer {
     try {
       let next = (await target.lastEpoch()) + 1n;
       lane.anchored = next - 1n;
+      this.deps.metrics?.anchoredEpoch.set({ target: target.name }, Number(lane.anchored));
       while (!this.stopped && next <= BigInt(this.deps.book.lastEpoch)) {
         const c = await this.deps.book.get(Number(next));
         if (!c || !hasQuorum(c)) {
@@ -94,11 +97,13 @@ export class Relayer {
         const tx = await target.submit(c);
         lane.anchored = next;
         lane.failures = 0;
+        this.deps.metrics?.anchoredEpoch.set({ target: target.name }, Number(next));
         log.info({ target: target.name, epoch: Number(next), height: Number(c.checkpoint.height), tx }, "Anchored checkpoint");
         next++;
       }
     } catch (e) {
       lane.failures++;
+      this.deps.metrics?.relayFailures.inc({ target: target.name });
       // Logged and retried on the next tick: the target's lastEpoch is read again first, so a submission that did land is not repeated.
       log.warn({ target: target.name, err: e instanceof Error ? e.message : String(e), failures: lane.failures }, "Relaying a checkpoint failed; retrying");
     }

@@ -17,6 +17,10 @@ export interface Metrics {
   syncing: Gauge;
   consensusRound: Gauge;
   gossipVerdicts: Counter<"topic" | "verdict">;
+  checkpointEpoch: Gauge;
+  checkpointQuorumEpoch: Gauge;
+  anchoredEpoch: Gauge<"target">;
+  relayFailures: Counter<"target">;
 }
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics {
@@ -69,5 +73,9 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
       labelNames: ["topic", "verdict"] as const,
       registers,
     }),
+    checkpointEpoch: new Gauge({ name: "pouw_checkpoint_epoch", help: "Last finished epoch (its checkpoint is recorded in state)", registers }),
+    checkpointQuorumEpoch: new Gauge({ name: "pouw_checkpoint_quorum_epoch", help: "Last epoch whose checkpoint has more than 2/3 of its anchor signatures here", registers }),
+    anchoredEpoch: new Gauge({ name: "pouw_relay_anchored_epoch", help: "Last epoch the relay target's anchor accepted", labelNames: ["target"] as const, registers }),
+    relayFailures: new Counter({ name: "pouw_relay_failures_total", help: "Failed relay attempts (retried) by target", labelNames: ["target"] as const, registers }),
   };
 }

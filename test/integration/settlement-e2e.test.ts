@@ -157,6 +157,12 @@ describe("settlement on a hardhat node", { timeout: 300_000 }, () => {
     const atKill = await lastEpoch();
     const relaying = await start(true);
     await until(lastEpoch, (e) => e >= atKill + 3n, 90_000, "three more epochs anchored after the restart", relaying.output);
+    // Operators see it in the metrics: the target's anchored epoch and the last checkpoint with a quorum.
+    const metrics = await (await fetch(`http://127.0.0.1:${rpcPort}/metrics`)).text();
+    const gauge = (name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\d+)$`, "m").exec(metrics)?.[1] ?? NaN);
+    expect(gauge("pouw_relay_anchored_epoch")).toBeGreaterThanOrEqual(Number(atKill + 3n));
+    expect(gauge("pouw_checkpoint_quorum_epoch")).toBeGreaterThanOrEqual(gauge("pouw_relay_anchored_epoch"));
+    expect(metrics).toContain('pouw_relay_anchored_epoch{target="evm:31337"}');
     await stop("SIGTERM");
     const last = await lastEpoch();
     const logs = await evm().getLogs({ address: deployment.anchor, fromBlock: 0n, toBlock: "latest" });
