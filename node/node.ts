@@ -338,7 +338,7 @@ export class PouwNode implements RpcNode {
     for (const fn of this.closeHooks) await fn();
     this.sync?.stop();
     await this.relayer?.stop();
-    this.checkpoints.stop();
+    await this.checkpoints.stop();
     await this.workVerifier?.close();
     await this.consensus?.stop();
     await this.network?.stop();

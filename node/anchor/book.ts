@@ -59,6 +59,7 @@ export class CheckpointBook {
   private readonly listeners = new Set<(c: SignedCheckpoint) => void>();
   private readonly quorate = new Set<number>();
   private seenEpoch = 0;
+  private stopped = false;
   /** When each epoch's signatures were last asked of peers (ms, wall clock: networking, not consensus). */
   private readonly fetchedAt = new Map<number, number>();
 
@@ -75,14 +76,17 @@ export class CheckpointBook {
   async start(): Promise<void> {
     await this.catchUp();
     if (this.deps.publish && this.deps.key) {
-      this.timer = setInterval(() => void this.rebroadcast(), this.deps.rebroadcastMs ?? 5_000);
+      this.timer = setInterval(() => void this.rebroadcast().catch((e: unknown) => this.deps.logger.debug({ err: e }, "Re-gossiping anchor signatures failed")), this.deps.rebroadcastMs ?? 5_000);
       this.timer.unref();
     }
   }
 
-  stop(): void {
+  /** Stops re-gossiping and waits for signing in flight (before the database closes). */
+  async stop(): Promise<void> {
+    this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    await this.signing;
   }
 
   /** Calls `fn` once for each epoch whose checkpoint reaches more than 2/3 of its set's power here. */
@@ -99,12 +103,15 @@ export class CheckpointBook {
     void this.catchUp();
   }
 
+  /** Queued behind any signing in flight; a failure is logged and does not stop later rounds. */
   private catchUp(): Promise<void> {
-    this.signing = this.signing.then(async () => {
-      const last = this.lastEpoch;
-      for (let e = Math.max(1, last - SIGN_BEHIND + 1); e <= last; e++) await this.signOwn(e);
-    });
-    return this.signing.catch((e: unknown) => this.deps.logger.error({ err: e }, "Signing a checkpoint failed"));
+    this.signing = this.signing
+      .then(async () => {
+        const last = this.lastEpoch;
+        for (let e = Math.max(1, last - SIGN_BEHIND + 1); e <= last && !this.stopped; e++) await this.signOwn(e);
+      })
+      .catch((e: unknown) => this.deps.logger.error({ err: e }, "Signing a checkpoint failed"));
+    return this.signing;
   }
 
   private async signOwn(epoch: number): Promise<void> {

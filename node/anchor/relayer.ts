@@ -91,7 +91,12 @@ export class Relayer {
         if (!c || !hasQuorum(c)) {
           log.debug({ target: target.name, epoch: Number(next) }, "Checkpoint has no quorum of anchor signatures yet");
           // Signatures gossiped while this node was away: ask peers (rate-limited), then try again.
-          if (c && this.deps.book.fill) void this.deps.book.fill(Number(next)).then((quorate) => quorate && this.kick());
+          if (c && this.deps.book.fill) {
+            void this.deps.book
+              .fill(Number(next))
+              .then((quorate) => quorate && this.kick())
+              .catch((e: unknown) => log.debug({ err: e, epoch: Number(next) }, "Fetching anchor signatures from peers failed"));
+          }
           return;
         }
         const tx = await target.submit(c);
