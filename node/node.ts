@@ -292,7 +292,7 @@ export class PouwNode implements RpcNode {
         relayer,
       });
       chain.onCommit((c) => node.afterCommit(c));
-      chain.onCommit(() => checkpoints.onCommit());
+      chain.onCommit(() => void checkpoints.onCommit());
       network?.on("anchor", (data) => checkpoints.onGossip(data));
       network?.on("tx", (data) => node.onGossipTx(data));
       network?.on("attestation", async (data) => attestations.onGossip(data));

@@ -95,22 +95,22 @@ export class CheckpointBook {
     return () => this.listeners.delete(fn);
   }
 
-  /** After a commit (or a batch of them): sign the epochs that finished. */
-  onCommit(): void {
-    if (this.lastEpoch === this.seenEpoch) return;
+  /** After a commit (or a batch of them): sign the epochs that finished. Resolves when that round is done. */
+  onCommit(): Promise<void> {
+    if (this.lastEpoch === this.seenEpoch) return this.signing;
     this.seenEpoch = this.lastEpoch;
     this.deps.metrics?.checkpointEpoch.set(this.lastEpoch);
-    void this.catchUp();
+    return this.catchUp();
   }
 
-  /** Queued behind any signing in flight; a failure is logged and does not stop later rounds. */
+  /** Queued behind any signing in flight; a failure is logged and retried by the next round (it still owes that epoch). */
   private catchUp(): Promise<void> {
-    this.signing = this.signing
-      .then(async () => {
-        const last = this.lastEpoch;
-        for (let e = Math.max(1, last - SIGN_BEHIND + 1); e <= last && !this.stopped; e++) await this.signOwn(e);
-      })
-      .catch((e: unknown) => this.deps.logger.error({ err: e }, "Signing a checkpoint failed"));
+    this.signing = this.signing.then(async () => {
+      const last = this.lastEpoch;
+      for (let e = Math.max(1, last - SIGN_BEHIND + 1); e <= last && !this.stopped; e++) {
+        await this.signOwn(e).catch((err: unknown) => this.deps.logger.error({ err, epoch: e }, "Signing a checkpoint failed"));
+      }
+    });
     return this.signing;
   }
 
