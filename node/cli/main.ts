@@ -39,7 +39,8 @@ program
     const p2p = o.p2pPort !== undefined ? { listen: [`/ip4/${o.p2pHost}/tcp/${Number(o.p2pPort)}`], peers: splitList(o.peers) } : null;
     await initHome(o.home, { genesisPath: o.genesis, validatorKey: key, rpcPort: Number(o.rpcPort), rpcHost: o.rpcHost, p2p });
     const node = loadHome(o.home).nodeKey;
-    console.log(`initialised ${o.home}${key ? ` (validator ${key.bech32})` : " (non-validating)"}${node ? `\n  peer id ${peerIdOf(node)}` : ""}`);
+    const anchor = key ? `\n  anchor address ${AnchorKey.fromSeed(key.seed).address} (signs checkpoints; put it in genesis or CreateValidator)` : "";
+    console.log(`initialised ${o.home}${key ? ` (validator ${key.bech32})` : " (non-validating)"}${anchor}${node ? `\n  peer id ${peerIdOf(node)}` : ""}`);
   });
 
 program
