@@ -4,7 +4,7 @@
  */
 import type { CommitJson, HeaderJson, ProofJson, ReceiptJson, TxJson } from "./types.ts";
 import { toHex } from "../util/hex.ts";
-import type { JobTargetJson } from "../types/transaction.ts";
+import type { JobTargetJson, TrainingSettingsJson } from "../types/transaction.ts";
 
 export interface CheckpointInfo {
   epoch: number;
@@ -133,14 +133,8 @@ export interface DelegationsInfo {
   commission: { validator: string; amount: string } | null;
 }
 
-export interface JobSpecInfo {
+export interface JobSpecInfo extends TrainingSettingsJson {
   datasetId: string;
-  layers: number[];
-  learningRate: number;
-  momentum: number;
-  batchSize: number;
-  steps: number;
-  segmentLength: number;
   checkpoints: number;
   seed: string;
   target: JobTargetJson;

@@ -5,7 +5,7 @@ import { MLDSA44_PUBLIC_KEY_BYTES } from "../crypto/mldsa.ts";
 import { fromHex, isHex } from "../util/hex.ts";
 import { paramsFromJson, type Params } from "./params.ts";
 import { MAX_U64 } from "./primitives.ts";
-import type { JobTargetJson } from "./transaction.ts";
+import type { JobTargetJson, TrainingSettingsJson } from "./transaction.ts";
 
 export interface GenesisValidator {
   name: string;
@@ -34,16 +34,10 @@ export interface DatasetInfo {
 }
 
 /** A training job escrowed at genesis (the devnet's demo job). */
-export interface GenesisJob {
+export interface GenesisJob extends TrainingSettingsJson {
   requester: Uint8Array;
   /** The dataset's registered name. */
   dataset: string;
-  layers: number[];
-  learningRate: number;
-  momentum: number;
-  batchSize: number;
-  steps: number;
-  segmentLength: number;
   seed: Uint8Array;
   target: JobTargetJson;
   reward: bigint;
@@ -71,21 +65,15 @@ export interface GenesisJson {
   validators: { name: string; publicKey: string; anchorAddress?: string; power: string; commissionBps?: number }[];
   accounts: { address: string; balance: string }[];
   datasets?: { name: string; id: string; features: number; classes: number; train: number; validation: number }[];
-  jobs?: {
+  jobs?: (TrainingSettingsJson & {
     requester: string;
     dataset: string;
-    layers: number[];
-    learningRate: number;
-    momentum: number;
-    batchSize: number;
-    steps: number;
-    segmentLength: number;
     seed: string;
     target: JobTargetJson;
     reward: string;
     workerBond: string;
     deadline: number;
-  }[];
+  })[];
   [extra: string]: unknown;
 }
 

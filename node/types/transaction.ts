@@ -40,6 +40,16 @@ export const JobSpec = new ContainerType(
 /** A job's target as people write it (genesis, RPC, CLI): an accuracy in basis points (at least) or a loss (at most). */
 export type JobTargetJson = { metric: "accuracy"; thresholdBps: number } | { metric: "loss"; threshold: number };
 
+/** A job's training settings as people write them (genesis, RPC, golden vectors); float32 fields as numbers. */
+export interface TrainingSettingsJson {
+  layers: number[];
+  learningRate: number;
+  momentum: number;
+  batchSize: number;
+  steps: number;
+  segmentLength: number;
+}
+
 export const CreateJob = new ContainerType({ spec: JobSpec, reward: Amount, workerBond: Amount }, { typeName: "CreateJob" });
 export const CancelJob = new ContainerType({ jobId: Bytes32 }, { typeName: "CancelJob" });
 export const ProofCommitment = new ContainerType(

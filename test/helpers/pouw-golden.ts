@@ -8,18 +8,12 @@
 import { mnist10k, syntheticDataset, type Dataset } from "../../node/pouw/datasets.ts";
 import { checkpointHash, f32ToBits, initialState, Trainer, trainWithCheckpoints, weightsHash } from "../../node/pouw/training.ts";
 import type { TrainingKernel } from "../../node/pouw/kernel/mlp.ts";
-import type { JobSpecT } from "../../node/types/transaction.ts";
+import type { JobSpecT, TrainingSettingsJson } from "../../node/types/transaction.ts";
 import { fromHex, toHex } from "../../node/util/hex.ts";
 
-export interface GoldenInput {
+export interface GoldenInput extends TrainingSettingsJson {
   name: string;
   dataset: { kind: "synthetic"; seed: string; features: number; classes: number; train: number; validation: number } | { kind: "mnist-10k" };
-  layers: number[];
-  learningRate: number;
-  momentum: number;
-  batchSize: number;
-  steps: number;
-  segmentLength: number;
   seed: string;
   jobId: string;
 }
