@@ -13,11 +13,15 @@ import { VoteType, type CommitT, type DuplicateVoteEvidenceT, type WorkAttestati
 import { parseGenesis } from "../../node/types/genesis.ts";
 import type { TxEnvelope } from "../../node/types/txcodec.ts";
 import type { ExecutionResult } from "../../node/chain/execute.ts";
+import { afterEach } from "vitest";
+import { signedTx, type TxSpec } from "./tx.ts";
 
 export class ChainDriver {
   readonly keys = new Map<string, AccountKey>();
   readonly db: Level;
   readonly chain: Blockchain;
+  /** Per sender: the nonce last signed by `sign` and the height it was signed at. */
+  private readonly lastSigned = new Map<string, { height: number; nonce: bigint }>();
 
   private constructor(db: Level, chain: Blockchain, keys: AccountKey[]) {
     this.db = db;
@@ -80,7 +84,34 @@ export class ChainDriver {
     while (this.height < height) await this.next([], opts);
   }
 
+  /**
+   * Signs `body` from `key` with its next nonce: the committed one, or one
+   * past the last this driver signed for the same (uncommitted) block.
+   */
+  sign(key: AccountKey, body: TxSpec["body"], opts: { gasLimit?: number } = {}): TxEnvelope {
+    const k = addrKey(key.address);
+    const last = this.lastSigned.get(k);
+    const committed = this.chain.world.getAccount(key.address)?.nonce ?? 0n;
+    const nonce = last && last.height === this.height && last.nonce >= committed ? last.nonce + 1n : committed;
+    this.lastSigned.set(k, { height: this.height, nonce });
+    return signedTx(key, { nonce, body, ...opts }).env;
+  }
+
   async close(): Promise<void> {
     await this.db.close();
   }
+}
+
+/** `open()` for a test file: a fresh driver on `genesisJson` signed by `keys`, closed after each test. */
+export function useChainDrivers(genesisJson: string, keys: AccountKey[]): () => Promise<ChainDriver> {
+  let open: ChainDriver[] = [];
+  afterEach(async () => {
+    for (const d of open) await d.close();
+    open = [];
+  });
+  return async () => {
+    const d = await ChainDriver.open(genesisJson, keys);
+    open.push(d);
+    return d;
+  };
 }

@@ -4,14 +4,14 @@
  * round is retried by the next one instead of stopping signing for good, a
  * non-member signs nothing, and the signatures survive in the database.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { CheckpointBook } from "../../../node/anchor/book.ts";
 import { hasQuorum, recoverSigner } from "../../../node/anchor/checkpoint.ts";
 import { AnchorKey } from "../../../node/crypto/anchor-key.ts";
 import { AnchorSignatureStore } from "../../../node/db/anchor-signatures.ts";
 import { checkpointDigest } from "../../../node/types/settlement.ts";
 import { silentLogger } from "../../../node/util/logger.ts";
-import { ChainDriver } from "../../helpers/chain-driver.ts";
+import { useChainDrivers } from "../../helpers/chain-driver.ts";
 import { makeTestNet } from "../../helpers/genesis.ts";
 
 const net = makeTestNet({ validators: 1, accounts: 1, label: "book", params: { epochLength: 3 } });
@@ -28,16 +28,11 @@ class FlakyStore extends AnchorSignatureStore {
   }
 }
 
-let drivers: ChainDriver[] = [];
-afterEach(async () => {
-  for (const d of drivers) await d.close();
-  drivers = [];
-});
+const open = useChainDrivers(net.genesisJson, net.validators);
 
 describe("CheckpointBook", () => {
   it("signs each finished epoch once, and a failed round is made good by the next", async () => {
-    const d = await ChainDriver.open(net.genesisJson, net.validators);
-    drivers.push(d);
+    const d = await open();
     const store = new FlakyStore(d.db);
     const published: Uint8Array[] = [];
     const key = AnchorKey.fromSeed(net.validator.seed);
@@ -68,8 +63,7 @@ describe("CheckpointBook", () => {
   });
 
   it("a key outside the epoch's set signs nothing", async () => {
-    const d = await ChainDriver.open(net.genesisJson, net.validators);
-    drivers.push(d);
+    const d = await open();
     const store = new AnchorSignatureStore(d.db);
     const published: Uint8Array[] = [];
     const book = new CheckpointBook({ chain: d.chain, store, key: AnchorKey.fromSeed(new Uint8Array(32).fill(9)), publish: (b) => published.push(b), logger: silentLogger() });

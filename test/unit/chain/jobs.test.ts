@@ -6,7 +6,7 @@
  * burned), and an open job past its deadline expires with a refund. Every
  * failure is a receipt with its code, and supply always adds up.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ExecErrorCode } from "../../../node/chain/errors.ts";
 import { attestationSigningMessage } from "../../../node/chain/attestations.ts";
 import { blockHash, verifyBlock } from "../../../node/chain/block.ts";
@@ -28,7 +28,7 @@ import { AttestationPool } from "../../../node/work/attestation-pool.ts";
 import type { Params } from "../../../node/types/params.ts";
 import type { JobSpecT } from "../../../node/types/transaction.ts";
 import { toHex } from "../../../node/util/hex.ts";
-import { ChainDriver } from "../../helpers/chain-driver.ts";
+import { ChainDriver, useChainDrivers } from "../../helpers/chain-driver.ts";
 import { makeTestNet } from "../../helpers/genesis.ts";
 import { body, signedTx } from "../../helpers/tx.ts";
 
@@ -71,17 +71,7 @@ const commitment = (over: Partial<{ count: number; claimedMetric: number; bond: 
   ...over,
 });
 
-let drivers: ChainDriver[] = [];
-afterEach(async () => {
-  for (const d of drivers) await d.close();
-  drivers = [];
-});
-
-async function open(): Promise<ChainDriver> {
-  const d = await ChainDriver.open(net.genesisJson, net.validators);
-  drivers.push(d);
-  return d;
-}
+const open = useChainDrivers(net.genesisJson, net.validators);
 
 const nonces = new Map<AccountKey, bigint>();
 function tx(key: AccountKey, b: Parameters<typeof signedTx>[1]["body"], gasLimit = 300_000) {

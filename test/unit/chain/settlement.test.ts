@@ -4,7 +4,7 @@
  * epoch records its checkpoint (withdrawals root, anchor-set hashes), anchor
  * addresses are required and distinct, and all of it survives a reload.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { bytesToHex, type Hex } from "viem";
 import { ExecErrorCode } from "../../../node/chain/errors.ts";
 import { epochOf, withdrawalLeaf } from "../../../node/chain/settlement.ts";
@@ -18,9 +18,9 @@ import type { Params } from "../../../node/types/params.ts";
 import { chainIdHash, validatorSetHash, withdrawalTree, withdrawalLeafHash, ZERO32 } from "../../../node/types/settlement.ts";
 import { TxSelector } from "../../../node/types/transaction.ts";
 import type { TxEnvelope } from "../../../node/types/txcodec.ts";
-import { ChainDriver } from "../../helpers/chain-driver.ts";
+import { ChainDriver, useChainDrivers } from "../../helpers/chain-driver.ts";
 import { makeTestNet } from "../../helpers/genesis.ts";
-import { body, signedTx } from "../../helpers/tx.ts";
+import { body } from "../../helpers/tx.ts";
 
 const L = 4;
 const PARAMS: Partial<Params> = { epochLength: L };
@@ -38,24 +38,8 @@ const withdraw = (amount: bigint, to = recipient(1), domain = DOMAIN) => ({ sele
 const utf8 = (b: Uint8Array) => Buffer.from(b).toString();
 const statusOf = (r: { status: number; error: Uint8Array }) => (r.status === ReceiptStatus.Success ? "OK" : utf8(r.error));
 
-let drivers: ChainDriver[] = [];
-afterEach(async () => {
-  for (const d of drivers) await d.close();
-  drivers = [];
-});
-async function open(): Promise<ChainDriver> {
-  const d = await ChainDriver.open(net.genesisJson, net.validators);
-  drivers.push(d);
-  return d;
-}
-const nonces = new Map<string, bigint>();
-function tx(key: AccountKey, b: Parameters<typeof signedTx>[1]["body"], d: ChainDriver): TxEnvelope {
-  const k = key.bech32;
-  const committed = d.chain.world.getAccount(key.address)?.nonce ?? 0n;
-  const n = (nonces.get(k) ?? -1n) >= committed ? nonces.get(k)! + 1n : committed;
-  nonces.set(k, n);
-  return signedTx(key, { nonce: n, body: b }).env;
-}
+const open = useChainDrivers(net.genesisJson, net.validators);
+const tx = (key: AccountKey, b: Parameters<ChainDriver["sign"]>[1], d: ChainDriver): TxEnvelope => d.sign(key, b);
 
 function supplyIdentity(w: WorldState): void {
   const t = w.totals;
@@ -68,7 +52,6 @@ const genesisAnchors = () => net.validators.map((k) => ({ address: AnchorKey.fro
 describe("Withdraw", () => {
   it("debits the amount, leaves the supply, and records leaves indexed within their epoch", async () => {
     const d = await open();
-    nonces.clear();
     const before = d.chain.world.getAccount(alice.address)!.balance;
     const supply0 = d.chain.world.totals.supply;
     const r1 = await d.next([tx(alice, withdraw(5n * UNIT), d), tx(bob, withdraw(7n * UNIT, recipient(2)), d)]); // height 1, epoch 1
@@ -94,7 +77,6 @@ describe("Withdraw", () => {
 
   it("refuses a zero amount, domain or recipient and an amount above the balance, charging only the fee", async () => {
     const d = await open();
-    nonces.clear();
     const poor = AccountKey.fromLabel("settle/poor");
     await d.next([tx(alice, { selector: TxSelector.Transfer, value: { to: poor.address, amount: 2n * UNIT } }, d)]);
     const r = await d.next([
@@ -121,7 +103,6 @@ describe("Withdraw", () => {
 describe("epoch checkpoints", () => {
   it("records each epoch's withdrawals root and anchor-set hashes at its last block, and reloads them from disk", async () => {
     const d = await open();
-    nonces.clear();
     await d.next([tx(alice, withdraw(5n * UNIT), d)]);
     await d.next([tx(bob, withdraw(7n * UNIT, recipient(2)), d), tx(alice, withdraw(UNIT, recipient(9)), d)]);
     await d.until(L - 1);
@@ -154,7 +135,6 @@ describe("epoch checkpoints", () => {
 
   it("a validator elected at an epoch boundary is in that checkpoint's next set and the next checkpoint's set", async () => {
     const d = await open();
-    nonces.clear();
     const newcomer = AccountKey.fromLabel("settle/validator/new");
     d.addKey(newcomer);
     const anchor = AnchorKey.fromSeed(newcomer.seed);
@@ -173,7 +153,6 @@ describe("epoch checkpoints", () => {
 describe("anchor addresses", () => {
   it("CreateValidator refuses a zero anchor address and one another validator uses", async () => {
     const d = await open();
-    nonces.clear();
     const k1 = AccountKey.fromLabel("settle/validator/x");
     const k2 = AccountKey.fromLabel("settle/validator/y");
     const taken = AnchorKey.fromSeed(net.validators[1]!.seed).addressBytes;

@@ -4,7 +4,7 @@
  * Unjail / WithdrawRewards, unbonding, liveness jailing, double-sign
  * slashing and epoch elections with proposer priorities.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { voteSigningMessage } from "../../../node/chain/commit.ts";
 import { ExecErrorCode } from "../../../node/chain/errors.ts";
 import { makeEvidence } from "../../../node/chain/evidence.ts";
@@ -14,7 +14,7 @@ import { WorldState, addrKey } from "../../../node/state/world.ts";
 import { ReceiptStatus, VoteType, type VoteT } from "../../../node/types/block.ts";
 import type { Params } from "../../../node/types/params.ts";
 import type { TxEnvelope } from "../../../node/types/txcodec.ts";
-import { ChainDriver } from "../../helpers/chain-driver.ts";
+import { ChainDriver, useChainDrivers } from "../../helpers/chain-driver.ts";
 import { makeTestNet } from "../../helpers/genesis.ts";
 import { body, signedTx } from "../../helpers/tx.ts";
 
@@ -35,16 +35,7 @@ const [alice, bob, carol] = net.accounts as [AccountKey, AccountKey, AccountKey]
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 const utf8 = (b: Uint8Array) => Buffer.from(b).toString();
 
-let drivers: ChainDriver[] = [];
-afterEach(async () => {
-  for (const d of drivers) await d.close();
-  drivers = [];
-});
-async function open(): Promise<ChainDriver> {
-  const d = await ChainDriver.open(net.genesisJson, net.validators);
-  drivers.push(d);
-  return d;
-}
+const open = useChainDrivers(net.genesisJson, net.validators);
 
 /** Supply = balances + staked + unpaid rewards + PoUW pool, and the registry adds up. */
 function checkInvariants(w: WorldState): void {
@@ -62,16 +53,8 @@ function checkInvariants(w: WorldState): void {
   expect(owed <= t.rewardsOutstanding).toBe(true);
 }
 
-/** Signs with the sender's next nonce: the committed one, or one past the last signed for the same block. */
-const signedFor = new Map<string, { height: number; nonce: bigint }>();
-function tx(key: AccountKey, b: Parameters<typeof signedTx>[1]["body"], d: ChainDriver): TxEnvelope {
-  const k = `${hex(key.address)}`;
-  const last = signedFor.get(k);
-  const committed = d.chain.world.getAccount(key.address)?.nonce ?? 0n;
-  const n = last && last.height === d.height && last.nonce >= committed ? last.nonce + 1n : committed;
-  signedFor.set(k, { height: d.height, nonce: n });
-  return signedTx(key, { nonce: n, body: b }).env;
-}
+/** Signs with the sender's next nonce on that chain (ChainDriver.sign). */
+const tx = (key: AccountKey, b: Parameters<ChainDriver["sign"]>[1], d: ChainDriver): TxEnvelope => d.sign(key, b);
 const statusOf = (r: { status: number; error: Uint8Array }) => (r.status === ReceiptStatus.Success ? "OK" : utf8(r.error));
 
 describe("genesis stake and rewards", () => {
