@@ -10,6 +10,7 @@ import { network } from "hardhat";
 import { concat, encodeAbiParameters, keccak256, pad, parseEventLogs, toFunctionSelector, type Abi, type Hex, type Log } from "viem";
 import { describe, expect, it } from "vitest";
 import { checkpointDigest, evmDomain, toCompact, withdrawalTree, ZERO32, type Checkpoint, type WithdrawalLeaf } from "../../node/anchor/checkpoint.ts";
+import { vectorCheckpoint } from "../helpers/checkpoint-vectors.ts";
 import { anchorSet, compactSignatures, overTwoThirds, setArgs, setHash, signCheckpoint, type KeyedMember } from "../helpers/anchor-sim.ts";
 
 const { viem } = await network.connect();
@@ -37,16 +38,6 @@ interface VectorEpoch {
 }
 const vectors = JSON.parse(readFileSync(new URL("../vectors/checkpoint.json", import.meta.url), "utf8")) as { chainId: Hex; checkpointTypehash: Hex; epochs: VectorEpoch[] };
 
-const toCheckpoint = (c: VectorEpoch["checkpoint"]): Checkpoint => ({
-  chainId: c.chainId as Hex,
-  epoch: BigInt(c.epoch),
-  height: BigInt(c.height),
-  blockHash: c.blockHash as Hex,
-  stateRoot: c.stateRoot as Hex,
-  withdrawalsRoot: c.withdrawalsRoot as Hex,
-  validatorSetHash: c.validatorSetHash as Hex,
-  nextValidatorSetHash: c.nextValidatorSetHash as Hex,
-});
 const vectorSet = (e: VectorEpoch) => ({ validators: e.validators.map((v) => v.address), powers: e.validators.map((v) => BigInt(v.power)) });
 const CHAIN = vectors.chainId;
 const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
@@ -85,14 +76,14 @@ describe("PouwAnchor against the shared vectors", () => {
   it("recomputes the vector digests and typehash", async () => {
     const anchor = await deployAnchor(vectorSet(vectors.epochs[0]!));
     expect(await anchor.read.CHECKPOINT_TYPEHASH()).toBe(vectors.checkpointTypehash);
-    for (const e of vectors.epochs) expect(await anchor.read.checkpointDigest([toCheckpoint(e.checkpoint)])).toBe(e.digest);
+    for (const e of vectors.epochs) expect(await anchor.read.checkpointDigest([vectorCheckpoint(e.checkpoint)])).toBe(e.digest);
   });
 
   it("accepts the three vector epochs signed by everyone, rotating the set each time", async () => {
     const anchor = await deployAnchor(vectorSet(vectors.epochs[0]!));
     expect(await anchor.read.validatorSetHash()).toBe(vectors.epochs[0]!.checkpoint.validatorSetHash);
     for (const e of vectors.epochs) {
-      const c = toCheckpoint(e.checkpoint);
+      const c = vectorCheckpoint(e.checkpoint);
       const { validators, powers } = vectorSet(e);
       // The vector's compact form is the node's toCompact of its 65-byte signature.
       for (const s of e.signatures) expect(toCompact(s.signature)).toBe(s.compact);
@@ -112,7 +103,7 @@ describe("PouwAnchor against the shared vectors", () => {
     const e = vectors.epochs[0]!;
     const anchor = await deployAnchor(vectorSet(e));
     const { validators, powers } = vectorSet(e);
-    await anchor.write.submitCheckpoint([toCheckpoint(e.checkpoint), validators, powers, concat(e.signatures.slice(0, 3).map((s) => s.compact)), 0b0111n]);
+    await anchor.write.submitCheckpoint([vectorCheckpoint(e.checkpoint), validators, powers, concat(e.signatures.slice(0, 3).map((s) => s.compact)), 0b0111n]);
     expect(await anchor.read.lastEpoch()).toBe(1n);
   });
 
@@ -120,9 +111,9 @@ describe("PouwAnchor against the shared vectors", () => {
     const [e1, e2] = vectors.epochs as [VectorEpoch, VectorEpoch];
     const anchor = await deployAnchor(vectorSet(e1));
     const all = (e: VectorEpoch) => concat(e.signatures.map((s) => s.compact));
-    await reverts(anchor.write.submitCheckpoint([toCheckpoint(e2.checkpoint), vectorSet(e2).validators, vectorSet(e2).powers, all(e2), 0b1111n]), "WrongEpoch");
-    await anchor.write.submitCheckpoint([toCheckpoint(e1.checkpoint), vectorSet(e1).validators, vectorSet(e1).powers, all(e1), 0b1111n]);
-    await reverts(anchor.write.submitCheckpoint([toCheckpoint(e1.checkpoint), vectorSet(e1).validators, vectorSet(e1).powers, all(e1), 0b1111n]), "WrongEpoch");
+    await reverts(anchor.write.submitCheckpoint([vectorCheckpoint(e2.checkpoint), vectorSet(e2).validators, vectorSet(e2).powers, all(e2), 0b1111n]), "WrongEpoch");
+    await anchor.write.submitCheckpoint([vectorCheckpoint(e1.checkpoint), vectorSet(e1).validators, vectorSet(e1).powers, all(e1), 0b1111n]);
+    await reverts(anchor.write.submitCheckpoint([vectorCheckpoint(e1.checkpoint), vectorSet(e1).validators, vectorSet(e1).powers, all(e1), 0b1111n]), "WrongEpoch");
     expect(await anchor.read.lastEpoch()).toBe(1n);
   });
 });
@@ -350,5 +341,5 @@ describe("PouwVault", () => {
 });
 
 it("vector digests agree with the node's checkpointDigest", () => {
-  for (const e of vectors.epochs) expect(checkpointDigest(toCheckpoint(e.checkpoint))).toBe(e.digest);
+  for (const e of vectors.epochs) expect(checkpointDigest(vectorCheckpoint(e.checkpoint))).toBe(e.digest);
 });

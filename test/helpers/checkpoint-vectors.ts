@@ -89,3 +89,15 @@ export async function buildCheckpointVectors() {
     epochs,
   };
 }
+
+/** A checkpoint as test/vectors/checkpoint.json writes it (every field a string) back in the typed form. */
+export const vectorCheckpoint = (c: Partial<Record<keyof Checkpoint, string>>): Checkpoint => ({
+  chainId: c.chainId as Hex,
+  epoch: BigInt(c.epoch!),
+  height: BigInt(c.height!),
+  blockHash: c.blockHash as Hex,
+  stateRoot: c.stateRoot as Hex,
+  withdrawalsRoot: c.withdrawalsRoot as Hex,
+  validatorSetHash: c.validatorSetHash as Hex,
+  nextValidatorSetHash: c.nextValidatorSetHash as Hex,
+});

@@ -9,6 +9,7 @@
  * in the gas estimate or in execution, comes out as AnchorError SUI_FAILED
  * naming the abort.
  */
+import { vectorCheckpoint } from "../../helpers/checkpoint-vectors.ts";
 import { readFileSync } from "node:fs";
 import { bcs } from "@mysten/sui/bcs";
 import { SuiJsonRpcClient, type JsonRpcTransport, type JsonRpcTransportRequestOptions } from "@mysten/sui/jsonRpc";
@@ -35,16 +36,7 @@ function signed(i: number, missing: number[] = []): SignedCheckpoint {
   const c = e.checkpoint;
   const bySigner = new Map(e.signatures.map((s) => [s.signer.toLowerCase(), s.signature as Hex]));
   return {
-    checkpoint: {
-      chainId: c.chainId as Hex,
-      epoch: BigInt(c.epoch!),
-      height: BigInt(c.height!),
-      blockHash: c.blockHash as Hex,
-      stateRoot: c.stateRoot as Hex,
-      withdrawalsRoot: c.withdrawalsRoot as Hex,
-      validatorSetHash: c.validatorSetHash as Hex,
-      nextValidatorSetHash: c.nextValidatorSetHash as Hex,
-    },
+    checkpoint: vectorCheckpoint(c),
     members: e.validators.map((v) => ({ address: v.address as Hex, power: BigInt(v.power) })),
     nextMembers: e.nextValidators.map((v) => ({ address: v.address as Hex, power: BigInt(v.power) })),
     signatures: e.validators.map((v, k) => (missing.includes(k) ? null : bySigner.get(v.address.toLowerCase())!)),

@@ -6,6 +6,7 @@
  * exactly the modules and dependencies given and hands the UpgradeCap to the
  * sender.
  */
+import { vectorCheckpoint } from "../../helpers/checkpoint-vectors.ts";
 import { readFileSync } from "node:fs";
 import { bcs } from "@mysten/sui/bcs";
 import { Ed25519Keypair } from "@mysten/sui/keypairs/ed25519";
@@ -29,16 +30,7 @@ describe("Sui transactions, built offline", () => {
   it("submit_checkpoint for each vector epoch builds, signs, verifies and decodes back to its arguments", async () => {
     for (const e of file.epochs) {
       const c = e.checkpoint;
-      const checkpoint = {
-        chainId: c.chainId as Hex,
-        epoch: BigInt(c.epoch!),
-        height: BigInt(c.height!),
-        blockHash: c.blockHash as Hex,
-        stateRoot: c.stateRoot as Hex,
-        withdrawalsRoot: c.withdrawalsRoot as Hex,
-        validatorSetHash: c.validatorSetHash as Hex,
-        nextValidatorSetHash: c.nextValidatorSetHash as Hex,
-      };
+      const checkpoint = vectorCheckpoint(c);
       const validators = e.validators.map((v) => ({ address: v.address as Hex, power: BigInt(v.power) }));
       const signers = [0, 1, 2];
       const signatures = signers.map((k) => e.signatures[k]!.signature as Hex);
