@@ -59,9 +59,19 @@ export interface SignedCheckpoint {
 
 /** Whether the signatures present carry more than 2/3 of the set's power (the contracts' rule). */
 export function hasQuorum(c: SignedCheckpoint): boolean {
-  const total = c.members.reduce((s, m) => s + m.power, 0n);
-  const signed = c.members.reduce((s, m, i) => (c.signatures[i] ? s + m.power : s), 0n);
+  const { signed, total } = signedPower(c);
   return signed * 3n > total * 2n;
+}
+
+/** The power of the members whose signatures are present, and of the whole set. */
+export function signedPower(c: SignedCheckpoint): { signed: bigint; total: bigint } {
+  let signed = 0n;
+  let total = 0n;
+  c.members.forEach((m, i) => {
+    total += m.power;
+    if (c.signatures[i]) signed += m.power;
+  });
+  return { signed, total };
 }
 
 /** One settlement chain the relayer submits checkpoints to (an EVM anchor contract or the Sui anchor object). */

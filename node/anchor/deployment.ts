@@ -33,14 +33,17 @@ export interface EvmDeploymentFile {
   validatorSetHash: Hex;
 }
 
-/** Reads and checks an EVM deployment record; `chainId` (when given) must be the pouw chain it was deployed for. */
-export function readEvmDeployment(path: string, chainId?: string): EvmDeploymentFile {
-  let d: Partial<EvmDeploymentFile>;
+function readRecord<T>(path: string): Partial<T> {
   try {
-    d = JSON.parse(readFileSync(path, "utf8")) as Partial<EvmDeploymentFile>;
+    return JSON.parse(readFileSync(path, "utf8")) as Partial<T>;
   } catch (e) {
     throw new Error(`cannot read deployment ${path}: ${describeError(e)}`);
   }
+}
+
+/** Reads and checks an EVM deployment record; `chainId` (when given) must be the pouw chain it was deployed for. */
+export function readEvmDeployment(path: string, chainId?: string): EvmDeploymentFile {
+  const d = readRecord<EvmDeploymentFile>(path);
   if (d.kind !== "evm") throw new Error(`${path} is not an EVM deployment (kind ${JSON.stringify(d.kind)})`);
   for (const k of ["anchor", "vault"] as const) if (!isHex(d[k]) || size(d[k]) !== 20) throw new Error(`${path}: ${k} must be a 20-byte address`);
   if (!isHex(d.domain) || size(d.domain) !== 32) throw new Error(`${path}: domain must be 32 bytes of hex`);
@@ -94,12 +97,7 @@ export interface SuiDeploymentFile {
 }
 
 export function readSuiDeployment(path: string, chainId?: string): SuiDeploymentFile {
-  let d: Partial<SuiDeploymentFile>;
-  try {
-    d = JSON.parse(readFileSync(path, "utf8")) as Partial<SuiDeploymentFile>;
-  } catch (e) {
-    throw new Error(`cannot read deployment ${path}: ${describeError(e)}`);
-  }
+  const d = readRecord<SuiDeploymentFile>(path);
   if (d.kind !== "sui") throw new Error(`${path} is not a Sui deployment (kind ${JSON.stringify(d.kind)})`);
   if (typeof d.packageId !== "string" || typeof d.anchor?.objectId !== "string" || typeof d.rpcUrl !== "string") throw new Error(`${path}: packageId, anchor and rpcUrl are required`);
   if (chainId !== undefined && d.chainId !== chainId) throw new Error(`${path} was deployed for chain "${d.chainId}", this node runs "${chainId}"`);

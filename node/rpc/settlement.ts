@@ -4,7 +4,7 @@
  * proof a vault's `withdraw` takes.
  */
 import { bytesToHex } from "viem";
-import type { SignedCheckpoint } from "../anchor/checkpoint.ts";
+import { hasQuorum, signedPower, type SignedCheckpoint } from "../anchor/checkpoint.ts";
 import { checkpointHeight, withdrawalLeaf } from "../chain/settlement.ts";
 import { encodeAddress } from "../crypto/address.ts";
 import type { WithdrawalT } from "../state/schemas.ts";
@@ -35,8 +35,7 @@ function epochParam(v: unknown, last: number): number {
 
 export function checkpointJson(c: SignedCheckpoint, withdrawals: number) {
   const k = c.checkpoint;
-  const total = c.members.reduce((s, m) => s + m.power, 0n);
-  const signed = c.members.reduce((s, m, i) => (c.signatures[i] ? s + m.power : s), 0n);
+  const { signed, total } = signedPower(c);
   return {
     epoch: Number(k.epoch),
     height: Number(k.height),
@@ -54,7 +53,7 @@ export function checkpointJson(c: SignedCheckpoint, withdrawals: number) {
     signedPower: signed.toString(),
     totalPower: total.toString(),
     /** More than 2/3 of the power signed: the anchor contracts accept it. */
-    quorum: signed * 3n > total * 2n,
+    quorum: hasQuorum(c),
   };
 }
 
