@@ -7,7 +7,7 @@ import { bytesToHex } from "viem";
 import { hasQuorum, signedPower, type SignedCheckpoint } from "../anchor/checkpoint.ts";
 import { checkpointHeight, withdrawalLeaf } from "../chain/settlement.ts";
 import { encodeAddress } from "../crypto/address.ts";
-import type { WithdrawalT } from "../state/schemas.ts";
+import type { EpochCheckpointT, WithdrawalT } from "../state/schemas.ts";
 import type { WorldState } from "../state/world.ts";
 import { checkpointDigest, withdrawalTree } from "../types/settlement.ts";
 import { bytesEqual } from "../util/hex.ts";
@@ -75,6 +75,9 @@ function epochWithdrawals(world: WorldState, epoch: number): WithdrawalT[] {
   return world.withdrawals.filter((w) => w.epoch === epoch);
 }
 
+/** A finished epoch's tree, built once per checkpoint record (records never change once written): wallets poll for proofs. */
+const trees = new WeakMap<EpochCheckpointT, ReturnType<typeof withdrawalTree>>();
+
 export const settlementMethods: Record<string, Method> = {
   async pouw_getCheckpoint(node, params) {
     const [e] = paramList(params, 0, 1);
@@ -116,9 +119,12 @@ export const settlementMethods: Record<string, Method> = {
     };
     const rec = world.checkpoints[w.epoch - 1];
     if (!rec) return { ...base, status: "pending", withdrawalsRoot: null, leafHash: null, proof: null };
-    const leaves = epochWithdrawals(world, w.epoch).map((x) => withdrawalLeaf(chainId, x));
-    const tree = withdrawalTree(leaves);
-    if (tree.root !== bytesToHex(rec.withdrawalsRoot)) throw new Error(`withdrawal tree of epoch ${w.epoch} does not match its checkpoint record`);
+    let tree = trees.get(rec);
+    if (!tree) {
+      tree = withdrawalTree(epochWithdrawals(world, w.epoch).map((x) => withdrawalLeaf(chainId, x)));
+      if (tree.root !== bytesToHex(rec.withdrawalsRoot)) throw new Error(`withdrawal tree of epoch ${w.epoch} does not match its checkpoint record`);
+      trees.set(rec, tree);
+    }
     return { ...base, status: "checkpointed", withdrawalsRoot: tree.root, leafHash: tree.leafHash(w.index), proof: tree.proof(w.index) };
   },
 };
