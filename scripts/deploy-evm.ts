@@ -16,8 +16,7 @@ import { parseArgs } from "node:util";
 import { parseEther } from "viem";
 import { anchorMembersOf, chainIdHash } from "../node/anchor/checkpoint.ts";
 import { envKey, evmClients, type EvmDeploymentFile } from "../node/anchor/deployment.ts";
-import { POUW_VAULT_ABI } from "../node/anchor/evm-abi.ts";
-import { AnchorErrorCode, deployEvm, loadEvmArtifacts, type EvmBytecode, type EvmPublicClient, type EvmWalletClient } from "../node/anchor/evm.ts";
+import { AnchorErrorCode, deployEvm, depositToVault, loadEvmArtifacts, type EvmBytecode, type EvmPublicClient, type EvmWalletClient } from "../node/anchor/evm.ts";
 import { parseGenesis, type GenesisJson } from "../node/types/genesis.ts";
 import { describeError, isPouwError } from "../node/util/errors.ts";
 
@@ -93,9 +92,7 @@ export async function main(argv: string[] = process.argv.slice(2), env: NodeJS.P
   if (values.fund !== undefined) {
     const value = parseEther(values.fund);
     if (value <= 0n) throw new Error(`--fund must be a positive amount of ether, got "${values.fund}"`);
-    const hash = await walletClient.writeContract({ address: record.vault, abi: POUW_VAULT_ABI, functionName: "deposit", value, chain: walletClient.chain, account: walletClient.account });
-    const receipt = await publicClient.waitForTransactionReceipt({ hash });
-    if (receipt.status !== "success") throw new Error(`funding the vault reverted (tx ${hash})`);
+    const hash = await depositToVault({ publicClient, walletClient, vault: record.vault, value });
     console.log(`  deposited ${values.fund} ether into the vault (tx ${hash})`);
   }
   const shown = relative(process.cwd(), file);

@@ -183,6 +183,12 @@ export async function deployEvm(p: { publicClient: EvmPublicClient; walletClient
   return { evmChainId, anchor: anchor.address, vault: vault.address, domain, deployer: getAddress(walletClient.account.address), blockNumber: anchor.blockNumber, validatorSetHash: setHash };
 }
 
+/** Locks `value` wei of native coin in the vault (what withdrawals are paid from); returns the transaction hash. */
+export async function depositToVault(p: { publicClient: EvmPublicClient; walletClient: EvmWalletClient; vault: Hex; value: bigint }): Promise<Hex> {
+  const receipt = await write(p.publicClient, p.walletClient, `deposit(${p.value} wei)`, { address: getAddress(p.vault), abi: POUW_VAULT_ABI, functionName: "deposit", args: [], value: p.value });
+  return receipt.transactionHash;
+}
+
 /** Claims one withdrawal leaf of an anchored epoch from the vault (it pays amount × 1 gwei); returns the transaction hash. */
 export async function withdrawFromVault(p: { publicClient: EvmPublicClient; walletClient: EvmWalletClient; vault: Hex; leaf: WithdrawalLeaf; proof: Hex[] }): Promise<Hex> {
   const receipt = await write(p.publicClient, p.walletClient, `withdraw(epoch ${p.leaf.epoch}, index ${p.leaf.index})`, { address: getAddress(p.vault), abi: POUW_VAULT_ABI, functionName: "withdraw", args: [p.leaf, p.proof] });
