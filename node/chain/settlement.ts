@@ -19,6 +19,9 @@ import { ExecErrorCode, type ExecErrorCode as ExecCode } from "./errors.ts";
 /** The epoch a height belongs to (height ≥ 1). */
 export const epochOf = (height: number, params: Pick<Params, "epochLength">): number => Math.floor((height - 1) / params.epochLength) + 1;
 
+/** Whether `height` is the last block of its epoch: the set is re-elected and the checkpoint recorded there. */
+export const isEpochEnd = (height: number, params: Pick<Params, "epochLength">): boolean => height % params.epochLength === 0;
+
 /** The last height of epoch e: where its checkpoint is taken. */
 export const checkpointHeight = (epoch: number, params: Pick<Params, "epochLength">): number => epoch * params.epochLength;
 
@@ -77,7 +80,7 @@ export function withdrawalLeaf(chainId: Uint8Array, w: WithdrawalT): WithdrawalL
  * the epoch's checkpoint.
  */
 export function endBlockCheckpoint(o: StateOverlay, ctx: BlockContext): void {
-  if (ctx.height % ctx.params.epochLength !== 0) return;
+  if (!isEpochEnd(ctx.height, ctx.params)) return;
   const first = openEpochStart(o);
   const leaves: WithdrawalLeaf[] = [];
   for (let i = first; i < o.withdrawals.length; i++) leaves.push(withdrawalLeaf(ctx.chainId, o.withdrawals.get(i)!));

@@ -6,6 +6,7 @@
  * move proposer priorities on by one height and, at an epoch boundary,
  * recompute the active set. Pure over the overlay.
  */
+import { isEpochEnd } from "./settlement.ts";
 import type { CommitT, DuplicateVoteEvidenceT } from "../types/block.ts";
 import type { ValidatorSetT } from "../types/validator.ts";
 import { addrKey, type StateOverlay } from "../state/world.ts";
@@ -185,7 +186,7 @@ function advanceValidatorSet(o: StateOverlay, ctx: BlockContext): void {
   const ps = ProposerSet.fromPriorities(current.map((v, i) => ({ id: addrKey(v.address), power: v.power, priority: o.priorities[i]! }))).increment(1);
   let priorities = ps.validators.map((v) => v.priority);
   o.lastValidators = current;
-  if (ctx.height % ctx.params.epochLength === 0) {
+  if (isEpochEnd(ctx.height, ctx.params)) {
     const elected = electValidators(o, ctx);
     if (elected.length > 0 && !sameSet(elected, current)) {
       priorities = ProposerSet.changedPriorities(
