@@ -1,17 +1,21 @@
 /**
  * The chain service: the committed head, the world state and the store, and
  * the one place where a block becomes committed. Consensus decides what to
- * commit; this writes it atomically and tells listeners.
+ * commit; this writes it atomically and tells listeners. A commit or import
+ * the disk refused (a StorageFault) is thrown AND handed to the
+ * `onStorageFault` listeners, so the node stops whatever the caller makes of
+ * the error: the in-memory head may be ahead of the disk by then.
  */
 import { sha256 } from "../crypto/hash.ts";
 import type { Level } from "../db/database.ts";
 import { PouwError } from "../util/errors.ts";
+import { asStorageFault, isStorageFault, StorageFault, type StorageFaultHandler } from "../util/storage-fault.ts";
 import { bytesEqual, fromHex, toHex, utf8 } from "../util/hex.ts";
 import type { BlockT, CommitT, ReceiptT } from "../types/block.ts";
 import type { Genesis } from "../types/genesis.ts";
 import type { Params } from "../types/params.ts";
 import { envelopeFromSigned, type TxEnvelope } from "../types/txcodec.ts";
-import { Bucket, bucketKey, iterateBucket, type BatchOp } from "../db/database.ts";
+import { Bucket, bucketKey, dbLocation, iterateBucket, type BatchOp } from "../db/database.ts";
 import { UintNum64 } from "../types/primitives.ts";
 import { evidenceHash } from "./evidence.ts";
 import { genesisStaking } from "./staking.ts";
@@ -43,6 +47,7 @@ export class Blockchain {
   /** The commit of the head block (empty for genesis); the next block carries it as lastCommit. */
   headCommit: CommitT;
   private readonly listeners = new Set<CommitListener>();
+  private readonly faultListeners = new Set<StorageFaultHandler>();
   /** Evidence included in committed blocks (hash hex → height): a block may not include it again. */
   readonly includedEvidence = new Map<string, number>();
 
@@ -99,6 +104,31 @@ export class Blockchain {
     return () => this.listeners.delete(listener);
   }
 
+  /** Told when a commit or import fails because the disk refused the write. */
+  onStorageFault(listener: StorageFaultHandler): () => void {
+    this.faultListeners.add(listener);
+    return () => this.faultListeners.delete(listener);
+  }
+
+  /** `e` as a StorageFault when it is one (telling the listeners), else unchanged. */
+  private storageFault(e: unknown): unknown {
+    const f = asStorageFault(e, "chain database", dbLocation(this.store.db));
+    if (f instanceof StorageFault) for (const l of this.faultListeners) l(f);
+    return f;
+  }
+
+  /**
+   * Adds a precommit for the head block that arrived after it was committed
+   * (the caller checked its signature, round and block): the next block's
+   * lastCommit carries it. Kept in memory only; the stored commit is the one
+   * that finalized the block.
+   */
+  addHeadCommitSignature(validator: Uint8Array, signature: Uint8Array): void {
+    const hc = this.headCommit;
+    if (hc.signatures.some((s) => bytesEqual(s.validator, validator))) return;
+    this.headCommit = { ...hc, signatures: [...hc.signatures, { validator: new Uint8Array(validator), signature }] };
+  }
+
   build(input: Omit<BuildInput, "lastCommit" | "evidenceIncluded">): BuiltBlock {
     return buildBlock(this.world, this.head, this.ctx, { ...input, lastCommit: this.headCommit, evidenceIncluded: (h) => this.includedEvidence.has(h) });
   }
@@ -124,12 +154,16 @@ export class Blockchain {
   /** Writes the block, its receipts, index and state in one synced batch, then makes it the head. */
   async commit(block: BlockT, hash: Uint8Array, result: ExecutionResult, commit: CommitT): Promise<CommittedBlock> {
     if (block.header.height !== this.head.header.height + 1) throw new Error(`commit of height ${block.header.height} on head ${this.head.header.height}`);
-    const ops = [
-      ...(await this.store.blockOps(block, hash, commit, result.receipts, result.txs)),
-      ...sealedWriteOps(this.world, result.sealed),
-      ...this.evidenceOps(block),
-    ];
-    await this.store.write(ops);
+    try {
+      const ops = [
+        ...(await this.store.blockOps(block, hash, commit, result.receipts, result.txs)),
+        ...sealedWriteOps(this.world, result.sealed),
+        ...this.evidenceOps(block),
+      ];
+      await this.store.write(ops);
+    } catch (e) {
+      throw this.storageFault(e);
+    }
     adoptSealed(this.world, result.sealed);
     this.noteEvidence(block);
     this.head = { header: block.header, hash };
@@ -172,13 +206,19 @@ export class Blockchain {
         this.headCommit = commit;
         done.push({ block, hash, commit, txs: result.txs, receipts: result.receipts });
       } catch (e) {
+        // The disk, not the block: nothing of this batch is written (the blocks before it are in memory only).
+        if (isStorageFault(e)) throw this.storageFault(e);
         error = e;
         break;
       }
     }
     if (done.length > 0) {
-      await this.store.syncBodies();
-      await this.store.write([...lastPerKey(ops), ...touched.writeOps(this.world)]);
+      try {
+        await this.store.syncBodies();
+        await this.store.write([...lastPerKey(ops), ...touched.writeOps(this.world)]);
+      } catch (e) {
+        throw this.storageFault(e);
+      }
       for (const c of done) for (const l of this.listeners) l(c);
     }
     return error === undefined ? { imported: done.length } : { imported: done.length, error };

@@ -23,12 +23,13 @@ import { bytesEqual, fromHex, toHex } from "../util/hex.ts";
 import type { Logger } from "../util/logger.ts";
 import type { Metrics } from "../util/metrics.ts";
 import { ConsensusError, ConsensusErrorCode } from "./errors.ts";
-import type { PrivValidator } from "./privval.ts";
+import { SignStep, type PrivValidator } from "./privval.ts";
 import { ProposerSet } from "../chain/proposer.ts";
 import { Tendermint } from "./tendermint/machine.ts";
 import { DEFAULT_TIMEOUTS, type ConsensusAction, type ConsensusEvent, type TimeoutParams, type VoteMsg } from "./tendermint/types.ts";
 import type { ConsensusTransport } from "./transport.ts";
-import type { ConsensusWal } from "./wal.ts";
+import type { ConsensusWal, WalRecord } from "./wal.ts";
+import { isStorageFault } from "../util/storage-fault.ts";
 
 export interface TxSource {
   /** Candidate transactions for the next block, best first. */
@@ -42,6 +43,13 @@ export interface EngineOptions {
   timeouts?: TimeoutParams;
   /** Re-publish this validator's messages of the current height this often while it has not decided (lost gossip). */
   regossipMs?: number;
+  /**
+   * After a decision, how long past the block time the next height may wait
+   * for precommits still missing from validators that signed the previous
+   * height, so that the next block's lastCommit carries them (they are not
+   * counted as missed).
+   */
+  commitGraceMs?: number;
 }
 
 export interface EngineModules {
@@ -62,6 +70,8 @@ export interface EngineModules {
   attestations?: () => Iterable<WorkAttestationT>;
   /** Fetches what a block's execution needs besides the state (a challenge's start checkpoint) before it is verified. */
   prepare?: (blocks: readonly BlockT[]) => Promise<void>;
+  /** The disk refused a write (WAL, privval, chain): the engine stops and reports it here (fail-stop). */
+  onStorageFault?: (err: unknown) => void;
 }
 
 interface Candidate {
@@ -94,11 +104,18 @@ export class ConsensusEngine {
   private regossipTimer: NodeJS.Timeout | null = null;
   private queue: Promise<void> = Promise.resolve();
   private running = false;
+  /** Signatures of this validator's own votes and proposals found in the WAL, re-sent as they were (not signed again). */
+  private walVoteSigs = new Map<string, Uint8Array>();
+  private walProposalSigs = new Map<string, Uint8Array>();
+  /** WAL records already received for heights after the machine's (logged again when that height starts). */
+  private walCarry: WalRecord[] = [];
+  /** Validators whose precommit for the previous height arrived (the next height waits a little for those). */
+  private liveSigners = new Set<string>();
   /** Transactions in blocks being voted on, for the "included" status. */
   readonly proposing = new Set<string>();
 
   constructor(opts: EngineOptions, modules: EngineModules) {
-    this.opts = { timeouts: DEFAULT_TIMEOUTS, regossipMs: 1000, ...opts };
+    this.opts = { timeouts: DEFAULT_TIMEOUTS, regossipMs: 1000, commitGraceMs: Math.min(200, Math.floor(opts.blockTimeMs / 2)), ...opts };
     this.m = modules;
     this.self = modules.privval ? addrKey(modules.privval.key.address) : null;
     this.machine = new Tendermint({ self: this.self, timeouts: this.opts.timeouts });
@@ -112,18 +129,18 @@ export class ConsensusEngine {
     return this.machine.round;
   }
 
-  /** Starts at the height after the head; after a restart mid-height, at the round after the last one signed. */
+  /**
+   * Starts at the height after the head. After a restart mid-height it
+   * replays the WAL first: the validator re-enters the height and round it
+   * was in, with the messages it had handled, its lock, and its own votes,
+   * which it sends again byte for byte.
+   */
   async start(): Promise<void> {
-    const { chain, privval, logger } = this.m;
+    const { chain, privval } = this.m;
     const head = chain.head.header.height;
     const last = privval?.lastSigned ?? null;
     if (last && last.height > head + 1) {
       throw new ConsensusError(ConsensusErrorCode.STATE_INCONSISTENT, `privval signed height ${last.height} but the chain head is ${head}`);
-    }
-    let round = 0;
-    if (last && last.height === head + 1) {
-      round = last.round + 1;
-      logger.info({ height: head + 1, round }, "Resuming after a restart mid-height: skipping to the next round");
     }
     this.set = this.committedSet();
     this.setHeight = head + 1;
@@ -134,8 +151,75 @@ export class ConsensusEngine {
     });
     this.running = true;
     this.regossipTimer = setInterval(() => this.regossip(), this.opts.regossipMs);
-    this.enqueue(() => this.beginHeight(head + 1, round));
+    this.enqueue(() => this.resume(head + 1));
     await this.queue;
+  }
+
+  /** Enters `height`, replaying what the WAL holds for it. */
+  private async resume(height: number): Promise<void> {
+    const { wal, logger, privval } = this.m;
+    const records = (await wal.messages()).filter((r) => r.height >= height);
+    const current = records.filter((r) => r.height === height);
+    this.walCarry = records.filter((r) => r.height > height);
+    for (const r of current) {
+      if (r.type === "ownVote") {
+        const v = Vote.deserialize(r.bytes);
+        this.walVoteSigs.set(sigKey(voteMsg(v)), v.signature);
+      } else if (r.type === "ownProposal") {
+        this.walProposalSigs.set(proposalKey(r.height, r.round, r.polRound, r.blockHash), r.signature);
+      }
+    }
+    // The privval's last signature, if the WAL lost it (an older node, a torn tail): re-sent too.
+    const last = privval?.lastSigned;
+    let lastVote: Uint8Array | null = null;
+    if (privval && last && last.height === height && last.step !== SignStep.Propose) {
+      const type = last.step === SignStep.Prevote ? VoteType.Prevote : VoteType.Precommit;
+      const bytes = Vote.serialize({ type, height, round: last.round, blockHash: last.blockHash, validator: privval.key.address, signature: last.signature });
+      const key = sigKey(voteMsg(Vote.deserialize(bytes)));
+      if (!this.walVoteSigs.has(key)) {
+        this.walVoteSigs.set(key, last.signature);
+        lastVote = bytes;
+      }
+    }
+    if (current.length > 0 || lastVote) logger.info({ height, records: current.length, lastSigned: last ? { round: last.round, step: last.step } : null }, "Replaying the consensus WAL after a restart mid-height");
+    {
+      await this.beginHeight(height, 0, false);
+      for (const r of current) {
+        if (this.machine.height !== height || this.machine.step === "decided") break;
+        switch (r.type) {
+          case "proposal":
+            await this.onProposalBytes(r.bytes, "", false);
+            break;
+          case "vote":
+            await this.onVoteBytes(r.bytes, "", false);
+            break;
+          case "timeout":
+            await this.feed({ type: "timeout", step: r.step, height: r.height, round: r.round });
+            break;
+          case "ownVote": {
+            // Normally re-cast by the machine above; if not (its inputs were lost), it still counts and is re-sent.
+            const v = Vote.deserialize(r.bytes);
+            this.rememberOwn("vote", r.bytes);
+            this.m.transport?.publishVote(r.bytes);
+            this.sigs.set(sigKey(voteMsg(v)), v.signature);
+            await this.feed({ type: "vote", vote: voteMsg(v) });
+            break;
+          }
+          case "ownProposal":
+            break;
+        }
+      }
+      if (lastVote && this.machine.height === height && this.machine.step !== "decided") {
+        const v = Vote.deserialize(lastVote);
+        this.rememberOwn("vote", lastVote);
+        this.m.transport?.publishVote(lastVote);
+        this.sigs.set(sigKey(voteMsg(v)), v.signature);
+        await this.feed({ type: "vote", vote: voteMsg(v) });
+      }
+    }
+    if (current.length > 0 || lastVote) {
+      logger.info({ height: this.machine.height, round: this.machine.round, step: this.machine.step, ownVotes: this.own.length }, "Resumed consensus where it stopped");
+    }
   }
 
   async stop(): Promise<void> {
@@ -234,9 +318,25 @@ export class ConsensusEngine {
       try {
         await job();
       } catch (e) {
-        this.m.logger.error({ err: e }, "Consensus step failed");
+        this.failed(e);
       }
     });
+  }
+
+  /** A step threw: a storage fault stops consensus (fail-stop) and is reported; anything else is logged and consensus goes on. */
+  private failed(e: unknown): void {
+    if (!isStorageFault(e)) {
+      this.m.logger.error({ err: e }, "Consensus step failed");
+      return;
+    }
+    if (!this.running) return;
+    this.running = false;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    if (this.nextHeightTimer) clearTimeout(this.nextHeightTimer);
+    if (this.regossipTimer) clearInterval(this.regossipTimer);
+    if (this.m.onStorageFault) this.m.onStorageFault(e);
+    else this.m.logger.error({ err: e }, "Storage fault: consensus stopped");
   }
 
   /** Like `enqueue`, resolving to the job's result (`fallback` if it failed or the engine stopped first). */
@@ -247,7 +347,7 @@ export class ConsensusEngine {
         try {
           resolve(await job());
         } catch (e) {
-          this.m.logger.error({ err: e }, "Consensus step failed");
+          this.failed(e);
           resolve(fallback);
         }
       });
@@ -258,8 +358,15 @@ export class ConsensusEngine {
     await this.perform(this.machine.handle(event));
   }
 
-  private async beginHeight(height: number, round: number): Promise<void> {
+  /** Starts `height` in the machine; `resetWal` (not when replaying it) starts the WAL's log afresh for it. */
+  private async beginHeight(height: number, round: number, resetWal = true): Promise<void> {
     if (height !== this.m.chain.head.header.height + 1) return;
+    if (resetWal) {
+      await this.m.wal.resetLog(this.walCarry.filter((r) => r.height === height));
+      this.walCarry = this.walCarry.filter((r) => r.height > height);
+      this.walVoteSigs.clear();
+      this.walProposalSigs.clear();
+    }
     if (this.setHeight !== height) {
       this.set = this.committedSet();
       this.setHeight = height;
@@ -273,7 +380,7 @@ export class ConsensusEngine {
     await this.perform(this.machine.startHeight(height, this.set!, round));
     const future = this.futureProposals;
     this.futureProposals = [];
-    for (const f of future) await this.onProposalBytes(f.bytes, f.from);
+    for (const f of future) await this.onProposalBytes(f.bytes, f.from, false); // logged when it arrived
   }
 
   private async perform(actions: ConsensusAction[]): Promise<void> {
@@ -292,7 +399,11 @@ export class ConsensusEngine {
         case "scheduleTimeout": {
           const t = setTimeout(() => {
             this.timers.delete(t);
-            this.enqueue(() => this.feed({ type: "timeout", step: a.step, height: a.height, round: a.round }));
+            this.enqueue(async () => {
+              if (a.height !== this.machine.height || a.round !== this.machine.round || this.machine.step === "decided") return; // stale
+              await this.m.wal.append({ type: "timeout", height: a.height, round: a.round, step: a.step });
+              await this.feed({ type: "timeout", step: a.step, height: a.height, round: a.round });
+            });
           }, a.ms);
           this.timers.add(t);
           break;
@@ -398,33 +509,55 @@ export class ConsensusEngine {
     const c = this.candidates.get(value);
     if (!c || !this.m.privval) return;
     const h = c.block.header.height;
-    let signature: Uint8Array;
-    try {
-      signature = await this.m.privval.signProposal(h, round, polRound, c.hash);
-    } catch (e) {
-      this.m.logger.warn({ err: e, height: h, round }, "Privval refused to sign the proposal");
-      return;
+    const key = proposalKey(h, round, polRound, c.hash);
+    let signature = this.walProposalSigs.get(key);
+    if (!signature) {
+      try {
+        signature = await this.m.privval.signProposal(h, round, polRound, c.hash);
+      } catch (e) {
+        if (isStorageFault(e)) throw e;
+        this.m.logger.error({ err: e, height: h, round }, "Privval refused to sign the proposal");
+        return;
+      }
+      await this.m.wal.append({ type: "ownProposal", height: h, round, polRound, blockHash: c.hash, signature }, true);
     }
     const bytes = ProposalMessage.serialize({ round, polRound: polRound + 1, block: c.block, signature });
-    this.own.push({ kind: "proposal", bytes });
+    this.rememberOwn("proposal", bytes);
     this.m.transport?.publishProposal(bytes);
   }
 
+  /**
+   * Signs (or, replaying, takes from the WAL) a vote the machine cast, makes
+   * it durable in the WAL, sends it, and only then counts it (feeds it back).
+   * A vote privval refuses is not counted.
+   */
   private async publishVote(v: VoteMsg): Promise<void> {
-    if (!this.m.privval) return;
+    const privval = this.m.privval;
+    if (!privval) return;
     const type = v.kind === "prevote" ? VoteType.Prevote : VoteType.Precommit;
     const hash = v.value === null ? ZERO_HASH : fromHex(v.value);
-    let signature: Uint8Array;
-    try {
-      signature = await this.m.privval.signVote(type, v.height, v.round, hash);
-    } catch (e) {
-      this.m.logger.warn({ err: e, height: v.height, round: v.round, kind: v.kind }, "Privval refused to sign the vote");
-      return;
+    const key = sigKey(v);
+    let signature = this.walVoteSigs.get(key);
+    const fresh = !signature;
+    if (!signature) {
+      try {
+        signature = await privval.signVote(type, v.height, v.round, hash);
+      } catch (e) {
+        if (isStorageFault(e)) throw e;
+        this.m.logger.error({ err: e, height: v.height, round: v.round, kind: v.kind }, "Privval refused to sign the vote: it does not count");
+        return;
+      }
     }
-    this.sigs.set(sigKey(v), signature);
-    const bytes = Vote.serialize({ type, height: v.height, round: v.round, blockHash: hash, validator: this.m.privval.key.address, signature });
-    this.own.push({ kind: "vote", bytes });
+    this.sigs.set(key, signature);
+    const bytes = Vote.serialize({ type, height: v.height, round: v.round, blockHash: hash, validator: privval.key.address, signature });
+    if (fresh) await this.m.wal.append({ type: "ownVote", height: v.height, bytes }, true);
+    this.rememberOwn("vote", bytes);
     this.m.transport?.publishVote(bytes);
+    await this.feed({ type: "vote", vote: v });
+  }
+
+  private rememberOwn(kind: "proposal" | "vote", bytes: Uint8Array): void {
+    if (!this.own.some((o) => o.kind === kind && bytesEqual(o.bytes, bytes))) this.own.push({ kind, bytes });
   }
 
   // ---- inbound
@@ -446,7 +579,7 @@ export class ConsensusEngine {
    * True: valid (relay). False: invalid (the transport may penalise the peer).
    * Null: not judged (an old or far-future height): neither relayed nor held against anyone.
    */
-  private async onProposalBytes(bytes: Uint8Array, from: string): Promise<boolean | null> {
+  private async onProposalBytes(bytes: Uint8Array, from: string, log = true): Promise<boolean | null> {
     let msg;
     try {
       msg = ProposalMessage.deserialize(bytes);
@@ -467,9 +600,13 @@ export class ConsensusEngine {
     if (!mlDsa().verify(proposer.publicKey, proposalSigningMessage(this.m.chain.ctx.chainId, h, round, polRound, hash), signature)) return false;
     if (h !== this.machine.height || this.machine.step === "decided") {
       // Signed by the right proposer but for a height not started yet: its block is checked then.
-      if (this.futureProposals.length < MAX_FUTURE_PROPOSALS) this.futureProposals.push({ bytes, from });
+      if (h <= this.machine.height) return null; // this height is decided
+      if (this.futureProposals.length >= MAX_FUTURE_PROPOSALS) return null;
+      this.futureProposals.push({ bytes, from });
+      if (log) await this.logCarried({ type: "proposal", height: h, bytes });
       return true;
     }
+    if (log) await this.m.wal.append({ type: "proposal", height: h, bytes });
     let valid = true;
     if (!this.candidates.has(toHex(hash))) {
       await this.m.prepare?.([block]);
@@ -485,7 +622,7 @@ export class ConsensusEngine {
     return true;
   }
 
-  private async onVoteBytes(bytes: Uint8Array, _from: string): Promise<boolean | null> {
+  private async onVoteBytes(bytes: Uint8Array, _from: string, log = true): Promise<boolean | null> {
     let v;
     try {
       v = Vote.deserialize(bytes);
@@ -493,22 +630,47 @@ export class ConsensusEngine {
       return false;
     }
     if (v.type !== VoteType.Prevote && v.type !== VoteType.Precommit) return false;
-    const current = this.m.chain.head.header.height + 1;
+    const head = this.m.chain.head.header.height;
+    const current = head + 1;
+    if (v.height === head && v.type === VoteType.Precommit) return this.onLatePrecommit(v);
     if (v.height < current || v.height > current + 1) return null;
     if (!this.setFor(v.height)) return null; // the next height's set is not known yet
     const id = addrKey(v.validator);
     const val = this.validator(id);
     if (!val) return false;
     if (!mlDsa().verify(val.publicKey, voteSigningMessage(this.m.chain.ctx.chainId, v.type, v.height, v.round, v.blockHash), v.signature)) return false;
-    const vote: VoteMsg = {
-      kind: v.type === VoteType.Prevote ? "prevote" : "precommit",
-      height: v.height,
-      round: v.round,
-      value: v.blockHash.every((b) => b === 0) ? null : toHex(v.blockHash),
-      validator: id,
-    };
+    const vote = voteMsg(v);
     this.sigs.set(sigKey(vote), v.signature);
+    if (log) {
+      if (v.height === this.machine.height) await this.m.wal.append({ type: "vote", height: v.height, bytes });
+      else await this.logCarried({ type: "vote", height: v.height, bytes });
+    }
     await this.feed({ type: "vote", vote }); // the machine holds next-height votes until that height starts
+    return true;
+  }
+
+  /** A message for a height after the machine's: logged now, and again at the top of that height's log. */
+  private async logCarried(rec: WalRecord): Promise<void> {
+    if (this.walCarry.length >= 4 * MAX_FUTURE_PROPOSALS + 4 * 1024) return;
+    this.walCarry.push(rec);
+    await this.m.wal.append(rec);
+  }
+
+  /**
+   * A precommit for the head block that arrived after the decision: added to
+   * the head's commit so the next block's lastCommit carries it and its
+   * validator is not counted as missing (CometBFT's LastCommit).
+   */
+  private onLatePrecommit(v: ReturnType<typeof Vote.deserialize>): boolean | null {
+    const { chain } = this.m;
+    const hc = chain.headCommit;
+    if (v.round !== hc.round || !bytesEqual(v.blockHash, chain.head.hash)) return null;
+    const id = addrKey(v.validator);
+    if (hc.signatures.some((s) => addrKey(s.validator) === id)) return null;
+    const member = chain.world.lastValidators.find((x) => addrKey(x.address) === id);
+    if (!member) return false;
+    if (!mlDsa().verify(member.publicKey, voteSigningMessage(chain.ctx.chainId, v.type, v.height, v.round, v.blockHash), v.signature)) return false;
+    chain.addHeadCommitSignature(v.validator, v.signature);
     return true;
   }
 
@@ -535,12 +697,29 @@ export class ConsensusEngine {
     for (const ev of c.block.body.evidence) this.evidence.delete(evidenceHash(ev));
     this.m.metrics?.blockCommitSeconds.observe((performance.now() - t0) / 1000);
     this.proposing.clear();
+    // Precommits for this block still on their way (same round) are added to the head's commit as they arrive.
+    for (const [k, sig] of this.sigs) {
+      const [h, kind, r, validator, val] = k.split("/");
+      if (Number(h) === height && kind === "precommit" && Number(r) === round && val === value && !commit.signatures.some((x) => addrKey(x.validator) === validator)) {
+        this.m.chain.addHeadCommitSignature(fromHex(validator!), sig);
+      }
+    }
     const next = height + 1;
     const wait = Math.max(0, c.block.header.time + this.opts.blockTimeMs - this.m.clock.now());
-    this.nextHeightTimer = setTimeout(() => {
+    const graceUntil = this.m.clock.now() + wait + this.opts.commitGraceMs;
+    const expected = this.liveSigners;
+    const fire = () => {
       this.nextHeightTimer = null;
+      const signed = new Set(this.m.chain.headCommit.signatures.map((x) => addrKey(x.validator)));
+      // Wait a little for validators that signed last time and whose precommit is still on its way.
+      if ([...expected].some((id) => !signed.has(id)) && this.m.clock.now() < graceUntil && this.running) {
+        this.nextHeightTimer = setTimeout(fire, 5);
+        return;
+      }
+      this.liveSigners = signed;
       this.enqueue(() => this.beginHeight(next, 0));
-    }, wait);
+    };
+    this.nextHeightTimer = setTimeout(fire, wait);
   }
 
   private regossip(): void {
@@ -560,4 +739,18 @@ export class ConsensusEngine {
 
 function sigKey(v: VoteMsg): string {
   return `${v.height}/${v.kind}/${v.round}/${v.validator}/${v.value ?? "nil"}`;
+}
+
+function voteMsg(v: { type: number; height: number; round: number; blockHash: Uint8Array; validator: Uint8Array }): VoteMsg {
+  return {
+    kind: v.type === VoteType.Prevote ? "prevote" : "precommit",
+    height: v.height,
+    round: v.round,
+    value: v.blockHash.every((b) => b === 0) ? null : toHex(v.blockHash),
+    validator: addrKey(v.validator),
+  };
+}
+
+function proposalKey(height: number, round: number, polRound: number, blockHash: Uint8Array): string {
+  return `${height}/${round}/${polRound}/${toHex(blockHash)}`;
 }

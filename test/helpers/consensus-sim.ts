@@ -28,6 +28,16 @@ export interface SimOptions {
   heightsAfterHeal: number;
   /** Give up (termination failure) after this much virtual time past `healAt`. */
   deadlineAfterHealMs: number;
+  /**
+   * Crash-restarts before `healAt`: each picks an honest node at a random
+   * moment, stops it (its queued work is lost) for up to `maxDowntimeMs`, and
+   * restarts it from its WAL (the events its machine handled at its current
+   * height, and the votes it signed) and its privval's last signature.
+   */
+  restarts?: number;
+  maxDowntimeMs?: number;
+  /** Restart without replaying the WAL (to check that the tests notice: liveness needs it). */
+  noWalReplay?: boolean;
 }
 
 export const SIM_TIMEOUTS: TimeoutParams = { proposeMs: 300, proposeDeltaMs: 100, prevoteMs: 150, prevoteDeltaMs: 100, precommitMs: 150, precommitDeltaMs: 100 };
@@ -46,6 +56,15 @@ interface QueueItem {
 interface SimNode {
   id: string;
   machine: Tendermint;
+  /** Bumped by a crash: queued work of an earlier incarnation does nothing. */
+  incarnation: number;
+  down: boolean;
+  /** The WAL: events its machine handled at its current height, in order; and those held for the next one. */
+  wal: ConsensusEvent[];
+  walNext: ConsensusEvent[];
+  /** Privval: the last (height, round, step) signed and its value; every vote signed at the current height. */
+  lastSigned: { height: number; round: number; step: number; value: string | null } | null;
+  signed: VoteMsg[];
   byzantine: boolean;
   decided: Map<number, string>;
   /** Everything sent or received for the current height, to re-gossip. */
@@ -62,6 +81,8 @@ export interface SimResult {
   honest: number[];
   healedHeights: number[];
   terminated: boolean;
+  /** Crash-restarts that happened. */
+  restarts: number;
   evidence: number;
   events: number;
   endTime: number;
@@ -85,7 +106,20 @@ export function simulate(o: SimOptions): SimResult {
   let now = 0;
   let events = 0;
   let evidence = 0;
-  const at = (time: number, node: number, run: () => void) => queue.push({ at: time, seq: seq++, node, run });
+  // Work queued for a node runs only if that incarnation of it is still up (a crash loses it).
+  const at = (time: number, node: number, run: () => void) => {
+    const n = nodes[node];
+    const inc = n?.incarnation ?? 0;
+    queue.push({ at: time, seq: seq++, node, run: () => (n === undefined || (!n.down && n.incarnation === inc) ? run() : undefined) });
+  };
+  /** Feeds an event to node i's machine, logging it to its WAL first (as the engine does). */
+  const handle = (i: number, ev: ConsensusEvent): ConsensusAction[] => {
+    const node = nodes[i]!;
+    const h = ev.type === "proposal" ? ev.proposal.height : ev.type === "vote" ? ev.vote.height : ev.height;
+    if (h === node.machine.height) node.wal.push(ev);
+    else if (h === node.machine.height + 1) node.walNext.push(ev);
+    return node.machine.handle(ev);
+  };
 
   // Partitions: up to two windows before healing, each splitting the nodes in two.
   const windows: { from: number; to: number; side: boolean[] }[] = [];
@@ -102,6 +136,12 @@ export function simulate(o: SimOptions): SimResult {
   const nodes: SimNode[] = ids.map((id, i) => ({
     id,
     machine: new Tendermint({ self: id, timeouts: SIM_TIMEOUTS }),
+    incarnation: 0,
+    down: false,
+    wal: [],
+    walNext: [],
+    lastSigned: null,
+    signed: [],
     byzantine: i === o.byzantine,
     decided: new Map(),
     current: [],
@@ -129,7 +169,7 @@ export function simulate(o: SimOptions): SimResult {
     node.peerHeight[from] = Math.max(node.peerHeight[from]!, heightOf(m));
     if (heightOf(m) === node.machine.height && !node.current.some((x) => sameMsg(x, m))) node.current.push(m);
     const ev: ConsensusEvent = m.kind === "proposal" ? { type: "proposal", proposal: m.p, valid: valid(m.p.value) } : { type: "vote", vote: m.v };
-    act(to, node.machine.handle(ev));
+    act(to, handle(to, ev));
   };
 
   const broadcast = (from: number, m: Msg) => {
@@ -158,17 +198,31 @@ export function simulate(o: SimOptions): SimResult {
       switch (a.type) {
         case "getValue": {
           const value = node.byzantine && rnd() < 0.3 ? `bad-${a.height}-${a.round}` : `b${a.height}.${a.round}.${node.id}`;
-          at(now + 1, i, () => act(i, node.machine.handle({ type: "value", height: a.height, round: a.round, value })));
+          at(now + 1, i, () => act(i, handle(i, { type: "value", height: a.height, round: a.round, value })));
           break;
         }
         case "propose":
           broadcast(i, { kind: "proposal", p: a.proposal });
           break;
-        case "vote":
-          broadcast(i, { kind: "vote", v: a.vote });
+        case "vote": {
+          // Privval: a vote signed before (replayed from the WAL) is sent again as it was; a new one only if it
+          // is past the last signed (height, round, step). A refused vote is neither sent nor counted.
+          const v = a.vote;
+          const again = node.signed.some((x) => x.kind === v.kind && x.round === v.round && x.value === v.value && x.height === v.height);
+          if (!again) {
+            const step = v.kind === "prevote" ? 2 : 3;
+            const last = node.lastSigned;
+            const cmp = last === null ? 1 : v.height !== last.height ? v.height - last.height : v.round !== last.round ? v.round - last.round : step - last.step;
+            if (cmp < 0 || (cmp === 0 && last!.value !== v.value)) break;
+            node.lastSigned = { height: v.height, round: v.round, step, value: v.value };
+            node.signed.push(v);
+          }
+          broadcast(i, { kind: "vote", v });
+          act(i, handle(i, { type: "vote", vote: v }));
           break;
+        }
         case "scheduleTimeout":
-          at(now + a.ms, i, () => act(i, node.machine.handle({ type: "timeout", step: a.step, height: a.height, round: a.round })));
+          at(now + a.ms, i, () => act(i, handle(i, { type: "timeout", step: a.step, height: a.height, round: a.round })));
           break;
         case "evidence":
           evidence++;
@@ -178,14 +232,41 @@ export function simulate(o: SimOptions): SimResult {
           const proposal = node.current.find((m) => m.kind === "proposal" && m.p.round === a.round && m.p.value === a.value);
           node.history.set(a.height, [...(proposal ? [proposal] : []), ...a.precommits.map((v) => ({ kind: "vote" as const, v }))]);
           const next = a.height + 1;
-          at(now + COMMIT_DELAY_MS, i, () => {
-            node.current = [];
-            act(i, node.machine.startHeight(next, setAt(next)));
-          });
+          at(now + COMMIT_DELAY_MS, i, () => startHeight(i, next));
           break;
         }
       }
     }
+  };
+
+  const startHeight = (i: number, h: number) => {
+    const node = nodes[i]!;
+    node.current = [];
+    node.wal = node.walNext.filter((e) => (e.type === "proposal" ? e.proposal.height : e.type === "vote" ? e.vote.height : e.height) === h);
+    node.walNext = [];
+    node.signed = node.signed.filter((v) => v.height >= h);
+    act(i, node.machine.startHeight(h, setAt(h)));
+  };
+
+  /** Restarts node i at the height after its last decision: WAL replayed through a fresh machine (or not, with noWalReplay). */
+  const restart = (i: number) => {
+    const node = nodes[i]!;
+    node.down = false;
+    node.machine = new Tendermint({ self: node.id, timeouts: SIM_TIMEOUTS });
+    const h = node.decided.size + 1;
+    const wal = o.noWalReplay ? [] : node.wal.filter((e) => (e.type === "proposal" ? e.proposal.height : e.type === "vote" ? e.vote.height : e.height) === h);
+    if (o.noWalReplay) node.signed = [];
+    node.walNext = [];
+    node.current = [];
+    node.wal = [];
+    act(i, node.machine.startHeight(h, setAt(h)));
+    for (const ev of wal) {
+      if (ev.type === "proposal") node.current.push({ kind: "proposal", p: ev.proposal });
+      if (ev.type === "vote" && ev.vote.validator !== node.id) node.current.push({ kind: "vote", v: ev.vote });
+      act(i, handle(i, ev));
+    }
+    at(now + GOSSIP_MS, i, () => gossip(i));
+    restarted++;
   };
 
   const gossip = (i: number) => {
@@ -201,12 +282,31 @@ export function simulate(o: SimOptions): SimResult {
     at(now + (now < o.healAt ? 4 * GOSSIP_MS : GOSSIP_MS), i, () => gossip(i));
   };
 
+  const honest = ids.map((_, i) => i).filter((i) => i !== o.byzantine);
+  let restarted = 0;
   for (let i = 0; i < n; i++) {
     act(i, nodes[i]!.machine.startHeight(1, setAt(1)));
     at(GOSSIP_MS + i, i, () => gossip(i));
   }
+  // Crash-restarts, scheduled outside any node's incarnation (a crash is not the node's own work).
+  for (let k = 0; k < (o.restarts ?? 0); k++) {
+    const victim = honest[Math.floor(rnd() * honest.length)]!;
+    const crashAt = Math.floor(rnd() * o.healAt);
+    const downtime = Math.floor(rnd() * (o.maxDowntimeMs ?? 1000));
+    queue.push({
+      at: crashAt,
+      seq: seq++,
+      node: -1,
+      run: () => {
+        const node = nodes[victim]!;
+        if (node.down) return;
+        node.down = true;
+        node.incarnation++;
+        queue.push({ at: now + downtime, seq: seq++, node: -1, run: () => restart(victim) });
+      },
+    });
+  }
 
-  const honest = ids.map((_, i) => i).filter((i) => i !== o.byzantine);
   const heightAtHeal = new Map<number, number>();
   const deadline = o.healAt + o.deadlineAfterHealMs;
   let terminated = false;
@@ -227,6 +327,7 @@ export function simulate(o: SimOptions): SimResult {
     honest,
     healedHeights: honest.map((i) => nodes[i]!.decided.size - (heightAtHeal.get(i) ?? 0)),
     terminated,
+    restarts: restarted,
     evidence,
     events,
     endTime: now,

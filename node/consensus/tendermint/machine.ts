@@ -209,10 +209,15 @@ export class Tendermint {
     this.out.push({ type: "propose", proposal });
   }
 
+  /**
+   * Asks the node to sign and send a vote. It is not counted here: the node
+   * feeds it back as a `vote` event once privval has signed it, so a vote
+   * privval refused (a full disk, a conflicting earlier signature) never
+   * counts toward a quorum this validator then commits with.
+   */
   private castVote(kind: VoteKind, value: ValueId | null): void {
     if (this.self === null || !this.powers.has(this.self)) return;
     const vote: VoteMsg = { kind, height: this.height, round: this.round, value, validator: this.self };
-    this.onVote(vote);
     this.out.push({ type: "vote", vote });
   }
 

@@ -43,7 +43,7 @@ export type ConsensusAction =
   | { type: "getValue"; height: number; round: number }
   /** Sign and broadcast this proposal (already counted locally). */
   | { type: "propose"; proposal: ProposalMsg }
-  /** Sign and broadcast this vote (already counted locally). */
+  /** Sign and broadcast this vote, then feed it back as a `vote` event (it counts only once signed). */
   | { type: "vote"; vote: VoteMsg }
   | { type: "scheduleTimeout"; step: TimeoutStep; height: number; round: number; ms: number }
   /** The height is decided: commit `value` with these precommits. */

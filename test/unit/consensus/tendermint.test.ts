@@ -1,8 +1,30 @@
 /** The Tendermint machine rule by rule (Algorithm 1 line numbers in the names). */
 import { describe, expect, it } from "vitest";
 import { ProposerSet } from "../../../node/chain/proposer.ts";
-import { Tendermint } from "../../../node/consensus/tendermint/machine.ts";
-import type { ConsensusAction, TimeoutParams, ValueId, VoteKind } from "../../../node/consensus/tendermint/types.ts";
+import { Tendermint as Machine } from "../../../node/consensus/tendermint/machine.ts";
+import type { ConsensusAction, ConsensusEvent, TimeoutParams, ValueId, VoteKind } from "../../../node/consensus/tendermint/types.ts";
+
+/**
+ * A machine whose privval always signs: each own vote it asks for is fed
+ * straight back (as the engine does once privval has signed), and the actions
+ * that causes are returned with the rest.
+ */
+class Tendermint extends Machine {
+  override handle(e: ConsensusEvent): ConsensusAction[] {
+    return this.signAll(super.handle(e));
+  }
+  override startHeight(height: number, set: ProposerSet, round = 0): ConsensusAction[] {
+    return this.signAll(super.startHeight(height, set, round));
+  }
+  private signAll(actions: ConsensusAction[]): ConsensusAction[] {
+    const out: ConsensusAction[] = [];
+    for (const a of actions) {
+      out.push(a);
+      if (a.type === "vote") out.push(...this.handle({ type: "vote", vote: a.vote }));
+    }
+    return out;
+  }
+}
 
 const T: TimeoutParams = { proposeMs: 1000, proposeDeltaMs: 100, prevoteMs: 500, prevoteDeltaMs: 50, precommitMs: 500, precommitDeltaMs: 50 };
 const four = () => ProposerSet.fromPowers(["v0", "v1", "v2", "v3"].map((id) => ({ id, power: 10n })));
@@ -150,6 +172,21 @@ describe("Tendermint machine", () => {
     const out = m.startHeight(2, next);
     expect(p2).not.toBe("v3");
     expect(votesOut(out)).toEqual(["prevote:0:N"]);
+  });
+
+  it("its own vote counts only once the node feeds it back signed (privval refused: not counted)", () => {
+    const set = ProposerSet.fromPowers([{ id: "solo", power: 1n }]);
+    const m = new Machine({ self: "solo", timeouts: T });
+    m.startHeight(1, set);
+    const out = m.handle({ type: "value", height: 1, round: 0, value: "B" });
+    // Asked to sign a prevote, but with nothing fed back nothing is counted: no precommit, no decision.
+    expect(votesOut(out)).toEqual(["prevote:0:B"]);
+    expect(m.snapshot().step).toBe("prevote");
+    const signed = m.handle({ type: "vote", vote: { kind: "prevote", height: 1, round: 0, value: "B", validator: "solo" } });
+    expect(votesOut(signed)).toEqual(["precommit:0:B"]);
+    expect(signed.some((a) => a.type === "decide")).toBe(false);
+    const done = m.handle({ type: "vote", vote: { kind: "precommit", height: 1, round: 0, value: "B", validator: "solo" } });
+    expect(done.find((a) => a.type === "decide")).toMatchObject({ value: "B", round: 0 });
   });
 
   it("a node without a key follows and decides but never votes", () => {
