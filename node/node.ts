@@ -48,6 +48,8 @@ import { Relayer } from "./anchor/relayer.ts";
 import { fetchAnchorSignatures, serveAnchorSignatures } from "./network/anchor-signatures.ts";
 import { ProofStatus } from "./state/schemas.ts";
 import { createMetrics, type Metrics } from "./util/metrics.ts";
+import { freeBytes, StorageFault, storageFaultLine } from "./util/storage-fault.ts";
+import { ValidatorWatch } from "./node-events.ts";
 
 export const NODE_VERSION = "pouw/0.1.0";
 
@@ -79,6 +81,12 @@ export interface NodeConfig {
   /** Collect Prometheus metrics (served at GET /metrics). */
   metrics?: boolean;
   clock?: Clock;
+  /**
+   * Called once, after the node has logged a storage fault (the disk refused
+   * a write) and stopped consensus and sync. `pouw start` exits the process
+   * here; without it the node just stays stopped.
+   */
+  onStorageFault?: (fault: StorageFault) => void;
 }
 
 const REJECTED_CACHE = 10_000;
@@ -112,6 +120,10 @@ export class PouwNode implements RpcNode {
   /** Proofs not yet paid, rejected or found fraudulent (for the decision log), and how many proofs were seen. */
   private readonly liveProofs = new Set<number>();
   private proofsSeen = 0;
+  private readonly dataDir: string | null;
+  private readonly onFatal: ((fault: StorageFault) => void) | null;
+  /** The storage fault that stopped this node, if one did. */
+  fault: StorageFault | null = null;
 
   private constructor(parts: {
     genesis: Genesis;
@@ -132,6 +144,8 @@ export class PouwNode implements RpcNode {
     blobCache: BlobCache;
     checkpoints: CheckpointBook;
     relayer: Relayer | null;
+    dataDir: string | null;
+    onStorageFault: ((fault: StorageFault) => void) | null;
   }) {
     this.genesis = parts.genesis;
     this.db = parts.db;
@@ -151,6 +165,8 @@ export class PouwNode implements RpcNode {
     this.checkpoints = parts.checkpoints;
     this.relayer = parts.relayer;
     this.blobCache = parts.blobCache;
+    this.dataDir = parts.dataDir;
+    this.onFatal = parts.onStorageFault;
   }
 
   static async create(cfg: NodeConfig): Promise<PouwNode> {
@@ -175,6 +191,8 @@ export class PouwNode implements RpcNode {
       const chain = (opened = await Blockchain.open(db, genesis, genesisFileHash(cfg.genesisJson), blocksDir));
       let consensus: ConsensusEngine | null = null;
       let node: PouwNode | undefined;
+      const onFault = (f: StorageFault) => node?.storageFault(f);
+      chain.onStorageFault(onFault);
       verifier = new SignatureVerifier({ threads: cfg.verifierThreads });
       const mempool = new Mempool(cfg.mempool ?? {}, {
         view: {
@@ -194,7 +212,7 @@ export class PouwNode implements RpcNode {
       });
 
       if (cfg.network) network = await PouwNetwork.create(cfg.network, genesis.chainId, logger.child({ module: "network" }), metrics);
-      const blobs = new BlobStore(db);
+      const blobs = new BlobStore(db, { onFault });
       const attestations = new AttestationPool(chain);
       const blobCache = new BlobCache(blobs, network ? (id) => fetchBlob(network!, genesis.chainId, id, blobMatches) : null);
       chain.ctx.blob = (id) => blobCache.get(id);
@@ -222,6 +240,7 @@ export class PouwNode implements RpcNode {
             clock,
             logger: logger.child({ module: "consensus" }),
             metrics,
+            // TODO(consensus owner): add `onStorageFault: (e) => node?.storageFault(e)` here once EngineModules has `onStorageFault`.
             attestations: () => attestations.values(),
             prepare: (blocks) => blobCache.prefetch(blocks.flatMap((b) => challengeStarts(b.body.txs))),
             onDropped: (dropped) => {
@@ -242,7 +261,10 @@ export class PouwNode implements RpcNode {
       }
       const sync =
         network && consensus
-          ? new BlockSync({}, { chain, network, engine: consensus, genesisHash: genesisFileHash(cfg.genesisJson), logger: logger.child({ module: "sync" }), metrics })
+          ? new BlockSync(
+              {},
+              { chain, network, engine: consensus, genesisHash: genesisFileHash(cfg.genesisJson), logger: logger.child({ module: "sync" }), metrics, onStorageFault: (e) => node?.storageFault(e) },
+            )
           : null;
       const net = network;
       const publishAttestation = (a: WorkAttestationT) => {
@@ -263,7 +285,7 @@ export class PouwNode implements RpcNode {
       const anchorKey = cfg.anchorKey !== undefined ? cfg.anchorKey : cfg.validatorKey ? AnchorKey.fromSeed(cfg.validatorKey.seed) : null;
       const checkpoints = new CheckpointBook({
         chain,
-        store: new AnchorSignatureStore(db),
+        store: new AnchorSignatureStore(db, { onFault }),
         key: anchorKey,
         publish: net ? (bytes) => net.publish("anchor", bytes) : null,
         logger: logger.child({ module: "anchor" }),
@@ -290,8 +312,14 @@ export class PouwNode implements RpcNode {
         blobCache,
         checkpoints,
         relayer,
+        dataDir: cfg.dataDir,
+        onStorageFault: cfg.onStorageFault ?? null,
       });
       chain.onCommit((c) => node.afterCommit(c));
+      if (cfg.validatorKey) {
+        const watch = new ValidatorWatch(chain, cfg.validatorKey.address, logger.child({ module: "validator" }));
+        chain.onCommit((c) => watch.onCommit(c));
+      }
       chain.onCommit(() => void checkpoints.onCommit());
       network?.on("anchor", (data) => checkpoints.onGossip(data));
       network?.on("tx", (data) => node.onGossipTx(data));
@@ -346,6 +374,26 @@ export class PouwNode implements RpcNode {
     await this.verifier.close();
     await this.chain.close();
     await this.db.close();
+  }
+
+  /**
+   * Fail-stop on a storage fault (the disk refused a write: full, read-only,
+   * I/O error): logs ONE line saying what failed, where and how much space is
+   * left, stops consensus and sync (nothing more is signed or committed) and
+   * calls the `onStorageFault` hook. Later faults (every part fails once the
+   * disk is full) are not logged again. On restart with room on the disk the
+   * node resumes at its last committed head: each commit is one atomic batch,
+   * and block files are cut back to it.
+   */
+  storageFault(err: unknown): void {
+    if (this.fault) return;
+    const f = err instanceof StorageFault ? err : new StorageFault("node data", this.dataDir, err);
+    this.fault = f;
+    const free = freeBytes(f.path ?? this.dataDir);
+    this.logger.fatal({ what: f.what, path: f.path, errno: f.errno, freeBytes: free, err: f.cause }, storageFaultLine(f, free));
+    this.sync?.stop();
+    void this.consensus?.stop().catch(() => undefined);
+    this.onFatal?.(f);
   }
 
   private afterCommit(c: CommittedBlock): void {

@@ -3,9 +3,11 @@
  * and the head pointer. A block commit is ONE batch (block + receipts + index
  * + state changes + head), written with `sync`, so a process killed at any
  * instant restarts at the last committed height with a matching state root.
+ * A disk that refuses a write (full, I/O error) throws a StorageFault: the
+ * "chain database" for the batch, the "block file" for a body.
  */
 import { ContainerType } from "@chainsafe/ssz";
-import { Bucket, bucketKey, getBytes, heightKey, type BatchOp, type Level } from "../db/database.ts";
+import { Bucket, bucketKey, getBytes, heightKey, writeBatch, type BatchOp, type Level } from "../db/database.ts";
 import { BlockFiles, BlockLocation } from "../db/blockfile.ts";
 import { Block, BlockReceipts, encodeBlock, encodeBlockParts, Commit, type BlockT, type CommitT, type ReceiptT } from "../types/block.ts";
 import { Bytes32, Uint32, UintNum64 } from "../types/primitives.ts";
@@ -136,6 +138,6 @@ export class ChainStore {
   }
 
   async write(ops: BatchOp[]): Promise<void> {
-    await this.db.batch(ops, { sync: true } as never);
+    await writeBatch(this.db, ops, "chain database");
   }
 }

@@ -4,7 +4,8 @@ import { AccountKey, devValidatorLabel } from "../crypto/keys.ts";
 import type { AnchorTarget } from "../anchor/checkpoint.ts";
 import { evmTargetFromDeployment, suiTargetFromDeployment } from "../anchor/deployment.ts";
 import { PouwNode } from "../node.ts";
-import { createLogger } from "../util/logger.ts";
+import { createLogger, type Logger } from "../util/logger.ts";
+import { asStorageFault, freeBytes, isStorageFault, StorageFault, storageFaultLine } from "../util/storage-fault.ts";
 import { DEVNET_GENESIS_PATH, initHome, isInitialised, loadHome } from "./home.ts";
 import { Keyring } from "./keyring.ts";
 import { startWorker } from "./worker.ts";
@@ -23,6 +24,18 @@ export interface StartOptions {
   keyring?: string;
   relayEvm?: string;
   relaySui?: string;
+}
+
+/** sysexits.h EX_IOERR: the exit status after a storage fault (the disk refused a write). */
+export const EXIT_STORAGE_FAULT = 74;
+
+/** Logs a storage fault met before the node existed (opening the database, writing genesis) and exits. */
+function exitOnStorageFault(logger: Logger, e: unknown, home: string): never {
+  const f = asStorageFault(e, "node data", home);
+  const fault = f instanceof StorageFault ? f : new StorageFault("node data", home, e);
+  const free = freeBytes(fault.path ?? home);
+  logger.fatal({ what: fault.what, path: fault.path, errno: fault.errno, freeBytes: free, err: fault.cause }, storageFaultLine(fault, free));
+  process.exit(EXIT_STORAGE_FAULT);
 }
 
 /** `pouw start`: runs a node until SIGINT/SIGTERM. With --devnet, initialises ./.pouw-devnet from the embedded genesis first. */
@@ -45,7 +58,7 @@ export async function startCommand(opts: StartOptions): Promise<void> {
   const targets: AnchorTarget[] = [];
   if (opts.relayEvm) targets.push(await evmTargetFromDeployment(opts.relayEvm, chainId));
   if (opts.relaySui) targets.push(suiTargetFromDeployment(opts.relaySui, chainId));
-  const node = await PouwNode.create({
+  const create = PouwNode.create({
     dataDir: home,
     genesisJson: loaded.genesisJson,
     validatorKey: loaded.validatorKey,
@@ -62,6 +75,16 @@ export async function startCommand(opts: StartOptions): Promise<void> {
           ...(loaded.nodeKey ? { peerKey: loaded.nodeKey } : {}),
         }
       : null,
+    // Fail-stop: the node has logged the fault and stopped signing; exit now, without a graceful close that needs the disk.
+    // The database is consistent as it is (every commit is one synced batch), and so is the next start.
+    onStorageFault: () => process.exit(EXIT_STORAGE_FAULT),
+  });
+  const node = await create.catch((e: unknown) => (isStorageFault(e) ? exitOnStorageFault(logger, e, home) : Promise.reject(e)));
+  // A storage fault that escaped every handler (an unhandled rejection or exception) stops the node the same way.
+  process.on("uncaughtExceptionMonitor", (err) => {
+    if (!isStorageFault(err)) return;
+    node.storageFault(err);
+    process.exit(EXIT_STORAGE_FAULT);
   });
   let stopping = false;
   const stop = async (signal: string) => {

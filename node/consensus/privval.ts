@@ -7,7 +7,7 @@
  * returns the stored signature.
  */
 import { ContainerType } from "@chainsafe/ssz";
-import { Bucket, bucketKey, type Level } from "../db/database.ts";
+import { Bucket, bucketKey, putBytes, type Level } from "../db/database.ts";
 import type { AccountKey } from "../crypto/keys.ts";
 import { proposalSigningMessage, voteSigningMessage } from "../chain/commit.ts";
 import { VoteType } from "../types/block.ts";
@@ -94,7 +94,8 @@ export class PrivValidator {
     }
     const signature = this.key.sign(message());
     const next: LastSign = { height, round, step, blockHash: new Uint8Array(blockHash), signature };
-    await this.db.put(STATE_KEY, LastSignState.serialize(next), { sync: true } as never);
+    // A disk that refuses this write throws a StorageFault ("privval state"): nothing is signed without it.
+    await putBytes(this.db, STATE_KEY, LastSignState.serialize(next), "privval state", { sync: true });
     this.last = next;
     this.metrics?.privvalLastSignedHeight.set(height);
     return signature;

@@ -2,9 +2,11 @@
  * Anchor signatures gathered for epoch checkpoints (DESIGN §9): each
  * validator's 65-byte signature under `u32 epoch ‖ 20-byte signer`, so a
  * restarted node (or relayer) still has what it collected. Callers check a
- * signature against the checkpoint before storing it.
+ * signature against the checkpoint before storing it. A put the disk refused
+ * throws a StorageFault ("anchor signature store"), after telling `onFault`.
  */
-import { Bucket, bucketKey, type Level } from "./database.ts";
+import type { StorageFaultHandler } from "../util/storage-fault.ts";
+import { Bucket, bucketKey, putBytes, type Level } from "./database.ts";
 
 const key = (epoch: number, signer: Uint8Array): Uint8Array => {
   const id = new Uint8Array(24);
@@ -15,14 +17,16 @@ const key = (epoch: number, signer: Uint8Array): Uint8Array => {
 
 export class AnchorSignatureStore {
   private readonly db: Level;
+  private readonly onFault: StorageFaultHandler | null;
 
-  constructor(db: Level) {
+  constructor(db: Level, opts: { onFault?: StorageFaultHandler } = {}) {
     this.db = db;
+    this.onFault = opts.onFault ?? null;
   }
 
   async put(epoch: number, signer: Uint8Array, signature: Uint8Array): Promise<void> {
     if (signer.length !== 20 || signature.length !== 65) throw new RangeError("an anchor signature is 65 bytes by a 20-byte signer");
-    await this.db.put(key(epoch, signer), signature);
+    await putBytes(this.db, key(epoch, signer), signature, "anchor signature store", { onFault: this.onFault });
   }
 
   async has(epoch: number, signer: Uint8Array): Promise<boolean> {

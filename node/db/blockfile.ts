@@ -7,12 +7,15 @@
  * The database holds each block's location. A commit appends and fdatasyncs
  * the block first, then writes the location in the block's atomic batch; a
  * crash in between leaves bytes past the last recorded location, which
- * `recover` truncates on the next start.
+ * `recover` truncates on the next start. So does a write the disk refused
+ * halfway (full, I/O error): such a failure is thrown as a StorageFault and
+ * the node stops; what it left past the head is cut on the next start.
  */
 import { constants as fsc, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { ContainerType, UintNumberType } from "@chainsafe/ssz";
+import { asStorageFault, StorageFault } from "../util/storage-fault.ts";
 
 export const BlockLocation = new ContainerType({
   file: new UintNumberType(4),
@@ -45,6 +48,14 @@ export class BlockFiles {
 
   /** Cuts everything after `last` (the last committed block's location; null when none is committed). */
   async recover(last: BlockLocationT | null): Promise<void> {
+    try {
+      await this.recoverFiles(last);
+    } catch (e) {
+      throw asStorageFault(e, "block file", join(this.dir, fileName(last?.file ?? 0)));
+    }
+  }
+
+  private async recoverFiles(last: BlockLocationT | null): Promise<void> {
     const keepFile = last?.file ?? 0;
     const keepBytes = last ? last.offset + last.length : 0;
     for (const name of readdirSync(this.dir)) {
@@ -58,8 +69,14 @@ export class BlockFiles {
       throw new Error(`block file ${fileName(keepFile)} is ${size} bytes, the database expects at least ${keepBytes}`);
     }
     if (size > keepBytes) {
-      await fh.truncate(keepBytes);
-      await fh.datasync();
+      // Appended but never recorded: a crash, or a write the disk refused partway through.
+      try {
+        await fh.truncate(keepBytes);
+        await fh.datasync();
+      } catch (e) {
+        await fh.close().catch(() => undefined);
+        throw e;
+      }
     }
     this.current = { n: keepFile, fh, size: keepBytes };
   }
@@ -77,8 +94,10 @@ export class BlockFiles {
     for (const p of parts) length += p.length;
     const used = this.current.size + this.pendingBytes;
     if (used > 0 && used + length > this.maxFileBytes) {
-      await this.flush();
-      await this.rotate();
+      await this.guard(async () => {
+        await this.flush();
+        await this.rotate();
+      });
     }
     const cur = this.current;
     const loc = { file: cur.n, offset: cur.size + this.pendingBytes, length };
@@ -90,10 +109,21 @@ export class BlockFiles {
 
   /** Makes every append so far durable. */
   async sync(): Promise<void> {
-    await this.flush();
-    if (!this.dirty || !this.current) return;
-    await this.current.fh.datasync();
-    this.dirty = false;
+    await this.guard(async () => {
+      await this.flush();
+      if (!this.dirty || !this.current) return;
+      await this.current.fh.datasync();
+      this.dirty = false;
+    });
+  }
+
+  /** Runs a write to the current file; a disk refusal becomes a StorageFault naming that file. */
+  private async guard(write: () => Promise<void>): Promise<void> {
+    try {
+      await write();
+    } catch (e) {
+      throw asStorageFault(e, "block file", join(this.dir, fileName(this.current?.n ?? 0)));
+    }
   }
 
   private async flush(): Promise<void> {
@@ -106,10 +136,19 @@ export class BlockFiles {
     let written = 0;
     // writev takes at most IOV_MAX buffers per call on some platforms: go in slices.
     for (let i = 0; i < parts.length; i += 512) {
-      const { bytesWritten } = await cur.fh.writev(parts.slice(i, i + 512) as Uint8Array[], cur.size + written);
-      written += bytesWritten;
+      const slice = parts.slice(i, i + 512) as Uint8Array[];
+      const want = slice.reduce((s, p) => s + p.length, 0);
+      let done = (await cur.fh.writev(slice, cur.size + written)).bytesWritten;
+      written += done;
+      // A short write (e.g. the disk filled up partway): write the rest, so the OS says why it cannot.
+      while (done < want) {
+        const rest = tail(slice, done);
+        const { bytesWritten } = await cur.fh.write(rest, 0, rest.length, cur.size + written);
+        if (bytesWritten === 0) throw new StorageFault("block file", join(this.dir, fileName(cur.n)), new Error(`short write: ${written} of ${length} bytes`));
+        done += bytesWritten;
+        written += bytesWritten;
+      }
     }
-    if (written !== length) throw new Error(`short write to ${fileName(cur.n)}: ${written} of ${length} bytes`);
     cur.size += length;
     this.dirty = true;
   }
@@ -146,4 +185,21 @@ export class BlockFiles {
     for (const fh of this.readers.values()) await fh.close();
     this.readers.clear();
   }
+}
+
+/** The bytes of `parts` after the first `skip`, as one buffer. */
+function tail(parts: readonly Uint8Array[], skip: number): Uint8Array {
+  const total = parts.reduce((s, p) => s + p.length, 0);
+  const out = new Uint8Array(total - skip);
+  let at = 0;
+  for (const p of parts) {
+    if (skip >= p.length) {
+      skip -= p.length;
+      continue;
+    }
+    out.set(p.subarray(skip), at);
+    at += p.length - skip;
+    skip = 0;
+  }
+  return out;
 }

@@ -6,6 +6,7 @@
 import type { AbstractBatchOperation, AbstractLevel } from "abstract-level";
 import { ClassicLevel } from "classic-level";
 import { MemoryLevel } from "memory-level";
+import { guardWrite, type StorageFaultHandler } from "../util/storage-fault.ts";
 
 export type Level = AbstractLevel<Uint8Array, Uint8Array, Uint8Array>;
 export type BatchOp = AbstractBatchOperation<Level, Uint8Array, Uint8Array>;
@@ -37,6 +38,8 @@ export const Bucket = {
   checkpoint: 19,
   /** Anchor signatures gathered for epoch checkpoints: u64 epoch ‖ signer address → 65-byte signature. */
   anchorSignature: 20,
+  /** Blobs taken over RPC that nothing references yet: blob id → u64 expiry (ms) ‖ u32 size ‖ u32 job index (node/work/blob-intake.ts). */
+  blobStaged: 21,
 } as const;
 export type BucketId = (typeof Bucket)[keyof typeof Bucket];
 
@@ -65,6 +68,26 @@ export async function openDb(path: string | null): Promise<Level> {
   const db = (path === null ? new MemoryLevel<Uint8Array, Uint8Array>(opts) : new ClassicLevel<Uint8Array, Uint8Array>(path, opts)) as unknown as Level;
   await db.open();
   return db;
+}
+
+/** The database's directory on disk; null in memory. */
+export function dbLocation(db: Level): string | null {
+  const loc = (db as { location?: unknown }).location;
+  return typeof loc === "string" ? loc : null;
+}
+
+/**
+ * Writes `ops` as one batch (atomic: all or none survive a crash), fsynced.
+ * A disk that refuses it (full, read-only, I/O error) throws a StorageFault
+ * naming `what`, after telling `onFault`.
+ */
+export async function writeBatch(db: Level, ops: BatchOp[], what: string, onFault?: StorageFaultHandler | null): Promise<void> {
+  await guardWrite(what, dbLocation(db), () => db.batch(ops, { sync: true } as never), onFault);
+}
+
+/** Puts one value (`sync`: fsynced before it resolves); a disk refusal throws a StorageFault naming `what`, after telling `onFault`. */
+export async function putBytes(db: Level, key: Uint8Array, value: Uint8Array, what: string, opts: { sync?: boolean; onFault?: StorageFaultHandler | null } = {}): Promise<void> {
+  await guardWrite(what, dbLocation(db), () => (opts.sync ? db.put(key, value, { sync: true } as never) : db.put(key, value)), opts.onFault);
 }
 
 /** Reads a key, `undefined` when absent (abstract-level 3 returns undefined rather than throwing). */

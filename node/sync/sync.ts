@@ -3,7 +3,10 @@
  * checks each one's commit against the validator set and the block itself,
  * commits them in order, then rejoins consensus at the new head. It also
  * serves `status` and `blocks_by_range` to others. Progress goes to the log
- * and to metrics.
+ * (INFO: start, every ~5 s or 1,000 blocks, caught up; WARN: a peer that
+ * failed or served an invalid block) and to metrics. A block the disk refused
+ * to store is not the peer's fault: it goes to `onStorageFault` (the node
+ * stops) and sync ends.
  */
 import type { Blockchain } from "../chain/blockchain.ts";
 import type { ConsensusEngine } from "../consensus/engine.ts";
@@ -13,6 +16,7 @@ import { Block, blockLastCommitBytes, blockTxBytes, Commit, type BlockT, type Co
 import { bytesEqual } from "../util/hex.ts";
 import type { Logger } from "../util/logger.ts";
 import type { Metrics } from "../util/metrics.ts";
+import { isStorageFault } from "../util/storage-fault.ts";
 import { BlocksByRangeRequest, MAX_BLOCKS_PER_REQUEST, StatusMessage, type StatusMessageT } from "./messages.ts";
 
 /** A fetched block and its commit, decoded, with the bytes they came in. */
@@ -35,7 +39,13 @@ export interface SyncModules {
   genesisHash: Uint8Array;
   logger: Logger;
   metrics: Metrics | null;
+  /** The disk refused to store imported blocks (the node's fail-stop handler). */
+  onStorageFault?: (err: unknown) => void;
 }
+
+/** Progress lines while syncing: at most one per this many ms, or per this many blocks. */
+const PROGRESS_MS = 5000;
+const PROGRESS_BLOCKS = 1000;
 
 export class BlockSync {
   private readonly opts: SyncOptions;
@@ -119,10 +129,16 @@ export class BlockSync {
       }
       this.behindBefore = best - this.m.chain.head.header.height;
     } catch (e) {
-      this.m.logger.warn({ err: e }, "Sync round failed");
+      if (isStorageFault(e)) this.storageFault(e);
+      else this.m.logger.warn({ err: e }, "Sync round failed");
     } finally {
       this.busy = false;
     }
+  }
+
+  private storageFault(e: unknown): void {
+    this.stop();
+    this.m.onStorageFault?.(e);
   }
 
   private async fetch(peer: string, start: number, count: number): Promise<SyncItem[]> {
@@ -166,7 +182,10 @@ export class BlockSync {
     const from = chain.head.header.height;
     const t0 = performance.now();
     let turn = 0;
-    let lastLog = 0;
+    let lastLog = t0;
+    let lastLogHeight = from;
+    let faulted = false;
+    logger.info({ from, to: target, peer: peers[0], peers: peers.length }, "Syncing");
     let nextStart = chain.head.header.height + 1;
     let fetches: { peer: string; start: number; items: Promise<SyncItem[]> }[] = [];
     let imports: { peer: string; done: Promise<number> }[] = [];
@@ -197,7 +216,16 @@ export class BlockSync {
           try {
             await done;
           } catch (e) {
-            logger.warn({ err: e, peer }, "Peer served an invalid block");
+            if (isStorageFault(e)) {
+              // Our disk, not the peer: stop (the node's handler ends the process).
+              faulted = true;
+              fetches = [];
+              await Promise.allSettled(imports.map((i) => i.done));
+              imports = [];
+              this.storageFault(e);
+              break;
+            }
+            logger.warn({ err: e, peer, height: chain.head.header.height + 1 }, "Peer served an invalid block");
             network.penalise(peer, "invalid block in blocks_by_range");
             drop(peer);
             await restart();
@@ -210,9 +238,10 @@ export class BlockSync {
         try {
           items = await f.items;
         } catch (e) {
-          logger.debug({ err: e, peer: f.peer }, "blocks_by_range failed");
+          logger.warn({ err: e, peer: f.peer, start: f.start }, "Sync request to a peer failed");
         }
         if (items.length === 0 || items[0]!.block.header.height !== f.start) {
+          if (items.length > 0) logger.warn({ peer: f.peer, start: f.start, got: items[0]!.block.header.height }, "Peer answered with the wrong range");
           drop(f.peer);
           await restart();
           refill();
@@ -221,16 +250,22 @@ export class BlockSync {
         imports.push({ peer: f.peer, done: engine.importBlocks(items) });
         imports[imports.length - 1]!.done.catch(() => undefined);
         refill();
-        metrics?.headHeight.set(chain.head.header.height);
-        if (performance.now() - lastLog > 1000) {
+        const height = chain.head.header.height;
+        metrics?.headHeight.set(height);
+        if (performance.now() - lastLog >= PROGRESS_MS || height - lastLogHeight >= PROGRESS_BLOCKS) {
           lastLog = performance.now();
-          logger.info({ height: chain.head.header.height, target, blocksPerSecond: Math.round(((chain.head.header.height - from) * 1000) / (performance.now() - t0)) }, "Syncing");
+          lastLogHeight = height;
+          logger.info({ height, target, blocksPerSecond: Math.round(((height - from) * 1000) / (performance.now() - t0)) }, "Sync progress");
         }
       }
     } finally {
       this.syncing = false;
       metrics?.syncing.set(0);
     }
-    if (chain.head.header.height > from) logger.info({ from, to: chain.head.header.height, ms: Math.round(performance.now() - t0) }, "Caught up with peers");
+    if (faulted) return;
+    const to = chain.head.header.height;
+    const ms = Math.round(performance.now() - t0);
+    if (to >= target) logger.info({ from, to, ms, blocksPerSecond: Math.round(((to - from) * 1000) / Math.max(1, ms)) }, "Caught up");
+    else logger.warn({ from, to, target, ms }, "Sync stopped short of the target: no peer could serve the rest");
   }
 }

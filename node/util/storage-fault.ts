@@ -5,6 +5,8 @@
  * clean restart once the operator has made room. Parts that write wrap the
  * error with `storageFault(...)`; everything above only asks `isStorageFault`.
  */
+import { statfsSync } from "node:fs";
+import { dirname } from "node:path";
 import { PouwError } from "./errors.ts";
 
 export const STORAGE_FAULT = "STORAGE_FAULT";
@@ -13,6 +15,8 @@ export const STORAGE_FAULT = "STORAGE_FAULT";
 const FAULT_CODES = new Set(["ENOSPC", "EIO", "EROFS", "EDQUOT", "EFBIG"]);
 /** LevelDB reports the OS error inside its message, not as a code. */
 const FAULT_TEXT = /No space left on device|Input\/output error|Read-only file system|Disk quota exceeded|IO error/i;
+/** LevelDB's "IO error" also covers a LOCK held by another process: that is a second node on the same home, not a disk fault. */
+const NOT_FAULT_TEXT = /IO error: lock |LOCK: already held/i;
 
 export class StorageFault extends PouwError<typeof STORAGE_FAULT> {
   /** What was being written (e.g. "privval state", "block file", "consensus WAL", "database"). */
@@ -54,7 +58,7 @@ export function isStorageFault(e: unknown): boolean {
     const code = (x as { code?: unknown }).code;
     if (typeof code === "string" && FAULT_CODES.has(code)) return true;
     const msg = (x as { message?: unknown }).message;
-    if (typeof msg === "string" && FAULT_TEXT.test(msg)) return true;
+    if (typeof msg === "string" && FAULT_TEXT.test(msg) && !NOT_FAULT_TEXT.test(msg)) return true;
   }
   return false;
 }
@@ -63,4 +67,43 @@ export function isStorageFault(e: unknown): boolean {
 export function asStorageFault(e: unknown, what: string, path: string | null): unknown {
   if (e instanceof StorageFault) return e;
   return isStorageFault(e) ? new StorageFault(what, path, e) : e;
+}
+
+/** Told of a storage fault by the part whose write failed (the node logs it once and stops). */
+export type StorageFaultHandler = (fault: StorageFault) => void;
+
+/**
+ * Runs a write; if the disk refuses it, the error becomes a StorageFault
+ * naming `what` and `path`, goes to `onFault` (so the node stops whatever the
+ * caller does with the error) and is thrown. Other errors pass unchanged.
+ */
+export async function guardWrite<T>(what: string, path: string | null, write: () => Promise<T>, onFault?: StorageFaultHandler | null): Promise<T> {
+  try {
+    return await write();
+  } catch (e) {
+    const f = asStorageFault(e, what, path);
+    if (f instanceof StorageFault) onFault?.(f);
+    throw f;
+  }
+}
+
+/** Bytes an unprivileged writer may still use on the filesystem holding `path` (or its nearest existing parent); null when unknown. */
+export function freeBytes(path: string | null): number | null {
+  for (let p = path; p; ) {
+    try {
+      const s = statfsSync(p);
+      return Number(s.bavail) * Number(s.bsize);
+    } catch {
+      const up = dirname(p);
+      if (up === p) return null;
+      p = up;
+    }
+  }
+  return null;
+}
+
+/** The one line a node logs when a storage fault stops it. */
+export function storageFaultLine(f: StorageFault, free: number | null): string {
+  const why = f.errno ?? (f.cause instanceof Error ? f.cause.message : String(f.cause));
+  return `Storage fault: ${f.what} at ${f.path ?? "(unknown path)"}: ${why}; free space on that filesystem: ${free ?? "unknown"} bytes (statfs); stopping`;
 }
