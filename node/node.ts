@@ -22,6 +22,7 @@ import { BlockSync } from "./sync/sync.ts";
 import { Mempool } from "./mempool/mempool.ts";
 import type { MempoolOptions } from "./mempool/options.ts";
 import { SignatureVerifier } from "./mempool/verifier.ts";
+import { MempoolJournal } from "./mempool/journal.ts";
 import { RpcServer, type RpcServerOptions } from "./rpc/server.ts";
 import type { RpcNode } from "./rpc/methods.ts";
 import { addrKey } from "./state/world.ts";
@@ -113,6 +114,9 @@ export class PouwNode implements RpcNode {
   readonly checkpoints: CheckpointBook;
   readonly relayer: Relayer | null;
   private readonly blobCache: BlobCache;
+  /** Accepted transactions, journaled so they survive a restart; and what the journal held at start. */
+  private readonly journal: MempoolJournal | null;
+  private journalRestore: Uint8Array[];
   private readonly rejected = new Map<string, { code: string; message: string }>();
   private lastTip = 1n;
   private closed = false;
@@ -146,7 +150,10 @@ export class PouwNode implements RpcNode {
     relayer: Relayer | null;
     dataDir: string | null;
     onStorageFault: ((fault: StorageFault) => void) | null;
+    journal: { journal: MempoolJournal; restore: Uint8Array[] } | null;
   }) {
+    this.journal = parts.journal?.journal ?? null;
+    this.journalRestore = parts.journal?.restore ?? [];
     this.genesis = parts.genesis;
     this.db = parts.db;
     this.chain = parts.chain;
@@ -187,6 +194,7 @@ export class PouwNode implements RpcNode {
     let verifier: SignatureVerifier | undefined;
     let opened: Blockchain | undefined;
     let network: PouwNetwork | null = null;
+    let journal: MempoolJournal | null = null;
     try {
       const chain = (opened = await Blockchain.open(db, genesis, genesisFileHash(cfg.genesisJson), blocksDir));
       let consensus: ConsensusEngine | null = null;
@@ -194,6 +202,8 @@ export class PouwNode implements RpcNode {
       const onFault = (f: StorageFault) => node?.storageFault(f);
       chain.onStorageFault(onFault);
       verifier = new SignatureVerifier({ threads: cfg.verifierThreads });
+      const journaled = cfg.dataDir === null ? null : MempoolJournal.open(join(cfg.dataDir, "mempool.journal"));
+      journal = journaled?.journal ?? null;
       const mempool = new Mempool(cfg.mempool ?? {}, {
         view: {
           chainId: chain.ctx.chainId,
@@ -209,6 +219,17 @@ export class PouwNode implements RpcNode {
         onEvicted: (envs) => {
           for (const env of envs) node?.reject(env, new PouwError("EVICTED", "evicted from the full mempool by transactions paying a higher tip"));
         },
+        // Accepted means journaled: a crash or restart does not lose it.
+        onAdmitted: journal
+          ? (envs) => {
+              try {
+                journal!.append(envs.map((e) => e.bytes));
+              } catch (e) {
+                node?.storageFault(e);
+                throw e;
+              }
+            }
+          : undefined,
       });
 
       if (cfg.network) network = await PouwNetwork.create(cfg.network, genesis.chainId, logger.child({ module: "network" }), metrics);
@@ -240,7 +261,7 @@ export class PouwNode implements RpcNode {
             clock,
             logger: logger.child({ module: "consensus" }),
             metrics,
-            // TODO(consensus owner): add `onStorageFault: (e) => node?.storageFault(e)` here once EngineModules has `onStorageFault`.
+            onStorageFault: (e) => node?.storageFault(e),
             attestations: () => attestations.values(),
             prepare: (blocks) => blobCache.prefetch(blocks.flatMap((b) => challengeStarts(b.body.txs))),
             onDropped: (dropped) => {
@@ -314,6 +335,7 @@ export class PouwNode implements RpcNode {
         relayer,
         dataDir: cfg.dataDir,
         onStorageFault: cfg.onStorageFault ?? null,
+        journal: journaled ? { journal: journaled.journal, restore: journaled.txs } : null,
       });
       chain.onCommit((c) => node.afterCommit(c));
       if (cfg.validatorKey) {
@@ -327,6 +349,7 @@ export class PouwNode implements RpcNode {
       metrics?.headHeight.set(chain.head.header.height);
       return node;
     } catch (e) {
+      journal?.close();
       await network?.stop().catch(() => undefined);
       await verifier?.close();
       await opened?.close();
@@ -352,7 +375,34 @@ export class PouwNode implements RpcNode {
     }
     await this.checkpoints.start();
     this.relayer?.start();
+    await this.restoreMempool();
     await this.consensus?.start();
+  }
+
+  /**
+   * Re-admits the transactions the journal held at start (those included or
+   * made stale meanwhile are refused and dropped), then rewrites the journal
+   * with what the pool kept.
+   */
+  private async restoreMempool(): Promise<void> {
+    const txs = this.journalRestore;
+    this.journalRestore = [];
+    if (!this.journal || txs.length === 0) return;
+    let kept = 0;
+    for (let i = 0; i < txs.length; i += 500) {
+      const envs: TxEnvelope[] = [];
+      for (const bytes of txs.slice(i, i + 500)) {
+        try {
+          envs.push(decodeTransaction(bytes));
+        } catch {
+          // a frame that is not a transaction: dropped with the rewrite below
+        }
+      }
+      const results = await this.mempool.addBatch(envs);
+      kept += results.filter((r) => r === null).length;
+    }
+    this.journal.rewrite([...this.mempool.all()].map((e) => e.bytes));
+    this.logger.info({ journaled: txs.length, restored: kept }, "Restored the mempool from its journal");
   }
 
   /** Runs `fn` first when the node closes (a built-in worker stops before the node it talks to). */
@@ -372,6 +422,7 @@ export class PouwNode implements RpcNode {
     await this.network?.stop();
     await this.rpcServer?.close();
     await this.verifier.close();
+    this.journal?.close();
     await this.chain.close();
     await this.db.close();
   }
@@ -398,6 +449,14 @@ export class PouwNode implements RpcNode {
 
   private afterCommit(c: CommittedBlock): void {
     this.mempool.removeCommitted(c.txs);
+    // The journal only grows between rewrites: rewrite it once it is well past what the pool holds.
+    if (this.journal && this.journal.bytes > Math.max(64 * 1024 * 1024, 4 * this.mempool.bytes)) {
+      try {
+        this.journal.rewrite([...this.mempool.all()].map((e) => e.bytes));
+      } catch (e) {
+        this.storageFault(e);
+      }
+    }
     this.attestations.prune();
     this.workVerifier?.onCommit(c);
     const h = c.block.header;

@@ -36,6 +36,8 @@ export interface MempoolDeps {
   metrics?: Metrics | null;
   /** Told about transactions evicted to make room (their status becomes "rejected: EVICTED"). */
   onEvicted?: (envs: TxEnvelope[]) => void;
+  /** Told about the transactions a batch admitted, before `addBatch` resolves (the node journals them). */
+  onAdmitted?: (envs: TxEnvelope[]) => void;
 }
 
 interface Entry {
@@ -139,6 +141,10 @@ export class Mempool {
         }
       }
     }
+    if (this.deps.onAdmitted && candidates.length > 0) {
+      const admitted = candidates.filter((i) => results[i] === null).map((i) => envs[i]!);
+      if (admitted.length > 0) this.deps.onAdmitted(admitted);
+    }
     const m = this.deps.metrics;
     if (m) {
       for (const r of results) m.mempoolAdmitted.inc({ result: r ? r.code : "ADMITTED" });
@@ -166,6 +172,11 @@ export class Mempool {
       const next = h.q.get(h.e.nonce + 1n);
       if (next && next.maxFee >= baseFee && this.byHash.get(next.env.hashHex) === next) heap.push({ e: next, q: h.q, eff: effectiveTip(next.maxFee, next.tip, baseFee) });
     }
+  }
+
+  /** Every transaction held, in arrival order. */
+  *all(): Generator<TxEnvelope> {
+    for (const e of this.byHash.values()) yield e.env;
   }
 
   /** After a block commits: drops its transactions and every waiting one its senders' nonces have passed. */

@@ -1,5 +1,5 @@
 /** Restart on classic-level: the chain continues from the same head and state root. */
-import { mkdtempSync, rmSync } from "node:fs";
+import { appendFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -42,6 +42,43 @@ describe("restart on disk", () => {
     const next = await node.chain.store.getBlock(head.header.height + 1);
     expect(toHex(next!.header.lastBlockHash)).toBe(toHex(head.hash));
     await node.close();
+  });
+
+  it("keeps accepted transactions across a restart (mempool journal), then finalizes them", async () => {
+    const home = mkdtempSync(join(tmpdir(), "pouw-journal-"));
+    try {
+      // A follower (no validator key) accepts transactions but never includes them.
+      const follower = () => PouwNode.create({ dataDir: home, genesisJson: net.genesisJson, validatorKey: null, rpc: null, blockTimeMs: 50 });
+      let node = await follower();
+      await node.start();
+      const txs = net.accounts.map((k, i) => signedTransfer(k, { nonce: 0n, to: net.accounts[(i + 1) % 4]!.address, amount: 3n }));
+      for (const t of txs) await node.submitTransaction(t.bytes);
+      // A nonce too high is accepted (queued) as well; a torn frame at the end of the journal is ignored.
+      await node.submitTransaction(signedTransfer(net.accounts[0]!, { nonce: 1n, to: net.accounts[1]!.address, amount: 1n }).bytes);
+      expect(node.mempool.size).toBe(5);
+      await node.close();
+      appendFileSync(join(home, "mempool.journal"), Buffer.from([200, 1, 0, 0, 1, 2, 3]));
+
+      node = await follower();
+      await node.start();
+      expect(node.mempool.size).toBe(5);
+      for (const t of txs) expect(node.pendingTx(t.env.hashHex)).toBeDefined();
+      await node.close();
+
+      // The validator (same chain, its own home) gets them from the journal too when it is that home's node.
+      node = await PouwNode.create({ dataDir: home, genesisJson: net.genesisJson, validatorKey: net.validator, rpc: null, blockTimeMs: 50 });
+      await node.start();
+      while (node.mempool.size > 0) await new Promise((r) => setTimeout(r, 20));
+      for (const t of txs) expect((await node.chain.store.getTxLocation(t.env.hash)) !== undefined).toBe(true);
+      await node.close();
+      // What was included is gone from the journal after the next restart's rewrite.
+      node = await follower();
+      await node.start();
+      expect(node.mempool.size).toBe(0);
+      await node.close();
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 
   it("refuses a data directory initialised with another genesis", async () => {
