@@ -23,8 +23,9 @@ import { Mempool } from "./mempool/mempool.ts";
 import type { MempoolOptions } from "./mempool/options.ts";
 import { SignatureVerifier } from "./mempool/verifier.ts";
 import { MempoolJournal } from "./mempool/journal.ts";
-import { RpcServer, type RpcServerOptions } from "./rpc/server.ts";
-import type { RpcNode } from "./rpc/methods.ts";
+import { DEFAULT_RPC_OPTIONS, RpcServer, type RpcServerOptions } from "./rpc/server.ts";
+import type { NodeHealthInfo, RpcNode } from "./rpc/methods.ts";
+import { BlobIntake } from "./work/blob-intake.ts";
 import { addrKey } from "./state/world.ts";
 import { parseGenesis, type Genesis, type GenesisJson } from "./types/genesis.ts";
 import { decodeTransaction, type TxEnvelope } from "./types/txcodec.ts";
@@ -33,6 +34,7 @@ import { PouwError } from "./util/errors.ts";
 import { toHex } from "./util/hex.ts";
 import { silentLogger, type Logger } from "./util/logger.ts";
 import { BlobStore } from "./db/blobs.ts";
+import { sha256 } from "./crypto/hash.ts";
 import { fetchBlob, serveBlobs } from "./network/blobs.ts";
 import { blobMatches } from "./pouw/proof.ts";
 import { WorkThread } from "./pouw/work-pool.ts";
@@ -114,6 +116,8 @@ export class PouwNode implements RpcNode {
   readonly checkpoints: CheckpointBook;
   readonly relayer: Relayer | null;
   private readonly blobCache: BlobCache;
+  /** What pouw_putBlob may store: blobs a job or proof references or expects, within quotas. */
+  private readonly blobIntake: BlobIntake;
   /** Accepted transactions, journaled so they survive a restart; and what the journal held at start. */
   private readonly journal: MempoolJournal | null;
   private journalRestore: Uint8Array[];
@@ -172,6 +176,12 @@ export class PouwNode implements RpcNode {
     this.checkpoints = parts.checkpoints;
     this.relayer = parts.relayer;
     this.blobCache = parts.blobCache;
+    const rpcOpts = { ...DEFAULT_RPC_OPTIONS, ...parts.rpc };
+    this.blobIntake = new BlobIntake(
+      { quotaBytes: rpcOpts.blobQuotaBytes, ttlMs: rpcOpts.blobTtlMs },
+      { chain: parts.chain, store: parts.blobs, logger: parts.logger.child({ module: "rpc" }) },
+    );
+    this.onClose(() => this.blobIntake.close());
     this.dataDir = parts.dataDir;
     this.onFatal = parts.onStorageFault;
   }
@@ -564,8 +574,21 @@ export class PouwNode implements RpcNode {
     return this.chain.onCommit(listener);
   }
 
-  async putBlob(bytes: Uint8Array, id?: Uint8Array): Promise<Uint8Array> {
-    return this.blobs.put(bytes, id);
+  /** Stores a blob from RPC if a job or proof references or expects it (BLOB_NOT_EXPECTED, BLOB_QUOTA_EXCEEDED otherwise). */
+  async putBlob(bytes: Uint8Array, id: Uint8Array = sha256(bytes)): Promise<Uint8Array> {
+    await this.blobIntake.put(bytes, id);
+    return id;
+  }
+
+  healthInfo(): NodeHealthInfo {
+    return {
+      syncing: this.sync?.syncing ?? false,
+      bestPeerHeight: this.sync?.bestPeerHeight ?? 0,
+      peers: this.network?.peerCount ?? 0,
+      consensus: this.consensus ? { height: this.consensus.height, round: this.consensus.round } : null,
+      storageFault: this.fault ? this.fault.message : null,
+      blobs: this.blobIntake.stats(),
+    };
   }
 
   async getBlob(id: Uint8Array): Promise<Uint8Array | undefined> {

@@ -4,6 +4,7 @@ import { AccountKey, devValidatorLabel } from "../crypto/keys.ts";
 import type { AnchorTarget } from "../anchor/checkpoint.ts";
 import { evmTargetFromDeployment, suiTargetFromDeployment } from "../anchor/deployment.ts";
 import { PouwNode } from "../node.ts";
+import type { RpcServerOptions } from "../rpc/server.ts";
 import { createLogger, type Logger } from "../util/logger.ts";
 import { asStorageFault, freeBytes, isStorageFault, StorageFault, storageFaultLine } from "../util/storage-fault.ts";
 import { DEVNET_GENESIS_PATH, initHome, isInitialised, loadHome } from "./home.ts";
@@ -15,6 +16,15 @@ export interface StartOptions {
   devnet?: boolean;
   rpcHost?: string;
   rpcPort?: string;
+  /** RPC abuse limits (issue 12); absent ones keep DEFAULT_RPC_OPTIONS. */
+  rpcMaxConnections?: string;
+  rpcMaxConnectionsPerIp?: string;
+  rpcMaxSendBufferMb?: string;
+  rpcMaxInFlight?: string;
+  rpcMaxHeavy?: string;
+  rpcIdleTimeout?: string;
+  rpcBlobQuotaMb?: string;
+  rpcBlobTtl?: string;
   logLevel?: string;
   jsonLogs?: boolean;
   blockTime?: string;
@@ -38,6 +48,26 @@ function exitOnStorageFault(logger: Logger, e: unknown, home: string): never {
   process.exit(EXIT_STORAGE_FAULT);
 }
 
+/** The RPC limits given on the command line (sizes in MiB, times in seconds), checked. */
+export function rpcLimits(opts: StartOptions): Partial<RpcServerOptions> {
+  const out: Partial<RpcServerOptions> = {};
+  const num = (flag: string, v: string | undefined, min: number, scale: number, key: keyof RpcServerOptions) => {
+    if (v === undefined) return;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < min) throw new Error(`--${flag} must be a number ≥ ${min}, got ${JSON.stringify(v)}`);
+    (out as Record<string, number>)[key] = Math.round(n * scale);
+  };
+  num("rpc-max-connections", opts.rpcMaxConnections, 1, 1, "maxConnections");
+  num("rpc-max-connections-per-ip", opts.rpcMaxConnectionsPerIp, 1, 1, "maxConnectionsPerIp");
+  num("rpc-max-send-buffer-mb", opts.rpcMaxSendBufferMb, 0, 1024 * 1024, "maxSendBufferBytes");
+  num("rpc-max-in-flight", opts.rpcMaxInFlight, 1, 1, "maxInFlightPerSocket");
+  num("rpc-max-heavy", opts.rpcMaxHeavy, 1, 1, "maxConcurrentHeavy");
+  num("rpc-idle-timeout", opts.rpcIdleTimeout, 1, 1000, "idleTimeoutMs");
+  num("rpc-blob-quota-mb", opts.rpcBlobQuotaMb, 0, 1024 * 1024, "blobQuotaBytes");
+  num("rpc-blob-ttl", opts.rpcBlobTtl, 1, 1000, "blobTtlMs");
+  return out;
+}
+
 /** `pouw start`: runs a node until SIGINT/SIGTERM. With --devnet, initialises ./.pouw-devnet from the embedded genesis first. */
 export async function startCommand(opts: StartOptions): Promise<void> {
   const home = opts.home ?? (opts.devnet ? ".pouw-devnet" : join(process.env.HOME ?? ".", ".pouw"));
@@ -52,7 +82,7 @@ export async function startCommand(opts: StartOptions): Promise<void> {
   }
   const loaded = loadHome(home);
   const rpc = loaded.config.rpc
-    ? { host: opts.rpcHost ?? loaded.config.rpc.host, port: opts.rpcPort !== undefined ? Number(opts.rpcPort) : loaded.config.rpc.port }
+    ? { host: opts.rpcHost ?? loaded.config.rpc.host, port: opts.rpcPort !== undefined ? Number(opts.rpcPort) : loaded.config.rpc.port, ...rpcLimits(opts) }
     : null;
   const chainId = (JSON.parse(loaded.genesisJson) as { chainId: string }).chainId;
   const targets: AnchorTarget[] = [];

@@ -7,7 +7,7 @@
  */
 import { sha256 } from "../crypto/hash.ts";
 import type { StorageFaultHandler } from "../util/storage-fault.ts";
-import { Bucket, bucketKey, getBytes, iterateBucket, putBytes, type Level } from "./database.ts";
+import { Bucket, bucketKey, getBytes, iterateBucket, putBytes, writeBatch, type Level } from "./database.ts";
 
 /** Largest blob accepted (a checkpoint of 600,000 parameters plus momentum is 4.8 MB). */
 export const MAX_BLOB_BYTES = 6 * 1024 * 1024;
@@ -58,23 +58,33 @@ export class BlobStore {
     dv.setBigUint64(0, BigInt(expiresAt));
     dv.setUint32(8, bytes.length);
     dv.setUint32(12, job);
-    await this.db.batch([
-      { type: "put", key: bucketKey(Bucket.blob, id), value: bytes },
-      { type: "put", key: bucketKey(Bucket.blobStaged, id), value: marker },
-    ]);
+    await writeBatch(
+      this.db,
+      [
+        { type: "put", key: bucketKey(Bucket.blob, id), value: bytes },
+        { type: "put", key: bucketKey(Bucket.blobStaged, id), value: marker },
+      ],
+      "blob store",
+      this.onFault,
+    );
   }
 
   /** A staged blob came to be referenced: it stays, its marker goes. */
   async unstage(id: Uint8Array): Promise<void> {
-    await this.db.del(bucketKey(Bucket.blobStaged, id));
+    await writeBatch(this.db, [{ type: "del", key: bucketKey(Bucket.blobStaged, id) }], "blob store", this.onFault);
   }
 
   /** A staged blob expired unreferenced: the blob and its marker go. */
   async dropStaged(id: Uint8Array): Promise<void> {
-    await this.db.batch([
-      { type: "del", key: bucketKey(Bucket.blob, id) },
-      { type: "del", key: bucketKey(Bucket.blobStaged, id) },
-    ]);
+    await writeBatch(
+      this.db,
+      [
+        { type: "del", key: bucketKey(Bucket.blob, id) },
+        { type: "del", key: bucketKey(Bucket.blobStaged, id) },
+      ],
+      "blob store",
+      this.onFault,
+    );
   }
 
   /** Every staged blob's marker. */

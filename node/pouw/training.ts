@@ -158,6 +158,21 @@ export function decodeCheckpoint(bytes: Uint8Array, expectedParameters: number):
   return { step, params: f32FromBytes(bytes.subarray(head), n), velocity: f32FromBytes(bytes.subarray(head + 4 * n), n) };
 }
 
+/** A checkpoint blob's step and parameter count, read from its header without decoding the floats; null when it is not one. */
+export function checkpointHeader(bytes: Uint8Array): { step: number; parameters: number } | null {
+  const head = CKPT_MAGIC.length + 8;
+  if (bytes.length < head || !Buffer.from(bytes.subarray(0, CKPT_MAGIC.length)).equals(Buffer.from(CKPT_MAGIC))) return null;
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const step = dv.getUint32(CKPT_MAGIC.length, true);
+  const parameters = dv.getUint32(CKPT_MAGIC.length + 4, true);
+  return bytes.length === head + 8 * parameters ? { step, parameters } : null;
+}
+
+/** Bytes of a checkpoint blob of a model with `parameters` parameters. */
+export function checkpointBytes(parameters: number): number {
+  return CKPT_MAGIC.length + 8 + 8 * parameters;
+}
+
 export function checkpointHash(blob: Uint8Array): Uint8Array {
   return sha256(blob);
 }

@@ -9,6 +9,7 @@ import { addrKey, idKey, type WorldState } from "../state/world.ts";
 import type { JobSpecT } from "../types/transaction.ts";
 import { toHex } from "../util/hex.ts";
 import { invalidParams, notFound } from "./errors.ts";
+import { DIRECT_CONTEXT, RawJson } from "./heavy.ts";
 import type { Method } from "./methods.ts";
 import { addressParam, hexParam, objectParam, paramList } from "./params.ts";
 
@@ -120,27 +121,39 @@ export const jobMethods: Record<string, Method> = {
 
   /**
    * Stores a blob: `[base64]` under its SHA-256, or `[base64, id]` under an id
-   * it matches (a checkpoint manifest under its Merkle root).
+   * it matches (a checkpoint manifest under its Merkle root). Only blobs the
+   * chain references or expects are taken (a checkpoint or manifest for an
+   * open job, or one a pending proof lists), within quotas; refusals are
+   * BLOB_NOT_EXPECTED and BLOB_QUOTA_EXCEEDED (node/work/blob-intake.ts).
+   * A heavy request (decoding and hashing megabytes).
    */
-  async pouw_putBlob(node, params) {
+  pouw_putBlob(node, params, ctx = DIRECT_CONTEXT) {
     const [data, rawId] = paramList(params, 1, 2);
     if (typeof data !== "string" || !/^[A-Za-z0-9+/]*={0,2}$/.test(data)) throw invalidParams("data must be base64");
-    const bytes = new Uint8Array(Buffer.from(data, "base64"));
-    if (bytes.length === 0) throw invalidParams("data is empty");
-    if (bytes.length > MAX_BLOB_BYTES) throw invalidParams(`blob is ${bytes.length} bytes, limit ${MAX_BLOB_BYTES}`);
-    const id = rawId === undefined ? sha256(bytes) : hexParam(rawId, "id", { length: 32 });
-    if (!blobMatches(id, bytes)) throw invalidParams("the bytes do not match the id (neither their SHA-256 nor a manifest with that Merkle root)");
-    await node.putBlob(bytes, id);
-    return { id: toHex(id), size: bytes.length };
+    if (data.length === 0) throw invalidParams("data is empty");
+    if (Math.floor((data.length * 3) / 4) > MAX_BLOB_BYTES + 2) throw invalidParams(`blob is over the limit of ${MAX_BLOB_BYTES} bytes`);
+    const givenId = rawId === undefined ? undefined : hexParam(rawId, "id", { length: 32 });
+    return ctx.heavy.run(async () => {
+      const bytes = new Uint8Array(Buffer.from(data, "base64"));
+      if (bytes.length === 0) throw invalidParams("data is empty");
+      if (bytes.length > MAX_BLOB_BYTES) throw invalidParams(`blob is ${bytes.length} bytes, limit ${MAX_BLOB_BYTES}`);
+      const id = givenId ?? sha256(bytes);
+      if (!blobMatches(id, bytes)) throw invalidParams("the bytes do not match the id (neither their SHA-256 nor a manifest with that Merkle root)");
+      await node.putBlob(bytes, id);
+      return { id: toHex(id), size: bytes.length };
+    });
   },
 
-  /** A blob by id, base64. */
-  async pouw_getBlob(node, params) {
+  /** A blob by id, base64. A heavy request (up to 8 MB of base64). */
+  pouw_getBlob(node, params, ctx = DIRECT_CONTEXT) {
     const [rawId] = paramList(params, 1, 1);
     const id = hexParam(rawId, "id", { length: 32 });
-    const bytes = await node.getBlob(id);
-    if (!bytes) throw notFound("blob");
-    return { id: toHex(id), size: bytes.length, data: Buffer.from(bytes).toString("base64") };
+    return ctx.heavy.run(async () => {
+      const bytes = await node.getBlob(id);
+      if (!bytes) throw notFound("blob");
+      const b64 = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64");
+      return new RawJson(Buffer.from(`{"id":"${toHex(id)}","size":${bytes.length},"data":"${b64}"}`));
+    });
   },
 
   /** A proof by id, with its commitment and the attestations it gathered. */

@@ -13,6 +13,7 @@ import { MAX_TX_BYTES, SignedTransaction } from "../types/transaction.ts";
 import { envelopeFromSigned, type TxEnvelope } from "../types/txcodec.ts";
 import { toHex } from "../util/hex.ts";
 import { notFound } from "./errors.ts";
+import { DIRECT_CONTEXT, RawJson, yieldToLoop, type MethodContext } from "./heavy.ts";
 import { jobMethods } from "./jobs.ts";
 import { settlementMethods, type CheckpointSource } from "./settlement.ts";
 import { commitJson, headerJson, proofJson, receiptJson, txJson } from "./format.ts";
@@ -39,9 +40,29 @@ export interface RpcNode {
   getBlob(id: Uint8Array): Promise<Uint8Array | undefined>;
   /** Epoch checkpoints and their anchor signatures (absent on nodes that do not keep them). */
   readonly checkpoints?: CheckpointSource;
+  /** What GET /health and GET /status report beyond the chain head. */
+  healthInfo(): NodeHealthInfo;
 }
 
-export type Method = (node: RpcNode, params: unknown) => unknown | Promise<unknown>;
+/** The node's side of its health: sync, peers, consensus and storage. */
+export interface NodeHealthInfo {
+  syncing: boolean;
+  bestPeerHeight: number;
+  peers: number;
+  /** The height and round consensus is in; null for a node that runs no consensus. */
+  consensus: { height: number; round: number } | null;
+  /** Why the node stopped writing (a storage fault), or null. */
+  storageFault: string | null;
+  /** Unreferenced blobs taken over RPC (pouw_putBlob) and their quota. */
+  blobs: { stagedBytes: number; stagedBlobs: number; quotaBytes: number } | null;
+}
+
+export type { MethodContext };
+
+export type Method = (node: RpcNode, params: unknown, ctx?: MethodContext) => unknown | Promise<unknown>;
+
+/** Transactions turned into JSON between two turns of the event loop. */
+const TX_CHUNK = 256;
 
 /** Gas of a Transfer on this chain (every Transfer has the same encoded size for a given chain id). */
 function transferGas(chain: Blockchain): number {
@@ -52,7 +73,7 @@ function transferGas(chain: Blockchain): number {
 
 const activeSets = new WeakMap<WorldState["validators"], Set<string>>();
 /** Addresses of an active set, built once per set (a set is replaced, never mutated). */
-function activeSet(set: WorldState["validators"]): Set<string> {
+export function activeSet(set: WorldState["validators"]): Set<string> {
   let s = activeSets.get(set);
   if (!s) activeSets.set(set, (s = new Set(set.map((v) => addrKey(v.address)))));
   return s;
@@ -113,7 +134,14 @@ export const methods: Record<string, Method> = {
     };
   },
 
-  async pouw_getBlock(node, params) {
+  /**
+   * A block by height, hash or "latest"; `{fullTransactions: true}` lists each
+   * transaction with its receipt. A heavy read: it waits for a heavy slot,
+   * builds the JSON a chunk of transactions at a time (the loop gets a turn
+   * between chunks) and keeps it for the next caller (finalized blocks never
+   * change).
+   */
+  async pouw_getBlock(node, params, ctx = DIRECT_CONTEXT) {
     const [ref, rawOpts] = paramList(params, 0, 2);
     const r = blockRefParam(ref);
     const opts = objectParam(rawOpts, "options");
@@ -124,24 +152,42 @@ export const methods: Record<string, Method> = {
     else if ("height" in r) height = r.height;
     else height = await store.getHeightByHash(r.hash);
     if (height === undefined) throw notFound("block");
-    const [block, receipts, commit] = await Promise.all([store.getBlock(height), store.getReceipts(height), store.getCommit(height)]);
-    if (!block) throw notFound(`block ${height}`);
-    const envs = block.body.txs.map((s) => envelopeFromSigned(s));
-    const hash = blockHash(block.header);
-    return {
-      ...headerJson(block.header, hash),
-      transactions: full ? envs.map((e, i) => ({ ...txJson(e), receipt: receipts?.[i] ? receiptJson(receipts[i]!) : null })) : envs.map((e) => e.hashHex),
-      lastCommit: commitJson(block.body.lastCommit),
-      commit: commit ? commitJson(commit) : null,
-      /** Duplicate-vote evidence this block slashed for. */
-      evidence: block.body.evidence.map((ev) => ({
-        hash: evidenceHash(ev),
-        validator: encodeAddress(ev.voteA.validator),
-        height: ev.voteA.height,
-        round: ev.voteA.round,
-        type: ev.voteA.type === VoteType.Prevote ? "prevote" : "precommit",
-      })),
-    };
+    const key = `block:${height}:${full ? "full" : "hashes"}`;
+    const hit = ctx.heavy.get(key);
+    if (hit) return new RawJson(hit);
+    return ctx.heavy.run(async () => {
+      const again = ctx.heavy.get(key); // built while this request waited for its slot
+      if (again) return new RawJson(again);
+      const [block, receipts, commit] = await Promise.all([store.getBlock(height), store.getReceipts(height), store.getCommit(height)]);
+      if (!block) throw notFound(`block ${height}`);
+      const hash = blockHash(block.header);
+      const rest = JSON.stringify({
+        ...headerJson(block.header, hash),
+        lastCommit: commitJson(block.body.lastCommit),
+        commit: commit ? commitJson(commit) : null,
+        /** Duplicate-vote evidence this block slashed for. */
+        evidence: block.body.evidence.map((ev) => ({
+          hash: evidenceHash(ev),
+          validator: encodeAddress(ev.voteA.validator),
+          height: ev.voteA.height,
+          round: ev.voteA.round,
+          type: ev.voteA.type === VoteType.Prevote ? "prevote" : "precommit",
+        })),
+      });
+      const txs: string[] = [];
+      const signed = block.body.txs;
+      for (let i = 0; i < signed.length; i += TX_CHUNK) {
+        if (i > 0) await yieldToLoop();
+        for (let k = i; k < Math.min(i + TX_CHUNK, signed.length); k++) {
+          const e = envelopeFromSigned(signed[k]!);
+          txs.push(full ? JSON.stringify({ ...txJson(e), receipt: receipts?.[k] ? receiptJson(receipts[k]!) : null }) : JSON.stringify(e.hashHex));
+        }
+      }
+      const bytes = Buffer.from(`${rest.slice(0, -1)},"transactions":[${txs.join(",")}]}`);
+      // A commit not stored yet would be null in the cached copy for good: only complete answers are kept.
+      if (commit) ctx.heavy.set(key, bytes);
+      return new RawJson(bytes);
+    });
   },
 
   pouw_getAccount(node, params) {

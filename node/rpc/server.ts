@@ -1,17 +1,28 @@
 /**
- * JSON-RPC 2.0 over HTTP POST and WebSocket on one port, plus `GET /health`
- * and `GET /metrics`. Bodies are size capped before parsing; every failure is
- * a JSON-RPC error with a specific code and the server keeps serving.
+ * JSON-RPC 2.0 over HTTP POST and WebSocket on one port, plus `GET /health`,
+ * `GET /status` and `GET /metrics`. Bodies are size capped before parsing;
+ * every failure is a JSON-RPC error with a specific code and the server
+ * keeps serving.
+ *
+ * RPC can never hurt consensus (issue 12): connections are capped in total
+ * and per IP (refused at once, logged at most every few seconds); idle
+ * HTTP sockets and idle WebSockets time out, and WebSockets are pinged; a
+ * WebSocket holds at most `maxInFlightPerSocket` requests in progress, past
+ * which the server stops reading it, and one whose unsent output passes
+ * `maxSendBufferBytes` is cut off; heavy reads share a small semaphore, yield
+ * to the event loop and reuse cached block JSON (./heavy.ts).
  */
 import { checkpointJson } from "./settlement.ts";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { Logger } from "../util/logger.ts";
 import type { Metrics } from "../util/metrics.ts";
 import { RpcCode, RpcError, invalidParams, toJsonRpcError, type JsonRpcErrorObject } from "./errors.ts";
 import { headerJson } from "./format.ts";
-import { methods, type RpcNode } from "./methods.ts";
+import { health, healthJson, statusJson } from "./health.ts";
+import { HeavyReads, RawJson } from "./heavy.ts";
+import { methods, type MethodContext, type RpcNode } from "./methods.ts";
 import { paramList } from "./params.ts";
 
 export interface RpcServerOptions {
@@ -23,6 +34,24 @@ export interface RpcServerOptions {
   maxBatch: number;
   /** Most subscriptions one WebSocket connection may hold. */
   maxSubscriptionsPerSocket: number;
+  /** Open connections (HTTP and WebSocket together); one more is closed at once. */
+  maxConnections: number;
+  /** Open connections from one IP address. */
+  maxConnectionsPerIp: number;
+  /** A WebSocket client whose unsent output exceeds this many bytes is disconnected (it is not reading). 0: no limit. */
+  maxSendBufferBytes: number;
+  /** Requests one WebSocket may have in progress; past it the server stops reading from that socket until one finishes. */
+  maxInFlightPerSocket: number;
+  /** Heavy reads (blocks, blobs) in progress at once, across all connections. */
+  maxConcurrentHeavy: number;
+  /** A batch's results past this many bytes are answered RESPONSE_TOO_LARGE instead. */
+  maxBatchResponseBytes: number;
+  /** HTTP sockets with no request and WebSockets with no subscription and no request for this long are closed; WebSockets are pinged every half of it. */
+  idleTimeoutMs: number;
+  /** Bytes of blobs taken by pouw_putBlob that nothing references yet (node/work/blob-intake.ts). */
+  blobQuotaBytes: number;
+  /** An unreferenced blob is deleted this long after pouw_putBlob stored it. */
+  blobTtlMs: number;
 }
 
 export const DEFAULT_RPC_OPTIONS: RpcServerOptions = {
@@ -32,7 +61,24 @@ export const DEFAULT_RPC_OPTIONS: RpcServerOptions = {
   maxBodyBytes: 9 * 1024 * 1024,
   maxBatch: 100,
   maxSubscriptionsPerSocket: 16,
+  maxConnections: 1000,
+  // Half the slots: room for a busy local tool (a wallet polling 200 transactions at once opens 200 sockets)
+  // or a NAT's users, while one address can never take every slot.
+  maxConnectionsPerIp: 500,
+  maxSendBufferBytes: 16 * 1024 * 1024,
+  maxInFlightPerSocket: 32,
+  maxConcurrentHeavy: 2,
+  // geth's BatchResponseMaxSize.
+  maxBatchResponseBytes: 25 * 1000 * 1000,
+  idleTimeoutMs: 60_000,
+  blobQuotaBytes: 256 * 1024 * 1024,
+  blobTtlMs: 10 * 60_000,
 };
+
+/** The block JSON cache (see heavy.ts): a few recent big blocks. */
+const BLOCK_CACHE = { bytes: 64 * 1024 * 1024, entries: 16 };
+/** At most one "connection cap reached" warning per this many ms. */
+const CAP_WARN_EVERY_MS = 5000;
 
 type Id = string | number | null;
 interface Response {
@@ -52,6 +98,25 @@ function validId(id: unknown): id is Id {
   return id === null || typeof id === "string" || (typeof id === "number" && Number.isFinite(id));
 }
 
+/** A WebSocket's bookkeeping. */
+interface SocketState {
+  remote: string;
+  /** Requests being handled. */
+  inFlight: number;
+  /** Reading is paused (inFlight reached the cap). */
+  paused: boolean;
+  /** Messages already parsed when reading was paused; handled as slots free up. */
+  backlog: string[];
+  /** Answered the last ping (or sent anything since). */
+  alive: boolean;
+  lastActive: number;
+  /** Cut off (logged once). */
+  dropped: boolean;
+}
+
+/** A response as pieces: strings and shared buffers (a cached block is never copied per response). */
+type Chunks = (string | Buffer)[];
+
 export class RpcServer {
   readonly opts: RpcServerOptions;
   private readonly node: RpcNode;
@@ -60,16 +125,31 @@ export class RpcServer {
   private readonly http: Server;
   private readonly wss: WebSocketServer;
   private readonly unsubscribers = new Set<() => void>();
+  private readonly heavy: HeavyReads;
+  private readonly ctx: MethodContext;
+  private readonly sockets = new Map<WebSocket, SocketState>();
+  private readonly perIp = new Map<string, number>();
+  private open = 0;
+  private refusedTotal = 0;
+  private refusedSinceWarn = 0;
+  private lastCapWarn = -Infinity;
+  private slowDropped = 0;
+  private livenessTimer: NodeJS.Timeout | null = null;
 
   constructor(opts: Partial<RpcServerOptions>, node: RpcNode, logger: Logger, metrics: Metrics | null) {
     this.opts = { ...DEFAULT_RPC_OPTIONS, ...opts };
     this.node = node;
     this.logger = logger;
     this.metrics = metrics;
+    this.heavy = new HeavyReads({ concurrency: this.opts.maxConcurrentHeavy, cacheBytes: BLOCK_CACHE.bytes, cacheEntries: BLOCK_CACHE.entries });
+    this.ctx = { heavy: this.heavy };
     this.http = createServer((req, res) => void this.handleHttp(req, res));
-    this.http.keepAliveTimeout = 30_000;
-    this.wss = new WebSocketServer({ server: this.http, maxPayload: this.opts.maxBodyBytes });
-    this.wss.on("connection", (ws) => this.handleSocket(ws));
+    // A socket with no traffic for idleTimeoutMs (before its first request or between keep-alive requests) is destroyed.
+    this.http.timeout = this.opts.idleTimeoutMs;
+    this.http.keepAliveTimeout = this.opts.idleTimeoutMs;
+    this.http.on("connection", (socket: Socket) => this.onConnection(socket));
+    this.wss = new WebSocketServer({ server: this.http, maxPayload: this.opts.maxBodyBytes, perMessageDeflate: false });
+    this.wss.on("connection", (ws, req) => this.handleSocket(ws, req));
   }
 
   async listen(): Promise<{ host: string; port: number }> {
@@ -80,6 +160,8 @@ export class RpcServer {
         resolve();
       });
     });
+    this.livenessTimer = setInterval(() => this.checkSockets(), Math.max(100, Math.floor(this.opts.idleTimeoutMs / 2)));
+    this.livenessTimer.unref();
     const a = this.http.address() as AddressInfo;
     return { host: a.address, port: a.port };
   }
@@ -90,6 +172,7 @@ export class RpcServer {
   }
 
   async close(): Promise<void> {
+    if (this.livenessTimer) clearInterval(this.livenessTimer);
     for (const u of this.unsubscribers) u();
     for (const ws of this.wss.clients) ws.terminate();
     await new Promise<void>((r) => this.wss.close(() => r()));
@@ -97,13 +180,69 @@ export class RpcServer {
     await new Promise<void>((r) => this.http.close(() => r()));
   }
 
+  /** Connection counts and limits, for GET /status. */
+  stats() {
+    return {
+      connections: this.open,
+      websockets: this.sockets.size,
+      http: this.open - this.sockets.size,
+      ips: this.perIp.size,
+      inFlight: [...this.sockets.values()].reduce((n, s) => n + s.inFlight, 0),
+      refusedConnections: this.refusedTotal,
+      droppedSlowClients: this.slowDropped,
+      heavy: this.heavy.stats(),
+      limits: {
+        maxConnections: this.opts.maxConnections,
+        maxConnectionsPerIp: this.opts.maxConnectionsPerIp,
+        maxInFlightPerSocket: this.opts.maxInFlightPerSocket,
+        maxSendBufferBytes: this.opts.maxSendBufferBytes,
+        maxConcurrentHeavy: this.opts.maxConcurrentHeavy,
+        idleTimeoutMs: this.opts.idleTimeoutMs,
+      },
+    };
+  }
+
+  /** Every TCP connection (HTTP, later perhaps upgraded to WebSocket) counts against the total and its IP's cap. */
+  private onConnection(socket: Socket): void {
+    const ip = socket.remoteAddress ?? "unknown";
+    const fromIp = this.perIp.get(ip) ?? 0;
+    const cap = this.open >= this.opts.maxConnections ? "maxConnections" : fromIp >= this.opts.maxConnectionsPerIp ? "maxConnectionsPerIp" : null;
+    if (cap) {
+      this.refusedTotal++;
+      this.refusedSinceWarn++;
+      const now = Date.now();
+      if (now - this.lastCapWarn >= CAP_WARN_EVERY_MS) {
+        this.logger.warn(
+          { remote: ip, cap, limit: this.opts[cap], open: this.open, openFromIp: fromIp, refused: this.refusedSinceWarn },
+          "RPC connection cap reached: refusing new connections",
+        );
+        this.lastCapWarn = now;
+        this.refusedSinceWarn = 0;
+      }
+      socket.destroy();
+      return;
+    }
+    this.open++;
+    this.perIp.set(ip, fromIp + 1);
+    socket.once("close", () => {
+      this.open--;
+      const left = (this.perIp.get(ip) ?? 1) - 1;
+      if (left > 0) this.perIp.set(ip, left);
+      else this.perIp.delete(ip);
+    });
+  }
+
   private async handleHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
-      if (req.method === "GET" && req.url === "/health") {
-        const h = this.node.chain.head.header;
-        return send(res, 200, { status: "ok", height: h.height, headTime: h.time, lagMs: Date.now() - h.time });
+      const path = (req.url ?? "/").split("?")[0];
+      if (req.method === "GET" && path === "/health") {
+        const hl = health(this.node, Date.now());
+        return send(res, hl.healthy ? 200 : 503, healthJson(hl, this.node.healthInfo().storageFault));
       }
-      if (req.method === "GET" && req.url === "/metrics") {
+      if (req.method === "GET" && path === "/status") {
+        return send(res, 200, statusJson(this.node, Date.now(), this.stats()));
+      }
+      if (req.method === "GET" && path === "/metrics") {
         if (!this.metrics) return send(res, 404, { error: "metrics disabled" });
         const body = await this.metrics.registry.metrics();
         res.writeHead(200, { "content-type": this.metrics.registry.contentType });
@@ -111,7 +250,7 @@ export class RpcServer {
         return;
       }
       if (req.method !== "POST") {
-        return send(res, 405, errorResponse(null, RpcCode.INVALID_REQUEST, "METHOD_NOT_ALLOWED", "use POST for JSON-RPC, GET for /health and /metrics"));
+        return send(res, 405, errorResponse(null, RpcCode.INVALID_REQUEST, "METHOD_NOT_ALLOWED", "use POST for JSON-RPC, GET for /health, /status and /metrics"));
       }
       const body = await readBody(req, this.opts.maxBodyBytes);
       if (body === null) {
@@ -123,7 +262,9 @@ export class RpcServer {
         res.writeHead(204).end();
         return;
       }
-      send(res, 200, out);
+      // HTTP needs no send-buffer check of its own: Node answers one request at a time per socket and stops
+      // parsing the next while a response is unsent, and a socket that takes nothing for idleTimeoutMs is destroyed.
+      sendChunks(res, 200, encode(out));
     } catch (e) {
       this.logger.error({ err: e }, "RPC HTTP handler failed");
       if (!res.headersSent) send(res, 500, errorResponse(null, RpcCode.INTERNAL_ERROR, "INTERNAL_ERROR", "internal error"));
@@ -142,9 +283,18 @@ export class RpcServer {
       if (msg.length === 0) return errorResponse(null, RpcCode.INVALID_REQUEST, "EMPTY_BATCH", "batch is empty");
       if (msg.length > this.opts.maxBatch) return errorResponse(null, RpcCode.INVALID_REQUEST, "BATCH_TOO_LARGE", `batch exceeds ${this.opts.maxBatch} requests`);
       const out: Response[] = [];
+      let bytes = 0;
       for (const m of msg) {
+        if (bytes > this.opts.maxBatchResponseBytes) {
+          // Like geth: the rest of the batch is answered with an error rather than grown without bound.
+          const id = m && typeof m === "object" && "id" in m && validId((m as { id: unknown }).id) ? (m as { id: Id }).id : null;
+          out.push(errorResponse(id, RpcCode.SERVER_ERROR, "RESPONSE_TOO_LARGE", `batch response exceeds ${this.opts.maxBatchResponseBytes} bytes`));
+          continue;
+        }
         const r = await this.handleOne(m, ws);
-        if (r) out.push(r);
+        if (!r) continue;
+        out.push(r);
+        if (r.result instanceof RawJson) bytes += r.result.bytes.length;
       }
       return out.length ? out : undefined;
     }
@@ -173,7 +323,7 @@ export class RpcServer {
           this.metrics?.rpcRequests.inc({ method: "unknown", outcome: "error" });
           return errorResponse(id, RpcCode.METHOD_NOT_FOUND, "METHOD_NOT_FOUND", `method ${JSON.stringify(method).slice(0, 80)} does not exist`);
         }
-        result = await fn(this.node, req.params);
+        result = await fn(this.node, req.params, this.ctx);
       }
       this.metrics?.rpcRequests.inc({ method, outcome: "ok" });
       return isNotification ? null : { jsonrpc: "2.0", id, result: result ?? null };
@@ -198,9 +348,7 @@ export class RpcServer {
       throw new RpcError(RpcCode.SERVER_ERROR, "TOO_MANY_SUBSCRIPTIONS", `at most ${this.opts.maxSubscriptionsPerSocket} subscriptions per connection`);
     }
     const id = "0x" + (this.nextSubscription++).toString(16);
-    const push = (result: unknown) => {
-      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ jsonrpc: "2.0", method: "pouw_subscription", params: { subscription: id, result } }));
-    };
+    const push = (result: unknown) => this.sendWs(ws, [JSON.stringify({ jsonrpc: "2.0", method: "pouw_subscription", params: { subscription: id, result } })]);
     // "checkpoints": each checkpoint once more than 2/3 of its set's anchor signatures are here (what a relayer waits for).
     const off =
       topic === "checkpoints"
@@ -222,25 +370,153 @@ export class RpcServer {
     return true;
   }
 
-  private handleSocket(ws: WebSocket): void {
+  /**
+   * At most `maxInFlightPerSocket` requests of one socket are handled at
+   * once; at the cap the server stops reading the socket (TCP pushes back on
+   * the client) and reads on when one finishes. This is CometBFT's
+   * behaviour: its wsConnection reads one request, handles it and blocks on
+   * a bounded write channel, so a client that floods or does not read its
+   * answers simply stops being read (rpc/jsonrpc/server/ws_handler.go). An
+   * error per extra request instead would still cost a parse and a write
+   * for each, and the flood would go on.
+   */
+  private handleSocket(ws: WebSocket, req: IncomingMessage): void {
+    const st: SocketState = { remote: remoteOf(req), inFlight: 0, paused: false, backlog: [], alive: true, lastActive: Date.now(), dropped: false };
+    this.sockets.set(ws, st);
     ws.on("message", (data, isBinary) => {
+      st.lastActive = Date.now();
+      st.alive = true;
       if (isBinary) {
-        ws.send(JSON.stringify(errorResponse(null, RpcCode.INVALID_REQUEST, "BINARY_NOT_SUPPORTED", "send JSON-RPC as text frames")));
+        this.sendWs(ws, [JSON.stringify(errorResponse(null, RpcCode.INVALID_REQUEST, "BINARY_NOT_SUPPORTED", "send JSON-RPC as text frames"))]);
         return;
       }
-      void this.handleText(data.toString(), ws).then((out) => {
-        if (out !== undefined && ws.readyState === ws.OPEN) ws.send(JSON.stringify(out));
-      });
+      const text = data.toString();
+      // Frames already parsed when reading paused still arrive: they wait here (at most one read's worth).
+      if (st.inFlight >= this.opts.maxInFlightPerSocket) st.backlog.push(text);
+      else this.dispatch(ws, st, text);
+    });
+    ws.on("pong", () => {
+      st.alive = true;
     });
     ws.on("close", () => {
+      this.sockets.delete(ws);
+      st.backlog.length = 0;
       const subs = this.subscriptions.get(ws);
-      if (subs) for (const off of subs.values()) {
-        off();
-        this.unsubscribers.delete(off);
-      }
+      if (subs)
+        for (const off of subs.values()) {
+          off();
+          this.unsubscribers.delete(off);
+        }
     });
-    ws.on("error", (e) => this.logger.debug({ err: e }, "WebSocket error"));
+    ws.on("error", (e) => this.logger.debug({ err: e, remote: st.remote }, "WebSocket error"));
   }
+
+  private dispatch(ws: WebSocket, st: SocketState, text: string): void {
+    st.inFlight++;
+    if (st.inFlight >= this.opts.maxInFlightPerSocket && !st.paused) {
+      st.paused = true;
+      ws.pause();
+    }
+    void this.handleText(text, ws)
+      .then((out) => {
+        if (out !== undefined) this.sendWs(ws, encode(out));
+      })
+      .catch((e: unknown) => this.logger.error({ err: e }, "RPC WebSocket handler failed"))
+      .finally(() => {
+        st.inFlight--;
+        st.lastActive = Date.now();
+        if (st.dropped || ws.readyState !== ws.OPEN) return;
+        while (st.backlog.length > 0 && st.inFlight < this.opts.maxInFlightPerSocket) this.dispatch(ws, st, st.backlog.shift()!);
+        if (st.paused && st.inFlight < this.opts.maxInFlightPerSocket) {
+          st.paused = false;
+          ws.resume();
+        }
+      });
+  }
+
+  /**
+   * Sends one message, unless the socket already holds more than
+   * `maxSendBufferBytes` unsent: then the client is not reading, and it is
+   * cut off (one warning naming it) before it can hold the node's memory.
+   * Pieces go out as fragments of one message, so a cached block is never
+   * copied per response.
+   */
+  private sendWs(ws: WebSocket, chunks: Chunks): boolean {
+    const st = this.sockets.get(ws);
+    if (!st || st.dropped || ws.readyState !== ws.OPEN) return false;
+    const limit = this.opts.maxSendBufferBytes;
+    if (limit > 0 && ws.bufferedAmount > limit) {
+      st.dropped = true;
+      this.slowDropped++;
+      this.logger.warn(
+        { remote: st.remote, bufferedBytes: ws.bufferedAmount, limit, inFlight: st.inFlight },
+        "Disconnected a WebSocket client that does not read its responses: send buffer over maxSendBufferBytes",
+      );
+      ws.terminate();
+      return false;
+    }
+    if (chunks.length === 1) ws.send(chunks[0]!);
+    else chunks.forEach((c, i) => ws.send(c, { fin: i === chunks.length - 1, binary: false }));
+    return true;
+  }
+
+  /** Pings every WebSocket; closes those that did not answer the last ping and those idle without a subscription. */
+  private checkSockets(): void {
+    const now = Date.now();
+    for (const [ws, st] of this.sockets) {
+      if (st.paused) continue; // not reading it: its pongs wait in the socket
+      if (!st.alive) {
+        this.logger.debug({ remote: st.remote }, "WebSocket did not answer a ping: closing");
+        ws.terminate();
+        continue;
+      }
+      const subs = this.subscriptions.get(ws)?.size ?? 0;
+      if (subs === 0 && st.inFlight === 0 && now - st.lastActive >= this.opts.idleTimeoutMs) {
+        this.logger.debug({ remote: st.remote }, "WebSocket idle without a subscription: closing");
+        ws.close(1000, "idle");
+        continue;
+      }
+      st.alive = false;
+      ws.ping();
+    }
+  }
+}
+
+function remoteOf(req: IncomingMessage): string {
+  const s = req.socket;
+  return s.remoteAddress ? `${s.remoteAddress}:${s.remotePort}` : "unknown";
+}
+
+/** One response or a batch as pieces: a RawJson result is spliced in as its shared buffer. */
+function encode(out: Response | Response[]): Chunks {
+  const parts: Chunks = [];
+  const one = (r: Response) => {
+    if (r.result instanceof RawJson) parts.push(`{"jsonrpc":"2.0","id":${JSON.stringify(r.id)},"result":`, r.result.bytes, "}");
+    else parts.push(JSON.stringify(r));
+  };
+  if (Array.isArray(out)) {
+    parts.push("[");
+    out.forEach((r, i) => {
+      if (i > 0) parts.push(",");
+      one(r);
+    });
+    parts.push("]");
+  } else one(out);
+  // Adjacent strings as one piece.
+  const merged: Chunks = [];
+  for (const p of parts) {
+    const last = merged[merged.length - 1];
+    if (typeof p === "string" && typeof last === "string") merged[merged.length - 1] = last + p;
+    else merged.push(p);
+  }
+  return merged;
+}
+
+function sendChunks(res: ServerResponse, status: number, chunks: Chunks): void {
+  const length = chunks.reduce((n, c) => n + (typeof c === "string" ? Buffer.byteLength(c) : c.length), 0);
+  res.writeHead(status, { "content-type": "application/json", "content-length": length });
+  for (let i = 0; i < chunks.length - 1; i++) res.write(chunks[i]!);
+  res.end(chunks[chunks.length - 1]);
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {
