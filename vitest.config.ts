@@ -9,6 +9,7 @@ const PROCESS_TESTS = [
   "test/integration/crash.test.ts",
   "test/integration/devnet-processes.test.ts",
   "test/integration/devnet-work.test.ts",
+  "test/integration/disk-full.test.ts",
   "test/integration/privval-kill.test.ts",
   "test/integration/settlement-e2e.test.ts",
   "test/integration/staking-processes.test.ts",

@@ -13,8 +13,12 @@ export const STORAGE_FAULT = "STORAGE_FAULT";
 
 /** errno codes that mean "this disk cannot take our writes", not "this input is bad". */
 const FAULT_CODES = new Set(["ENOSPC", "EIO", "EROFS", "EDQUOT", "EFBIG"]);
-/** LevelDB reports the OS error inside its message, not as a code. */
-const FAULT_TEXT = /No space left on device|Input\/output error|Read-only file system|Disk quota exceeded|IO error/i;
+/**
+ * LevelDB reports the OS error inside its message, not as a code. A "short
+ * write" (our files' wording when a write stored fewer bytes than asked) is
+ * the disk running out partway: the OS only says ENOSPC on the next write.
+ */
+const FAULT_TEXT = /No space left on device|Input\/output error|Read-only file system|Disk quota exceeded|IO error|short write/i;
 /** LevelDB's "IO error" also covers a LOCK held by another process: that is a second node on the same home, not a disk fault. */
 const NOT_FAULT_TEXT = /IO error: lock |LOCK: already held/i;
 
