@@ -30,6 +30,7 @@ import { DEFAULT_TIMEOUTS, type ConsensusAction, type ConsensusEvent, type Timeo
 import type { ConsensusTransport } from "./transport.ts";
 import type { ConsensusWal, WalRecord } from "./wal.ts";
 import { isStorageFault } from "../util/storage-fault.ts";
+import { failpoint } from "../util/failpoint.ts";
 
 export interface TxSource {
   /** Candidate transactions for the next block, best first. */
@@ -524,6 +525,7 @@ export class ConsensusEngine {
     const bytes = ProposalMessage.serialize({ round, polRound: polRound + 1, block: c.block, signature });
     this.rememberOwn("proposal", bytes);
     this.m.transport?.publishProposal(bytes);
+    failpoint("proposed", h);
   }
 
   /**
@@ -551,8 +553,10 @@ export class ConsensusEngine {
     this.sigs.set(key, signature);
     const bytes = Vote.serialize({ type, height: v.height, round: v.round, blockHash: hash, validator: privval.key.address, signature });
     if (fresh) await this.m.wal.append({ type: "ownVote", height: v.height, bytes }, true);
+    failpoint(`signed-${v.kind}`, v.height);
     this.rememberOwn("vote", bytes);
     this.m.transport?.publishVote(bytes);
+    failpoint(`sent-${v.kind}`, v.height);
     await this.feed({ type: "vote", vote: v });
   }
 
@@ -693,7 +697,9 @@ export class ConsensusEngine {
       }),
     };
     const t0 = performance.now();
+    failpoint("decided", height);
     await this.m.chain.commit(c.block, c.hash, c.exec, commit);
+    failpoint("committed", height);
     for (const ev of c.block.body.evidence) this.evidence.delete(evidenceHash(ev));
     this.m.metrics?.blockCommitSeconds.observe((performance.now() - t0) / 1000);
     this.proposing.clear();

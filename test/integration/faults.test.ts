@@ -1,0 +1,85 @@
+/**
+ * Process-level faults on real `pouw start` validators over libp2p on
+ * 127.0.0.1 (scripts/nemesis.ts): the 3-validator restart right after
+ * signing a precommit (the permanent halt the outside review found), and a
+ * short seeded nemesis over 4 validators (SIGKILL at each consensus step,
+ * SIGKILL at random, SIGSTOP of one and two) under transfer load. After each
+ * fault heals the chain commits again within 10 s, no two validators commit
+ * different blocks, and every accepted transaction is finalized.
+ * `npm run soak -- --minutes N` runs the long version.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { Cluster, FAILPOINTS, ForkWatch, rng, runNemesis, TransferLoad, untilCommitAbove, type FaultKind } from "../../scripts/nemesis.ts";
+
+const dirs: string[] = [];
+const clusters: Cluster[] = [];
+afterAll(async () => {
+  for (const c of clusters) await c.stopAll();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+async function cluster(n: number, blockTimeMs: number): Promise<Cluster> {
+  const dir = mkdtempSync(join(tmpdir(), `pouw-faults-${n}-`));
+  dirs.push(dir);
+  const c = await Cluster.create(n, dir, blockTimeMs);
+  clusters.push(c);
+  await Promise.all(Array.from({ length: n }, (_, i) => c.start(i)));
+  return c;
+}
+
+describe("faults on validator processes", { timeout: 600_000 }, () => {
+  it("3 validators: one killed right after it signed a precommit and restarted: the chain commits again within 10 s", async () => {
+    const c = await cluster(3, 400);
+    expect(await untilCommitAbove(c, 3, 60_000)).not.toBeNull();
+    const forks = new ForkWatch(c);
+    // Validator 2 signs its precommit (privval and WAL), and dies before sending it.
+    const head = await c.maxHead();
+    await c.kill(2);
+    await c.start(2, { POUW_FAILPOINT: `signed-precommit@${head + 2}` });
+    expect(await c.waitExit(2, 30_000), "validator 2 reached its failpoint").toBe(true);
+    expect(c.log(2).some((l) => l.includes("failpoint signed-precommit"))).toBe(true);
+    // Each holds exactly a third: without validator 2's precommit nothing commits.
+    const stuck = await c.maxHead();
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(await c.maxHead()).toBe(stuck);
+
+    await c.start(2);
+    const t = await untilCommitAbove(c, stuck, 10_000);
+    expect(t, `no commit above ${stuck} within 10 s of the restart`).not.toBeNull();
+    expect(c.log(2).some((l) => l.includes("Replaying the consensus WAL"))).toBe(true);
+    // And it keeps going, with validator 2 signing, on one chain.
+    expect(await untilCommitAbove(c, stuck + 5, 20_000)).not.toBeNull();
+    await forks.check();
+    expect(forks.forks).toEqual([]);
+    await c.stopAll();
+  });
+
+  it("4 validators under load, a seeded nemesis: every fault heals within 10 s, no fork, no accepted transaction lost", async () => {
+    const c = await cluster(4, 500);
+    expect(await untilCommitAbove(c, 2, 60_000)).not.toBeNull();
+    const forks = new ForkWatch(c);
+    const load = new TransferLoad(c, rng(7), 4, 200);
+    load.start();
+    const lines: string[] = [];
+    // Each kind of fault once, in a seeded order: a kill at every consensus step, one at random, pauses of one and two.
+    const random = rng(20261129);
+    const schedule = [...FAILPOINTS.map((f) => `kill-at:${f}` as FaultKind), "kill" as const, "pause-1" as const, "pause-2" as const]
+      .map((k) => ({ k, r: random() }))
+      .sort((a, b) => a.r - b.r)
+      .map((x) => x.k);
+    const records = await runNemesis(c, { seed: 20261129, faults: schedule.length, schedule, pauseMs: [3000, 6000], recoverWithinMs: 10_000, log: (l) => lines.push(l) });
+    await load.stop();
+    console.log(lines.join("\n"));
+    await forks.check();
+    expect(forks.forks).toEqual([]);
+    expect(records.length).toBe(schedule.length);
+    expect(records.filter((r) => r.halted), lines.join("\n")).toEqual([]);
+    expect(load.accepted.size).toBeGreaterThan(20);
+    const lost = await load.unfinalized(0, 60_000);
+    expect(lost, `accepted but not finalized: ${lost.length} of ${load.accepted.size}`).toEqual([]);
+    await c.stopAll();
+  });
+});
