@@ -131,8 +131,8 @@ export class RpcServer {
   private readonly perIp = new Map<string, number>();
   private open = 0;
   private refusedTotal = 0;
-  private refusedSinceWarn = 0;
-  private lastCapWarn = -Infinity;
+  /** Per cap: when it was last logged and how many were refused since. */
+  private readonly capWarnings = { maxConnections: { at: -Infinity, refused: 0 }, maxConnectionsPerIp: { at: -Infinity, refused: 0 } };
   private slowDropped = 0;
   private livenessTimer: NodeJS.Timeout | null = null;
 
@@ -209,15 +209,13 @@ export class RpcServer {
     const cap = this.open >= this.opts.maxConnections ? "maxConnections" : fromIp >= this.opts.maxConnectionsPerIp ? "maxConnectionsPerIp" : null;
     if (cap) {
       this.refusedTotal++;
-      this.refusedSinceWarn++;
+      const w = this.capWarnings[cap];
+      w.refused++;
       const now = Date.now();
-      if (now - this.lastCapWarn >= CAP_WARN_EVERY_MS) {
-        this.logger.warn(
-          { remote: ip, cap, limit: this.opts[cap], open: this.open, openFromIp: fromIp, refused: this.refusedSinceWarn },
-          "RPC connection cap reached: refusing new connections",
-        );
-        this.lastCapWarn = now;
-        this.refusedSinceWarn = 0;
+      if (now - w.at >= CAP_WARN_EVERY_MS) {
+        this.logger.warn({ remote: ip, cap, limit: this.opts[cap], open: this.open, openFromIp: fromIp, refused: w.refused }, "RPC connection cap reached: refusing new connections");
+        w.at = now;
+        w.refused = 0;
       }
       socket.destroy();
       return;
