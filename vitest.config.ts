@@ -12,6 +12,8 @@ const PROCESS_TESTS = [
   "test/integration/devnet-work.test.ts",
   "test/integration/disk-full.test.ts",
   "test/integration/privval-kill.test.ts",
+  // In process, but it times block gaps and RPC latency under abuse: it runs alone too.
+  "test/integration/rpc-abuse.test.ts",
   "test/integration/settlement-e2e.test.ts",
   "test/integration/staking-processes.test.ts",
 ];
