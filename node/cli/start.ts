@@ -71,6 +71,7 @@ export function rpcLimits(opts: StartOptions): Partial<RpcServerOptions> {
 /** `pouw start`: runs a node until SIGINT/SIGTERM. With --devnet, initialises ./.pouw-devnet from the embedded genesis first. */
 export async function startCommand(opts: StartOptions): Promise<void> {
   const home = opts.home ?? (opts.devnet ? ".pouw-devnet" : join(process.env.HOME ?? ".", ".pouw"));
+  const limits = rpcLimits(opts); // bad flags fail before anything is written
   const logger = createLogger({ level: opts.logLevel, pretty: opts.jsonLogs ? false : undefined });
   if (opts.devnet && !isInitialised(home)) {
     await initHome(home, { genesisPath: DEVNET_GENESIS_PATH, validatorKey: AccountKey.fromLabel(devValidatorLabel(0)) });
@@ -82,7 +83,7 @@ export async function startCommand(opts: StartOptions): Promise<void> {
   }
   const loaded = loadHome(home);
   const rpc = loaded.config.rpc
-    ? { host: opts.rpcHost ?? loaded.config.rpc.host, port: opts.rpcPort !== undefined ? Number(opts.rpcPort) : loaded.config.rpc.port, ...rpcLimits(opts) }
+    ? { host: opts.rpcHost ?? loaded.config.rpc.host, port: opts.rpcPort !== undefined ? Number(opts.rpcPort) : loaded.config.rpc.port, ...limits }
     : null;
   const chainId = (JSON.parse(loaded.genesisJson) as { chainId: string }).chainId;
   const targets: AnchorTarget[] = [];
