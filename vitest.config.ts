@@ -8,6 +8,7 @@ import { defineConfig } from "vitest/config";
 const PROCESS_TESTS = [
   "test/integration/crash.test.ts",
   "test/integration/faults.test.ts",
+  "test/integration/liveness-devnet.test.ts",
   "test/integration/devnet-processes.test.ts",
   "test/integration/devnet-work.test.ts",
   "test/integration/disk-full.test.ts",

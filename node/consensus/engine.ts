@@ -116,7 +116,7 @@ export class ConsensusEngine {
   readonly proposing = new Set<string>();
 
   constructor(opts: EngineOptions, modules: EngineModules) {
-    this.opts = { timeouts: DEFAULT_TIMEOUTS, regossipMs: 1000, commitGraceMs: Math.min(200, Math.floor(opts.blockTimeMs / 2)), ...opts };
+    this.opts = { timeouts: DEFAULT_TIMEOUTS, regossipMs: 1000, commitGraceMs: Math.max(200, Math.floor(opts.blockTimeMs / 2)), ...opts };
     this.m = modules;
     this.self = modules.privval ? addrKey(modules.privval.key.address) : null;
     this.machine = new Tendermint({ self: this.self, timeouts: this.opts.timeouts });
@@ -145,6 +145,8 @@ export class ConsensusEngine {
     }
     this.set = this.committedSet();
     this.setHeight = head + 1;
+    // Until a height shows who is live, wait (a little) for everyone's precommits.
+    this.liveSigners = new Set(chain.world.validators.map((v) => addrKey(v.address)));
     this.m.transport?.subscribe({
       proposal: (bytes, from) => this.enqueueResult(() => this.onProposalBytes(bytes, from), null),
       vote: (bytes, from) => this.enqueueResult(() => this.onVoteBytes(bytes, from), null),
@@ -718,10 +720,12 @@ export class ConsensusEngine {
       this.nextHeightTimer = null;
       const signed = new Set(this.m.chain.headCommit.signatures.map((x) => addrKey(x.validator)));
       // Wait a little for validators that signed last time and whose precommit is still on its way.
-      if ([...expected].some((id) => !signed.has(id)) && this.m.clock.now() < graceUntil && this.running) {
+      const missing = [...expected].filter((id) => !signed.has(id));
+      if (missing.length > 0 && this.m.clock.now() < graceUntil && this.running) {
         this.nextHeightTimer = setTimeout(fire, 5);
         return;
       }
+      if (missing.length > 0) this.m.logger.debug({ height, missing }, "Starting the next height without precommits from validators that signed the previous one");
       this.liveSigners = signed;
       this.enqueue(() => this.beginHeight(next, 0));
     };

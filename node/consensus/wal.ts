@@ -90,8 +90,12 @@ export class ConsensusWal {
         return;
       }
       const fh = await this.log();
-      const { bytesWritten } = await fh.write(frame, 0, frame.length, this.logEnd);
-      if (bytesWritten !== frame.length) throw new Error(`short write to the consensus WAL: ${bytesWritten} of ${frame.length} bytes`);
+      // A short write is retried for the rest: a full disk then reports ENOSPC rather than a short count.
+      for (let at = 0; at < frame.length; ) {
+        const { bytesWritten } = await fh.write(frame, at, frame.length - at, this.logEnd + at);
+        if (bytesWritten === 0) throw new Error(`short write to the consensus WAL: ${at} of ${frame.length} bytes`);
+        at += bytesWritten;
+      }
       this.logEnd += frame.length;
       if (sync) await fh.datasync();
     } catch (e) {
