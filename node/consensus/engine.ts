@@ -116,7 +116,7 @@ export class ConsensusEngine {
   readonly proposing = new Set<string>();
 
   constructor(opts: EngineOptions, modules: EngineModules) {
-    this.opts = { timeouts: DEFAULT_TIMEOUTS, regossipMs: 1000, commitGraceMs: Math.max(200, Math.floor(opts.blockTimeMs / 2)), ...opts };
+    this.opts = { timeouts: DEFAULT_TIMEOUTS, regossipMs: 1000, commitGraceMs: Math.max(500, Math.floor(opts.blockTimeMs / 2)), ...opts };
     this.m = modules;
     this.self = modules.privval ? addrKey(modules.privval.key.address) : null;
     this.machine = new Tendermint({ self: this.self, timeouts: this.opts.timeouts });
@@ -468,6 +468,8 @@ export class ConsensusEngine {
 
   private async buildValue(height: number, round: number): Promise<void> {
     const { chain, txs, clock, wal } = this.m;
+    // Asked before an own vote fed back in the same batch decided the height: nothing to propose any more.
+    if (this.machine.height !== height || this.machine.step === "decided" || chain.head.header.height + 1 !== height) return;
     // A block this validator already built for this height (e.g. before a restart) is proposed again.
     const saved = await wal.loadProposal();
     let cand: Candidate | undefined;
@@ -512,6 +514,7 @@ export class ConsensusEngine {
     const c = this.candidates.get(value);
     if (!c || !this.m.privval) return;
     const h = c.block.header.height;
+    if (h !== this.machine.height || this.machine.step === "decided") return; // decided meanwhile (see buildValue)
     const key = proposalKey(h, round, polRound, c.hash);
     let signature = this.walProposalSigs.get(key);
     if (!signature) {
@@ -601,7 +604,8 @@ export class ConsensusEngine {
     const set = this.setFor(h);
     const proposerId = addrKey(block.header.proposer);
     const proposer = this.validator(proposerId);
-    if (!set || !proposer || set.proposerAt(round).id !== proposerId) return false;
+    if (!set) return null; // the next height's set is not known yet (an epoch boundary): re-gossiped later
+    if (!proposer || set.proposerAt(round).id !== proposerId) return false;
     const hash = blockHash(block.header);
     if (!mlDsa().verify(proposer.publicKey, proposalSigningMessage(this.m.chain.ctx.chainId, h, round, polRound, hash), signature)) return false;
     if (h !== this.machine.height || this.machine.step === "decided") {

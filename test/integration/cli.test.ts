@@ -72,7 +72,13 @@ describe("pouw tx transfer against a live devnet node", () => {
     const port = await freePort();
     node = await PouwNode.create({
       dataDir: null,
-      genesisJson: readFileSync(new URL("../../genesis/devnet.json", import.meta.url), "utf8"),
+      // The devnet, with a signing window long enough that the keyless validator the staking test creates is never
+      // jailed (and slashed) for downtime while the test still reads its stake.
+      genesisJson: (() => {
+        const g = JSON.parse(readFileSync(new URL("../../genesis/devnet.json", import.meta.url), "utf8")) as { params: Record<string, unknown> };
+        g.params.signedBlocksWindow = 8192;
+        return JSON.stringify(g);
+      })(),
       validatorKey: AccountKey.fromLabel("pouw/devnet/validator/0"),
       rpc: { host: "127.0.0.1", port },
       blockTimeMs: 100,
@@ -149,11 +155,9 @@ describe("pouw tx transfer against a live devnet node", () => {
     expect(after.delegations).toEqual([]);
     expect(after.unbonding.map((u) => u.amount)).toEqual(["4000000000"]);
     expect((await pouw("tx", "withdraw-rewards", "--from", "dev:5", "--rpc", rpc)).code).toBe(0);
-    // The body fails, the fee is paid, the command says why and exits non-zero. Which reason depends on timing:
-    // NOT_JAILED before an epoch elects the new validator, STILL_JAILED once it is elected and, with no node behind
-    // its key, jailed for downtime (100 ms blocks here).
+    // The body fails, the fee is paid, the command says why and exits non-zero (never jailed: the window is long).
     const unjail = await pouw("tx", "unjail", "--from", "dev:5", "--rpc", rpc);
     expect(unjail.code).not.toBe(0);
-    expect(unjail.stdout).toMatch(/FAILED \((NOT_JAILED|STILL_JAILED)\) in block \d+; fee/);
+    expect(unjail.stdout).toMatch(/FAILED \(NOT_JAILED\) in block \d+; fee/);
   });
 });

@@ -31,27 +31,32 @@ async function cluster(n: number, blockTimeMs: number): Promise<Cluster> {
 }
 
 describe("faults on validator processes", { timeout: 600_000 }, () => {
-  it("3 validators: one killed right after it signed a precommit and restarted: the chain commits again within 10 s", async () => {
+  it("3 validators: one killed right after it signed (a prevote, then a precommit) and restarted: the chain commits again within 10 s", async () => {
     const c = await cluster(3, 400);
     expect(await untilCommitAbove(c, 3, 60_000)).not.toBeNull();
     const forks = new ForkWatch(c);
-    // Validator 2 signs its precommit (privval and WAL), and dies before sending it.
-    const head = await c.maxHead();
-    await c.kill(2);
-    await c.start(2, { POUW_FAILPOINT: `signed-precommit@${head + 2}` });
-    expect(await c.waitExit(2, 30_000), "validator 2 reached its failpoint").toBe(true);
-    expect(c.log(2).some((l) => l.includes("failpoint signed-precommit"))).toBe(true);
-    // Each holds exactly a third: without validator 2's precommit nothing commits.
-    const stuck = await c.maxHead();
-    await new Promise((r) => setTimeout(r, 2000));
-    expect(await c.maxHead()).toBe(stuck);
+    for (const [victim, step] of [
+      [2, "signed-precommit"],
+      [1, "signed-prevote"],
+    ] as const) {
+      // The victim signs its vote (privval and WAL) and dies before sending it.
+      const head = await c.maxHead();
+      await c.kill(victim);
+      await c.start(victim, { POUW_FAILPOINT: `${step}@${head + 2}` });
+      expect(await c.waitExit(victim, 30_000), `validator ${victim} reached its failpoint`).toBe(true);
+      expect(c.log(victim).some((l) => l.includes(`failpoint ${step}`))).toBe(true);
+      // Each holds exactly a third: without the victim's vote nothing commits.
+      const stuck = await c.maxHead();
+      await new Promise((r) => setTimeout(r, 2000));
+      expect(await c.maxHead()).toBe(stuck);
 
-    await c.start(2);
-    const t = await untilCommitAbove(c, stuck, 10_000);
-    expect(t, `no commit above ${stuck} within 10 s of the restart`).not.toBeNull();
-    expect(c.log(2).some((l) => l.includes("Replaying the consensus WAL"))).toBe(true);
-    // And it keeps going, with validator 2 signing, on one chain.
-    expect(await untilCommitAbove(c, stuck + 5, 20_000)).not.toBeNull();
+      await c.start(victim);
+      const t = await untilCommitAbove(c, stuck, 10_000);
+      expect(t, `${step}: no commit above ${stuck} within 10 s of the restart`).not.toBeNull();
+      expect(c.log(victim).some((l) => l.includes("Replaying the consensus WAL"))).toBe(true);
+      // And it keeps going, with the victim signing, on one chain.
+      expect(await untilCommitAbove(c, stuck + 5, 20_000)).not.toBeNull();
+    }
     await forks.check();
     expect(forks.forks).toEqual([]);
     await c.stopAll();
