@@ -272,6 +272,7 @@ export class PouwNode implements RpcNode {
             logger: logger.child({ module: "consensus" }),
             metrics,
             onStorageFault: (e) => node?.storageFault(e),
+            onBehind: () => node?.sync?.poke(),
             attestations: () => attestations.values(),
             prepare: (blocks) => blobCache.prefetch(blocks.flatMap((b) => challengeStarts(b.body.txs))),
             onDropped: (dropped) => {

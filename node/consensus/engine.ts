@@ -73,6 +73,8 @@ export interface EngineModules {
   prepare?: (blocks: readonly BlockT[]) => Promise<void>;
   /** The disk refused a write (WAL, privval, chain): the engine stops and reports it here (fail-stop). */
   onStorageFault?: (err: unknown) => void;
+  /** Messages arrived for a height beyond the next: this node is behind and should sync now. */
+  onBehind?: () => void;
 }
 
 interface Candidate {
@@ -600,6 +602,7 @@ export class ConsensusEngine {
     const h = block.header.height;
     if (polRound >= round) return false;
     const current = this.m.chain.head.header.height + 1;
+    if (h > current + 1) this.m.onBehind?.();
     if (h < current || h > current + 1) return null;
     const set = this.setFor(h);
     const proposerId = addrKey(block.header.proposer);
@@ -643,6 +646,7 @@ export class ConsensusEngine {
     const head = this.m.chain.head.header.height;
     const current = head + 1;
     if (v.height === head && v.type === VoteType.Precommit) return this.onLatePrecommit(v);
+    if (v.height > current + 1) this.m.onBehind?.();
     if (v.height < current || v.height > current + 1) return null;
     if (!this.setFor(v.height)) return null; // the next height's set is not known yet
     const id = addrKey(v.validator);

@@ -95,9 +95,30 @@ export class BlockSync {
       return out;
     });
     this.timer = setInterval(() => void this.tick(), this.opts.intervalMs);
+    // A peer that just connected (as after our own restart) may be ahead: ask it now, not at the next tick.
+    network.libp2p.addEventListener("peer:connect", this.onConnect);
+  }
+
+  private readonly onConnect = () => this.poke();
+  private poked: NodeJS.Timeout | null = null;
+
+  /**
+   * Checks peers' heads soon (within 50 ms, once however often it is called)
+   * instead of at the next tick: consensus calls it when it sees messages for
+   * a height it cannot reach without blocks it lacks.
+   */
+  poke(): void {
+    if (this.poked || !this.timer) return;
+    this.poked = setTimeout(() => {
+      this.poked = null;
+      void this.tick();
+    }, 50);
   }
 
   stop(): void {
+    this.m.network.libp2p.removeEventListener("peer:connect", this.onConnect);
+    if (this.poked) clearTimeout(this.poked);
+    this.poked = null;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
   }
