@@ -11,29 +11,22 @@
  * Used by test/integration/faults.test.ts (short runs) and `npm run soak`.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { prepareDevnet } from "../node/cli/devnet.ts";
 import { AccountKey, devAccountLabel } from "../node/crypto/keys.ts";
 import { SignedTransaction, TxSelector } from "../node/types/transaction.ts";
 import { envelopeFromSigned, signTransaction } from "../node/types/txcodec.ts";
 import { toHex, utf8 } from "../node/util/hex.ts";
+import { freePortRange } from "../test/helpers/child.ts";
+import { mulberry32 } from "../test/helpers/rng.ts";
 
 const CLI = fileURLToPath(new URL("../node/cli/main.ts", import.meta.url));
 
 export const FAILPOINTS = ["proposed", "signed-prevote", "sent-prevote", "signed-precommit", "sent-precommit", "decided", "committed"] as const;
 export type Failpoint = (typeof FAILPOINTS)[number];
 
-/** A small seeded PRNG (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed | 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small seeded PRNG (mulberry32), as the tests use. */
+export const rng = mulberry32;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -48,22 +41,6 @@ export async function rpc<T>(url: string, method: string, params: unknown[] = []
   const body = (await res.json()) as { result?: T; error?: { message: string; data?: { code?: string } } };
   if (body.error) throw Object.assign(new Error(body.error.message), { code: body.error.data?.code ?? "RPC_ERROR" });
   return body.result as T;
-}
-
-async function freePortRange(n: number): Promise<number> {
-  const isFree = (port: number) =>
-    new Promise<boolean>((resolve) => {
-      const s = createServer();
-      s.once("error", () => resolve(false));
-      s.listen(port, "127.0.0.1", () => s.close(() => resolve(true)));
-    });
-  for (let attempt = 0; attempt < 100; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 40_000);
-    let ok = true;
-    for (let i = 0; i < n && ok; i++) ok = await isFree(base + i);
-    if (ok) return base;
-  }
-  throw new Error("no free port range");
 }
 
 interface Member {

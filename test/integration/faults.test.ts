@@ -8,27 +8,11 @@
  * different blocks, and every accepted transaction is finalized.
  * `npm run soak -- --minutes N` runs the long version.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
-import { Cluster, FAILPOINTS, ForkWatch, rng, runNemesis, TransferLoad, untilCommitAbove, type FaultKind } from "../../scripts/nemesis.ts";
+import { describe, expect, it } from "vitest";
+import { useClusters } from "../helpers/cluster.ts";
+import { FAILPOINTS, ForkWatch, rng, runNemesis, TransferLoad, untilCommitAbove, type FaultKind } from "../../scripts/nemesis.ts";
 
-const dirs: string[] = [];
-const clusters: Cluster[] = [];
-afterAll(async () => {
-  for (const c of clusters) await c.stopAll();
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-
-async function cluster(n: number, blockTimeMs: number): Promise<Cluster> {
-  const dir = mkdtempSync(join(tmpdir(), `pouw-faults-${n}-`));
-  dirs.push(dir);
-  const c = await Cluster.create(n, dir, blockTimeMs);
-  clusters.push(c);
-  await Promise.all(Array.from({ length: n }, (_, i) => c.start(i)));
-  return c;
-}
+const cluster = useClusters("faults");
 
 describe("faults on validator processes", { timeout: 600_000 }, () => {
   it("3 validators: one killed right after it signed (a prevote, then a precommit) and restarted: the chain commits again within 10 s", async () => {

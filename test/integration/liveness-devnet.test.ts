@@ -5,28 +5,12 @@
  * validator stopped for 20 s under transfer load at the devnet's 1 s blocks
  * catches up and is not jailed with the default signing window.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { useClusters } from "../helpers/cluster.ts";
 import { AccountKey, devValidatorLabel } from "../../node/crypto/keys.ts";
-import { Cluster, rng, rpc, TransferLoad, untilCommitAbove } from "../../scripts/nemesis.ts";
+import { rng, rpc, TransferLoad, untilCommitAbove } from "../../scripts/nemesis.ts";
 
-const dirs: string[] = [];
-const clusters: Cluster[] = [];
-afterAll(async () => {
-  for (const c of clusters) await c.stopAll();
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-
-async function cluster(n: number, blockTimeMs: number): Promise<Cluster> {
-  const dir = mkdtempSync(join(tmpdir(), `pouw-liveness-${n}-`));
-  dirs.push(dir);
-  const c = await Cluster.create(n, dir, blockTimeMs);
-  clusters.push(c);
-  await Promise.all(Array.from({ length: n }, (_, i) => c.start(i)));
-  return c;
-}
+const cluster = useClusters("liveness");
 
 type ValidatorJson = { address: string; jailed: boolean; missedBlocks: number; status: string };
 const validators = (url: string) => rpc<{ candidates: ValidatorJson[] }>(url, "pouw_getValidators", [{ all: true }], 3000).then((r) => r.candidates);

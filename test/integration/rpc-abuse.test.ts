@@ -33,6 +33,7 @@ import { TxSelector, type JobSpecT, type TransactionT } from "../../node/types/t
 import { fromHex, toHex } from "../../node/util/hex.ts";
 import { makeTestNet, type TestNet } from "../helpers/genesis.ts";
 import { signedTransfer } from "../helpers/tx.ts";
+import { until } from "../helpers/until.ts";
 
 interface LogLine {
   level: number;
@@ -62,15 +63,6 @@ async function startNode(net: TestNet, rpc: Partial<RpcServerOptions>, extra: { 
   return { node, lines, port, client: new PouwClient(node.rpcServer!.url) };
 }
 
-async function until<T>(f: () => Promise<T> | T, ok: (v: T) => boolean, ms: number, what: string): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (ok(v)) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

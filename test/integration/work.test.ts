@@ -27,6 +27,7 @@ import { fromHex, toHex } from "../../node/util/hex.ts";
 import { silentLogger } from "../../node/util/logger.ts";
 import { JobWorker } from "../../node/work/worker.ts";
 import { makeTestNet } from "../helpers/genesis.ts";
+import { until } from "../helpers/until.ts";
 
 const data = syntheticDataset({ seed: "work-e2e", features: 12, classes: 4, train: 400, validation: 100 });
 const net = makeTestNet({
@@ -48,15 +49,6 @@ function freePort(): Promise<number> {
   });
 }
 
-async function until<T>(f: () => Promise<T> | T, ok: (v: T) => boolean, ms: number, what: string): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (ok(v)) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe("useful work on a live node", () => {
   let dir: string;
