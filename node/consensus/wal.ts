@@ -89,6 +89,8 @@ export class ConsensusWal {
         await this.db.put(logKey(this.logEnd++), frame, { sync } as never);
         return;
       }
+      // Appends go after the last good frame: find it first if nothing has read the log yet.
+      if (this.logEnd < 0) await this.readLog();
       const fh = await this.log();
       // A short write is retried for the rest: a full disk then reports ENOSPC rather than a short count.
       for (let at = 0; at < frame.length; ) {

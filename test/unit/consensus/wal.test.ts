@@ -1,9 +1,9 @@
 /** The consensus WAL file: round trip, in-place rewrite, and torn writes read as "no record". */
-import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { ConsensusWal } from "../../../node/consensus/wal.ts";
+import { ConsensusWal, type WalRecord } from "../../../node/consensus/wal.ts";
 import { openDb } from "../../../node/db/database.ts";
 import { Block, type BlockT } from "../../../node/types/block.ts";
 import { AccountKey } from "../../../node/crypto/keys.ts";
@@ -56,6 +56,62 @@ describe("ConsensusWal on a file", () => {
     const ok = new ConsensusWal(db, path);
     expect((await ok.loadProposal())?.round).toBe(1);
     await ok.close();
+    await db.close();
+  });
+});
+
+const records: WalRecord[] = [
+  { type: "proposal", height: 5, bytes: new Uint8Array([1, 2, 3]) },
+  { type: "vote", height: 5, bytes: new Uint8Array(3000).fill(7) },
+  { type: "timeout", height: 5, round: 2, step: "prevote" },
+  { type: "ownVote", height: 5, bytes: new Uint8Array([9, 9]) },
+  { type: "ownProposal", height: 5, round: 3, polRound: -1, blockHash: new Uint8Array(32).fill(4), signature: new Uint8Array(2420).fill(5) },
+  { type: "vote", height: 6, bytes: new Uint8Array([6]) },
+];
+const plain = (rs: WalRecord[]) => rs.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v instanceof Uint8Array ? Buffer.from(v).toString("hex") : v])));
+
+describe("ConsensusWal message log", () => {
+  for (const where of ["file", "database"] as const) {
+    it(`keeps every kind of record in order across a reopen, and starts afresh with what is carried (${where})`, async () => {
+      const db = await openDb(null);
+      const path = where === "file" ? join(dir, `log-${Math.random()}`) : null;
+      const wal = new ConsensusWal(db, path);
+      expect(await wal.messages()).toEqual([]);
+      for (const [i, r] of records.entries()) await wal.append(r, i === 3);
+      await wal.close();
+      const again = new ConsensusWal(db, path);
+      expect(plain(await again.messages())).toEqual(plain(records));
+      // A new height: only the carried record is left, and appends go after it.
+      await again.resetLog([records[5]!]);
+      await again.append({ type: "timeout", height: 6, round: 0, step: "propose" });
+      await again.close();
+      const third = new ConsensusWal(db, path);
+      expect(plain(await third.messages())).toEqual(plain([records[5]!, { type: "timeout", height: 6, round: 0, step: "propose" }]));
+      await third.close();
+      await db.close();
+    });
+  }
+
+  it("stops at a torn or corrupt frame, and later appends replace the torn tail", async () => {
+    const db = await openDb(null);
+    const path = join(dir, "log-torn");
+    const wal = new ConsensusWal(db, path);
+    for (const r of records) await wal.append(r);
+    await wal.close();
+    const full = statSync(`${path}.log`).size;
+    truncateSync(`${path}.log`, full - 3); // the last frame torn
+    const torn = new ConsensusWal(db, path);
+    expect(plain(await torn.messages())).toEqual(plain(records.slice(0, 5)));
+    await torn.append(records[5]!);
+    await torn.close();
+    expect(plain(await new ConsensusWal(db, path).messages())).toEqual(plain(records));
+    // A flipped byte inside the second frame: only the first is read.
+    const bytes = readFileSync(`${path}.log`);
+    bytes[4 + 4 + 17 + 3 + 8 + 100] ^= 0xff;
+    writeFileSync(`${path}.log`, bytes);
+    const corrupt = new ConsensusWal(db, path);
+    expect(plain(await corrupt.messages())).toEqual(plain(records.slice(0, 1)));
+    await corrupt.close();
     await db.close();
   });
 });
