@@ -414,6 +414,19 @@ export class PouwNode implements RpcNode {
     }
     this.journal.rewrite([...this.mempool.all()].map((e) => e.bytes));
     this.logger.info({ journaled: txs.length, restored: kept }, "Restored the mempool from its journal");
+    // Peers may never have got them (this node died before its gossip went out): send them again once the
+    // mesh has formed, and once more a little later, while they are still waiting here.
+    const restored = [...this.mempool.all()].map((e) => e.hashHex);
+    for (const ms of [2_000, 10_000]) {
+      const t = setTimeout(() => {
+        for (const h of restored) {
+          const env = this.mempool.get(h);
+          if (env) this.network?.publish("tx", env.bytes);
+        }
+      }, ms);
+      t.unref();
+      this.closeHooks.push(() => clearTimeout(t));
+    }
   }
 
   /** Runs `fn` first when the node closes (a built-in worker stops before the node it talks to). */

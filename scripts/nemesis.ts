@@ -402,7 +402,7 @@ export async function runNemesis(cluster: Cluster, o: NemesisOptions): Promise<F
     }
     const rec: FaultRecord = { kind, victims, recoveryMs, signAgainMs, halted };
     records.push(rec);
-    say(`fault ${k + 1}/${total}: ${kind} on ${victims.join("+")}: commit again after ${recoveryMs} ms, signing again after ${signAgainMs ?? "-"} ms${halted ? " (HALT)" : ""}`);
+    say(`fault ${k + 1}${Number.isFinite(total) ? `/${total}` : ""}: ${kind} on ${victims.join("+")}: commit again after ${recoveryMs} ms, signing again after ${signAgainMs ?? "-"} ms${halted ? " (HALT)" : ""}`);
   }
   return records;
 }

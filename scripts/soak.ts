@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { Cluster, ForkWatch, rng, runNemesis, TransferLoad, untilCommitAbove } from "./nemesis.ts";
+import { Cluster, ForkWatch, rng, rpc, runNemesis, TransferLoad, untilCommitAbove } from "./nemesis.ts";
 
 const { values } = parseArgs({
   options: {
@@ -42,7 +42,7 @@ try {
   const t0 = Date.now();
   const records = await runNemesis(cluster, {
     seed,
-    faults: Number.MAX_SAFE_INTEGER,
+    faults: Infinity,
     untilMs: minutes * 60_000,
     pauseMs: [10_000, 30_000],
     recoverWithinMs: 10_000,
@@ -61,6 +61,9 @@ try {
   console.log(`forks:                  ${forks.forks.length}${forks.forks.length ? `\n  ${forks.forks.join("\n  ")}` : ""}`);
   console.log(`accepted transactions:  ${load.accepted.size}, not finalized: ${lost.length}`);
   console.log(`blocks committed:       ${await cluster.maxHead()}`);
+  // Validators down for more than half the signing window are jailed, as they should be: say which.
+  const vals = await rpc<{ candidates: { address: string; status: string; missedBlocks: number }[] }>(cluster.urls[0]!, "pouw_getValidators", [{ all: true }], 5000).catch(() => null);
+  if (vals) console.log(`validators:             ${vals.candidates.map((v, i) => `${i} ${v.status}${v.missedBlocks ? ` (missed ${v.missedBlocks})` : ""}`).join(", ")}`);
   code = halts === 0 && forks.forks.length === 0 && lost.length === 0 ? 0 : 1;
 } catch (e) {
   console.error(e);
