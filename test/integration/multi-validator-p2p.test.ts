@@ -121,22 +121,33 @@ describe("four validators on libp2p", { timeout: 120_000 }, () => {
       const stranger = AccountKey.fromLabel("multi-p2p/stranger");
       const v0 = net.validators[0]!;
       const chainId = new TextEncoder().encode(net.chainId);
-      const vote = (over: Partial<ReturnType<typeof Vote.defaultValue>>) => Vote.serialize({ ...Vote.defaultValue(), type: VoteType.Prevote, height: h0 + 1, validator: v0.address, ...over });
+      // Votes for the height node 0 is deciding (one that has passed by the time they arrive is only ignored).
+      const forHeight = (h: number): [string, Uint8Array][] => {
+        const vote = (over: Partial<ReturnType<typeof Vote.defaultValue>>) => Vote.serialize({ ...Vote.defaultValue(), type: VoteType.Prevote, height: h, validator: v0.address, ...over });
+        return [
+          [topics.vote, vote({ signature: new Uint8Array(2420).fill(3) })], // bad signature
+          [topics.vote, vote({ validator: stranger.address, signature: stranger.sign(voteSigningMessage(chainId, VoteType.Prevote, h, 0, new Uint8Array(32))) })], // not a validator
+          [topics.vote, vote({ signature: v0.sign(voteSigningMessage(new TextEncoder().encode("other-chain"), VoteType.Prevote, h, 0, new Uint8Array(32))) })], // wrong chain id
+        ];
+      };
       const bad: [string, Uint8Array][] = [
         [topics.vote, new Uint8Array([1, 2, 3])], // malformed SSZ
         [topics.proposal, new Uint8Array(100).fill(9)], // malformed SSZ
         [topics.tx, new Uint8Array(50).fill(1)], // malformed SSZ
         [topics.vote, new Uint8Array(100_000)], // oversized for the vote topic
-        [topics.vote, vote({ signature: new Uint8Array(2420).fill(3) })], // bad signature
-        [topics.vote, vote({ validator: stranger.address, signature: stranger.sign(voteSigningMessage(chainId, VoteType.Prevote, h0 + 1, 0, new Uint8Array(32))) })], // not a validator
-        [topics.vote, vote({ signature: v0.sign(voteSigningMessage(new TextEncoder().encode("other-chain"), VoteType.Prevote, h0 + 1, 0, new Uint8Array(32))) })], // wrong chain id
+        ...forHeight(h0 + 1),
         [topics.tx, signedTransfer(net.accounts[0]!, { chainId: "other-chain", nonce: 0n, to: net.accounts[1]!.address, amount: 1n }).bytes], // wrong chain id
-        [topics.vote, vote({ height: h0 + 1000, signature: v0.sign(voteSigningMessage(chainId, VoteType.Prevote, h0 + 1000, 0, new Uint8Array(32))) })], // far future
+        [topics.vote, Vote.serialize({ ...Vote.defaultValue(), type: VoteType.Prevote, height: h0 + 1000, validator: v0.address, signature: v0.sign(voteSigningMessage(chainId, VoteType.Prevote, h0 + 1000, 0, new Uint8Array(32))) })], // far future
       ];
       for (const [t, data] of bad) await hostile.services.pubsub.publish(t, data).catch(() => undefined);
-      await until(() => count("vote", "reject") >= before.voteReject + 5 && count("tx", "reject") >= before.txReject + 2 && count("proposal", "reject") >= before.proposalReject + 1, 30_000, "each bad message to be rejected");
+      const allRejected = () => count("vote", "reject") >= before.voteReject + 5 && count("tx", "reject") >= before.txReject + 2 && count("proposal", "reject") >= before.proposalReject + 1;
+      // Under load node 0 may commit h0 + 1 before it gets to them: then they are sent again for its new height (twice at most).
+      for (let retry = 0; retry < 2 && !(await until(allRejected, 10_000, "").then(() => true, () => false)); retry++) {
+        for (const [t, data] of forHeight(height(0) + 1)) await hostile.services.pubsub.publish(t, data).catch(() => undefined);
+      }
+      await until(allRejected, 10_000, "each bad message to be rejected");
       await until(() => count("vote", "ignore") >= before.voteIgnore + 1, 30_000, "the far-future vote to be ignored");
-      expect(target.isBanned(hostile.peerId.toString())).toBe(false); // 8 rejections so far: under the limit
+      expect(target.isBanned(hostile.peerId.toString())).toBe(false); // 8 rejections so far (14 with both retries): under the limit
 
       // The flood.
       for (let i = 0; i < 10_000 && hostile.getConnections().length > 0; i++) {
