@@ -575,14 +575,18 @@ export class ConsensusEngine {
 
   /**
    * Proposer priorities for `height` (this height's set, or the next one's
-   * while waiting to start it). The next height's set is only known ahead
-   * inside an epoch: after a boundary it comes from the committed state, so
-   * messages for it wait (they are re-gossiped) until this height commits.
+   * while waiting to start it). The next height's set is known ahead inside
+   * an epoch; after a boundary it comes from the committed state, so
+   * messages for it are ignored (re-gossiped) until the boundary commits.
    */
   private setFor(height: number): ProposerSet | null {
     if (!this.set) return null;
     if (height === this.setHeight) return this.set;
-    if (height === this.setHeight + 1 && this.setHeight % this.m.chain.params.epochLength !== 0) return (this.nextSet ??= this.set.next());
+    if (height !== this.setHeight + 1) return null;
+    if (this.setHeight % this.m.chain.params.epochLength !== 0) return (this.nextSet ??= this.set.next());
+    // After an epoch boundary the next set is the committed state's: known as soon as the boundary block is
+    // committed, before the next height starts (a node a little behind gets that height's messages in between).
+    if (this.m.chain.head.header.height === this.setHeight) return (this.nextSet ??= this.committedSet());
     return null;
   }
 
