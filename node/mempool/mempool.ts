@@ -7,6 +7,9 @@
  * A transaction with the same sender and nonce replaces a waiting one when it
  * raises both fee caps by `replaceBumpPercent`. At the caps the lowest-tip
  * transaction (and its sender's later nonces) is evicted for a better one.
+ * Replaced transactions are remembered (bounded by `maxRemembered`) with the
+ * hash that replaced them: a fee bump here, or another transaction of the
+ * same sender and nonce that a block included instead.
  */
 import { maxCost, checkTxStateless } from "../chain/transaction.ts";
 import { TxError, TxErrorCode } from "../chain/errors.ts";
@@ -49,6 +52,14 @@ interface Entry {
   readonly seq: number;
 }
 
+/** A transaction that another one of the same sender and nonce took the place of. */
+export interface Replacement {
+  /** Hash (0x hex) of the transaction that replaced it: the fee bump, or the one a block included instead. */
+  readonly replacedBy: string;
+  readonly senderHex: string;
+  readonly nonce: bigint;
+}
+
 /** Eviction order: lowest tip first, newest first among equal tips. */
 const evictFirst = (a: Entry, b: Entry) => (a.tip !== b.tip ? a.tip < b.tip : a.seq > b.seq);
 
@@ -59,6 +70,8 @@ export class Mempool {
   private readonly bySender = new Map<string, Map<bigint, Entry>>();
   /** Eviction candidates; entries removed since they were pushed are skipped lazily. */
   private evictHeap = new Heap<Entry>(evictFirst);
+  /** Replaced hash → what replaced it, oldest first (a Map keeps insertion order). */
+  private readonly replaced = new Map<string, Replacement>();
   private totalBytes = 0;
   private seq = 0;
 
@@ -81,6 +94,11 @@ export class Mempool {
 
   get(hashHex: string): TxEnvelope | undefined {
     return this.byHash.get(hashHex)?.env;
+  }
+
+  /** What replaced this transaction, while it is remembered (`maxRemembered`). */
+  replacement(hashHex: string): Replacement | undefined {
+    return this.replaced.get(hashHex);
   }
 
   /** True when the mempool verified this transaction's signature (everything it holds was). */
@@ -179,18 +197,29 @@ export class Mempool {
     for (const e of this.byHash.values()) yield e.env;
   }
 
-  /** After a block commits: drops its transactions and every waiting one its senders' nonces have passed. */
+  /**
+   * After a block commits: drops its transactions and every waiting one its
+   * senders' nonces have passed. A waiting one whose sender and nonce the
+   * block included under another hash is remembered as replaced by it.
+   */
   removeCommitted(envs: Iterable<TxEnvelope>): void {
     const senders = new Set<string>();
+    const included = new Map<string, string>();
     for (const env of envs) {
       this.removeEntry(this.byHash.get(env.hashHex));
       senders.add(env.senderHex);
+      included.set(`${env.senderHex}:${env.signed.tx.nonce}`, env.hashHex);
     }
     for (const sender of senders) {
       const q = this.bySender.get(sender);
       if (!q) continue;
       const nonce = this.deps.view.account(sender)?.nonce ?? 0n;
-      for (const e of [...q.values()]) if (e.nonce < nonce) this.removeEntry(e);
+      for (const e of [...q.values()]) {
+        if (e.nonce >= nonce) continue;
+        const by = included.get(`${sender}:${e.nonce}`);
+        if (by !== undefined && by !== e.env.hashHex) this.remember(e, by);
+        this.removeEntry(e);
+      }
     }
     this.deps.metrics?.mempoolSize.set(this.byHash.size);
   }
@@ -249,7 +278,11 @@ export class Mempool {
     if (this.byHash.size - freed + 1 > this.opts.maxTxs || this.totalBytes - freedBytes + env.bytes.length > this.opts.maxBytes) {
       this.makeRoom(entry, freed, freedBytes);
     }
-    if (replaces) this.removeEntry(replaces);
+    if (replaces) {
+      this.remember(replaces, env.hashHex);
+      this.removeEntry(replaces);
+    }
+    this.replaced.delete(env.hashHex); // taken again: it is pending, not replaced
     let q = this.bySender.get(env.senderHex);
     if (!q) this.bySender.set(env.senderHex, (q = new Map()));
     q.set(entry.nonce, entry);
@@ -293,6 +326,13 @@ export class Mempool {
     this.deps.onEvicted?.(victims.map((v) => v.env));
   }
 
+  private remember(e: Entry, replacedBy: string): void {
+    if (this.opts.maxRemembered === 0) return;
+    this.replaced.delete(e.env.hashHex);
+    this.replaced.set(e.env.hashHex, { replacedBy, senderHex: e.env.senderHex, nonce: e.nonce });
+    if (this.replaced.size > this.opts.maxRemembered) this.replaced.delete(this.replaced.keys().next().value as string);
+  }
+
   private removeEntry(e: Entry | undefined): void {
     if (!e || this.byHash.get(e.env.hashHex) !== e) return;
     this.byHash.delete(e.env.hashHex);
@@ -309,7 +349,8 @@ function ceilDiv(a: bigint, b: bigint): bigint {
   return (a + b - 1n) / b;
 }
 
+/** Anything but a coded error is a bug: its text stays out of the answer (the RPC logs the cause). */
 function asPouwError(e: unknown): PouwError {
   if (e instanceof PouwError) return e;
-  return new PouwError("INTERNAL", (e as Error)?.message ?? String(e));
+  return new PouwError("INTERNAL", "the node failed to check this transaction (an internal error; the node's log has the cause)", {}, { cause: e });
 }

@@ -10,6 +10,12 @@ export interface MempoolOptions {
   maxNonceAhead: number;
   /** A replacement (same sender and nonce) must raise both fee caps by at least this percentage. */
   replaceBumpPercent: number;
+  /**
+   * How many replaced transactions are remembered (hash → the hash that
+   * replaced it), oldest forgotten first, so `pouw_getTransaction` can answer
+   * `replaced` after the replacement is included too. About 200 bytes each.
+   */
+  maxRemembered: number;
 }
 
 export const DEFAULT_MEMPOOL_OPTIONS: MempoolOptions = {
@@ -18,6 +24,7 @@ export const DEFAULT_MEMPOOL_OPTIONS: MempoolOptions = {
   maxPerSender: 128,
   maxNonceAhead: 128,
   replaceBumpPercent: 10,
+  maxRemembered: 10_000,
 };
 
 export function mempoolOptions(partial: Partial<MempoolOptions> = {}): MempoolOptions {

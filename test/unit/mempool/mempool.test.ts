@@ -159,6 +159,62 @@ describe("replace by fee", () => {
   });
 });
 
+describe("replaced transactions", () => {
+  const hex = (k: AccountKey) => Buffer.from(k.address).toString("hex");
+
+  it("remembers a fee-bumped transaction with the hash that replaced it, along a chain of bumps, and after the replacement is included", async () => {
+    const { mp, view } = pool();
+    const [a, b, c] = [tx(0, 0, 10n, 100n), tx(0, 0, 11n, 110n), tx(0, 0, 13n, 130n)];
+    await mp.add(a);
+    expect(mp.replacement(a.hashHex)).toBeUndefined();
+    await mp.add(b);
+    expect(mp.replacement(a.hashHex)).toEqual({ replacedBy: b.hashHex, senderHex: hex(keys[0]!), nonce: 0n });
+    await mp.add(c);
+    expect(mp.replacement(b.hashHex)?.replacedBy).toBe(c.hashHex);
+    expect(mp.replacement(a.hashHex)?.replacedBy).toBe(b.hashHex); // a wallet follows the chain
+    expect(mp.replacement(c.hashHex)).toBeUndefined();
+    view.setNonce(keys[0]!, 1n);
+    mp.removeCommitted([c]);
+    expect(mp.size).toBe(0);
+    expect(mp.replacement(a.hashHex)?.replacedBy).toBe(b.hashHex);
+    expect(mp.replacement(b.hashHex)?.replacedBy).toBe(c.hashHex);
+  });
+
+  it("records a waiting transaction as replaced by the other one of the same sender and nonce that a block included", async () => {
+    const { mp, view } = pool();
+    const mine = tx(1, 0, 10n, 100n);
+    const later = tx(1, 1, 10n, 100n);
+    await mp.addBatch([mine, later]);
+    const theirs = tx(1, 0, 12n, 300n); // the fee bump reached the proposer through another node's pool
+    view.setNonce(keys[1]!, 1n);
+    mp.removeCommitted([theirs]);
+    expect(mp.has(mine.hashHex)).toBe(false);
+    expect(mp.replacement(mine.hashHex)).toEqual({ replacedBy: theirs.hashHex, senderHex: hex(keys[1]!), nonce: 0n });
+    expect(mp.has(later.hashHex)).toBe(true);
+    expect(mp.replacement(later.hashHex)).toBeUndefined();
+  });
+
+  it("forgets the oldest beyond maxRemembered, and forgets a replaced transaction that is admitted again", async () => {
+    const { mp } = pool({ maxRemembered: 2 });
+    for (const k of [0, 1, 2]) {
+      await mp.add(tx(k, 0, 10n, 100n));
+      await mp.add(tx(k, 0, 11n, 110n));
+    }
+    expect(mp.replacement(tx(0, 0, 10n, 100n).hashHex)).toBeUndefined();
+    expect(mp.replacement(tx(1, 0, 10n, 100n).hashHex)?.replacedBy).toBe(tx(1, 0, 11n, 110n).hashHex);
+    expect(mp.replacement(tx(2, 0, 10n, 100n).hashHex)?.replacedBy).toBe(tx(2, 0, 11n, 110n).hashHex);
+    // The replacement leaves the pool (found invalid while building a block); the original comes back.
+    mp.remove(tx(2, 0, 11n, 110n).hashHex);
+    await mp.add(tx(2, 0, 10n, 100n));
+    expect(mp.replacement(tx(2, 0, 10n, 100n).hashHex)).toBeUndefined();
+    expect(mp.get(tx(2, 0, 10n, 100n).hashHex)).toBeDefined();
+    const off = pool({ maxRemembered: 0 }).mp;
+    await off.add(tx(3, 0, 10n, 100n));
+    await off.add(tx(3, 0, 11n, 110n));
+    expect(off.replacement(tx(3, 0, 10n, 100n).hashHex)).toBeUndefined();
+  });
+});
+
 describe("caps and eviction", () => {
   it("limits transactions per sender", async () => {
     const { mp } = pool({ maxPerSender: 2 });
