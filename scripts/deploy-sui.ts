@@ -5,9 +5,12 @@
  *
  *   sui move build --path contracts/move --dump-bytecode-as-base64 > build.json
  *   POUW_SUI_KEY=suiprivkey1… node scripts/deploy-sui.ts --bytecode build.json \
- *     [--genesis genesis/devnet.json] [--network testnet] [--rpc URL] [--dry-run] [--out deployments]
+ *     [--genesis genesis/devnet.json] [--network testnet] [--rpc URL] [--dry-run] [--out deployments] [--upgradeable]
  *
- * Three transactions: publish (the UpgradeCap goes to the deployer), then
+ * Three transactions: publish, which by default also passes the package's
+ * UpgradeCap to `0x2::package::make_immutable` so nobody can ever upgrade it
+ * (`--upgradeable` sends the cap to the deployer instead, with a warning: its
+ * holder could publish an upgrade that drains the vault), then
  * `anchor::create(keccak256(chainId), anchor addresses, powers)` with the
  * genesis validators' anchor set, then `vault::create(&anchor)`; then it reads
  * the Anchor back and checks its chain id, set hash and epoch 0. The client
@@ -32,7 +35,7 @@ import { fromBase64, isValidSuiAddress, normalizeStructTag, normalizeSuiAddress 
 import { bytesToHex, type Hex } from "viem";
 import { anchorMembersOf, chainIdHash, validatorSetHash, type AnchorMember } from "../node/anchor/checkpoint.ts";
 import { AnchorError, AnchorErrorCode } from "../node/anchor/errors.ts";
-import { anchorCreateTransaction, publishTransaction, vaultCreateTransaction } from "../node/anchor/sui.ts";
+import { anchorCreateTransaction, MAKE_IMMUTABLE, publishTransaction, vaultCreateTransaction, type UpgradePolicy } from "../node/anchor/sui.ts";
 import { SuiAnchor, createdShared, executeOrThrow, publishedPackageId } from "../node/anchor/sui-client.ts";
 import { parseGenesis, type GenesisJson } from "../node/types/genesis.ts";
 import { describeError } from "../node/util/errors.ts";
@@ -59,6 +62,9 @@ export interface SuiDeploymentRecord {
   chainId: string;
   chainIdHash: Hex;
   packageId: string;
+  /** `immutable` (the UpgradeCap destroyed at publish) unless deployed with --upgradeable. */
+  upgradePolicy: UpgradePolicy;
+  /** The UpgradeCap's id when upgradeable (the deployer holds it), else null. */
   upgradeCap: string | null;
   anchor: { objectId: string; initialSharedVersion: string };
   vault: { objectId: string; initialSharedVersion: string };
@@ -123,15 +129,26 @@ export interface SuiDeployPlan {
   members: AnchorMember[];
   validatorSetHash: Hex;
   bytecode: SuiBytecode;
+  upgradePolicy: UpgradePolicy;
   /** The publish transaction's kind (commands and inputs, without sender and gas), built offline. */
   publishKind: { bytes: number; blake2b256: Hex };
 }
 
-/** Everything checked and built without a node. */
-export async function planDeployment(p: { bytecode: SuiBytecode; genesisPath: string; network: string; rpcUrl: string; deployer: string }): Promise<SuiDeployPlan> {
+/** Everything checked and built without a node. The package is made immutable unless `upgradePolicy` says "upgradeable". */
+export async function planDeployment(p: { bytecode: SuiBytecode; genesisPath: string; network: string; rpcUrl: string; deployer: string; upgradePolicy?: UpgradePolicy }): Promise<SuiDeployPlan> {
   const set = loadAnchorSet(p.genesisPath);
-  const kind = await publishTransaction(p.bytecode, { sender: p.deployer }).build({ onlyTransactionKind: true });
-  return { network: p.network, rpcUrl: p.rpcUrl, deployer: p.deployer, ...set, bytecode: p.bytecode, publishKind: { bytes: kind.length, blake2b256: bytesToHex(blake2b(kind, { dkLen: 32 })) } };
+  const upgradePolicy = p.upgradePolicy ?? "immutable";
+  const kind = await publishTransaction(p.bytecode, { sender: p.deployer }, upgradePolicy).build({ onlyTransactionKind: true });
+  return { network: p.network, rpcUrl: p.rpcUrl, deployer: p.deployer, ...set, bytecode: p.bytecode, upgradePolicy, publishKind: { bytes: kind.length, blake2b256: bytesToHex(blake2b(kind, { dkLen: 32 })) } };
+}
+
+/** What --upgradeable prints (to stderr) before anything is sent. */
+export function upgradeableWarning(deployer: string): string {
+  return [
+    "WARNING: --upgradeable: the package's UpgradeCap goes to the deployer " + deployer + ".",
+    "WARNING: whoever holds it can publish a compatible upgrade that adds a function to drain the vault or rewrite the anchor's validator set;",
+    "WARNING: users of this deployment trust that key as much as the validators. Deploy without --upgradeable for an immutable package.",
+  ].join("\n");
 }
 
 export function formatPlan(plan: SuiDeployPlan): string {
@@ -140,6 +157,9 @@ export function formatPlan(plan: SuiDeployPlan): string {
   return [
     `plan: deploy pouw chain "${plan.chainId}" settlement to Sui ${plan.network} (${plan.rpcUrl}) from ${plan.deployer}`,
     `1. publish ${b.modules.length} modules (${moduleBytes} bytes), dependencies ${b.dependencies.join(", ")}${b.digest ? `, package digest ${bytesToHex(Uint8Array.from(b.digest))}` : ""}`,
+    plan.upgradePolicy === "immutable"
+      ? `   then ${MAKE_IMMUTABLE}(UpgradeCap) in the same transaction: the package can never be upgraded`
+      : `   UPGRADEABLE: the UpgradeCap goes to the deployer ${plan.deployer}`,
     `   transaction kind ${plan.publishKind.bytes} bytes, blake2b-256 ${plan.publishKind.blake2b256} (gas and the transaction digest are chosen when sent)`,
     `2. <package>::anchor::create(`,
     `     chain_id   = ${plan.chainIdHash}  (keccak256 "${plan.chainId}")`,
@@ -157,11 +177,14 @@ export async function deploySui(p: { client: ClientWithCoreApi; signer: Keypair;
   const sender = signer.toSuiAddress();
   const include = { effects: true, objectTypes: true } as const;
 
-  const published = await executeOrThrow(client, signer, publishTransaction(plan.bytecode, { sender }), "publish", { include });
+  const published = await executeOrThrow(client, signer, publishTransaction(plan.bytecode, { sender }, plan.upgradePolicy), "publish", { include });
   const packageId = publishedPackageId(published.effects);
-  const upgradeCapType = normalizeStructTag("0x2::package::UpgradeCap");
-  const upgradeCap = Object.entries(published.objectTypes).find(([, t]) => normalizeStructTag(t) === upgradeCapType)?.[0] ?? null;
-  log(`published package ${packageId} in ${published.digest}`);
+  const upgradeCap = publishedUpgradeCap(published.effects, published.objectTypes);
+  if (plan.upgradePolicy === "immutable" && upgradeCap !== null) {
+    throw new AnchorError(AnchorErrorCode.SUI_DEPLOY, `publish ${published.digest} left UpgradeCap ${upgradeCap} in existence although the package was to be made immutable`);
+  }
+  if (plan.upgradePolicy === "upgradeable" && upgradeCap === null) throw new AnchorError(AnchorErrorCode.SUI_DEPLOY, `publish ${published.digest} created no UpgradeCap`);
+  log(`published package ${packageId} in ${published.digest} (${plan.upgradePolicy === "immutable" ? "immutable: UpgradeCap destroyed" : `UPGRADEABLE: UpgradeCap ${upgradeCap} held by ${sender}`})`);
 
   const created = await executeOrThrow(client, signer, anchorCreateTransaction({ packageId, chainIdHash: plan.chainIdHash, members: plan.members }, { sender }), "anchor::create", { include });
   const anchor = createdShared(created.effects, created.objectTypes, `${packageId}::anchor::Anchor`);
@@ -182,6 +205,7 @@ export async function deploySui(p: { client: ClientWithCoreApi; signer: Keypair;
     chainId: plan.chainId,
     chainIdHash: plan.chainIdHash,
     packageId,
+    upgradePolicy: plan.upgradePolicy,
     upgradeCap,
     anchor,
     vault,
@@ -191,6 +215,14 @@ export async function deploySui(p: { client: ClientWithCoreApi; signer: Keypair;
     transactions: { publish: published.digest, anchor: created.digest, vault: vaulted.digest },
     deployedAt: new Date().toISOString(),
   };
+}
+
+/** The UpgradeCap a publish left behind (created and still existing), or null. */
+export function publishedUpgradeCap(effects: { changedObjects: { objectId: string; idOperation: string; outputState: string }[] }, objectTypes: Record<string, string>): string | null {
+  const capType = normalizeStructTag("0x2::package::UpgradeCap");
+  const caps = Object.entries(objectTypes).filter(([, t]) => normalizeStructTag(t) === capType).map(([id]) => normalizeSuiAddress(id));
+  const live = effects.changedObjects.find((o) => o.idOperation === "Created" && o.outputState === "ObjectWrite" && caps.includes(normalizeSuiAddress(o.objectId)));
+  return live ? normalizeSuiAddress(live.objectId) : null;
 }
 
 export function writeDeployment(outDir: string, record: SuiDeploymentRecord): string {
@@ -208,9 +240,10 @@ export function writeDeployment(outDir: string, record: SuiDeploymentRecord): st
 export async function main(
   argv: string[] = process.argv.slice(2),
   env: NodeJS.ProcessEnv = process.env,
-  io: { log?: (line: string) => void; client?: ClientWithCoreApi } = {},
+  io: { log?: (line: string) => void; warn?: (line: string) => void; client?: ClientWithCoreApi } = {},
 ): Promise<{ plan: SuiDeployPlan; record: SuiDeploymentRecord | null; file: string | null }> {
   const log = io.log ?? ((line: string) => console.log(line));
+  const warn = io.warn ?? ((line: string) => console.error(line));
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -220,6 +253,7 @@ export async function main(
       rpc: { type: "string" },
       "dry-run": { type: "boolean", default: false },
       out: { type: "string", default: "deployments" },
+      upgradeable: { type: "boolean", default: false },
     },
     strict: true,
     allowPositionals: false,
@@ -236,7 +270,9 @@ export async function main(
     throw new AnchorError(AnchorErrorCode.SUI_BAD_BYTECODE, `cannot read ${values.bytecode}: ${(e as Error).message}`);
   }
   const bytecode = parseBytecodeJson(text, values.bytecode);
-  const plan = await planDeployment({ bytecode, genesisPath: resolve(values.genesis), network: values.network, rpcUrl, deployer: signer.toSuiAddress() });
+  const upgradePolicy: UpgradePolicy = values.upgradeable ? "upgradeable" : "immutable";
+  const plan = await planDeployment({ bytecode, genesisPath: resolve(values.genesis), network: values.network, rpcUrl, deployer: signer.toSuiAddress(), upgradePolicy });
+  if (upgradePolicy === "upgradeable") warn(upgradeableWarning(plan.deployer));
   log(formatPlan(plan));
   if (values["dry-run"]) {
     log("dry run: nothing sent, nothing written");

@@ -91,6 +91,9 @@ export interface SuiDeploymentFile {
   rpcUrl: string;
   chainId: string;
   packageId: string;
+  /** "immutable" unless deployed with --upgradeable (then `upgradeCap` names the cap the deployer holds); absent in records from before the flag. */
+  upgradePolicy?: "immutable" | "upgradeable";
+  upgradeCap?: string | null;
   anchor: { objectId: string; initialSharedVersion: string };
   vault: { objectId: string; initialSharedVersion: string };
   domain: Hex;

@@ -48,11 +48,24 @@ export interface SharedRef {
   initialSharedVersion: string | number;
 }
 
-/** Publishes the package and sends its UpgradeCap to the sender. */
-export function publishTransaction(p: { modules: string[]; dependencies: string[] }, gas: GasOptions): Transaction {
+/**
+ * How the published package may change. `immutable` (the default) hands the
+ * UpgradeCap to `0x2::package::make_immutable` in the publish transaction
+ * itself, so no key ever holds it and no upgrade can add a function that
+ * drains the vault or rewrites the anchor's set; `upgradeable` sends the cap
+ * to the deployer, who can then do exactly that.
+ */
+export type UpgradePolicy = "immutable" | "upgradeable";
+
+/** The Move call that destroys an UpgradeCap, leaving its package immutable for good. */
+export const MAKE_IMMUTABLE = "0x2::package::make_immutable";
+
+/** Publishes the package; by default makes it immutable in the same transaction, else sends its UpgradeCap to the sender. */
+export function publishTransaction(p: { modules: string[]; dependencies: string[] }, gas: GasOptions, policy: UpgradePolicy = "immutable"): Transaction {
   const tx = new Transaction();
   const cap = tx.publish({ modules: p.modules, dependencies: p.dependencies });
-  tx.transferObjects([cap], gas.sender);
+  if (policy === "immutable") tx.moveCall({ target: MAKE_IMMUTABLE, arguments: [cap] });
+  else tx.transferObjects([cap], gas.sender);
   return withGas(tx, gas);
 }
 

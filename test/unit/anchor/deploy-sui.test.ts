@@ -5,7 +5,9 @@
  * a missing key or a malformed bytecode file stops it with a clear error. The
  * deployment itself runs against a scripted Core API client standing in for a
  * Sui node: the three transactions carry the genesis anchor set, the ids come
- * from their effects and the record is written.
+ * from their effects and the record is written. By default the publish
+ * transaction hands the UpgradeCap to 0x2::package::make_immutable and the
+ * record says "immutable"; --upgradeable warns and records the cap.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -17,13 +19,13 @@ import type { ClientWithCoreApi, SuiClientTypes } from "@mysten/sui/client";
 import { Ed25519Keypair } from "@mysten/sui/keypairs/ed25519";
 import { Secp256k1Keypair } from "@mysten/sui/keypairs/secp256k1";
 import { Transaction } from "@mysten/sui/transactions";
-import { fromBase64, normalizeSuiObjectId } from "@mysten/sui/utils";
+import { fromBase64, normalizeSuiAddress, normalizeSuiObjectId } from "@mysten/sui/utils";
 import { blake2b } from "@noble/hashes/blake2.js";
 import { bytesToHex, getAddress, type Hex } from "viem";
 import { afterAll, describe, expect, it } from "vitest";
 import { chainIdHash, validatorSetHash } from "../../../node/anchor/checkpoint.ts";
 import { AnchorError } from "../../../node/anchor/errors.ts";
-import { publishTransaction } from "../../../node/anchor/sui.ts";
+import { MAKE_IMMUTABLE, publishTransaction } from "../../../node/anchor/sui.ts";
 import { AccountKey } from "../../../node/crypto/keys.ts";
 import { toHex } from "../../../node/util/hex.ts";
 import { loadAnchorSet, loadSuiKey, main, parseBytecodeJson, planDeployment, type SuiDeploymentRecord } from "../../../scripts/deploy-sui.ts";
@@ -86,19 +88,43 @@ describe("deploy-sui --dry-run", () => {
     expect(r.stdout).toContain(`powers     = [100, 110, 120]`);
     expect(r.stdout).toContain(`set hash ${validatorSetHash(MEMBERS)}`);
     expect(r.stdout).toContain("vault::create(&anchor)");
+    expect(r.stdout).toContain(`then ${MAKE_IMMUTABLE}(UpgradeCap) in the same transaction: the package can never be upgraded`);
+    expect(r.stdout).not.toContain("UPGRADEABLE");
     expect(r.stdout).toContain("dry run: nothing sent, nothing written");
   });
 
-  it("the planned publish kind is the fixture's modules and dependencies, the UpgradeCap to the deployer", async () => {
+  it("--upgradeable warns loudly on stderr and plans the UpgradeCap to the deployer", () => {
+    const r = run(["--bytecode", FIXTURE, "--genesis", GENESIS, "--network", "testnet", "--dry-run", "--upgradeable"]);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toContain(`WARNING: --upgradeable: the package's UpgradeCap goes to the deployer ${keypair.toSuiAddress()}`);
+    expect(r.stderr).toContain("drain the vault");
+    expect(r.stdout).toContain(`UPGRADEABLE: the UpgradeCap goes to the deployer ${keypair.toSuiAddress()}`);
+    expect(r.stdout).not.toContain(MAKE_IMMUTABLE);
+  });
+
+  it("the planned publish kind is the fixture's modules and dependencies, then make_immutable on the published UpgradeCap", async () => {
     const bytecode = parseBytecodeJson(readFileSync(FIXTURE, "utf8"));
     const plan = await planDeployment({ bytecode, genesisPath: GENESIS, network: "testnet", rpcUrl: "x", deployer: keypair.toSuiAddress() });
+    expect(plan.upgradePolicy).toBe("immutable");
     const kind = await publishTransaction(bytecode, { sender: keypair.toSuiAddress() }).build({ onlyTransactionKind: true });
     expect(plan.publishKind).toEqual({ bytes: kind.length, blake2b256: bytesToHex(blake2b(kind, { dkLen: 32 })) });
     const data = Transaction.fromKind(kind).getData();
+    expect(data.commands).toHaveLength(2);
     expect(data.commands[0]!.Publish!.modules).toEqual(bytecode.modules);
     expect(data.commands[0]!.Publish!.dependencies.map((d) => BigInt(d))).toEqual([1n, 2n]);
-    expect(data.commands[1]!.TransferObjects).toBeDefined();
+    // The second command consumes the publish's result (its UpgradeCap) by value; nothing is transferred.
+    const call = data.commands[1]!.MoveCall!;
+    expect([normalizeSuiAddress(call.package), call.module, call.function]).toEqual([normalizeSuiAddress("0x2"), "package", "make_immutable"]);
+    expect(call.arguments).toEqual([{ $kind: "Result", Result: 0 }]);
+    expect(data.commands.some((c) => c.TransferObjects)).toBe(false);
     expect(plan.members).toEqual(MEMBERS);
+
+    // Upgradeable only on request: the cap goes to the deployer and no make_immutable call is made.
+    const up = await planDeployment({ bytecode, genesisPath: GENESIS, network: "testnet", rpcUrl: "x", deployer: keypair.toSuiAddress(), upgradePolicy: "upgradeable" });
+    const upKind = Transaction.fromKind(await publishTransaction(bytecode, { sender: keypair.toSuiAddress() }, "upgradeable").build({ onlyTransactionKind: true })).getData();
+    expect(up.publishKind.blake2b256).not.toBe(plan.publishKind.blake2b256);
+    expect(upKind.commands[1]!.TransferObjects!.objects).toEqual([{ $kind: "Result", Result: 0 }]);
+    expect(upKind.commands.some((c) => c.MoveCall)).toBe(false);
   });
 });
 
@@ -178,8 +204,12 @@ describe("deploy-sui against a scripted Sui node", () => {
   // JSON-RPC gives initial shared versions as numbers: the record must still hold strings.
   const shared = (v: number) => ({ $kind: "Shared", Shared: { initialSharedVersion: v as unknown as string } }) as SuiClientTypes.ObjectOwner;
 
-  /** A Core API client whose node answers the three deployment transactions and the anchor read. */
-  function scripted(anchorSet: { chainId: Hex; setHash: Hex }) {
+  /**
+   * A Core API client whose node answers the three deployment transactions and the anchor read.
+   * A publish that calls make_immutable destroys its UpgradeCap, so its effects show none
+   * (`leaveCap` makes a faulty node show one anyway).
+   */
+  function scripted(anchorSet: { chainId: Hex; setHash: Hex }, opts: { leaveCap?: boolean } = {}) {
     const sent: Transaction[] = [];
     let n = 0;
     const core = {
@@ -188,9 +218,11 @@ describe("deploy-sui against a scripted Sui node", () => {
         const data = transaction.getData();
         const c = data.commands[0]!;
         const call = c.MoveCall ? `${c.MoveCall.module}::${c.MoveCall.function}` : c.$kind;
+        const immutable = data.commands.some((x) => x.MoveCall?.function === "make_immutable");
+        const capLives = !immutable || opts.leaveCap;
         const [changedObjects, objectTypes] =
           call === "Publish"
-            ? [[changed(PKG, { $kind: "Immutable", Immutable: true }, "PackageWrite"), changed(CAP, { $kind: "AddressOwner", AddressOwner: keypair.toSuiAddress() })], { [CAP]: "0x2::package::UpgradeCap" }]
+            ? [[changed(PKG, { $kind: "Immutable", Immutable: true }, "PackageWrite"), ...(capLives ? [changed(CAP, { $kind: "AddressOwner", AddressOwner: keypair.toSuiAddress() })] : [])], capLives ? { [CAP]: "0x2::package::UpgradeCap" } : {}]
             : call === "anchor::create"
               ? [[changed(ANCHOR, shared(12)), changed(TABLE, { $kind: "ObjectOwner", ObjectOwner: ANCHOR })], { [ANCHOR]: `${PKG}::anchor::Anchor`, [TABLE]: "0x2::table::Table<u64, 0xa1::anchor::EpochRoots>" }]
               : call === "vault::create"
@@ -218,7 +250,7 @@ describe("deploy-sui against a scripted Sui node", () => {
   }
   const fromHex = (h: Hex) => Buffer.from(h.slice(2), "hex");
 
-  it("publishes, creates the anchor with the genesis set and the vault on it, and writes the record", async () => {
+  it("publishes immutable, creates the anchor with the genesis set and the vault on it, and writes the record", async () => {
     const { client, sent } = scripted({ chainId: chainIdHash("pouw-sui-test-1"), setHash: validatorSetHash(MEMBERS) });
     const out = join(dir, "deployments");
     const lines: string[] = [];
@@ -233,7 +265,8 @@ describe("deploy-sui against a scripted Sui node", () => {
       chainId: "pouw-sui-test-1",
       chainIdHash: chainIdHash("pouw-sui-test-1"),
       packageId: PKG,
-      upgradeCap: CAP,
+      upgradePolicy: "immutable",
+      upgradeCap: null,
       anchor: { objectId: ANCHOR, initialSharedVersion: "12" },
       vault: { objectId: VAULT, initialSharedVersion: "13" },
       domain: VAULT,
@@ -246,7 +279,10 @@ describe("deploy-sui against a scripted Sui node", () => {
 
     // What was sent: publish, anchor::create(chain id hash, ascending addresses, powers), vault::create(&anchor).
     expect(sent.map((t) => t.getData().sender)).toEqual(Array(3).fill(keypair.toSuiAddress()));
-    expect(sent[0]!.getData().commands[0]!.Publish!.modules).toEqual(parseBytecodeJson(readFileSync(FIXTURE, "utf8")).modules);
+    const publish = sent[0]!.getData();
+    expect(publish.commands[0]!.Publish!.modules).toEqual(parseBytecodeJson(readFileSync(FIXTURE, "utf8")).modules);
+    expect(publish.commands[1]!.MoveCall).toMatchObject({ module: "package", function: "make_immutable", arguments: [{ $kind: "Result", Result: 0 }] });
+    expect(normalizeSuiAddress(publish.commands[1]!.MoveCall!.package)).toBe(normalizeSuiAddress("0x2"));
     const create = sent[1]!.getData();
     const mc = create.commands[0]!.MoveCall!;
     expect(`${mc.package}::${mc.module}::${mc.function}`).toBe(`${PKG}::anchor::create`);
@@ -258,6 +294,24 @@ describe("deploy-sui against a scripted Sui node", () => {
     const vc = vault.commands[0]!.MoveCall!;
     expect(`${vc.package}::${vc.module}::${vc.function}`).toBe(`${PKG}::vault::create`);
     expect(vault.inputs[0]!.Object!.SharedObject).toEqual({ objectId: normalizeSuiObjectId(ANCHOR), initialSharedVersion: "12", mutable: false });
+  });
+
+  it("--upgradeable records the UpgradeCap the deployer now holds", async () => {
+    const { client, sent } = scripted({ chainId: chainIdHash("pouw-sui-test-1"), setHash: validatorSetHash(MEMBERS) });
+    const warned: string[] = [];
+    const { record } = await main(["--bytecode", FIXTURE, "--genesis", GENESIS, "--network", "testnet", "--out", join(dir, "up-deployments"), "--upgradeable"], ENV, { client, log: () => {}, warn: (l) => warned.push(l) });
+    expect(record).toMatchObject({ upgradePolicy: "upgradeable", upgradeCap: CAP });
+    expect(warned.join("\n")).toMatch(/^WARNING: --upgradeable/);
+    expect(sent[0]!.getData().commands[1]!.TransferObjects).toBeDefined();
+  });
+
+  it("stops with SUI_DEPLOY when an immutable publish leaves an UpgradeCap behind", async () => {
+    const { client } = scripted({ chainId: chainIdHash("pouw-sui-test-1"), setHash: validatorSetHash(MEMBERS) }, { leaveCap: true });
+    const out = join(dir, "cap-deployments");
+    const e = await rejection(main(["--bytecode", FIXTURE, "--genesis", GENESIS, "--out", out], ENV, { client, log: () => {} }));
+    expect((e as AnchorError).code).toBe("SUI_DEPLOY");
+    expect(e.message).toContain(`left UpgradeCap ${CAP} in existence`);
+    expect(existsSync(out)).toBe(false);
   });
 
   it("stops with SUI_DEPLOY when the anchor it created does not hold the genesis set", async () => {

@@ -3,8 +3,8 @@
  * transaction for each vector epoch builds and signs with @mysten/sui, the
  * signature verifies, and decoding the bytes gives back the call and every
  * argument in the Move function's order; the publish transaction carries
- * exactly the modules and dependencies given and hands the UpgradeCap to the
- * sender.
+ * exactly the modules and dependencies given and, by default, destroys the
+ * UpgradeCap with 0x2::package::make_immutable (upgradeable: to the sender).
  */
 import { vectorCheckpoint } from "../../helpers/checkpoint-vectors.ts";
 import { readFileSync } from "node:fs";
@@ -13,6 +13,7 @@ import { Ed25519Keypair } from "@mysten/sui/keypairs/ed25519";
 import { Transaction } from "@mysten/sui/transactions";
 import { bytesToHex, type Hex } from "viem";
 import { describe, expect, it } from "vitest";
+import { normalizeSuiAddress } from "@mysten/sui/utils";
 import { publishTransaction, submitCheckpointTransaction, type GasConfig } from "../../../node/anchor/sui.ts";
 
 const file = JSON.parse(readFileSync(new URL("../../vectors/checkpoint.json", import.meta.url), "utf8")) as {
@@ -58,7 +59,7 @@ describe("Sui transactions, built offline", () => {
     }
   });
 
-  it("publish carries the given modules and dependencies and sends the UpgradeCap to the sender", async () => {
+  it("publish carries the given modules and dependencies and makes the package immutable in the same transaction", async () => {
     // Module bytes come from `sui move build --dump-bytecode-as-base64` where the Sui CLI exists; the builder does not read them.
     const modules = ["AQID", "BAUG"];
     const dependencies = ["0x1", "0x2"];
@@ -69,6 +70,17 @@ describe("Sui transactions, built offline", () => {
     const publish = data.commands[0]!.Publish!;
     expect(publish.modules).toEqual(modules);
     expect(publish.dependencies.map((d) => BigInt(d))).toEqual([1n, 2n]);
-    expect(data.commands[1]!.TransferObjects).toBeDefined();
+    expect(data.commands).toHaveLength(2);
+    const call = data.commands[1]!.MoveCall!;
+    expect([normalizeSuiAddress(call.package), call.module, call.function]).toEqual([normalizeSuiAddress("0x2"), "package", "make_immutable"]);
+    expect(call.arguments).toEqual([{ $kind: "Result", Result: 0 }]);
+  });
+
+  it("an upgradeable publish sends the UpgradeCap to the sender instead", async () => {
+    const data = Transaction.from(await publishTransaction({ modules: ["AQID"], dependencies: ["0x1", "0x2"] }, gas, "upgradeable").build()).getData();
+    expect(data.commands).toHaveLength(2);
+    const t = data.commands[1]!.TransferObjects!;
+    expect(t.objects).toEqual([{ $kind: "Result", Result: 0 }]);
+    expect(bcs.Address.parse(Uint8Array.from(Buffer.from((data.inputs[(t.address as { Input: number }).Input] as Pure).Pure.bytes, "base64")))).toBe(gas.sender);
   });
 });
