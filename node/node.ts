@@ -93,6 +93,8 @@ export interface NodeConfig {
 }
 
 const REJECTED_CACHE = 10_000;
+/** Most pending challenges whose start checkpoints are pinned while this validator builds a block. */
+const MAX_BUILD_CHALLENGES = 64;
 
 export class PouwNode implements RpcNode {
   readonly version = NODE_VERSION;
@@ -122,6 +124,8 @@ export class PouwNode implements RpcNode {
   private readonly journal: MempoolJournal | null;
   private journalRestore: Uint8Array[];
   private readonly rejected = new Map<string, { code: string; message: string }>();
+  /** Challenges admitted to the mempool (tx hash → start checkpoint hash), oldest first; pruned as they leave it. */
+  private readonly pendingChallenges = new Map<string, Uint8Array>();
   private lastTip = 1n;
   private closed = false;
   private readonly closeHooks: (() => Promise<void> | void)[] = [];
@@ -274,7 +278,9 @@ export class PouwNode implements RpcNode {
             onStorageFault: (e) => node?.storageFault(e),
             onBehind: () => node?.sync?.poke(),
             attestations: () => attestations.values(),
-            prepare: (blocks) => blobCache.prefetch(blocks.flatMap((b) => challengeStarts(b.body.txs))),
+            // Held until the blocks are verified or imported: nothing fetched meanwhile evicts them.
+            prepare: (blocks) => blobCache.forBlocks(blocks),
+            prepareBuild: () => blobCache.acquire(node?.pendingChallengeStarts() ?? []),
             onDropped: (dropped) => {
               for (const { env, error } of dropped) {
                 if (!node) continue;
@@ -411,6 +417,7 @@ export class PouwNode implements RpcNode {
       }
       const results = await this.mempool.addBatch(envs);
       kept += results.filter((r) => r === null).length;
+      envs.forEach((env, j) => results[j] === null && this.noteChallenge(env));
     }
     this.journal.rewrite([...this.mempool.all()].map((e) => e.bytes));
     this.logger.info({ journaled: txs.length, restored: kept }, "Restored the mempool from its journal");
@@ -521,10 +528,26 @@ export class PouwNode implements RpcNode {
     }
     const [err] = await this.mempool.addBatch([env]);
     if (!err) {
+      this.noteChallenge(env);
       void this.blobCache.prefetch(challengeStarts([env.signed]));
       return "accept";
     }
     return err.code === TxErrorCode.BAD_SIGNATURE || err.code === TxErrorCode.WRONG_CHAIN_ID || err.code === TxErrorCode.TX_TOO_LARGE ? "reject" : "ignore";
+  }
+
+  private noteChallenge(env: TxEnvelope): void {
+    const [start] = challengeStarts([env.signed]);
+    if (start) this.pendingChallenges.set(env.hashHex, start);
+  }
+
+  /** Start checkpoints of the challenges still in the mempool (at most MAX_BUILD_CHALLENGES), for the block being built. */
+  private pendingChallengeStarts(): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    for (const [hash, start] of this.pendingChallenges) {
+      if (!this.mempool.get(hash)) this.pendingChallenges.delete(hash);
+      else if (out.length < MAX_BUILD_CHALLENGES) out.push(start);
+    }
+    return out;
   }
 
   private reject(env: TxEnvelope, error: PouwError): void {
@@ -562,6 +585,7 @@ export class PouwNode implements RpcNode {
       throw new TxError(TxErrorCode.MALFORMED_TX, (e as Error).message);
     }
     await this.mempool.add(env);
+    this.noteChallenge(env);
     await this.blobCache.prefetch(challengeStarts([env.signed]));
     this.rejected.delete(env.hashHex);
     this.network?.publish("tx", bytes);

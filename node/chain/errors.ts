@@ -89,7 +89,16 @@ export const BlockErrorCode = {
   DUPLICATE_TX: "BLOCK_DUPLICATE_TX",
   INVALID_EVIDENCE: "BLOCK_INVALID_EVIDENCE",
   INVALID_ATTESTATION: "BLOCK_INVALID_ATTESTATION",
+  /**
+   * Not a verdict on the block: it needs a blob (a challenge's start
+   * checkpoint) that this node could not get yet. The block is neither
+   * invalid nor its sender at fault; try again once the blob is fetched.
+   */
+  BLOB_UNAVAILABLE: "BLOCK_BLOB_UNAVAILABLE",
 } as const;
 export type BlockErrorCode = (typeof BlockErrorCode)[keyof typeof BlockErrorCode];
 
 export class BlockError extends PouwError<BlockErrorCode> {}
+
+/** True when `e` says only that this node lacks a blob the block needs (not that the block is invalid). */
+export const isBlobUnavailable = (e: unknown): boolean => e instanceof BlockError && e.code === BlockErrorCode.BLOB_UNAVAILABLE;

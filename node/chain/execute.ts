@@ -9,7 +9,7 @@ import { applyAttestations } from "./attestations.ts";
 import type { TxEnvelope } from "../types/txcodec.ts";
 import { StateOverlay, type SealedState, type WorldState } from "../state/world.ts";
 import type { BlockContext } from "./context.ts";
-import { BlockError, BlockErrorCode, TxError } from "./errors.ts";
+import { BlockError, BlockErrorCode, TxError, TxErrorCode } from "./errors.ts";
 import { endBlockJobs } from "./jobs.ts";
 import { endBlockCheckpoint } from "./settlement.ts";
 import { beginBlock, endBlock, type BlockStakingInput } from "./staking-block.ts";
@@ -66,6 +66,9 @@ export function executeTxs(world: WorldState, candidates: Iterable<TxEnvelope>, 
     } catch (e) {
       if (!(e instanceof TxError)) throw e;
       if (opts.mode === "verify") {
+        if (e.code === TxErrorCode.BLOB_UNAVAILABLE) {
+          throw new BlockError(BlockErrorCode.BLOB_UNAVAILABLE, `transaction ${env.hashHex} needs a blob this node does not hold: ${e.message}`, { tx: env.hashHex }, { cause: e });
+        }
         throw new BlockError(BlockErrorCode.INVALID_TX, `transaction ${env.hashHex} cannot be included: ${e.code}`, { tx: env.hashHex, reason: e.code }, { cause: e });
       }
       dropped.push({ env, error: e });

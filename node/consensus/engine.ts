@@ -11,7 +11,7 @@
 import type { Blockchain } from "../chain/blockchain.ts";
 import { baseFeeAfter, blockHash, evidenceContext } from "../chain/block.ts";
 import { proposalSigningMessage, voteSigningMessage } from "../chain/commit.ts";
-import { BlockError } from "../chain/errors.ts";
+import { BlockError, isBlobUnavailable } from "../chain/errors.ts";
 import type { ExecutionResult } from "../chain/execute.ts";
 import { mlDsa } from "../crypto/mldsa.ts";
 import { addrKey } from "../state/world.ts";
@@ -69,12 +69,23 @@ export interface EngineModules {
   onDropped?: (dropped: ExecutionResult["dropped"]) => void;
   /** Work attestations waiting for a block (the node's pool). */
   attestations?: () => Iterable<WorkAttestationT>;
-  /** Fetches what a block's execution needs besides the state (a challenge's start checkpoint) before it is verified. */
-  prepare?: (blocks: readonly BlockT[]) => Promise<void>;
+  /**
+   * Fetches what blocks' execution needs besides the state (a challenge's
+   * start checkpoint) and holds it until the lease is released: the engine
+   * releases it once those blocks are verified (a proposal) or imported (sync).
+   */
+  prepare?: (blocks: readonly BlockT[]) => Promise<BlobLease | void>;
+  /** Likewise for the transactions the mempool offers, held while this validator builds a block from them. */
+  prepareBuild?: () => Promise<BlobLease | void>;
   /** The disk refused a write (WAL, privval, chain): the engine stops and reports it here (fail-stop). */
   onStorageFault?: (err: unknown) => void;
   /** Messages arrived for a height beyond the next: this node is behind and should sync now. */
   onBehind?: () => void;
+}
+
+/** What `prepare` holds for a block until it is released. */
+export interface BlobLease {
+  release(): void;
 }
 
 interface Candidate {
@@ -264,9 +275,14 @@ export class ConsensusEngine {
       this.queue = this.queue.then(async () => {
         try {
           const { chain } = this.m;
-          await this.m.prepare?.(items.map((i) => i.block));
+          const lease = await this.m.prepare?.(items.map((i) => i.block));
           const before = chain.head.header.height;
-          const res = await chain.importBatch(withEnvs, { now: this.m.clock.now(), signaturesChecked: await checked });
+          let res;
+          try {
+            res = await chain.importBatch(withEnvs, { now: this.m.clock.now(), signaturesChecked: await checked });
+          } finally {
+            lease?.release();
+          }
           if (chain.head.header.height > before && this.running) {
             if (this.nextHeightTimer) clearTimeout(this.nextHeightTimer);
             this.nextHeightTimer = null;
@@ -476,22 +492,31 @@ export class ConsensusEngine {
     const saved = await wal.loadProposal();
     let cand: Candidate | undefined;
     if (saved && saved.block.header.height === height) {
+      const lease = await this.m.prepare?.([saved.block]);
       try {
         cand = this.verifyCandidate(saved.block);
       } catch (e) {
         this.m.logger.warn({ err: e }, "Ignoring the WAL block: it no longer verifies");
+      } finally {
+        lease?.release();
       }
     }
     if (!cand) {
       const t0 = performance.now();
-      const built = chain.build({
-        time: Math.max(clock.now(), chain.head.header.time + 1),
-        proposer: this.m.privval!.key.address,
-        candidates: txs.pending(baseFeeAfter(chain.head, chain.params)),
-        verified: (env) => txs.verified(env),
-        evidence: this.evidence.values(),
-        attestations: this.m.attestations?.() ?? [],
-      });
+      const lease = await this.m.prepareBuild?.();
+      let built;
+      try {
+        built = chain.build({
+          time: Math.max(clock.now(), chain.head.header.time + 1),
+          proposer: this.m.privval!.key.address,
+          candidates: txs.pending(baseFeeAfter(chain.head, chain.params)),
+          verified: (env) => txs.verified(env),
+          evidence: this.evidence.values(),
+          attestations: this.m.attestations?.() ?? [],
+        });
+      } finally {
+        lease?.release();
+      }
       this.m.metrics?.blockExecutionSeconds.observe((performance.now() - t0) / 1000);
       if (built.result.dropped.length > 0) this.m.onDropped?.(built.result.dropped);
       await wal.saveProposal(round, built.block, built.result.txs.map((t) => t.bytes));
@@ -626,13 +651,20 @@ export class ConsensusEngine {
     if (log) await this.m.wal.append({ type: "proposal", height: h, bytes });
     let valid = true;
     if (!this.candidates.has(toHex(hash))) {
-      await this.m.prepare?.([block]);
+      const lease = await this.m.prepare?.([block]);
       try {
         this.remember(this.verifyCandidate(block));
       } catch (e) {
         if (!(e instanceof BlockError)) throw e;
+        if (isBlobUnavailable(e)) {
+          // Not the proposer's fault and not a verdict: judged when it comes again (it is re-gossiped) and the blob is here.
+          this.m.logger.warn({ height: h, round, err: e.message }, "Cannot verify the proposal yet: it needs a blob this node could not fetch");
+          return null;
+        }
         valid = false;
         this.m.logger.warn({ height: h, round, code: e.code, err: e.message }, "Invalid proposal");
+      } finally {
+        lease?.release();
       }
     }
     await this.feed({ type: "proposal", proposal: { height: h, round, value: toHex(hash), polRound, proposer: proposerId }, valid });

@@ -6,9 +6,11 @@
  * (INFO: start, every ~5 s or 1,000 blocks, caught up; WARN: a peer that
  * failed or served an invalid block) and to metrics. A block the disk refused
  * to store is not the peer's fault: it goes to `onStorageFault` (the node
- * stops) and sync ends.
+ * stops) and sync ends. Nor is a block that needs a blob (a challenge's start
+ * checkpoint) no peer could serve yet: no penalty, and the next round retries.
  */
 import type { Blockchain } from "../chain/blockchain.ts";
+import { isBlobUnavailable } from "../chain/errors.ts";
 import type { ConsensusEngine } from "../consensus/engine.ts";
 import type { PouwNetwork } from "../network/network.ts";
 import { protocolId, request, serve } from "../network/reqresp.ts";
@@ -244,6 +246,14 @@ export class BlockSync {
               await Promise.allSettled(imports.map((i) => i.done));
               imports = [];
               this.storageFault(e);
+              break;
+            }
+            if (isBlobUnavailable(e)) {
+              // Our missing blob, not the peer's bad block: no penalty; the next round fetches it again and retries.
+              logger.warn({ err: (e as Error).message, peer, height: chain.head.header.height + 1 }, "A synced block needs a blob no peer could serve yet: retrying at the next round");
+              fetches = [];
+              await Promise.allSettled(imports.map((i) => i.done));
+              imports = [];
               break;
             }
             logger.warn({ err: e, peer, height: chain.head.header.height + 1 }, "Peer served an invalid block");
