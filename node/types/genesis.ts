@@ -3,7 +3,7 @@ import { decodeAddress } from "../crypto/address.ts";
 import { addressFromPublicKey } from "../crypto/address.ts";
 import { MLDSA44_PUBLIC_KEY_BYTES } from "../crypto/mldsa.ts";
 import { fromHex, isHex } from "../util/hex.ts";
-import { paramsFromJson, type Params } from "./params.ts";
+import { MAX_ANCHOR_SET, paramsFromJson, type Params } from "./params.ts";
 import { MAX_U64 } from "./primitives.ts";
 import type { JobTargetJson, TrainingSettingsJson } from "./transaction.ts";
 
@@ -93,6 +93,9 @@ export function parseGenesis(json: GenesisJson): Genesis {
   if (!Number.isSafeInteger(json.genesisTime) || json.genesisTime < 0) fail("genesisTime must be ms since the epoch");
   const params = paramsFromJson(json.params ?? {});
   if (!Array.isArray(json.validators) || json.validators.length === 0) fail("at least one validator is required");
+  if (json.validators.length > MAX_ANCHOR_SET) {
+    fail(`${json.validators.length} validators: at most ${MAX_ANCHOR_SET}, the most signers a settlement anchor accepts (its checkpoints could never be anchored)`);
+  }
   const validators = json.validators.map((v, i) => {
     if (!isHex(v.publicKey)) fail(`validators[${i}].publicKey must be hex`);
     const publicKey = fromHex(v.publicKey);

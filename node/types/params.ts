@@ -11,6 +11,23 @@ export interface GasSchedule {
   perVerifiedStep: number;
 }
 
+/**
+ * The most validators a checkpoint's signing set may hold: every settlement
+ * anchor accepts at most 256 signers (the EVM anchor takes them as one
+ * uint256 bitmap), so `maxValidators` and a genesis set stay within it.
+ */
+export const MAX_ANCHOR_SET = 256;
+
+/** What kind of vault a settlement domain names (DESIGN §9): it decides which recipients can ever be paid there. */
+export type SettlementKind = "evm" | "sui";
+export const SETTLEMENT_KINDS: readonly SettlementKind[] = ["evm", "sui"];
+
+/** A settlement vault the chain knows: its domain word (lowercase 0x hex, 32 bytes) and kind. */
+export interface SettlementDomain {
+  domain: string;
+  kind: SettlementKind;
+}
+
 export interface Params {
   /** Target interval between blocks, ms. */
   blockTimeMs: number;
@@ -48,6 +65,15 @@ export interface Params {
   attestationDeadline: number;
   sampledSegments: number;
   slashFractionBadAttestationBps: number;
+  // Settlement (DESIGN §9).
+  /**
+   * The vaults a Withdraw may name. Empty (devnets, whose vaults are deployed
+   * after genesis): any non-zero domain. Otherwise a Withdraw to an unlisted
+   * domain, or to an `evm` one with a recipient that is not an address
+   * (upper 12 bytes not zero), is refused before inclusion and fails in
+   * execution.
+   */
+  settlementDomains: SettlementDomain[];
 }
 
 export const DEFAULT_PARAMS: Params = {
@@ -93,6 +119,7 @@ export const DEFAULT_PARAMS: Params = {
   attestationDeadline: 50,
   sampledSegments: 3,
   slashFractionBadAttestationBps: 100,
+  settlementDomains: [],
 };
 
 const BIGINT_KEYS = ["initialBaseFeePerGas", "minBaseFeePerGas", "blockReward", "powerReduction"] as const;
@@ -111,6 +138,7 @@ export function paramsFromJson(json: Record<string, unknown>): Params {
     if (!(k in DEFAULT_PARAMS)) throw new TypeError(`unknown param "${k}"`);
     if ((BIGINT_KEYS as readonly string[]).includes(k)) out[k] = BigInt(v as string);
     else if (k === "gas") out[k] = { ...DEFAULT_PARAMS.gas, ...(v as object), base: { ...DEFAULT_PARAMS.gas.base, ...((v as GasSchedule).base ?? {}) } };
+    else if (k === "settlementDomains") out[k] = settlementDomainsFromJson(v);
     else out[k] = v;
   }
   const p = out as unknown as Params;
@@ -129,7 +157,9 @@ export function validateParams(p: Params): void {
   if (p.minBaseFeePerGas < 1n) throw new RangeError("param minBaseFeePerGas must be at least 1");
   if (p.initialBaseFeePerGas < p.minBaseFeePerGas) throw new RangeError("param initialBaseFeePerGas must be at least minBaseFeePerGas");
   for (const k of ["epochLength", "maxValidators", "unbondingBlocks", "signedBlocksWindow", "downtimeJailBlocks"] as const) positiveInt(k);
-  if (p.maxValidators > 1024) throw new RangeError("param maxValidators must be at most 1024 (the largest validator set a block can carry)");
+  if (p.maxValidators > MAX_ANCHOR_SET) {
+    throw new RangeError(`param maxValidators must be at most ${MAX_ANCHOR_SET}: every settlement anchor accepts at most ${MAX_ANCHOR_SET} signers (the EVM anchor's uint256 signer bitmap)`);
+  }
   if (p.signedBlocksWindow > 8192) throw new RangeError("param signedBlocksWindow must be at most 8192");
   const bps = (k: keyof Params) => {
     const v = p[k];
@@ -138,4 +168,30 @@ export function validateParams(p: Params): void {
   for (const k of ["minSignedPerWindowBps", "slashFractionDoubleSignBps", "slashFractionDowntimeBps", "stakingShareBps", "proposerRewardBps"] as const) bps(k);
   if (p.powerReduction < 1n) throw new RangeError("param powerReduction must be at least 1");
   if (p.blockReward < 0n) throw new RangeError("param blockReward must not be negative");
+  validateSettlementDomains(p.settlementDomains);
+}
+
+/** `settlementDomains` from JSON: each domain lowercased (compared as hex); checked by validateParams. */
+function settlementDomainsFromJson(v: unknown): SettlementDomain[] {
+  if (!Array.isArray(v)) throw new RangeError("param settlementDomains must be an array of { domain, kind }");
+  return v.map((d: unknown, i) => {
+    if (typeof d !== "object" || d === null) throw new RangeError(`param settlementDomains[${i}] must be { domain, kind }`);
+    const { domain, kind, ...rest } = d as Record<string, unknown>;
+    if (Object.keys(rest).length > 0) throw new RangeError(`param settlementDomains[${i}] has unknown keys: ${Object.keys(rest).join(", ")}`);
+    return { domain: typeof domain === "string" ? domain.toLowerCase() : (domain as string), kind: kind as SettlementKind };
+  });
+}
+
+const DOMAIN_RE = /^0x[0-9a-f]{64}$/;
+
+function validateSettlementDomains(domains: readonly SettlementDomain[]): void {
+  if (!Array.isArray(domains)) throw new RangeError("param settlementDomains must be an array of { domain, kind }");
+  const seen = new Set<string>();
+  domains.forEach((d, i) => {
+    if (typeof d.domain !== "string" || !DOMAIN_RE.test(d.domain)) throw new RangeError(`param settlementDomains[${i}].domain must be 32 bytes of lowercase 0x hex, got ${String(d.domain)}`);
+    if (/^0x0+$/.test(d.domain)) throw new RangeError(`param settlementDomains[${i}].domain must not be zero`);
+    if (!SETTLEMENT_KINDS.includes(d.kind)) throw new RangeError(`param settlementDomains[${i}].kind must be one of ${SETTLEMENT_KINDS.join(", ")}, got ${String(d.kind)}`);
+    if (seen.has(d.domain)) throw new RangeError(`param settlementDomains[${i}].domain ${d.domain} is listed twice`);
+    seen.add(d.domain);
+  });
 }
