@@ -58,7 +58,7 @@ const base = my - slope * mx;
 const set = anchorSet([0, 1, 2, 3], [100n, 100n, 100n, 100n]);
 const anchor = await viem.deployContract("PouwAnchor", [CHAIN, setArgs(set).validators, setArgs(set).powers]);
 const vault = await viem.deployContract("PouwVault", [anchor.address]);
-await wallet!.writeContract({ address: vault.address, abi: vault.abi, functionName: "deposit", args: [], value: 10n ** 20n });
+await wallet!.writeContract({ address: vault.address, abi: vault.abi, functionName: "fund", args: [], value: 10n ** 20n });
 const domain = evmDomain(BigInt(await publicClient.getChainId()), vault.address);
 const leaves: WithdrawalLeaf[] = Array.from({ length: 64 }, (_, i) => ({ chainId: CHAIN, epoch: 1n, index: BigInt(i), domain, recipient: word(0x1000n + BigInt(i)), token: ZERO32, amount: 10n ** 9n }));
 const tree = withdrawalTree(leaves);

@@ -16,7 +16,7 @@ import { parseArgs } from "node:util";
 import { parseEther } from "viem";
 import { anchorMembersOf, chainIdHash } from "../node/anchor/checkpoint.ts";
 import { envKey, evmClients, type EvmDeploymentFile } from "../node/anchor/deployment.ts";
-import { AnchorErrorCode, deployEvm, depositToVault, loadEvmArtifacts, type EvmBytecode, type EvmPublicClient, type EvmWalletClient } from "../node/anchor/evm.ts";
+import { AnchorErrorCode, deployEvm, fundVault, loadEvmArtifacts, type EvmBytecode, type EvmPublicClient, type EvmWalletClient } from "../node/anchor/evm.ts";
 import { parseGenesis, type GenesisJson } from "../node/types/genesis.ts";
 import { describeError, isPouwError } from "../node/util/errors.ts";
 
@@ -73,7 +73,7 @@ export async function main(argv: string[] = process.argv.slice(2), env: NodeJS.P
       genesis: { type: "string", default: "genesis/devnet.json" },
       network: { type: "string", default: "localhost" },
       out: { type: "string", default: "deployments" },
-      /** Deposit this much native coin (in ether) into the new vault, so withdrawals can be claimed at once (devnets). */
+      /** Fund the new vault with this much native coin (in ether) for withdrawals, so they can be claimed at once (devnets). Not credited on the chain. */
       fund: { type: "string" },
     },
     strict: true,
@@ -92,8 +92,8 @@ export async function main(argv: string[] = process.argv.slice(2), env: NodeJS.P
   if (values.fund !== undefined) {
     const value = parseEther(values.fund);
     if (value <= 0n) throw new Error(`--fund must be a positive amount of ether, got "${values.fund}"`);
-    const hash = await depositToVault({ publicClient, walletClient, vault: record.vault, value });
-    console.log(`  deposited ${values.fund} ether into the vault (tx ${hash})`);
+    const hash = await fundVault({ publicClient, walletClient, vault: record.vault, value });
+    console.log(`  funded the vault with ${values.fund} ether for withdrawals (tx ${hash})`);
   }
   const shown = relative(process.cwd(), file);
   console.log(`wrote ${shown.startsWith("..") ? file : shown}`);

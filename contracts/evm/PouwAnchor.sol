@@ -36,8 +36,12 @@ contract PouwAnchor {
     bytes32 public constant CHECKPOINT_TYPEHASH = keccak256(
         "PouwCheckpoint(bytes32 chainId,uint64 epoch,uint64 height,bytes32 blockHash,bytes32 stateRoot,bytes32 withdrawalsRoot,bytes32 validatorSetHash,bytes32 nextValidatorSetHash)"
     );
-    /// @notice The signer bitmap is one uint256: a set has at most 256 validators.
+    /// @notice The signer bitmap is one uint256: a set has at most 256 validators (the chain's
+    /// maxValidators is capped to match, and so is the Move anchor).
     uint256 public constant MAX_VALIDATORS = 256;
+    /// @notice Powers are u64 on the chain and on Sui; bounding them here too means no sum of
+    /// at most 256 of them can overflow (every submit of such a set would otherwise panic).
+    uint256 public constant MAX_POWER = type(uint64).max;
 
     /// @notice keccak256 of the pouw chain-id string.
     bytes32 public immutable chainId;
@@ -65,6 +69,7 @@ contract PouwAnchor {
     error LengthMismatch(uint256 validators, uint256 powers);
     error ValidatorsNotAscending(uint256 index);
     error ZeroPower(uint256 index);
+    error PowerTooLarge(uint256 index, uint256 power);
     error SignerBitmapOutOfRange(uint256 bitmap, uint256 validators);
     error SignatureCountMismatch(uint256 expectedBytes, uint256 gotBytes);
     error WrongSigner(uint256 index, address expected, address recovered);
@@ -78,6 +83,7 @@ contract PouwAnchor {
         for (uint256 i; i < validators.length; ++i) {
             if (validators[i] <= prev) revert ValidatorsNotAscending(i);
             if (powers[i] == 0) revert ZeroPower(i);
+            if (powers[i] > MAX_POWER) revert PowerTooLarge(i, powers[i]);
             prev = validators[i];
         }
         chainId = chainId_;
@@ -110,7 +116,7 @@ contract PouwAnchor {
     /**
      * @param c          the checkpoint of epoch lastEpoch + 1
      * @param validators the current set, addresses strictly ascending
-     * @param powers     their powers (non-zero), hashing with `validators` to validatorSetHash
+     * @param powers     their powers (1 to 2^64-1), hashing with `validators` to validatorSetHash
      * @param signatures 64-byte EIP-2098 signatures over the digest, one per set bit of `signerBitmap`, in bit order
      * @param signerBitmap bit i set when validators[i] signed
      */
@@ -167,7 +173,7 @@ contract PouwAnchor {
             // Raw words: they already hashed to the pinned set hash, so they are clean
             // (a dirty address word would have changed the hash). The hash pins the set,
             // but only the constructor sees a set in full: a later set arrives as a bare
-            // hash, so order and power are checked here.
+            // hash, so order and power (non-zero, at most MAX_POWER) are checked here.
             {
                 uint256 v;
                 assembly ("memory-safe") {
@@ -181,6 +187,7 @@ contract PouwAnchor {
                 p := calldataload(add(powers.offset, shl(5, i)))
             }
             if (p == 0) revert ZeroPower(i);
+            if (p > MAX_POWER) revert PowerTooLarge(i, p);
             total += p;
             if ((signerBitmap >> i) & 1 == 1) {
                 if (offset + 64 > signatures.length) revert SignatureCountMismatch(offset + 64, signatures.length);

@@ -7,11 +7,12 @@ import {PouwAnchor} from "./PouwAnchor.sol";
 
 /**
  * @title PouwVault
- * @notice Holds the native coin bridged to the pouw chain. `deposit` locks coin
- * and emits an event (crediting it on the chain is a later step); `withdraw`
- * pays a leaf of an anchored epoch's withdrawal tree (OpenZeppelin
- * StandardMerkleTree over (chainId, epoch, index, domain, recipient, token,
- * amount), DESIGN §9) once. Amounts are pouw units: 1 unit = 1 gwei.
+ * @notice Pays withdrawals from the pouw chain: `withdraw` pays a leaf of an
+ * anchored epoch's withdrawal tree (OpenZeppelin StandardMerkleTree over
+ * (chainId, epoch, index, domain, recipient, token, amount), DESIGN §9) once,
+ * to an EVM address. `fund` adds the native coin those payments come from; it
+ * is not a bridge deposit: nothing on the pouw chain credits it, and it can
+ * only ever leave through withdrawals. Amounts are pouw units: 1 unit = 1 gwei.
  */
 contract PouwVault is ReentrancyGuard {
     struct Leaf {
@@ -30,10 +31,11 @@ contract PouwVault is ReentrancyGuard {
     /// @dev Spent leaves: per epoch, bit (index % 256) of word (index / 256).
     mapping(uint64 epoch => mapping(uint256 word => uint256 bits)) private _spent;
 
-    event Deposited(address indexed from, uint256 amount);
+    /// @notice Coin added for withdrawals (not credited to anyone on the pouw chain).
+    event Funded(address indexed from, uint256 amount);
     event Withdrawn(uint64 indexed epoch, uint64 indexed index, address indexed recipient, uint256 amount);
 
-    error ZeroDeposit();
+    error ZeroFunding();
     error WrongChainId(bytes32 expected, bytes32 got);
     error WrongDomain(bytes32 expected, bytes32 got);
     error UnsupportedToken(bytes32 token);
@@ -42,6 +44,7 @@ contract PouwVault is ReentrancyGuard {
     error InvalidProof();
     error AlreadyWithdrawn(uint64 epoch, uint64 index);
     error TransferFailed(address recipient, uint256 value);
+    error RecipientNotEvmAddress(bytes32 recipient);
 
     constructor(PouwAnchor anchor_) {
         anchor = anchor_;
@@ -57,9 +60,14 @@ contract PouwVault is ReentrancyGuard {
         return _spent[epoch][index >> 8] & (1 << (index & 0xff)) != 0;
     }
 
-    function deposit() external payable {
-        if (msg.value == 0) revert ZeroDeposit();
-        emit Deposited(msg.sender, msg.value);
+    /**
+     * @notice Adds `msg.value` to the coin withdrawals are paid from. Funding only:
+     * nothing on the pouw chain credits it to the sender (or to anyone), and the
+     * vault has no way to return it other than paying anchored withdrawal leaves.
+     */
+    function fund() external payable {
+        if (msg.value == 0) revert ZeroFunding();
+        emit Funded(msg.sender, msg.value);
     }
 
     function withdraw(Leaf calldata leaf, bytes32[] calldata proof) external nonReentrant {
@@ -83,6 +91,10 @@ contract PouwVault is ReentrancyGuard {
             )
         );
         if (!MerkleProof.verifyCalldata(proof, root, leafHash)) revert InvalidProof();
+        // An EVM recipient is a 20-byte address in the low bytes of the word; a leaf whose upper
+        // 12 bytes are set (a 32-byte Sui address) is not for an EVM vault: refuse it, unspent,
+        // rather than pay its low 20 bytes.
+        if (uint256(leaf.recipient) >> 160 != 0) revert RecipientNotEvmAddress(leaf.recipient);
 
         uint256 word = leaf.index >> 8;
         uint256 bit = 1 << (leaf.index & 0xff);

@@ -183,9 +183,12 @@ export async function deployEvm(p: { publicClient: EvmPublicClient; walletClient
   return { evmChainId, anchor: anchor.address, vault: vault.address, domain, deployer: getAddress(walletClient.account.address), blockNumber: anchor.blockNumber, validatorSetHash: setHash };
 }
 
-/** Locks `value` wei of native coin in the vault (what withdrawals are paid from); returns the transaction hash. */
-export async function depositToVault(p: { publicClient: EvmPublicClient; walletClient: EvmWalletClient; vault: Hex; value: bigint }): Promise<Hex> {
-  const receipt = await write(p.publicClient, p.walletClient, `deposit(${p.value} wei)`, { address: getAddress(p.vault), abi: POUW_VAULT_ABI, functionName: "deposit", args: [], value: p.value });
+/**
+ * Adds `value` wei to the coin the vault pays withdrawals from (`PouwVault.fund`);
+ * returns the transaction hash. Funding only: nothing on the pouw chain credits it.
+ */
+export async function fundVault(p: { publicClient: EvmPublicClient; walletClient: EvmWalletClient; vault: Hex; value: bigint }): Promise<Hex> {
+  const receipt = await write(p.publicClient, p.walletClient, `fund(${p.value} wei)`, { address: getAddress(p.vault), abi: POUW_VAULT_ABI, functionName: "fund", args: [], value: p.value });
   return receipt.transactionHash;
 }
 

@@ -7,7 +7,7 @@
  */
 import { readFileSync } from "node:fs";
 import { network } from "hardhat";
-import { concat, encodeAbiParameters, keccak256, pad, parseEventLogs, toFunctionSelector, type Abi, type Hex, type Log } from "viem";
+import { concat, encodeAbiParameters, encodePacked, getAddress, keccak256, pad, parseEventLogs, toFunctionSelector, type Abi, type Hex, type Log } from "viem";
 import { describe, expect, it } from "vitest";
 import { checkpointDigest, evmDomain, toCompact, withdrawalTree, ZERO32, type Checkpoint, type WithdrawalLeaf } from "../../node/anchor/checkpoint.ts";
 import { vectorCheckpoint } from "../helpers/checkpoint-vectors.ts";
@@ -24,8 +24,9 @@ function eventArgs(abi: Abi, logs: Log[], name: string): Record<string, unknown>
   return ev.args as Record<string, unknown>;
 }
 
-async function deposit(vault: { address: Hex; abi: Abi }, value: bigint): Promise<Hex> {
-  return wallet!.writeContract({ address: vault.address, abi: vault.abi, functionName: "deposit", args: [], value });
+/** PouwVault.fund: coin for withdrawals (nothing on the chain credits it). */
+async function fund(vault: { address: Hex; abi: Abi }, value: bigint): Promise<Hex> {
+  return wallet!.writeContract({ address: vault.address, abi: vault.abi, functionName: "fund", args: [], value });
 }
 
 interface VectorEpoch {
@@ -245,8 +246,8 @@ describe("PouwVault", () => {
   async function setup(extra: (vault: Hex) => WithdrawalLeaf[] = () => []) {
     const anchor = await deployAnchor(setArgs(SET));
     const vault = await viem.deployContract("PouwVault", [anchor.address]);
-    const receipt = await publicClient.waitForTransactionReceipt({ hash: await deposit(vault, 10n ** 19n) });
-    expect(eventArgs(vault.abi, receipt.logs, "Deposited")).toMatchObject({ amount: 10n ** 19n });
+    const receipt = await publicClient.waitForTransactionReceipt({ hash: await fund(vault, 10n ** 19n) });
+    expect(eventArgs(vault.abi, receipt.logs, "Funded")).toMatchObject({ from: getAddress(wallet!.account.address), amount: 10n ** 19n });
     const domain = evmDomain(BigInt(await publicClient.getChainId()), vault.address);
     expect(await vault.read.domain()).toBe(domain);
     const leaves: WithdrawalLeaf[] = [
@@ -315,10 +316,40 @@ describe("PouwVault", () => {
     await reverts(vault.write.withdraw([{ ...leaves[0]!, recipient: a, amount: BigInt(b) }, proof]), "InvalidProof");
   });
 
+  it("refuses a leaf whose recipient has any of its upper 12 bytes set (a Sui address), and leaves it unspent", async () => {
+    // The low 20 bytes are recipients[0]: before the check the vault paid them.
+    const sui = `0x${"5e".repeat(12)}${recipients[0]!.slice(2).toLowerCase()}` as Hex;
+    const oneBit = `0x01${"00".repeat(11)}${recipients[0]!.slice(2).toLowerCase()}` as Hex;
+    const { vault, leaves, tree } = await setup((v) => [sui, oneBit].map((recipient) => ({ chainId: CHAIN, epoch: 1n, index: 0n, domain: evmDomain(31337n, v), recipient, token: ZERO32, amount: 7n * 10n ** 9n })));
+    expect(leaves[4]!.recipient).toBe(sui);
+    const before = await publicClient.getBalance({ address: recipients[0]! });
+    await reverts(vault.write.withdraw([leaves[4]!, tree.proof(4)]), "RecipientNotEvmAddress");
+    await expect(vault.write.withdraw([leaves[4]!, tree.proof(4)])).rejects.toThrow(new RegExp(`RecipientNotEvmAddress\\("${sui}"\\)`, "i"));
+    await reverts(vault.write.withdraw([leaves[5]!, tree.proof(5)]), "RecipientNotEvmAddress");
+    expect(await vault.read.isWithdrawn([1n, 4n])).toBe(false);
+    expect(await vault.read.isWithdrawn([1n, 5n])).toBe(false);
+    expect(await publicClient.getBalance({ address: recipients[0]! })).toBe(before);
+    // The same recipient as a clean EVM word is paid.
+    await vault.write.withdraw([leaves[0]!, tree.proof(0)]);
+    expect(await publicClient.getBalance({ address: recipients[0]! })).toBe(before + 10n ** 18n);
+  });
+
+  it("fund adds coin for withdrawals (event Funded); zero is refused; there is no deposit", async () => {
+    const anchor = await deployAnchor(setArgs(SET));
+    const vault = await viem.deployContract("PouwVault", [anchor.address]);
+    const receipt = await publicClient.waitForTransactionReceipt({ hash: await fund(vault, 5n) });
+    expect(eventArgs(vault.abi, receipt.logs, "Funded")).toMatchObject({ amount: 5n });
+    expect(await publicClient.getBalance({ address: vault.address })).toBe(5n);
+    await reverts(fund(vault, 0n), "ZeroFunding");
+    const names = vault.abi.map((x) => ("name" in x ? x.name : x.type));
+    expect(names).toContain("fund");
+    expect(names.filter((n) => /deposit/i.test(n ?? ""))).toEqual([]);
+  });
+
   it("a reentrant recipient cannot drain the vault", async () => {
     const anchor = await deployAnchor(setArgs(SET));
     const vault = await viem.deployContract("PouwVault", [anchor.address]);
-    await deposit(vault, 10n ** 19n);
+    await fund(vault, 10n ** 19n);
     const attacker = await viem.deployContract("ReentrantRecipient", [vault.address]);
     const domain = (await vault.read.domain()) as Hex;
     const leaves: WithdrawalLeaf[] = [0n, 1n, 2n].map((i) => ({ chainId: CHAIN, epoch: 1n, index: i, domain, recipient: asWord(attacker.address), token: ZERO32, amount: 10n ** 9n }));
@@ -342,4 +373,75 @@ describe("PouwVault", () => {
 
 it("vector digests agree with the node's checkpointDigest", () => {
   for (const e of vectors.epochs) expect(checkpointDigest(vectorCheckpoint(e.checkpoint))).toBe(e.digest);
+});
+
+describe("PouwAnchor hardening (security review)", () => {
+  /** n members of power `power` from anchor keys 100… (the vector keys 0–9 are used above). */
+  const many = (n: number, power = 100n) => anchorSet(Array.from({ length: n }, (_, i) => 100 + i), Array.from({ length: n }, () => power));
+
+  it("a set's words split another way keep the packed hash but not the lengths: LengthMismatch", async () => {
+    // The Sui attack's set on EVM: a power-1 member below a power-100 one and another power-1.
+    const set = anchorSet([0, 1, 2], [1n, 1n, 1n]).map((m, i) => ({ ...m, power: [1n, 100n, 1n][i]! }));
+    const anchor = await deployAnchor(setArgs(set));
+    const { validators, powers } = setArgs(set);
+    // Three addresses and a power word as four "addresses", the last two powers as the powers:
+    // the same 192 packed bytes, so the same hash, and member 0 would now carry 100 of 101.
+    const regrouped = { validators: [...validators, pad("0x01", { size: 20 })], powers: powers.slice(1) };
+    expect(keccak256(encodePacked(["address[]", "uint256[]"], [regrouped.validators, regrouped.powers]))).toBe(setHash(set));
+    const c = checkpointFor(1n, set, anchorSet([0], [1n]));
+    const { signatures, bitmap } = await signCheckpoint(c, set, [0]);
+    await reverts(anchor.write.submitCheckpoint([c, regrouped.validators, regrouped.powers, signatures, bitmap]), "LengthMismatch");
+    // Equal lengths leave no other split: each entry is one 32-byte word.
+    await reverts(anchor.write.submitCheckpoint([c, validators, [100n, 1n, 1n], signatures, bitmap]), "WrongValidatorSet");
+    expect(await anchor.read.validatorSetHash()).toBe(setHash(set));
+  });
+
+  it("256 members: created, and a checkpoint signed by just over 2/3 is accepted (gas noted); 257 are refused at creation and at submit", async () => {
+    const set = many(256);
+    const anchor = await deployAnchor(setArgs(set));
+    expect(await anchor.read.MAX_VALIDATORS()).toBe(256n);
+    const signers = overTwoThirds(set);
+    expect(signers).toHaveLength(171); // 171 × 100 × 3 > 25,600 × 2
+    const first = await submit(anchor, checkpointFor(1n, set, set), set, signers);
+    const steady = await submit(anchor, checkpointFor(2n, set, set), set, signers);
+    expect([first.status, steady.status]).toEqual(["success", "success"]);
+    expect(await anchor.read.lastEpoch()).toBe(2n);
+    // The last member (bit 255) can sign too.
+    const top = await submit(anchor, checkpointFor(3n, set, set), set, [...signers.slice(1), 255]);
+    expect(top.status).toBe("success");
+    console.log(`PouwAnchor.submitCheckpoint, 256 members, 171 signers: ${first.gasUsed} gas (epoch 1), ${steady.gasUsed} gas (epoch 2)`);
+    expect(steady.gasUsed).toBeLessThan(3_000_000n);
+
+    const big = many(257);
+    await expect(deployAnchor(setArgs(big))).rejects.toThrow(/TooManyValidators\(257\)/);
+    // A 257-member set can still be named as the next set; presenting it then fails.
+    const small = anchorSet([0, 1, 2, 3], [100n, 100n, 100n, 100n]);
+    const rotating = await deployAnchor(setArgs(small));
+    await submit(rotating, checkpointFor(1n, small, big), small, overTwoThirds(small));
+    await reverts(submit(rotating, checkpointFor(2n, big, big), big, overTwoThirds(big)), "TooManyValidators");
+  });
+
+  it("powers are bounded to u64: 2^64-1 is accepted (and sums of them), 2^64 and an overflowing 2^255 are refused", async () => {
+    const MAX = 2n ** 64n - 1n;
+    const maxSet = anchorSet([0, 1, 2], [MAX, MAX, MAX]);
+    const anchor = await deployAnchor(setArgs(maxSet));
+    expect(await anchor.read.MAX_POWER()).toBe(MAX);
+    await submit(anchor, checkpointFor(1n, maxSet, maxSet), maxSet, [0, 1, 2]);
+    expect(await anchor.read.lastEpoch()).toBe(1n);
+
+    const { validators } = setArgs(maxSet);
+    await expect(deployAnchor({ validators, powers: [1n, 2n ** 64n, 1n] })).rejects.toThrow(new RegExp(`PowerTooLarge\\(1, ${2n ** 64n}\\)`));
+    // 2^255 + 2^255 overflows the total: such an anchor could never accept a checkpoint.
+    await expect(deployAnchor({ validators: validators.slice(0, 2), powers: [2n ** 255n, 2n ** 255n] })).rejects.toThrow(/PowerTooLarge\(0, /);
+  });
+
+  it("a rotated-in set with a power above u64 is refused at submit (PowerTooLarge), even signed by it", async () => {
+    const genesis = anchorSet([0, 1, 2, 3], [100n, 100n, 100n, 100n]);
+    const heavy = anchorSet([4, 5], [1n, 1n]).map((m, i) => ({ ...m, power: i === 0 ? 2n ** 64n : 1n }));
+    const anchor = await deployAnchor(setArgs(genesis));
+    await submit(anchor, checkpointFor(1n, genesis, heavy), genesis, overTwoThirds(genesis));
+    expect(await anchor.read.validatorSetHash()).toBe(setHash(heavy));
+    await expect(submit(anchor, checkpointFor(2n, heavy, heavy), heavy, [0])).rejects.toThrow(new RegExp(`PowerTooLarge\\(0, ${2n ** 64n}\\)`));
+    expect(await anchor.read.lastEpoch()).toBe(1n);
+  });
 });

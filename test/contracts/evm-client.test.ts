@@ -13,7 +13,7 @@ import { concat, getAddress, keccak256, pad, toHex, type Hex } from "viem";
 import { afterAll, describe, expect, it } from "vitest";
 import { anchorMembersOf, chainIdHash, checkpointDigest, signDigest, toCompact, withdrawalTree, ZERO32, type Checkpoint, type SignedCheckpoint, type WithdrawalLeaf, validatorSetHash } from "../../node/anchor/checkpoint.ts";
 import { POUW_ANCHOR_ABI, POUW_VAULT_ABI } from "../../node/anchor/evm-abi.ts";
-import { AnchorError, deployEvm, EVM_ARTIFACTS_DIR, EvmAnchor, evmSubmitArgs, loadEvmArtifacts, withdrawFromVault, type EvmDeployment } from "../../node/anchor/evm.ts";
+import { AnchorError, deployEvm, EVM_ARTIFACTS_DIR, EvmAnchor, evmSubmitArgs, fundVault, loadEvmArtifacts, withdrawFromVault, type EvmDeployment } from "../../node/anchor/evm.ts";
 import { parseGenesis, type GenesisJson } from "../../node/types/genesis.ts";
 import { deployFromGenesis } from "../../scripts/deploy-evm.ts";
 import { anchorSet, bitmapOf, setHash, type KeyedMember } from "../helpers/anchor-sim.ts";
@@ -156,7 +156,8 @@ describe("EvmAnchor, deployEvm and withdrawFromVault on EDR", () => {
     expect(await anchor.lastEpoch()).toBe(0n);
 
     // Coin in the vault, and epoch 1 pays two leaves to `recipient`.
-    await publicClient.waitForTransactionReceipt({ hash: await wallet!.writeContract({ address: d.vault, abi: POUW_VAULT_ABI, functionName: "deposit", value: 10n ** 18n }) });
+    await fundVault({ publicClient, walletClient: wallet!, vault: d.vault, value: 10n ** 18n });
+    expect(await publicClient.getBalance({ address: d.vault })).toBe(10n ** 18n);
     const leaves: WithdrawalLeaf[] = [0n, 1n].map((index) => ({ chainId: CHAIN, epoch: 1n, index, domain: d.domain, recipient: pad(recipient), token: ZERO32, amount: 250_000_000n * (index + 1n) }));
     const tree = withdrawalTree(leaves);
     const c1 = checkpointFor(1n, SET, tree.root);
