@@ -28,7 +28,7 @@ import type { NodeHealthInfo, RpcNode } from "./rpc/methods.ts";
 import { BlobIntake } from "./work/blob-intake.ts";
 import { addrKey } from "./state/world.ts";
 import { parseGenesis, type Genesis, type GenesisJson } from "./types/genesis.ts";
-import { decodeTransaction, type TxEnvelope } from "./types/txcodec.ts";
+import { decodeTransaction, TxDecodeError, type TxEnvelope } from "./types/txcodec.ts";
 import { systemClock, type Clock } from "./util/clock.ts";
 import { PouwError } from "./util/errors.ts";
 import { toHex } from "./util/hex.ts";
@@ -582,7 +582,9 @@ export class PouwNode implements RpcNode {
     try {
       env = decodeTransaction(bytes);
     } catch (e) {
-      throw new TxError(TxErrorCode.MALFORMED_TX, (e as Error).message);
+      // The field at fault and the limit, never the decoder's own text.
+      if (e instanceof TxDecodeError) throw new TxError(TxErrorCode.MALFORMED_TX, e.reason, { field: e.field, size: e.size });
+      throw new TxError(TxErrorCode.MALFORMED_TX, "transaction does not decode as an SSZ SignedTransaction");
     }
     await this.mempool.add(env);
     this.noteChallenge(env);
@@ -602,6 +604,10 @@ export class PouwNode implements RpcNode {
 
   rejection(hashHex: string): { code: string; message: string } | undefined {
     return this.rejected.get(hashHex);
+  }
+
+  replacement(hashHex: string): { replacedBy: string; senderHex: string; nonce: bigint } | undefined {
+    return this.mempool.replacement(hashHex);
   }
 
   suggestedTip(): bigint {

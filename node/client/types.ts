@@ -50,3 +50,16 @@ export interface ProofJson {
   gindex: string;
   witnesses: string[];
 }
+
+/**
+ * `pouw_getTransaction` for a transaction that another of the same sender and
+ * nonce took the place of (a fee bump, or one a block included instead), while
+ * the node remembers it: follow `replacedBy` (it may itself be replaced).
+ */
+export interface ReplacedTxJson {
+  hash: string;
+  status: "replaced";
+  replacedBy: string;
+  from: string;
+  nonce: string;
+}

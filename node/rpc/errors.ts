@@ -22,7 +22,8 @@ export class RpcError extends PouwError<string> {
   }
 }
 
-export const invalidParams = (message: string): RpcError => new RpcError(RpcCode.INVALID_PARAMS, "INVALID_PARAMS", message);
+/** -32602 with `data.code` INVALID_PARAMS; `context` (e.g. `{ field }`, the parameter at fault) goes into `data`. */
+export const invalidParams = (message: string, context: Record<string, unknown> = {}): RpcError => new RpcError(RpcCode.INVALID_PARAMS, "INVALID_PARAMS", message, context);
 export const notFound = (what: string): RpcError => new RpcError(RpcCode.SERVER_ERROR, "NOT_FOUND", `${what} not found`);
 
 export interface JsonRpcErrorObject {

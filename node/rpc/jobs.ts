@@ -11,7 +11,7 @@ import { toHex } from "../util/hex.ts";
 import { invalidParams, notFound } from "./errors.ts";
 import { DIRECT_CONTEXT, RawJson } from "./heavy.ts";
 import type { Method } from "./methods.ts";
-import { addressParam, hexParam, objectParam, paramList } from "./params.ts";
+import { addressParam, hexParam, jsonKind, objectParam, paramList } from "./params.ts";
 
 const JOB_STATUS = Object.fromEntries(Object.entries(JobStatus).map(([k, v]) => [v, k.toLowerCase()])) as Record<number, string>;
 const PROOF_STATUS = Object.fromEntries(Object.entries(ProofStatus).map(([k, v]) => [v, k.toLowerCase()])) as Record<number, string>;
@@ -129,14 +129,15 @@ export const jobMethods: Record<string, Method> = {
    */
   pouw_putBlob(node, params, ctx = DIRECT_CONTEXT) {
     const [data, rawId] = paramList(params, 1, 2);
-    if (typeof data !== "string" || !/^[A-Za-z0-9+/]*={0,2}$/.test(data)) throw invalidParams("data must be base64");
-    if (data.length === 0) throw invalidParams("data is empty");
-    if (Math.floor((data.length * 3) / 4) > MAX_BLOB_BYTES + 2) throw invalidParams(`blob is over the limit of ${MAX_BLOB_BYTES} bytes`);
+    if (typeof data !== "string") throw invalidParams(`data must be the blob's bytes as a base64 string, got ${jsonKind(data)}`, { field: "data" });
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(data)) throw invalidParams("data must be standard base64 (A-Z a-z 0-9 + /, = padding)", { field: "data" });
+    if (data.length === 0) throw invalidParams("data is empty", { field: "data" });
+    if (Math.floor((data.length * 3) / 4) > MAX_BLOB_BYTES + 2) throw invalidParams(`blob is over the limit of ${MAX_BLOB_BYTES} bytes`, { field: "data", limit: MAX_BLOB_BYTES });
     const givenId = rawId === undefined ? undefined : hexParam(rawId, "id", { length: 32 });
     return ctx.heavy.run(async () => {
       const bytes = new Uint8Array(Buffer.from(data, "base64"));
-      if (bytes.length === 0) throw invalidParams("data is empty");
-      if (bytes.length > MAX_BLOB_BYTES) throw invalidParams(`blob is ${bytes.length} bytes, limit ${MAX_BLOB_BYTES}`);
+      if (bytes.length === 0) throw invalidParams("data is empty", { field: "data" });
+      if (bytes.length > MAX_BLOB_BYTES) throw invalidParams(`blob is ${bytes.length} bytes, limit ${MAX_BLOB_BYTES}`, { field: "data", size: bytes.length, limit: MAX_BLOB_BYTES });
       const id = givenId ?? sha256(bytes);
       if (!blobMatches(id, bytes)) throw invalidParams("the bytes do not match the id (neither their SHA-256 nor a manifest with that Merkle root)");
       await node.putBlob(bytes, id);

@@ -9,15 +9,15 @@ import { pendingRewards, sharesValue } from "../chain/staking.ts";
 import { evidenceHash } from "../chain/evidence.ts";
 import { VoteType } from "../types/block.ts";
 import { validatorSetRoot } from "../types/validator.ts";
-import { MAX_TX_BYTES, SignedTransaction } from "../types/transaction.ts";
+import { SignedTransaction } from "../types/transaction.ts";
 import { envelopeFromSigned, type TxEnvelope } from "../types/txcodec.ts";
-import { toHex } from "../util/hex.ts";
+import { fromHex, toHex } from "../util/hex.ts";
 import { notFound } from "./errors.ts";
 import { DIRECT_CONTEXT, RawJson, yieldToLoop, type MethodContext } from "./heavy.ts";
 import { jobMethods } from "./jobs.ts";
 import { settlementMethods, type CheckpointSource } from "./settlement.ts";
 import { commitJson, headerJson, proofJson, receiptJson, txJson } from "./format.ts";
-import { addressParam, blockRefParam, boolOption, hexParam, objectParam, paramList } from "./params.ts";
+import { addressParam, blockRefParam, boolOption, hexParam, objectParam, paramList, rawTxParam } from "./params.ts";
 
 /** What the RPC needs from the node; the composition root provides it. */
 export interface RpcNode {
@@ -32,6 +32,8 @@ export interface RpcNode {
   pendingTx(hashHex: string): TxEnvelope | undefined;
   isProposing(hashHex: string): boolean;
   rejection(hashHex: string): { code: string; message: string } | undefined;
+  /** The transaction that replaced this one (a fee bump, or the same sender and nonce included instead), while remembered. */
+  replacement?(hashHex: string): { replacedBy: string; senderHex: string; nonce: bigint } | undefined;
   /** A tip likely to get a transaction into the next block. */
   suggestedTip(): bigint;
   onCommit(listener: (c: CommittedBlock) => void): () => void;
@@ -269,7 +271,7 @@ export const methods: Record<string, Method> = {
 
   async pouw_sendRawTransaction(node, params) {
     const [raw] = paramList(params, 1, 1);
-    const bytes = hexParam(raw, "transaction", { maxBytes: MAX_TX_BYTES });
+    const bytes = rawTxParam(raw, node.chain.params.maxTxBytes);
     const env = await node.submitTransaction(bytes);
     return { hash: env.hashHex };
   },
@@ -296,6 +298,8 @@ export const methods: Record<string, Method> = {
     }
     const pending = node.pendingTx(hashHex);
     if (pending) return { ...txJson(pending), status: node.isProposing(hashHex) ? "included" : "pending" };
+    const replaced = node.replacement?.(hashHex);
+    if (replaced) return { hash: hashHex, status: "replaced", replacedBy: replaced.replacedBy, from: encodeAddress(fromHex(replaced.senderHex)), nonce: replaced.nonce.toString() };
     const rejection = node.rejection(hashHex);
     if (rejection) return { hash: hashHex, status: "rejected", error: rejection };
     return null;

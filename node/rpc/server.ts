@@ -16,6 +16,7 @@ import { checkpointJson } from "./settlement.ts";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { WebSocketServer, type WebSocket } from "ws";
+import { ListenError } from "../util/listen-error.ts";
 import type { Logger } from "../util/logger.ts";
 import type { Metrics } from "../util/metrics.ts";
 import { RpcCode, RpcError, invalidParams, toJsonRpcError, type JsonRpcErrorObject } from "./errors.ts";
@@ -150,13 +151,17 @@ export class RpcServer {
     this.http.on("connection", (socket: Socket) => this.onConnection(socket));
     this.wss = new WebSocketServer({ server: this.http, maxPayload: this.opts.maxBodyBytes, perMessageDeflate: false });
     this.wss.on("connection", (ws, req) => this.handleSocket(ws, req));
+    // ws re-emits the HTTP server's errors (a failed listen among them); listen() reports that one.
+    this.wss.on("error", (e) => this.logger.debug({ err: e }, "WebSocket server error"));
   }
 
+  /** Opens the port; a port in use (or an address that is not local or not permitted) rejects with a ListenError naming it. */
   async listen(): Promise<{ host: string; port: number }> {
     await new Promise<void>((resolve, reject) => {
-      this.http.once("error", reject);
+      const failed = (e: unknown) => reject(new ListenError("rpc", `${this.opts.host}:${this.opts.port}`, e));
+      this.http.once("error", failed);
       this.http.listen(this.opts.port, this.opts.host, () => {
-        this.http.off("error", reject);
+        this.http.off("error", failed);
         resolve();
       });
     });
@@ -327,7 +332,8 @@ export class RpcServer {
       return isNotification ? null : { jsonrpc: "2.0", id, result: result ?? null };
     } catch (e) {
       const error = toJsonRpcError(e);
-      if (error.code === RpcCode.INTERNAL_ERROR) this.logger.error({ err: e, method }, "RPC method failed");
+      // A bug, not bad input: the answer says only "internal error", the log keeps the cause.
+      if (error.code === RpcCode.INTERNAL_ERROR || error.data?.code === "INTERNAL") this.logger.error({ err: e, method }, "RPC method failed");
       this.metrics?.rpcRequests.inc({ method, outcome: "error" });
       return isNotification ? null : { jsonrpc: "2.0", id, error };
     }

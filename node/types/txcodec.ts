@@ -8,6 +8,7 @@ import type { AccountKey } from "../crypto/keys.ts";
 import { sha256 } from "../crypto/hash.ts";
 import { concatBytes, utf8 } from "../util/hex.ts";
 import { keyInfo, transactionRoot } from "./keycache.ts";
+import { explainSsz } from "./sszexplain.ts";
 import { Signature } from "./primitives.ts";
 import { SignedTransaction, Transaction, TX_TYPES, type SignedTransactionT, type TransactionT, type TxTypeName } from "./transaction.ts";
 
@@ -62,14 +63,45 @@ export function envelopeFromSigned(signed: SignedTransactionT, bytes?: Uint8Arra
   };
 }
 
-/** Decodes SSZ bytes; throws `TypeError` with the decoder's reason on malformed input. */
+/** The sizes a well-formed signed transaction can have: a body-less Unjail … a ChallengeProof with full branches. */
+export const MIN_SIGNED_TX_BYTES = SignedTransaction.minSize;
+export const MAX_SIGNED_TX_BYTES = SignedTransaction.maxSize;
+
+/**
+ * Why bytes are not a transaction, in the schema's terms: `field` is the
+ * dotted path at fault (`tx.body.amount`; `transaction` for the whole),
+ * `reason` names it with its size and the limit, never the decoder's text.
+ * A `TypeError`, so callers that only need "malformed" can keep catching that.
+ */
+export class TxDecodeError extends TypeError {
+  readonly code = "MALFORMED_TX";
+  readonly field: string;
+  readonly reason: string;
+  readonly size: number;
+
+  constructor(field: string, reason: string, size: number) {
+    super(`malformed transaction: ${reason}`);
+    this.name = "TxDecodeError";
+    this.field = field;
+    this.reason = reason;
+    this.size = size;
+  }
+}
+
+/** Decodes SSZ bytes; throws `TxDecodeError` (a `TypeError`) naming the field at fault on malformed input. */
 export function decodeTransaction(bytes: Uint8Array): TxEnvelope {
+  const n = bytes.length;
+  if (n < MIN_SIGNED_TX_BYTES) throw new TxDecodeError("transaction", `transaction is ${n} bytes; a signed transaction is at least ${MIN_SIGNED_TX_BYTES} bytes`, n);
+  if (n > MAX_SIGNED_TX_BYTES) {
+    throw new TxDecodeError("transaction", `transaction is ${n} bytes; the largest well-formed signed transaction (a ChallengeProof with full branches) is ${MAX_SIGNED_TX_BYTES} bytes`, n);
+  }
   let signed: SignedTransactionT;
   try {
     // reuseBytes: the public key and signature are views into `bytes`, which the envelope keeps anyway (no copy).
     signed = SignedTransaction.deserialize(bytes, { reuseBytes: true });
-  } catch (e) {
-    throw new TypeError(`malformed transaction: ${(e as Error).message}`);
+  } catch {
+    const p = explainSsz(SignedTransaction, bytes, "transaction") ?? { field: "transaction", reason: "transaction does not decode as an SSZ SignedTransaction (docs/transactions.md §2)" };
+    throw new TxDecodeError(p.field, p.reason, n);
   }
   return envelopeFromSigned(signed, bytes);
 }

@@ -3,10 +3,15 @@ import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PouwClient, PouwRpcError } from "../../node/client/client.ts";
 import { PouwNode } from "../../node/node.ts";
-import { SignedTransaction } from "../../node/types/transaction.ts";
+import { SignedTransaction, TX_TYPES, TxBody, type TxBodyT } from "../../node/types/transaction.ts";
+import { MIN_SIGNED_TX_BYTES } from "../../node/types/txcodec.ts";
 import { toHex } from "../../node/util/hex.ts";
 import { makeTestNet, type TestNet } from "../helpers/genesis.ts";
-import { signedTransfer } from "../helpers/tx.ts";
+import { signedTransfer, signedTx } from "../helpers/tx.ts";
+import { INTERNAL_TEXT } from "../helpers/rpc-text.ts";
+
+/** A small, not default, transaction size limit: messages must carry the chain's own `params.maxTxBytes`. */
+const MAX_TX_BYTES = 12_000;
 
 describe("RPC bad input", () => {
   let net: TestNet;
@@ -30,7 +35,7 @@ describe("RPC bad input", () => {
   };
 
   beforeAll(async () => {
-    net = makeTestNet({ accounts: 3, balance: 10_000_000n });
+    net = makeTestNet({ accounts: 3, balance: 10_000_000n, params: { maxTxBytes: MAX_TX_BYTES } });
     // A slow block time keeps the state still while we probe it.
     node = await PouwNode.create({ dataDir: null, genesisJson: net.genesisJson, validatorKey: net.validator, rpc: { host: "127.0.0.1", port: 0, maxBodyBytes: 64 * 1024 }, blockTimeMs: 60_000 });
     await node.start();
@@ -76,16 +81,139 @@ describe("RPC bad input", () => {
     }
   });
 
-  it("rejects non-hex and malformed transaction bytes", async () => {
-    let r = await call("pouw_sendRawTransaction", ["0xzz"]);
-    expect(r.json.error).toMatchObject({ code: -32602, data: { code: "INVALID_PARAMS" } });
-    r = await call("pouw_sendRawTransaction", ["0x123"]);
-    expect(r.json.error).toMatchObject({ code: -32602 });
+  /** Sends `raw` and returns the error, checking the shape every refusal shares. */
+  const refusal = async (raw: unknown) => {
+    const r = await call("pouw_sendRawTransaction", [raw]);
+    expect(r.json.result, JSON.stringify(r.json)).toBeUndefined();
+    const e = r.json.error as { code: number; message: string; data: { code: string; field?: string; size?: number; limit?: number } };
+    expect(e.message).not.toMatch(INTERNAL_TEXT);
+    return e;
+  };
+
+  it("refuses what is not 0x hex with INVALID_PARAMS naming the parameter and the problem", async () => {
+    for (const [raw, message] of [
+      ["abcd", /transaction must start with 0x/],
+      ["0x123", /odd number of hex digits \(3\)/],
+      ["0xzz", /not a hex digit at position 2/],
+      ["0x12 345", /not a hex digit at position 4/],
+      [12345, /transaction must be a 0x-prefixed hex string .*got a number/],
+      [null, /got null/],
+      [{ tx: "0x00" }, /got an object/],
+    ] as const) {
+      const e = await refusal(raw);
+      expect(e, JSON.stringify(raw)).toMatchObject({ code: -32602, data: { code: "INVALID_PARAMS", field: "transaction" } });
+      expect(e.message).toMatch(message);
+    }
+  });
+
+  it("refuses bytes that are not a transaction with MALFORMED_TX naming the field and the limit", async () => {
     const { bytes } = signedTransfer(net.accounts[0]!, { nonce: 0n, to: net.accounts[1]!.address, amount: 1n });
-    r = await call("pouw_sendRawTransaction", [toHex(bytes.subarray(0, bytes.length - 100))]);
-    expect(r.json.error).toMatchObject({ code: -32000, data: { code: "MALFORMED_TX" } });
-    r = await call("pouw_sendRawTransaction", [toHex(new Uint8Array(17 * 1024))]);
-    expect(r.json.error?.code).toBe(-32602);
+    const bodyAt = 2424 + 1352 + net.chainId.length;
+    const patched = (f: (b: Uint8Array, dv: DataView) => void) => {
+      const b = bytes.slice();
+      f(b, new DataView(b.buffer));
+      return b;
+    };
+    const cases: [string, Uint8Array, string, RegExp][] = [
+      ["empty", new Uint8Array(0), "transaction", new RegExp(`^transaction is 0 bytes; a signed transaction is at least ${MIN_SIGNED_TX_BYTES} bytes$`)],
+      ["200 bytes", new Uint8Array(200).fill(0xab), "transaction", /^transaction is 200 bytes; a signed transaction is at least 3778 bytes$/],
+      ["100 bytes short", bytes.subarray(0, bytes.length - 100), "transaction", /is 3716 bytes; .* at least 3778/],
+      ["cut before the body", bytes.subarray(0, bodyAt), "tx.body", /tx\.body is empty; it needs a 1-byte type selector/],
+      ["1 byte short", bytes.subarray(0, bytes.length - 1), "tx.body.amount", /ends at byte 3815 inside tx\.body\.amount \(uint64\): 7 of 8 bytes present/],
+      ["1 trailing byte", Uint8Array.of(...bytes, 0), "tx.body", /tx\.body \(Transfer\) is 29 bytes; a Transfer is exactly 28 bytes \(1 byte too many\)/],
+      ["unknown selector", patched((b) => (b[bodyAt] = 11)), "tx.body", /type selector 11; the known selectors are 0\.\.10 \(0 Transfer, .*10 Withdraw\)/],
+      ["selector 255", patched((b) => (b[bodyAt] = 255)), "tx.body", /type selector 255/],
+      ["tx placed wrong", patched((_, dv) => dv.setUint32(0, 0xabababab, true)), "tx", /tx must start right after the fixed part of the transaction, at byte 2424/],
+      ["chainId placed wrong", patched((_, dv) => dv.setUint32(2424, 1353, true)), "tx.chainId", /tx\.chainId must start .* at byte 3776/],
+      ["body past the end", patched((_, dv) => dv.setUint32(2424 + 36, 1 << 20, true)), "tx.body", /tx\.body starts at byte \d+, past the end of tx/],
+      ["chainId over 32 bytes", patched((_, dv) => dv.setUint32(2424 + 36, 1352 + 33, true)), "tx.chainId", /tx\.chainId is 33 bytes; a ByteList\[32\] holds at most 32 bytes/],
+      ["above the largest transaction", new Uint8Array(6000), "transaction", /is 6000 bytes; the largest well-formed signed transaction .* is 5969 bytes/],
+    ];
+    for (const [what, b, field, message] of cases) {
+      const e = await refusal(toHex(b));
+      expect(e, what).toMatchObject({ code: -32000, data: { code: "MALFORMED_TX", field, size: b.length } });
+      expect(e.message, what).toMatch(message);
+    }
+  });
+
+  it("refuses every body type cut short or with a byte too many, naming a field of the body", async () => {
+    const key = net.accounts[2]!;
+    const bodies = TX_TYPES.map((_, selector) => {
+      const type = TxBody.types[selector]!;
+      const value = type.defaultValue() as Record<string, unknown>;
+      if ("startBranch" in value) Object.assign(value, { startBranch: [new Uint8Array(32)], endBranch: [new Uint8Array(32)] });
+      if ("spec" in value) (value.spec as { layers: number[] }).layers = [4, 2];
+      return { selector, value } as TxBodyT;
+    });
+    for (const body of bodies) {
+      const { bytes } = signedTx(key, { nonce: 0n, body });
+      for (const [how, b] of [
+        ["cut short", bytes.subarray(0, bytes.length - 1)],
+        ["a byte too many", Uint8Array.of(...bytes, 7)],
+      ] as const) {
+        const e = await refusal(toHex(b));
+        const what = `${TX_TYPES[body.selector]} ${how}`;
+        expect(e, what).toMatchObject({ code: -32000, data: { code: "MALFORMED_TX" } });
+        expect(e.data.field, what).toMatch(/^tx\.body(\.|$)/);
+        expect(e.message, what).toContain(e.data.field!);
+        expect(e.message, what).toMatch(/\d+ bytes?|\d+ of \d+|elements/);
+      }
+    }
+  });
+
+  it("refuses an oversized transaction with TX_TOO_LARGE and the chain's params.maxTxBytes, before decoding it", async () => {
+    for (const size of [MAX_TX_BYTES + 1, 16 * 1024 + 1, 30_000]) {
+      const e = await refusal(toHex(new Uint8Array(size).fill(0xee)));
+      expect(e).toMatchObject({ code: -32000, data: { code: "TX_TOO_LARGE", size, limit: MAX_TX_BYTES } });
+      expect(e.message).toBe(`transaction is ${size} bytes; the limit (params.maxTxBytes) is ${MAX_TX_BYTES} bytes`);
+    }
+    // At the limit it is decoded (and is not a transaction).
+    expect(await refusal(toHex(new Uint8Array(MAX_TX_BYTES)))).toMatchObject({ data: { code: "MALFORMED_TX" } });
+  });
+
+  it("names the parameter and the limit for heights, hashes, addresses and blobs of other methods", async () => {
+    const addr = net.accounts[0]!.bech32;
+    const mixed = addr.slice(0, 10) + addr.slice(10).toUpperCase();
+    const cases: [string, unknown[], string, RegExp][] = [
+      ["pouw_getBlock", [2 ** 53], "block", /block height must be an integer from 0 to 9007199254740991/],
+      ["pouw_getBlock", ["99999999999999999999"], "block", /from 0 to 9007199254740991/],
+      ["pouw_getBlock", [1.5], "block", /must be an integer/],
+      ["pouw_getBlock", ["0x" + "ab".repeat(31)], "block hash", /block hash must be 32 bytes \(64 hex digits after 0x\), got 31/],
+      ["pouw_getBlock", ["0x" + "ab".repeat(33)], "block hash", /got 33/],
+      ["pouw_getBlock", ["newest"], "block", /block must be a height, "latest" or a 0x block hash of 32 bytes/],
+      ["pouw_getBlock", ["latest", { fullTransactions: 1 }], "fullTransactions", /option fullTransactions must be a boolean, got a number/],
+      ["pouw_getTransaction", ["0x" + "ab".repeat(31)], "transaction hash", /transaction hash must be 32 bytes .* got 31/],
+      ["pouw_getTransaction", ["ab".repeat(32)], "transaction hash", /must start with 0x/],
+      ["pouw_getTransaction", ["0x" + "ag".repeat(32)], "transaction hash", /not a hex digit at position 3/],
+      ["pouw_getAccount", [mixed], "address", /mixes upper and lower case/],
+      ["pouw_getAccount", ["0x" + "11".repeat(20)], "address", /must be a bech32m address.*not hex/],
+      ["pouw_getAccount", [addr.slice(0, -1)], "address", /is 42 characters; it must be a bech32m address: "pouw1" and 38 characters \(43 in all\)/],
+      ["pouw_getAccount", ["bc1" + addr.slice(5) + "qq"], "address", /must start with "pouw1"/],
+      ["pouw_getAccount", [addr.slice(0, -1) + (addr.endsWith("q") ? "p" : "q")], "address", /bad bech32m checksum/],
+      ["pouw_getAccount", [addr.slice(0, -1) + "b"], "address", /outside the bech32 alphabet/],
+      ["pouw_getAccount", [42], "address", /got a number/],
+      ["pouw_getValidator", ["pouw1"], "address", /is 5 characters/],
+      ["pouw_getDelegations", [addr + "q"], "address", /is 44 characters/],
+      ["pouw_listJobs", [{ requester: mixed }], "requester", /requester mixes upper and lower case/],
+      ["pouw_getJob", ["0x1234"], "jobId", /jobId must be 32 bytes .* got 2/],
+      ["pouw_getProof", [7], "proofId", /proofId must be a 0x-prefixed hex string of 32 bytes, got a number/],
+      ["pouw_getBlob", ["0x" + "00".repeat(20)], "id", /id must be 32 bytes .* got 20/],
+      ["pouw_putBlob", [12], "data", /data must be the blob's bytes as a base64 string, got a number/],
+      ["pouw_putBlob", ["a b"], "data", /standard base64/],
+      ["pouw_putBlob", ["AAAA", "0x12"], "id", /id must be 32 bytes .* got 1/],
+      ["pouw_getWithdrawalProof", ["0x00"], "transaction hash", /transaction hash must be 32 bytes/],
+      ["pouw_chainInfo", [1], "params", /expected 0 params, got 1/],
+    ];
+    for (const [method, params, field, message] of cases) {
+      const r = await call(method, params);
+      const what = `${method} ${JSON.stringify(params)}`;
+      expect(r.json.error, what).toMatchObject({ code: -32602, data: { code: "INVALID_PARAMS", field } });
+      expect(r.json.error!.message, what).toMatch(message);
+      expect(r.json.error!.message, what).not.toMatch(INTERNAL_TEXT);
+    }
+    // One case of letters is fine (bech32m allows all upper case), and hex digits in either case.
+    expect((await call("pouw_getAccount", [addr.toUpperCase()])).json.result).toMatchObject({ address: addr });
+    expect((await call("pouw_getTransaction", ["0x" + "AB".repeat(32)])).json).toMatchObject({ result: null });
   });
 
   it("rejects each invalid transaction with its code", async () => {
