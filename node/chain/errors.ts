@@ -18,6 +18,10 @@ export const TxErrorCode = {
   UNKNOWN_ACCOUNT: "UNKNOWN_ACCOUNT",
   /** A challenge's start checkpoint is not available to this node (it fetches it, and the transaction waits). */
   BLOB_UNAVAILABLE: "BLOB_UNAVAILABLE",
+  /** A Withdraw names a domain that `settlementDomains` does not list (when it lists any): nothing could ever claim it. */
+  WITHDRAW_UNKNOWN_DOMAIN: "WITHDRAW_UNKNOWN_DOMAIN",
+  /** A Withdraw to an EVM vault whose recipient is not an address (upper 12 bytes not zero): the vault would never pay it. */
+  WITHDRAW_RECIPIENT_NOT_EVM: "WITHDRAW_RECIPIENT_NOT_EVM",
 } as const;
 export type TxErrorCode = (typeof TxErrorCode)[keyof typeof TxErrorCode];
 
@@ -48,6 +52,9 @@ export const ExecErrorCode = {
   WITHDRAW_ZERO_AMOUNT: "WITHDRAW_ZERO_AMOUNT",
   WITHDRAW_ZERO_DOMAIN: "WITHDRAW_ZERO_DOMAIN",
   WITHDRAW_ZERO_RECIPIENT: "WITHDRAW_ZERO_RECIPIENT",
+  /** As the TxErrorCodes of the same names (admission refuses these first; execution checks again). */
+  WITHDRAW_UNKNOWN_DOMAIN: "WITHDRAW_UNKNOWN_DOMAIN",
+  WITHDRAW_RECIPIENT_NOT_EVM: "WITHDRAW_RECIPIENT_NOT_EVM",
   /** Useful work (DESIGN §8). */
   UNKNOWN_DATASET: "UNKNOWN_DATASET",
   BAD_JOB_SPEC: "BAD_JOB_SPEC",

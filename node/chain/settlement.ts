@@ -13,6 +13,7 @@ import type { Params } from "../types/params.ts";
 import { anchorMembersOf, validatorSetHash, withdrawalTree, ZERO32, type WithdrawalLeaf } from "../types/settlement.ts";
 import type { StateOverlay } from "../state/world.ts";
 import type { WithdrawalT } from "../state/schemas.ts";
+import { toHex } from "../util/hex.ts";
 import type { BlockContext } from "./context.ts";
 import { ExecErrorCode, type ExecErrorCode as ExecCode } from "./errors.ts";
 
@@ -35,11 +36,29 @@ function openEpochStart(o: StateOverlay): number {
   return last.firstWithdrawal + last.withdrawalCount;
 }
 
+/**
+ * Whether the vault a Withdraw names can ever pay it, by `settlementDomains`
+ * (params only, so admission can ask too): with domains listed, the domain
+ * must be one of them, and an `evm` one's recipient must be an address (a
+ * 32-byte word whose upper 12 bytes are zero). No domains listed: not checked.
+ */
+export function withdrawDomainError(body: Pick<ValueOf<typeof Withdraw>, "domain" | "recipient">, params: Pick<Params, "settlementDomains">): "WITHDRAW_UNKNOWN_DOMAIN" | "WITHDRAW_RECIPIENT_NOT_EVM" | null {
+  const domains = params.settlementDomains;
+  if (domains.length === 0) return null;
+  const hex = toHex(body.domain);
+  const known = domains.find((d) => d.domain === hex);
+  if (!known) return ExecErrorCode.WITHDRAW_UNKNOWN_DOMAIN;
+  if (known.kind === "evm" && !isZero(body.recipient.subarray(0, 12))) return ExecErrorCode.WITHDRAW_RECIPIENT_NOT_EVM;
+  return null;
+}
+
 /** `Withdraw`: debits `amount` now; the leaf is claimable from the vault named by `domain` once the epoch's checkpoint is anchored. */
 export function applyWithdraw(env: TxEnvelope, body: ValueOf<typeof Withdraw>, o: StateOverlay, ctx: BlockContext): ExecCode | null {
   if (body.amount === 0n) return ExecErrorCode.WITHDRAW_ZERO_AMOUNT;
   if (isZero(body.domain)) return ExecErrorCode.WITHDRAW_ZERO_DOMAIN;
   if (isZero(body.recipient)) return ExecErrorCode.WITHDRAW_ZERO_RECIPIENT;
+  const domainError = withdrawDomainError(body, ctx.params);
+  if (domainError) return domainError;
   const sender = o.mutable(env.senderHex, env.sender);
   if (sender.balance < body.amount) return ExecErrorCode.INSUFFICIENT_BALANCE;
   sender.balance -= body.amount;

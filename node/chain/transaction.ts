@@ -10,7 +10,7 @@ import { MAX_U64 } from "../types/primitives.ts";
 import { ReceiptStatus, type ReceiptT } from "../types/block.ts";
 import type { ValueOf } from "@chainsafe/ssz";
 import { TxSelector, type CancelJob, type CreateJob, type CreateValidator, type Delegate, type SubmitProof, type TransferT, type Undelegate, type Withdraw, type WithdrawRewards } from "../types/transaction.ts";
-import { applyWithdraw } from "./settlement.ts";
+import { applyWithdraw, withdrawDomainError } from "./settlement.ts";
 import { applyCancelJob, applyCreateJob, applySubmitProof } from "./jobs.ts";
 import { applyChallengeProof, type ChallengeBody } from "./challenge.ts";
 import { applyCreateValidator, applyDelegate, applyUndelegate, applyUnjail, applyWithdrawRewards } from "./staking.ts";
@@ -36,7 +36,7 @@ export const ENABLED_TYPES: ReadonlySet<number> = new Set([
   TxSelector.Withdraw,
 ]);
 
-/** Checks that need no state: size, chain id, type, gas and fee fields. */
+/** Checks that need no state: size, chain id, type, gas and fee fields, and (params only) a Withdraw's domain and recipient. */
 export function checkTxStateless(env: TxEnvelope, ctx: Pick<BlockContext, "chainId" | "params">): number {
   const { tx } = env.signed;
   const { params } = ctx;
@@ -52,6 +52,13 @@ export function checkTxStateless(env: TxEnvelope, ctx: Pick<BlockContext, "chain
     throw new TxError(TxErrorCode.TIP_ABOVE_MAX_FEE, `maxPriorityFeePerGas ${tx.maxPriorityFeePerGas} exceeds maxFeePerGas ${tx.maxFeePerGas}`);
   }
   if (maxCost(env) > MAX_U64) throw new TxError(TxErrorCode.COST_OVERFLOW, "gasLimit × maxFeePerGas + amount exceeds u64");
+  if (tx.body.selector === TxSelector.Withdraw) {
+    // Refused before inclusion: executed, it would fail and still cost its fee (or, unchecked, lose the amount for good).
+    const w = tx.body.value as ValueOf<typeof Withdraw>;
+    const code = withdrawDomainError(w, params);
+    if (code === TxErrorCode.WITHDRAW_UNKNOWN_DOMAIN) throw new TxError(code, `withdrawal domain ${toHex(w.domain)} is not a settlement vault of this chain (settlementDomains)`);
+    if (code === TxErrorCode.WITHDRAW_RECIPIENT_NOT_EVM) throw new TxError(code, `recipient ${toHex(w.recipient)} is not an EVM address (its upper 12 bytes must be zero) and domain ${toHex(w.domain)} is an EVM vault`);
+  }
   return gas;
 }
 

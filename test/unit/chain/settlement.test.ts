@@ -6,12 +6,14 @@
  */
 import { describe, expect, it } from "vitest";
 import { bytesToHex, type Hex } from "viem";
-import { ExecErrorCode } from "../../../node/chain/errors.ts";
-import { epochOf, withdrawalLeaf } from "../../../node/chain/settlement.ts";
+import { ExecErrorCode, TxError, TxErrorCode } from "../../../node/chain/errors.ts";
+import { applyWithdraw, epochOf, withdrawalLeaf } from "../../../node/chain/settlement.ts";
+import { checkTxStateless } from "../../../node/chain/transaction.ts";
+import { PouwNode } from "../../../node/node.ts";
 import { AnchorKey } from "../../../node/crypto/anchor-key.ts";
 import { AccountKey } from "../../../node/crypto/keys.ts";
 import { EpochCheckpoint, Withdrawal } from "../../../node/state/schemas.ts";
-import { WorldState } from "../../../node/state/world.ts";
+import { StateOverlay, WorldState } from "../../../node/state/world.ts";
 import { ReceiptStatus } from "../../../node/types/block.ts";
 import { parseGenesis, type GenesisJson } from "../../../node/types/genesis.ts";
 import type { Params } from "../../../node/types/params.ts";
@@ -20,7 +22,7 @@ import { TxSelector } from "../../../node/types/transaction.ts";
 import type { TxEnvelope } from "../../../node/types/txcodec.ts";
 import { ChainDriver, useChainDrivers } from "../../helpers/chain-driver.ts";
 import { makeTestNet } from "../../helpers/genesis.ts";
-import { body } from "../../helpers/tx.ts";
+import { body, signedTx } from "../../helpers/tx.ts";
 
 const L = 4;
 const PARAMS: Partial<Params> = { epochLength: L };
@@ -170,5 +172,97 @@ describe("anchor addresses", () => {
     expect(() => parseGenesis(withAnchors(() => "0x1234"))).toThrow(/anchorAddress must be/);
     expect(() => parseGenesis(withAnchors(() => g.validators[0]!.anchorAddress as Hex))).toThrow(/share an anchorAddress/);
     expect(parseGenesis(g).validators.map((v) => bytesToHex(v.anchorAddress))).toEqual(genesisAnchors().map((a) => a.address.toLowerCase()));
+  });
+});
+
+describe("Withdraw against the settlement domains in params", () => {
+  const EVM = new Uint8Array(32).fill(0xe1);
+  const SUI = new Uint8Array(32).fill(0x5a);
+  const domains = [
+    { domain: bytesToHex(EVM), kind: "evm" as const },
+    { domain: bytesToHex(SUI), kind: "sui" as const },
+  ];
+  const listed = makeTestNet({ validators: 1, accounts: 2, label: "settle-domains", params: { settlementDomains: domains } });
+  const [ann, ben] = listed.accounts as [AccountKey, AccountKey];
+  const openListed = useChainDrivers(listed.genesisJson, listed.validators);
+  /** A Sui address: a full 32-byte word. */
+  const SUI_RECIPIENT = new Uint8Array(32).fill(0x77);
+  const EVM_RECIPIENT = recipient(9);
+  const at = (key: AccountKey, nonce: bigint, b: ReturnType<typeof withdraw>) => signedTx(key, { nonce, body: b as Parameters<typeof signedTx>[1]["body"], gasLimit: 100_000 }).env;
+
+  it("admission refuses a Withdraw to an unlisted domain or a non-address recipient on an EVM vault, before inclusion (no fee)", async () => {
+    const d = await openListed();
+    const ctx = d.chain.ctx;
+    const code = (b: ReturnType<typeof withdraw>) => {
+      try {
+        checkTxStateless(at(ann, 0n, b), ctx);
+        return "OK";
+      } catch (e) {
+        expect(e).toBeInstanceOf(TxError);
+        return (e as TxError).code;
+      }
+    };
+    expect(code(withdraw(UNIT, SUI_RECIPIENT, EVM))).toBe(TxErrorCode.WITHDRAW_RECIPIENT_NOT_EVM);
+    expect(code(withdraw(UNIT, EVM_RECIPIENT, DOMAIN))).toBe(TxErrorCode.WITHDRAW_UNKNOWN_DOMAIN);
+    expect(code(withdraw(UNIT, EVM_RECIPIENT, EVM))).toBe("OK");
+    expect(code(withdraw(UNIT, SUI_RECIPIENT, SUI))).toBe("OK"); // a Sui vault takes any 32-byte recipient
+    // One non-zero byte in the upper 12 is enough to be refused.
+    const almost = new Uint8Array(EVM_RECIPIENT);
+    almost[0] = 1;
+    expect(code(withdraw(UNIT, almost, EVM))).toBe(TxErrorCode.WITHDRAW_RECIPIENT_NOT_EVM);
+
+    // Building a block: the bad ones are dropped, not included, and cost nothing; the good ones go in.
+    const before = d.chain.world.getAccount(ann.address)!.balance;
+    const bad1 = at(ann, 0n, withdraw(UNIT, SUI_RECIPIENT, EVM));
+    const bad2 = at(ben, 0n, withdraw(UNIT, EVM_RECIPIENT, DOMAIN));
+    const built = d.chain.build({ time: d.chain.head.header.time + 1000, proposer: d.proposer(), candidates: [bad1, bad2] });
+    expect(built.result.txs).toHaveLength(0);
+    expect(built.result.dropped.map((x) => x.error.code)).toEqual([TxErrorCode.WITHDRAW_RECIPIENT_NOT_EVM, TxErrorCode.WITHDRAW_UNKNOWN_DOMAIN]);
+    const r = await d.next([at(ann, 0n, withdraw(UNIT, EVM_RECIPIENT, EVM)), at(ben, 0n, withdraw(2n * UNIT, SUI_RECIPIENT, SUI))]);
+    expect(r.receipts.map(statusOf)).toEqual(["OK", "OK"]);
+    expect(d.chain.world.withdrawals.map((w) => [bytesToHex(w.domain), w.amount])).toEqual([
+      [bytesToHex(EVM), UNIT],
+      [bytesToHex(SUI), 2n * UNIT],
+    ]);
+    expect(d.chain.world.getAccount(ann.address)!.balance).toBe(before - UNIT - r.receipts[0]!.feeBurned - r.receipts[0]!.tip);
+  });
+
+  it("a node submitting through its mempool gets the code back", async () => {
+    const node = await PouwNode.create({ dataDir: null, genesisJson: listed.genesisJson, validatorKey: null, rpc: null, verifierThreads: 0 });
+    try {
+      const bad = signedTx(ann, { nonce: 0n, body: withdraw(UNIT, SUI_RECIPIENT, EVM) as Parameters<typeof signedTx>[1]["body"], gasLimit: 100_000 });
+      await expect(node.submitTransaction(bad.bytes)).rejects.toMatchObject({ code: TxErrorCode.WITHDRAW_RECIPIENT_NOT_EVM });
+      const unknown = signedTx(ann, { nonce: 0n, body: withdraw(UNIT, EVM_RECIPIENT, DOMAIN) as Parameters<typeof signedTx>[1]["body"], gasLimit: 100_000 });
+      await expect(node.submitTransaction(unknown.bytes)).rejects.toMatchObject({ code: TxErrorCode.WITHDRAW_UNKNOWN_DOMAIN });
+      expect(node.mempoolSize()).toBe(0);
+    } finally {
+      await node.close();
+    }
+  });
+
+  it("execution refuses them too and records no leaf; a block from a node whose params list no domains is invalid here", async () => {
+    const d = await openListed();
+    const overlay = new StateOverlay(d.chain.world);
+    const ctx = { ...d.chain.ctx, height: 1, baseFeePerGas: 1n, proposer: d.proposer() };
+    const apply = (to: typeof EVM_RECIPIENT, domain: typeof EVM) => {
+      const env = d.sign(ann, withdraw(UNIT, to, domain));
+      return applyWithdraw(env, env.signed.tx.body.value as Parameters<typeof applyWithdraw>[1], overlay, ctx);
+    };
+    expect(apply(SUI_RECIPIENT, EVM)).toBe(ExecErrorCode.WITHDRAW_RECIPIENT_NOT_EVM);
+    expect(apply(EVM_RECIPIENT, DOMAIN)).toBe(ExecErrorCode.WITHDRAW_UNKNOWN_DOMAIN);
+    expect(overlay.withdrawals.length).toBe(0);
+    expect(apply(EVM_RECIPIENT, EVM)).toBeNull();
+    expect(overlay.withdrawals.length).toBe(1);
+
+    // Through a whole block: a chain whose params list no domains built it; this one finds it invalid.
+    const loose = await ChainDriver.open(listed.genesisJson.replace(/"settlementDomains":\[[^\]]*\]/, '"settlementDomains":[]'), listed.validators);
+    try {
+      expect(loose.chain.params.settlementDomains).toEqual([]);
+      const built = loose.chain.build({ time: loose.chain.head.header.time + 1000, proposer: loose.proposer(), candidates: [loose.sign(ann, withdraw(UNIT, SUI_RECIPIENT, EVM))] });
+      expect(built.result.txs).toHaveLength(1); // no domains listed: not checked, as on a devnet
+      expect(() => d.chain.verify(built.block, built.result.txs, Number.MAX_SAFE_INTEGER)).toThrow(/cannot be included: WITHDRAW_RECIPIENT_NOT_EVM/);
+    } finally {
+      await loose.close();
+    }
   });
 });
