@@ -33,7 +33,8 @@ export interface TxJson {
   maxFeePerGas: string;
   maxPriorityFeePerGas: string;
   gasLimit: number;
-  body: { type: string; to?: string; amount?: string };
+  /** The body type and its fields in schema order (docs/transactions.md §10): addresses bech32m, bytes 0x hex, u64 decimal strings. */
+  body: { type: string; to?: string; amount?: string; [field: string]: unknown };
   size: number;
 }
 

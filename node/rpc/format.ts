@@ -3,8 +3,9 @@ import { encodeAddress } from "../crypto/address.ts";
 import { toHex } from "../util/hex.ts";
 import type { BlockHeaderT, CommitT, ReceiptT } from "../types/block.ts";
 import { ReceiptStatus } from "../types/block.ts";
-import type { TransferT } from "../types/transaction.ts";
-import { TxSelector } from "../types/transaction.ts";
+import { ContainerType, ListBasicType, ListCompositeType, type Type } from "@chainsafe/ssz";
+import { TxBody } from "../types/transaction.ts";
+import { Address } from "../types/primitives.ts";
 import type { TxEnvelope } from "../types/txcodec.ts";
 import type { AccountProof } from "../state/proof.ts";
 import type { CommitJson, HeaderJson, ProofJson, ReceiptJson, TxJson } from "../client/types.ts";
@@ -40,14 +41,35 @@ export function commitJson(c: CommitT): CommitJson {
   };
 }
 
+/**
+ * A body field as JSON, by its schema: account and validator addresses
+ * (`Address`) as bech32m, other bytes as 0x hex, u64 as decimal strings,
+ * smaller integers as numbers, lists as arrays, nested containers as objects.
+ */
+function fieldJson(type: Type<unknown>, v: unknown): unknown {
+  if (type === Address) return encodeAddress(v as Uint8Array);
+  if (v instanceof Uint8Array) return toHex(v);
+  if (typeof v === "bigint") return v.toString();
+  if (type instanceof ListBasicType || type instanceof ListCompositeType) return (v as unknown[]).map((x) => fieldJson(type.elementType as Type<unknown>, x));
+  if (type instanceof ContainerType) return containerJson(type as ContainerType<Record<string, Type<unknown>>>, v as Record<string, unknown>);
+  return v;
+}
+
+function containerJson(type: ContainerType<Record<string, Type<unknown>>>, v: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const { fieldName, fieldType } of type.fieldsEntries) out[fieldName] = fieldJson(fieldType, v[fieldName]);
+  return out;
+}
+
+/** `{ type, ...the body's fields in schema order }` (docs/transactions.md §10). */
+export function bodyJson(body: { selector: number; value: unknown }, typeName: string): TxJson["body"] {
+  const type = TxBody.types[body.selector] as unknown as ContainerType<Record<string, Type<unknown>>>;
+  return { type: typeName, ...containerJson(type, body.value as Record<string, unknown>) };
+}
+
 export function txJson(env: TxEnvelope): TxJson {
   const { tx } = env.signed;
-  const body: TxJson["body"] = { type: env.type };
-  if (tx.body.selector === TxSelector.Transfer) {
-    const t = tx.body.value as TransferT;
-    body.to = encodeAddress(t.to);
-    body.amount = t.amount.toString();
-  }
+  const body = bodyJson(tx.body, env.type);
   return {
     hash: env.hashHex,
     from: encodeAddress(env.sender),
