@@ -77,8 +77,8 @@ export function parseAnchorObject(o: AnchorObjectRead): AnchorObject {
 
 /** The abort constants of contracts/move/sources (the test checks them against the source). */
 export const MOVE_ABORTS: Record<string, Record<number, string>> = {
-  anchor: { 1: "EWrongChain", 2: "EWrongEpoch", 3: "EWrongSet", 4: "ESetMismatch", 5: "ESignerOrder", 6: "EBadSignature", 7: "EHighS", 8: "ENotEnoughPower", 9: "EBadLength", 10: "EUnsortedSet" },
-  vault_math: { 1: "ECheckpointTypehash" },
+  anchor: { 1: "EWrongChain", 2: "EWrongEpoch", 3: "EWrongSet", 4: "ESetMismatch", 5: "ESignerOrder", 6: "EBadSignature", 7: "EHighS", 8: "ENotEnoughPower", 9: "EBadLength", 10: "EUnsortedSet", 11: "ETooManyValidators", 12: "EZeroPower" },
+  vault_math: { 1: "ECheckpointTypehash", 2: "EAddressLength", 3: "ESetLength" },
   vault: { 1: "EWrongChain", 2: "EWrongDomain", 3: "ENotNative", 4: "ENotAnchored", 5: "ENoWithdrawals", 6: "EBadProof", 7: "EAlreadyPaid", 8: "EWrongAnchor", 9: "EInsufficientFunds" },
 };
 

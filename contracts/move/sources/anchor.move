@@ -18,6 +18,12 @@ const EHighS: u64 = 7;
 const ENotEnoughPower: u64 = 8;
 const EBadLength: u64 = 9;
 const EUnsortedSet: u64 = 10;
+const ETooManyValidators: u64 = 11;
+const EZeroPower: u64 = 12;
+
+/// A set has at most this many validators, as on the EVM anchor (whose signer
+/// bitmap is one 256-bit word) and in the chain's params (maxValidators).
+const MAX_VALIDATORS: u64 = 256;
 
 /// The roots an anchored epoch committed to.
 public struct EpochRoots has copy, drop, store {
@@ -44,7 +50,8 @@ public struct CheckpointAnchored has copy, drop {
     next_set_hash: vector<u8>,
 }
 
-/// Shares an anchor for `chain_id` starting from the genesis set (addresses ascending, powers positive).
+/// Shares an anchor for `chain_id` starting from the genesis set (1 to 256
+/// 20-byte addresses, strictly ascending, powers positive).
 public fun create(
     chain_id: vector<u8>,
     validators: vector<vector<u8>>,
@@ -72,12 +79,20 @@ public fun new(
     }
 }
 
+/// The set's shape, checked at creation and at every submit (a rotated-in set
+/// arrives as a bare hash, so only its presentation can be checked): as many
+/// powers as validators, 1 to MAX_VALIDATORS of them, every address exactly
+/// 20 bytes and strictly ascending, every power positive (powers are u64, as
+/// on the chain). With 20-byte addresses every entry of the set hash is one
+/// word, so no regrouping of the hashed bytes passes for the set.
 fun check_set(validators: &vector<vector<u8>>, powers: &vector<u64>) {
-    assert!(validators.length() == powers.length() && validators.length() > 0, ESetMismatch);
+    let n = validators.length();
+    assert!(n == powers.length() && n > 0, ESetMismatch);
+    assert!(n <= MAX_VALIDATORS, ETooManyValidators);
     let mut i = 0;
-    while (i < validators.length()) {
+    while (i < n) {
         assert!(validators[i].length() == 20, EBadLength);
-        assert!(powers[i] > 0, ESetMismatch);
+        assert!(powers[i] > 0, EZeroPower);
         if (i > 0) assert!(address_less(&validators[i - 1], &validators[i]), EUnsortedSet);
         i = i + 1;
     };
@@ -124,8 +139,10 @@ public fun recover_eth_address(preimage: &vector<u8>, signature: &vector<u8>): v
     addr
 }
 
-/// Anchors epoch `last_epoch + 1`. `signers` are indices into `validators`, strictly ascending;
-/// `signatures[k]` is signer k's 65-byte signature of the checkpoint digest.
+/// Anchors epoch `last_epoch + 1`. `validators` and `powers` are the current set
+/// (its shape is checked as at creation, then its hash); `signers` are indices
+/// into `validators`, strictly ascending; `signatures[k]` is signer k's 65-byte
+/// signature of the checkpoint digest.
 public fun submit_checkpoint(
     anchor: &mut Anchor,
     chain_id: vector<u8>,
@@ -144,7 +161,7 @@ public fun submit_checkpoint(
     assert!(chain_id == anchor.chain_id, EWrongChain);
     assert!(epoch == anchor.last_epoch + 1, EWrongEpoch);
     assert!(set_hash == anchor.set_hash, EWrongSet);
-    assert!(validators.length() == powers.length(), ESetMismatch);
+    check_set(&validators, &powers);
     assert!(vault_math::validator_set_hash(&validators, &powers) == set_hash, ESetMismatch);
     assert!(signers.length() == signatures.length(), EBadLength);
     assert!(

@@ -1,6 +1,8 @@
 /// The withdrawal vault on Sui (DESIGN §9): holds SUI; a withdrawal leaf
 /// anchored in an epoch's withdrawals root is paid once, `amount` MIST to
-/// its recipient. The vault's domain is its object id.
+/// its recipient. The vault's domain is its object id. `fund` adds the SUI
+/// withdrawals are paid from; it is not a bridge deposit (nothing on the pouw
+/// chain credits it).
 module pouw_settlement::vault;
 
 use pouw_settlement::{anchor::{Self, Anchor}, vault_math};
@@ -24,7 +26,8 @@ public struct Vault has key {
     spent: Table<u128, bool>,
 }
 
-public struct Deposited has copy, drop {
+/// SUI added for withdrawals (not credited to anyone on the pouw chain).
+public struct Funded has copy, drop {
     from: address,
     amount: u64,
 }
@@ -54,10 +57,13 @@ public fun domain(vault: &Vault): vector<u8> {
     object::id_to_bytes(&object::id(vault))
 }
 
-public fun deposit(vault: &mut Vault, coin: Coin<SUI>, ctx: &TxContext) {
+/// Adds `coin` to the SUI withdrawals are paid from. Funding only: nothing on
+/// the pouw chain credits it to the sender (or anyone), and it leaves the
+/// vault only through anchored withdrawal leaves.
+public fun fund(vault: &mut Vault, coin: Coin<SUI>, ctx: &TxContext) {
     let amount = coin.value();
     vault.funds.join(coin.into_balance());
-    event::emit(Deposited { from: ctx.sender(), amount });
+    event::emit(Funded { from: ctx.sender(), amount });
 }
 
 /// Pays an anchored withdrawal leaf once; `proof` is its OpenZeppelin Merkle proof.

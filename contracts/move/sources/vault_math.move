@@ -7,6 +7,8 @@ module pouw_settlement::vault_math;
 use sui::hash::keccak256;
 
 const ECheckpointTypehash: u64 = 1;
+const EAddressLength: u64 = 2;
+const ESetLength: u64 = 3;
 
 /// keccak256("PouwCheckpoint(bytes32 chainId,uint64 epoch,uint64 height,bytes32 blockHash,bytes32 stateRoot,bytes32 withdrawalsRoot,bytes32 validatorSetHash,bytes32 nextValidatorSetHash)")
 const CHECKPOINT_TYPE: vector<u8> =
@@ -29,8 +31,10 @@ public fun word_u256(x: u256): vector<u8> {
     out
 }
 
-/// A 20-byte address as a 32-byte ABI word (left-padded with zeros).
+/// A 20-byte address as a 32-byte ABI word (left-padded with zeros). Anything
+/// but 20 bytes aborts, so every word it gives is exactly one address.
 public fun word_address(addr: &vector<u8>): vector<u8> {
+    assert!(addr.length() == 20, EAddressLength);
     let mut out = vector[];
     let mut i = 0;
     while (i < 12) {
@@ -70,8 +74,13 @@ public fun checkpoint_preimage(
     out
 }
 
-/// keccak256(abi.encodePacked(address[] ascending, uint256[] powers)).
+/// keccak256(abi.encodePacked(address[] ascending, uint256[] powers)): one
+/// 32-byte word per address (exactly 20 bytes each, or it aborts) and per
+/// power, and as many powers as addresses. Fixed-width entries leave the
+/// hashed bytes one way to split back into a set (the anchor checks its
+/// order and powers).
 public fun validator_set_hash(validators: &vector<vector<u8>>, powers: &vector<u64>): vector<u8> {
+    assert!(validators.length() == powers.length(), ESetLength);
     let mut data = vector[];
     let mut i = 0;
     while (i < validators.length()) {
