@@ -54,20 +54,12 @@ export async function moveAttackTests(): Promise<string> {
   push("use pouw_settlement::anchor;");
   push("use pouw_settlement::vault_math;");
   push();
-  push("/// Synthetic member i: 12 zero bytes then i + 1 as 8 big-endian bytes (ascending in i).");
+  push("/// Synthetic member i: 12 zero bytes then i + 1 as 8 big-endian bytes (ascending in i), i.e.");
+  push("/// 18 zero bytes and i + 1 as 2 bytes for the i < 65535 used here.");
   push("fun synthetic(i: u64): vector<u8> {");
-  push("    let mut out = vector[];");
-  push("    let mut k = 0;");
-  push("    while (k < 12) {");
-  push("        out.push_back(0);");
-  push("        k = k + 1;");
-  push("    };");
-  push("    let w = vault_math::word_u64(i + 1);");
-  push("    k = 24;");
-  push("    while (k < 32) {");
-  push("        out.push_back(w[k]);");
-  push("        k = k + 1;");
-  push("    };");
+  push('    let mut out = x"000000000000000000000000000000000000";');
+  push("    out.push_back(((i + 1) >> 8) as u8);");
+  push("    out.push_back(((i + 1) & 0xff) as u8);");
   push("    out");
   push("}");
   push();
@@ -133,11 +125,12 @@ export async function moveAttackTests(): Promise<string> {
   push("/// Sets of 20-byte addresses hash to keccak256(abi.encodePacked(address[], uint256[])), as the TypeScript and Solidity code compute it.");
   push("#[test]");
   push("fun address_sets_hash_as_in_solidity() {");
-  // Every set presented with 20-byte entries, once: including those the anchor refuses for their
-  // order, powers or size (vault_math hashes them all alike; the anchor checks the shape).
+  // Every small set presented with 20-byte entries, once: including those the anchor refuses for
+  // their order or powers (vault_math hashes them all alike; the anchor checks the shape).
   const seen = new Set<string>();
   for (const sub of v.cases.flatMap((c) => c.submissions)) {
-    if (!sub.validators.every((a) => a.length === 42) || seen.has(sub.checkpoint.validatorSetHash)) continue;
+    // Large sets are left to the anchoring tests (their hashes are compared there); this test stays cheap.
+    if (sub.validators.length > 8 || !sub.validators.every((a) => a.length === 42) || seen.has(sub.checkpoint.validatorSetHash)) continue;
     seen.add(sub.checkpoint.validatorSetHash);
     const set = setExprs(sub.validators, sub.powers);
     push(`    assert!(vault_math::validator_set_hash(&${set.validators}, &${set.powers}) == ${x(sub.checkpoint.validatorSetHash)}, ${seen.size - 1});`);

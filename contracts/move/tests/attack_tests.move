@@ -6,20 +6,12 @@ module pouw_settlement::attack_tests;
 
 use pouw_settlement::{anchor, vault_math};
 
-/// Synthetic member i: 12 zero bytes then i + 1 as 8 big-endian bytes (ascending in i).
+/// Synthetic member i: 12 zero bytes then i + 1 as 8 big-endian bytes (ascending in i), i.e.
+/// 18 zero bytes and i + 1 as 2 bytes for the i < 65535 used here.
 fun synthetic(i: u64): vector<u8> {
-    let mut out = vector[];
-    let mut k = 0;
-    while (k < 12) {
-        out.push_back(0);
-        k = k + 1;
-    };
-    let w = vault_math::word_u64(i + 1);
-    k = 24;
-    while (k < 32) {
-        out.push_back(w[k]);
-        k = k + 1;
-    };
+    let mut out = x"000000000000000000000000000000000000";
+    out.push_back(((i + 1) >> 8) as u8);
+    out.push_back(((i + 1) & 0xff) as u8);
     out
 }
 
@@ -491,27 +483,19 @@ fun address_sets_hash_as_in_solidity() {
         0,
     );
     assert!(
-        vault_math::validator_set_hash(&with_synthetic(255, vector[x"36561ed3f164b1d0495e94a2a8f3518dd6278ac9"]), &ones_then(255, vector[1000])) == x"0c8f7512cc804be74e3bb61a734c4810fd9ada2cf3a579327a4d9be2eba85dd4",
+        vault_math::validator_set_hash(&vector[x"36561ed3f164b1d0495e94a2a8f3518dd6278ac9"], &vector[1]) == x"488b814718533531b5956c3c9e0598e4ef38ce4ed5b1ba4d61215182dc46beda",
         1,
     );
     assert!(
-        vault_math::validator_set_hash(&vector[x"36561ed3f164b1d0495e94a2a8f3518dd6278ac9"], &vector[1]) == x"488b814718533531b5956c3c9e0598e4ef38ce4ed5b1ba4d61215182dc46beda",
+        vault_math::validator_set_hash(&vector[x"36561ed3f164b1d0495e94a2a8f3518dd6278ac9", x"ffffffffffffffffffffffffffffffffffffffff"], &vector[100, 0]) == x"72f7783263890dd932fa232c67ac947ec9bc8d182e75fe0e7b8f25e2b796edda",
         2,
     );
     assert!(
-        vault_math::validator_set_hash(&with_synthetic(256, vector[x"36561ed3f164b1d0495e94a2a8f3518dd6278ac9"]), &ones_then(256, vector[1000])) == x"16eddecc8063b70e29348dba0f47798d1db604055d866ddcfbd50ba6450e4b33",
+        vault_math::validator_set_hash(&vector[x"ffffffffffffffffffffffffffffffffffffffff", x"36561ed3f164b1d0495e94a2a8f3518dd6278ac9"], &vector[1, 100]) == x"e72996f9bad9c6c56c846f44bae0564c8e968b117584f571d24a7cbf8e9789bf",
         3,
     );
     assert!(
-        vault_math::validator_set_hash(&vector[x"36561ed3f164b1d0495e94a2a8f3518dd6278ac9", x"ffffffffffffffffffffffffffffffffffffffff"], &vector[100, 0]) == x"72f7783263890dd932fa232c67ac947ec9bc8d182e75fe0e7b8f25e2b796edda",
-        4,
-    );
-    assert!(
-        vault_math::validator_set_hash(&vector[x"ffffffffffffffffffffffffffffffffffffffff", x"36561ed3f164b1d0495e94a2a8f3518dd6278ac9"], &vector[1, 100]) == x"e72996f9bad9c6c56c846f44bae0564c8e968b117584f571d24a7cbf8e9789bf",
-        5,
-    );
-    assert!(
         vault_math::validator_set_hash(&vector[x"36561ed3f164b1d0495e94a2a8f3518dd6278ac9", x"36561ed3f164b1d0495e94a2a8f3518dd6278ac9", x"6e1a8a9f9a88d24f8d2fd0ee157a05e66a6e5ff5"], &vector[60, 60, 50]) == x"efb7eb6069e6e06660d01d3fb0bade8e77388978f75935ed659c9d41fb49df75",
-        6,
+        4,
     );
 }
