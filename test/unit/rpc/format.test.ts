@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { encodeAddress } from "../../../node/crypto/address.ts";
 import { bodyJson } from "../../../node/rpc/format.ts";
-import { TX_TYPES, TxBody, TxSelector } from "../../../node/types/transaction.ts";
+import { ChallengeProof, CreateJob, TX_TYPES, TxBody, TxSelector } from "../../../node/types/transaction.ts";
 
 describe("bodyJson", () => {
   it("lists each body type's fields in schema order after its type", () => {
@@ -21,10 +21,10 @@ describe("bodyJson", () => {
     const cv = bodyJson({ selector: TxSelector.CreateValidator, value: { consensusKey: new Uint8Array(1312), anchorAddress: v, commissionBps: 500, amount: 1n } }, "CreateValidator");
     expect(cv).toMatchObject({ anchorAddress: "0x" + "07".repeat(20), commissionBps: 500, amount: "1" });
     expect(cv.consensusKey).toBe("0x" + "00".repeat(1312));
-    const spec = { ...TxBody.types[TxSelector.CreateJob]!.defaultValue().spec, layers: [784, 10], deadline: 90 };
+    const spec = { ...CreateJob.defaultValue().spec, layers: [784, 10], deadline: 90 };
     const job = bodyJson({ selector: TxSelector.CreateJob, value: { spec, reward: 3n, workerBond: 4n } }, "CreateJob");
     expect(job).toMatchObject({ reward: "3", workerBond: "4", spec: { layers: [784, 10], deadline: 90, datasetId: "0x" + "00".repeat(32) } });
-    const ch = bodyJson({ selector: TxSelector.ChallengeProof, value: { ...TxBody.types[TxSelector.ChallengeProof]!.defaultValue(), startBranch: [new Uint8Array(32).fill(1)] } }, "ChallengeProof");
+    const ch = bodyJson({ selector: TxSelector.ChallengeProof, value: { ...ChallengeProof.defaultValue(), startBranch: [new Uint8Array(32).fill(1)] } }, "ChallengeProof");
     expect(ch.startBranch).toEqual(["0x" + "01".repeat(32)]);
     expect(ch.endBranch).toEqual([]);
   });
