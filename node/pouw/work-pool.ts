@@ -1,6 +1,7 @@
 /**
  * Runs proving and verification in a worker thread, one request at a time
  * (a training job already fills a core). Progress is reported while proving.
+ * The thread keeps the process alive only while a request is in progress.
  */
 import { Worker } from "node:worker_threads";
 import type { DatasetInfo } from "../types/genesis.ts";
@@ -28,6 +29,7 @@ export class WorkThread {
       if (!p) return;
       if (m.kind === "progress") return p.onProgress?.(m.step, m.loss);
       this.pending.delete(m.id);
+      if (this.pending.size === 0) w.unref();
       if (m.kind === "done") p.resolve(m.result);
       else p.reject(new Error(m.message));
     });
@@ -36,6 +38,7 @@ export class WorkThread {
       for (const p of this.pending.values()) p.reject(new Error("the work thread exited"));
       this.pending.clear();
     });
+    // Idle, the thread does not keep the process alive; while it works for a caller, it does (run()).
     w.unref();
     return (this.worker = w);
   }
@@ -46,7 +49,9 @@ export class WorkThread {
         new Promise<T>((resolve, reject) => {
           const id = this.nextId++;
           this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, onProgress });
-          this.spawn().postMessage({ ...req, id } as WorkRequest);
+          const w = this.spawn();
+          w.ref(); // a `pouw worker` waiting on a proof has nothing else keeping it alive
+          w.postMessage({ ...req, id } as WorkRequest);
         }),
     );
     this.queue = job.catch(() => undefined);
