@@ -11,7 +11,9 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { generateKeyPair } from "@libp2p/crypto/keys";
 import { AccountKey, devValidatorLabel } from "../crypto/keys.ts";
+import { PouwClient } from "../client/client.ts";
 import { toHex } from "../util/hex.ts";
+import { CliError } from "./errors.ts";
 import { DEVNET_GENESIS_PATH, initHome, peerIdOf } from "./home.ts";
 
 export interface DevnetOptions {
@@ -66,13 +68,19 @@ export async function prepareDevnet(n: number, dir: string, rpcBase: number, p2p
   return { homes, rpc };
 }
 
+/** How long a validator may take to answer its first RPC call. */
+const START_TIMEOUT_MS = 120_000;
+
 export async function devnetCommand(o: DevnetOptions): Promise<void> {
   const n = Number(o.validators);
-  if (!Number.isInteger(n) || n < 1 || n > 64) throw new Error("--validators must be between 1 and 64");
+  if (!Number.isInteger(n) || n < 1 || n > 64) throw new CliError("BAD_FLAG", "--validators must be between 1 and 64");
   const dir = resolve(o.dir ?? `.pouw-devnet-${n}`);
   const { homes, rpc } = await prepareDevnet(n, dir, Number(o.rpcBasePort), Number(o.p2pBasePort));
   console.log(`devnet of ${n} validators in ${dir} (published keys: never hold value on them)`);
   for (const [i, url] of rpc.entries()) console.log(`  validator-${i}  RPC ${url}`);
+  let stopping = false;
+  /** Each validator's last `error: …` line (what `pouw start` says when it cannot start). */
+  const lastError = homes.map(() => "");
   const children: ChildProcess[] = homes.map((home, i) => {
     const args = [CLI, "start", "--home", home, ...(o.blockTime ? ["--block-time", o.blockTime] : [])];
     const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
@@ -83,7 +91,10 @@ export async function devnetCommand(o: DevnetOptions): Promise<void> {
         buf += d.toString();
         const lines = buf.split("\n");
         buf = lines.pop()!;
-        for (const l of lines) out.write(prefix + l + "\n");
+        for (const l of lines) {
+          if (l.startsWith("error: ")) lastError[i] = l.slice("error: ".length);
+          out.write(prefix + l + "\n");
+        }
       });
     };
     pipe(child.stdout!, process.stdout);
@@ -93,13 +104,52 @@ export async function devnetCommand(o: DevnetOptions): Promise<void> {
     });
     return child;
   });
-  let stopping = false;
+  const exited = children.map((c) => new Promise<number | null>((r) => (c.exitCode !== null ? r(c.exitCode) : c.on("exit", (code) => r(code)))));
+  const stopAll = async () => {
+    stopping = true;
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGTERM");
+    await Promise.all(exited);
+  };
   const stop = () => {
     if (stopping) return;
-    stopping = true;
-    for (const c of children) c.kill("SIGTERM");
-    void Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.on("exit", r))))).then(() => process.exit(0));
+    void stopAll().then(() => process.exit(0));
   };
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
+
+  // A validator that stops on its own with an error status (a port or home in use, a storage fault) stops the
+  // devnet: none is left running and its reason is the error. One killed by a signal or stopped cleanly is only reported.
+  const failed = new Promise<{ i: number; code: number | null }>((r) => exited.forEach((e, i) => void e.then((code) => code !== null && code !== 0 && r({ i, code }))));
+  const describe = (f: { i: number; code: number | null }) =>
+    f.i >= 0 ? `validator-${f.i} could not start: ${lastError[f.i] || `it exited with status ${f.code}`}; stopped the devnet` : `not every validator answered RPC within ${START_TIMEOUT_MS / 1000} s; stopped the devnet`;
+  const first = await Promise.race([
+    Promise.all(rpc.map((url) => untilServing(url, () => stopping))).then(() => null),
+    failed,
+    new Promise<{ i: number; code: null }>((r) => setTimeout(() => r({ i: -1, code: null }), START_TIMEOUT_MS).unref()),
+  ]);
+  if (stopping && !first) return;
+  if (first) {
+    await stopAll();
+    throw new CliError("VALIDATOR_DID_NOT_START", describe(first), { validator: first.i, exitCode: first.code });
+  }
+  console.log(`all ${n} validators are up; Ctrl-C stops them all`);
+  void failed.then(async (f) => {
+    if (stopping) return;
+    await stopAll();
+    console.error(`error: ${describe(f).replace("could not start", "stopped")}`);
+    process.exit(f.code ?? 1);
+  });
+}
+
+/** Resolves once the node at `url` answers pouw_chainInfo (or `cancelled()` says to give up). */
+async function untilServing(url: string, cancelled: () => boolean): Promise<void> {
+  const client = new PouwClient(url);
+  while (!cancelled()) {
+    try {
+      await client.chainInfo();
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
 }

@@ -1,6 +1,6 @@
 /**
  * The node's home directory:
- *   config.json          RPC address, log level, key file
+ *   config.json          RPC and P2P addresses, peers, log level, key file (pouw start's flags override each)
  *   genesis.json         the chain's genesis (pinned by hash in the database)
  *   keys/validator.json  the validator's ML-DSA seed (0600), apart from data
  *   keys/node_key.json   the libp2p identity (Ed25519), when networking is on
@@ -16,6 +16,7 @@ import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 import { AnchorKey } from "../crypto/anchor-key.ts";
 import type { AccountKey } from "../crypto/keys.ts";
 import { parseGenesis, type GenesisJson } from "../types/genesis.ts";
+import { CliError } from "./errors.ts";
 import { readKeyFile, writeKeyFile } from "./keyring.ts";
 
 export const DEVNET_GENESIS_PATH = fileURLToPath(new URL("../../genesis/devnet.json", import.meta.url));
@@ -105,9 +106,39 @@ export function peerIdOf(raw: Uint8Array): string {
   return peerIdFromPrivateKey(privateKeyFromRaw(raw)).toString();
 }
 
+/** pino's levels: what `logLevel` and `--log-level` may say. */
+export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
+
+const CONFIG_KEYS: readonly string[] = Object.keys(DEFAULT_HOME_CONFIG);
+
+/**
+ * Reads config.json over the defaults, checking each key's shape (a typo or a
+ * wrong type is one clear error, not a crash later). Keys it does not know are
+ * returned so the node can warn about them.
+ */
+export function readConfig(home: string): { config: HomeConfig; unknownKeys: string[] } {
+  const path = join(resolve(home), "config.json");
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, "utf8"));
+  } catch (e) {
+    throw new CliError("BAD_CONFIG", `${path} is not valid JSON: ${(e as Error).message}`);
+  }
+  if (!raw || typeof raw !== "object" || Array.isArray(raw)) throw new CliError("BAD_CONFIG", `${path} must hold a JSON object`);
+  const c = { ...DEFAULT_HOME_CONFIG, ...(raw as Partial<HomeConfig>) };
+  const bad = (key: string, want: string) => new CliError("BAD_CONFIG", `${path}: "${key}" must be ${want}, got ${JSON.stringify((c as unknown as Record<string, unknown>)[key])}`);
+  const isPort = (p: unknown) => Number.isInteger(p) && (p as number) >= 0 && (p as number) <= 65_535;
+  const strings = (x: unknown) => Array.isArray(x) && x.every((s) => typeof s === "string");
+  if (c.rpc !== null && (typeof c.rpc !== "object" || typeof c.rpc.host !== "string" || !isPort(c.rpc.port))) throw bad("rpc", '{ "host": "127.0.0.1", "port": 8750 } or null');
+  if (c.p2p !== null && (typeof c.p2p !== "object" || !strings(c.p2p.listen) || !strings(c.p2p.peers))) throw bad("p2p", '{ "listen": ["/ip4/…/tcp/…"], "peers": [] } or null');
+  if (typeof c.logLevel !== "string" || !(LOG_LEVELS as readonly string[]).includes(c.logLevel)) throw bad("logLevel", `one of ${LOG_LEVELS.join(", ")}`);
+  if (c.validatorKeyFile !== null && typeof c.validatorKeyFile !== "string") throw bad("validatorKeyFile", "a path relative to the home, or null");
+  return { config: c, unknownKeys: Object.keys(raw).filter((k) => !CONFIG_KEYS.includes(k)) };
+}
+
 export function loadHome(home: string): LoadedHome {
-  if (!isInitialised(home)) throw new Error(`${resolve(home)} is not initialised (run \`pouw init --home ${home}\`)`);
-  const config = { ...DEFAULT_HOME_CONFIG, ...(JSON.parse(readFileSync(join(home, "config.json"), "utf8")) as Partial<HomeConfig>) };
+  if (!isInitialised(home)) throw new CliError("BAD_FLAG", `${resolve(home)} is not initialised (run \`pouw init --home ${home}\`)`);
+  const { config } = readConfig(home);
   const genesisJson = readFileSync(join(home, "genesis.json"), "utf8");
   const validatorKey = config.validatorKeyFile ? readKeyFile(join(home, config.validatorKeyFile)) : null;
   const nodeKeyPath = join(home, NODE_KEY_FILE);

@@ -3,8 +3,10 @@ import { randomBytes } from "node:crypto";
 import { PouwClient, type JobInfo } from "../client/client.ts";
 import { checkpointCount, f32ToBits, targetFields, validateJobSpec } from "../pouw/training.ts";
 import { TxSelector, type JobSpecT } from "../types/transaction.ts";
+import { encodeAddress } from "../crypto/address.ts";
 import { fromHex, isHex } from "../util/hex.ts";
 import { formatPouw, parsePouw } from "./amount.ts";
+import { Keyring, resolveAddress } from "./keyring.ts";
 import { send, type SendOptions } from "./tx.ts";
 
 export interface JobCreateOptions extends SendOptions {
@@ -47,6 +49,8 @@ export function parseTarget(s: string): { targetMetric: number; targetThreshold:
 }
 
 export async function jobCreateCommand(o: JobCreateOptions): Promise<void> {
+  const reward = parsePouw(o.reward, "--reward");
+  const workerBond = parsePouw(o.bond, "--bond");
   const client = new PouwClient(o.rpc);
   const info = await client.chainInfo();
   const ds = info.datasets.find((d) => d.name === o.dataset || d.id === o.dataset);
@@ -67,8 +71,6 @@ export async function jobCreateCommand(o: JobCreateOptions): Promise<void> {
     deadline: info.height + positiveInt(o.deadline, "--deadline"),
   };
   validateJobSpec(spec, ds); // the same checks the chain makes, before paying a fee
-  const reward = parsePouw(o.reward);
-  const workerBond = parsePouw(o.bond);
   const r = await send(
     o,
     { selector: TxSelector.CreateJob, value: { spec, reward, workerBond } },
@@ -113,7 +115,7 @@ export async function jobShowCommand(id: string, o: { rpc: string; json?: boolea
 export async function jobListCommand(o: { rpc: string; status?: string; requester?: string; limit?: string; json?: boolean }): Promise<void> {
   const list = await new PouwClient(o.rpc).listJobs({
     ...(o.status ? { status: o.status as JobInfo["status"] } : {}),
-    ...(o.requester ? { requester: o.requester } : {}),
+    ...(o.requester ? { requester: encodeAddress(resolveAddress(new Keyring(), o.requester, "--requester")) } : {}),
     ...(o.limit ? { limit: positiveInt(o.limit, "--limit") } : {}),
   });
   if (o.json) {

@@ -4,10 +4,12 @@
  * devnet's published account keys, which need no file.
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
-import { homedir } from "node:os";
 import { join } from "node:path";
+import { ADDRESS_PREFIX, decodeAddress } from "../crypto/address.ts";
 import { AccountKey, devAccountLabel, devValidatorLabel } from "../crypto/keys.ts";
 import { fromHex, isHex, toHex } from "../util/hex.ts";
+import { defaultHome } from "./default-home.ts";
+import { CliError } from "./errors.ts";
 
 export interface KeyFile {
   name: string;
@@ -16,8 +18,9 @@ export interface KeyFile {
   seed: string;
 }
 
+/** $POUW_KEYRING, else `keyring/` in the default home ($POUW_HOME or ~/.pouw). */
 export function defaultKeyring(): string {
-  return process.env.POUW_KEYRING ?? join(homedir(), ".pouw", "keyring");
+  return process.env.POUW_KEYRING ?? join(defaultHome(), "keyring");
 }
 
 const NAME_RE = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -43,6 +46,27 @@ export function readKeyFile(path: string): AccountKey {
   return key;
 }
 
+const HEX_ADDRESS = /^0x[0-9a-f]*$/i;
+const POUW_ADDRESS = new RegExp(`^${ADDRESS_PREFIX}1`, "i");
+
+/**
+ * What a user gives where an address is expected: a `pouw1…` address (all
+ * lower or all upper case), a key name or dev:N. A hex `0x…` address, or a
+ * `pouw1…` one that does not decode, is refused naming `flag` and why.
+ */
+export function resolveAddress(keyring: Keyring, who: string, flag = ""): Uint8Array {
+  const what = flag ? `${flag} ${who}` : who;
+  if (HEX_ADDRESS.test(who)) throw new CliError("BAD_ADDRESS", `${what} is an EVM/hex address, not a pouw address (pouw1…)`);
+  if (POUW_ADDRESS.test(who)) {
+    try {
+      return decodeAddress(who);
+    } catch (e) {
+      throw new CliError("BAD_ADDRESS", `${what} is not a valid pouw address (${(e as Error).message})`);
+    }
+  }
+  return keyring.get(who).address;
+}
+
 export class Keyring {
   readonly dir: string;
 
@@ -55,18 +79,21 @@ export class Keyring {
     return join(this.dir, `${name}.json`);
   }
 
-  /** A named key, or `dev:N` / `devval:N` for the devnet's published keys. */
+  /** A named key, or `dev:N` / `devval:N` for the devnet's published keys. An address is refused: it cannot sign. */
   get(name: string): AccountKey {
     const dev = /^dev:(\d+)$/.exec(name);
     if (dev) return AccountKey.fromLabel(devAccountLabel(Number(dev[1])));
     const val = /^devval:(\d+)$/.exec(name);
     if (val) return AccountKey.fromLabel(devValidatorLabel(Number(val[1])));
+    if (HEX_ADDRESS.test(name)) throw new CliError("BAD_ADDRESS", `${name} is an EVM/hex address, not a pouw address (pouw1…) or a key name`);
+    if (POUW_ADDRESS.test(name)) throw new CliError("BAD_ADDRESS", `${name} is an address, not a key: signing needs a key name from the keyring (pouw keys list) or dev:N`);
     const p = this.path(name);
     if (!existsSync(p)) throw new Error(`no key "${name}" in ${this.dir} (create one with \`pouw keys new --name ${name}\`)`);
     return readKeyFile(p);
   }
 
   add(name: string, key: AccountKey): string {
+    if (HEX_ADDRESS.test(name) || POUW_ADDRESS.test(name)) throw new CliError("BAD_FLAG", `key name "${name}" looks like an address; choose another name`);
     const p = this.path(name);
     writeKeyFile(p, name, key);
     return p;

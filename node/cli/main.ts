@@ -10,8 +10,12 @@ import { NODE_VERSION } from "../node.ts";
 import { formatPouw } from "./amount.ts";
 import { DEVNET_GENESIS_PATH, initHome, loadHome, peerIdOf } from "./home.ts";
 import { jobCancelCommand, jobCreateCommand, jobListCommand, jobShowCommand } from "./job.ts";
-import { Keyring, readKeyFile } from "./keyring.ts";
-import { startCommand } from "./start.ts";
+import { Keyring, readKeyFile, resolveAddress } from "./keyring.ts";
+import { encodeAddress } from "../crypto/address.ts";
+import { parsePort, startCommand } from "./start.ts";
+import { resolveHome } from "./default-home.ts";
+import { exitCodeOf } from "./errors.ts";
+import { resolve } from "node:path";
 import { workerCommand } from "./worker.ts";
 import { devnetCommand } from "./devnet.ts";
 import { createValidatorCommand, delegateCommand, describeRpcError, transferCommand, undelegateCommand, unjailCommand, withdrawRewardsCommand } from "./tx.ts";
@@ -25,7 +29,7 @@ const keyringOption = () => new Option("--keyring <dir>", "key directory (defaul
 program
   .command("init")
   .description("create a node home directory from a genesis file")
-  .option("--home <dir>", "home directory", ".pouw")
+  .option("--home <dir>", "home directory (default $POUW_HOME, else ~/.pouw)")
   .option("--genesis <file>", "genesis file", DEVNET_GENESIS_PATH)
   .option("--validator-key <file>", "use this key file as the validator key")
   .option("--dev-validator <n>", "use the devnet's published validator key n (INSECURE, devnet only)")
@@ -35,12 +39,15 @@ program
   .option("--p2p-host <host>", "P2P bind address", "127.0.0.1")
   .option("--peers <multiaddrs>", "comma-separated peers (/ip4/…/tcp/…/p2p/<peer id>)", "")
   .action(async (o) => {
+    const home = resolveHome(o.home);
+    const rpcPort = parsePort(o.rpcPort, "--rpc-port");
+    const p2pPort = o.p2pPort !== undefined ? parsePort(o.p2pPort, "--p2p-port") : undefined;
     const key = o.validatorKey ? readKeyFile(o.validatorKey) : o.devValidator !== undefined ? new Keyring().get(`devval:${o.devValidator}`) : null;
-    const p2p = o.p2pPort !== undefined ? { listen: [`/ip4/${o.p2pHost}/tcp/${Number(o.p2pPort)}`], peers: splitList(o.peers) } : null;
-    await initHome(o.home, { genesisPath: o.genesis, validatorKey: key, rpcPort: Number(o.rpcPort), rpcHost: o.rpcHost, p2p });
-    const node = loadHome(o.home).nodeKey;
+    const p2p = p2pPort !== undefined ? { listen: [`/ip4/${o.p2pHost}/tcp/${p2pPort}`], peers: splitList(o.peers) } : null;
+    await initHome(home, { genesisPath: o.genesis, validatorKey: key, rpcPort, rpcHost: o.rpcHost, p2p });
+    const node = loadHome(home).nodeKey;
     const anchor = key ? `\n  anchor address ${AnchorKey.fromSeed(key.seed).address} (signs checkpoints; put it in genesis or CreateValidator)` : "";
-    console.log(`initialised ${o.home}${key ? ` (validator ${key.bech32})` : " (non-validating)"}${anchor}${node ? `\n  peer id ${peerIdOf(node)}` : ""}`);
+    console.log(`initialised ${resolve(home)}${key ? ` (validator ${key.bech32})` : " (non-validating)"}${anchor}${node ? `\n  peer id ${peerIdOf(node)}` : ""}`);
   });
 
 program
@@ -56,7 +63,7 @@ program
 program
   .command("start")
   .description("run a node")
-  .option("--home <dir>", "home directory (default ./.pouw-devnet with --devnet, else ~/.pouw)")
+  .option("--home <dir>", "home directory (default ./.pouw-devnet with --devnet, else $POUW_HOME, else ~/.pouw)")
   .option("--devnet", "initialise the home from the embedded devnet genesis if needed")
   .option("--rpc-host <host>", "override the JSON-RPC bind address")
   .option("--rpc-port <port>", "override the JSON-RPC port")
@@ -69,8 +76,11 @@ program
   .option("--rpc-blob-quota-mb <MiB>", "bytes of pouw_putBlob blobs nothing references yet that the node holds (default 256)")
   .option("--rpc-blob-ttl <seconds>", "delete a pouw_putBlob blob no proof references after this long (default 600)")
   .option("--block-time <ms>", "override the block time (testing)")
+  .option("--p2p-port <port>", "override the P2P listen port (turns networking on for a home without it)")
+  .option("--p2p-host <host>", "override the P2P bind address")
   .option("--peers <multiaddrs>", "comma-separated peers to add to the configured ones")
-  .option("--log-level <level>", "trace|debug|info|warn|error", process.env.POUW_LOG_LEVEL ?? "info")
+  // No default here: it would mask config.json's logLevel (flag, else $POUW_LOG_LEVEL, else config, else info).
+  .option("--log-level <level>", "trace|debug|info|warn|error (default $POUW_LOG_LEVEL, else config.json logLevel, else info)")
   .option("--json-logs", "JSON log lines even on a terminal")
   .option("--worker <key>", "also run the built-in worker, training open jobs and paid to this key (default with --devnet: dev:1)")
   .option("--no-worker", "do not run the built-in worker")
@@ -315,7 +325,7 @@ program
   .addOption(keyringOption())
   .option("--json", "JSON output")
   .action(async (who, o) => {
-    const address = who.startsWith("pouw1") ? who : new Keyring(o.keyring).get(who).bech32;
+    const address = encodeAddress(resolveAddress(new Keyring(o.keyring), who));
     const acc = await new PouwClient(o.rpc).getAccount(address, { proof: false });
     console.log(o.json ? JSON.stringify(acc) : `${acc.address}: ${formatPouw(acc.balance)} POUW, nonce ${acc.nonce} (height ${acc.height})`);
   });
@@ -333,5 +343,5 @@ program
 
 program.parseAsync().catch((e) => {
   console.error(`error: ${describeRpcError(e)}`);
-  process.exit(1);
+  process.exit(exitCodeOf(e));
 });

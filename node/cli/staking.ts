@@ -1,7 +1,8 @@
 /** `pouw validators` and `pouw delegations`: the staking state over RPC. */
 import { PouwClient } from "../client/client.ts";
 import { formatPouw } from "./amount.ts";
-import { Keyring } from "./keyring.ts";
+import { encodeAddress } from "../crypto/address.ts";
+import { Keyring, resolveAddress } from "./keyring.ts";
 
 export async function validatorsCommand(o: { rpc: string; all?: boolean; json?: boolean }): Promise<void> {
   const set = await new PouwClient(o.rpc).getValidators({ all: o.all ?? false });
@@ -25,7 +26,7 @@ export async function validatorsCommand(o: { rpc: string; all?: boolean; json?: 
 }
 
 export async function delegationsCommand(who: string, o: { rpc: string; keyring?: string; json?: boolean }): Promise<void> {
-  const address = who.startsWith("pouw1") ? who : new Keyring(o.keyring).get(who).bech32;
+  const address = encodeAddress(resolveAddress(new Keyring(o.keyring), who));
   const d = await new PouwClient(o.rpc).getDelegations(address);
   if (o.json) {
     console.log(JSON.stringify(d));

@@ -7,7 +7,11 @@ import { PouwNode } from "../node.ts";
 import type { RpcServerOptions } from "../rpc/server.ts";
 import { createLogger, type Logger } from "../util/logger.ts";
 import { asStorageFault, freeBytes, isStorageFault, StorageFault, storageFaultLine } from "../util/storage-fault.ts";
-import { DEVNET_GENESIS_PATH, initHome, isInitialised, loadHome } from "./home.ts";
+import { generateKeyPair } from "@libp2p/crypto/keys";
+import { defaultHome } from "./default-home.ts";
+import { CliError, EXIT } from "./errors.ts";
+import { DEVNET_GENESIS_PATH, initHome, isInitialised, loadHome, LOG_LEVELS, peerIdOf, readConfig, writeNodeKey, type HomeConfig, type P2pConfig } from "./home.ts";
+import { createFailure, startFailure } from "./start-errors.ts";
 import { Keyring } from "./keyring.ts";
 import { startWorker } from "./worker.ts";
 
@@ -28,6 +32,9 @@ export interface StartOptions {
   logLevel?: string;
   jsonLogs?: boolean;
   blockTime?: string;
+  /** Override config.json's P2P listen address (and turn networking on). */
+  p2pHost?: string;
+  p2pPort?: string;
   peers?: string;
   /** A key name for the built-in worker, or false (--no-worker). */
   worker?: string | boolean;
@@ -37,7 +44,7 @@ export interface StartOptions {
 }
 
 /** sysexits.h EX_IOERR: the exit status after a storage fault (the disk refused a write). */
-export const EXIT_STORAGE_FAULT = 74;
+export const EXIT_STORAGE_FAULT = EXIT.STORAGE_FAULT;
 
 /** Logs a storage fault met before the node existed (opening the database, writing genesis) and exits. */
 function exitOnStorageFault(logger: Logger, e: unknown, home: string): never {
@@ -68,23 +75,83 @@ export function rpcLimits(opts: StartOptions): Partial<RpcServerOptions> {
   return out;
 }
 
-/** `pouw start`: runs a node until SIGINT/SIGTERM. With --devnet, initialises ./.pouw-devnet from the embedded genesis first. */
-export async function startCommand(opts: StartOptions): Promise<void> {
-  const home = opts.home ?? (opts.devnet ? ".pouw-devnet" : join(process.env.HOME ?? ".", ".pouw"));
-  const limits = rpcLimits(opts); // bad flags fail before anything is written
-  const logger = createLogger({ level: opts.logLevel, pretty: opts.jsonLogs ? false : undefined });
-  if (opts.devnet && !isInitialised(home)) {
-    await initHome(home, { genesisPath: DEVNET_GENESIS_PATH, validatorKey: AccountKey.fromLabel(devValidatorLabel(0)) });
-    logger.warn({ home }, "Initialised a DEVNET home: its validator and funded accounts use PUBLISHED keys; never hold value on them");
+/** A TCP port given to `flag`: a whole number 0 … 65535 (0: any free port). */
+export function parsePort(text: string, flag: string): number {
+  if (!/^\d{1,5}$/.test(text.trim()) || Number(text) > 65_535) throw new CliError("BAD_FLAG", `${flag} must be a port number from 0 to 65535, got "${text}"`);
+  return Number(text);
+}
+
+const splitList = (s: string | undefined): string[] => (s ?? "").split(",").map((x) => x.trim()).filter(Boolean);
+const tcpAddr = (host: string, port: number) => `/${host.includes(":") ? "ip6" : "ip4"}/${host}/tcp/${port}`;
+
+/**
+ * The JSON-RPC listener: config.json's `rpc` with --rpc-host / --rpc-port over
+ * it (either flag turns RPC on for a home whose config has `"rpc": null`).
+ */
+export function resolveRpc(config: HomeConfig, opts: StartOptions): { host: string; port: number } | null {
+  const port = opts.rpcPort !== undefined ? parsePort(opts.rpcPort, "--rpc-port") : undefined;
+  if (!config.rpc && port === undefined && opts.rpcHost === undefined) return null;
+  return { host: opts.rpcHost ?? config.rpc?.host ?? "127.0.0.1", port: port ?? config.rpc?.port ?? 8750 };
+}
+
+/**
+ * Networking: config.json's `p2p` with --p2p-host / --p2p-port replacing its
+ * listen address and --peers added to its peers. --p2p-port turns networking
+ * on for a home initialised without it.
+ */
+export function resolveP2p(config: HomeConfig, opts: StartOptions): P2pConfig | null {
+  const port = opts.p2pPort !== undefined ? parsePort(opts.p2pPort, "--p2p-port") : undefined;
+  const extra = splitList(opts.peers);
+  if (!config.p2p && port === undefined) {
+    if (opts.p2pHost !== undefined || extra.length > 0) throw new CliError("BAD_FLAG", `${opts.p2pHost !== undefined ? "--p2p-host" : "--peers"} needs networking, which this home's config.json leaves off ("p2p": null): add --p2p-port`);
+    return null;
   }
-  if (opts.devnet && isInitialised(home) && readFileSync(join(home, "genesis.json"), "utf8") !== readFileSync(DEVNET_GENESIS_PATH, "utf8")) {
+  let listen = config.p2p?.listen ?? [];
+  if (port !== undefined || opts.p2pHost !== undefined) {
+    const m = /^\/ip[46]\/([^/]+)\/tcp\/(\d+)/.exec(listen[0] ?? "");
+    listen = [tcpAddr(opts.p2pHost ?? m?.[1] ?? "127.0.0.1", port ?? (m ? Number(m[2]) : 8760))];
+  }
+  return { listen, peers: [...(config.p2p?.peers ?? []), ...extra] };
+}
+
+/** The log level: --log-level, else $POUW_LOG_LEVEL, else config.json's logLevel (default info). */
+export function resolveLogLevel(config: HomeConfig, opts: StartOptions): string {
+  const [level, from] = opts.logLevel !== undefined ? [opts.logLevel, "--log-level"] : process.env.POUW_LOG_LEVEL ? [process.env.POUW_LOG_LEVEL, "$POUW_LOG_LEVEL"] : [config.logLevel, "config.json logLevel"];
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new CliError("BAD_FLAG", `${from} must be one of ${LOG_LEVELS.join(", ")}, got "${level}"`);
+  return level;
+}
+
+/**
+ * `pouw start`: runs a node until SIGINT/SIGTERM. The home is --home, else
+ * $POUW_HOME, else ~/.pouw; with --devnet, ./.pouw-devnet (initialised from
+ * the embedded genesis if needed). Flags override config.json key by key.
+ */
+export async function startCommand(opts: StartOptions): Promise<void> {
+  const home = opts.home ?? (opts.devnet ? ".pouw-devnet" : defaultHome());
+  const limits = rpcLimits(opts); // bad flags fail before anything is written
+  if (opts.rpcPort !== undefined) parsePort(opts.rpcPort, "--rpc-port");
+  if (opts.p2pPort !== undefined) parsePort(opts.p2pPort, "--p2p-port");
+  const initDevnet = opts.devnet === true && !isInitialised(home);
+  if (initDevnet) await initHome(home, { genesisPath: DEVNET_GENESIS_PATH, validatorKey: AccountKey.fromLabel(devValidatorLabel(0)) });
+  if (opts.devnet && readFileSync(join(home, "genesis.json"), "utf8") !== readFileSync(DEVNET_GENESIS_PATH, "utf8")) {
     // A home from an earlier release: its chain (and data format) is not this devnet's.
     throw new Error(`${home} holds an older devnet genesis than this release's; remove it (rm -rf ${home}) to start the current devnet`);
   }
   const loaded = loadHome(home);
-  const rpc = loaded.config.rpc
-    ? { host: opts.rpcHost ?? loaded.config.rpc.host, port: opts.rpcPort !== undefined ? Number(opts.rpcPort) : loaded.config.rpc.port, ...limits }
-    : null;
+  const logger = createLogger({ level: resolveLogLevel(loaded.config, opts), pretty: opts.jsonLogs ? false : undefined });
+  if (initDevnet) logger.warn({ home }, "Initialised a DEVNET home: its validator and funded accounts use PUBLISHED keys; never hold value on them");
+  const { unknownKeys } = readConfig(home);
+  if (unknownKeys.length > 0) logger.warn({ home, keys: unknownKeys }, "config.json has keys this node does not know: ignored");
+  const rpcAddr = resolveRpc(loaded.config, opts);
+  const rpc = rpcAddr ? { ...rpcAddr, ...limits } : null;
+  const p2p = resolveP2p(loaded.config, opts);
+  let nodeKey = loaded.nodeKey;
+  if (p2p && !nodeKey) {
+    // Networking turned on by flag: give the home a lasting libp2p identity, as `pouw init --p2p-port` does.
+    nodeKey = (await generateKeyPair("Ed25519")).raw;
+    writeNodeKey(home, nodeKey);
+    logger.info({ peerId: peerIdOf(nodeKey) }, "Created the node's P2P key (keys/node_key.json)");
+  }
   const chainId = (JSON.parse(loaded.genesisJson) as { chainId: string }).chainId;
   const targets: AnchorTarget[] = [];
   if (opts.relayEvm) targets.push(await evmTargetFromDeployment(opts.relayEvm, chainId));
@@ -99,18 +166,12 @@ export async function startCommand(opts: StartOptions): Promise<void> {
     logger,
     metrics: true,
     blockTimeMs: opts.blockTime !== undefined ? Number(opts.blockTime) : undefined,
-    network: loaded.config.p2p
-      ? {
-          listen: loaded.config.p2p.listen,
-          bootstrap: [...loaded.config.p2p.peers, ...(opts.peers ?? "").split(",").map((x) => x.trim()).filter(Boolean)],
-          ...(loaded.nodeKey ? { peerKey: loaded.nodeKey } : {}),
-        }
-      : null,
+    network: p2p ? { listen: p2p.listen, bootstrap: p2p.peers, ...(nodeKey ? { peerKey: nodeKey } : {}) } : null,
     // Fail-stop: the node has logged the fault and stopped signing; exit now, without a graceful close that needs the disk.
     // The database is consistent as it is (every commit is one synced batch), and so is the next start.
     onStorageFault: () => process.exit(EXIT_STORAGE_FAULT),
   });
-  const node = await create.catch((e: unknown) => (isStorageFault(e) ? exitOnStorageFault(logger, e, home) : Promise.reject(e)));
+  const node = await create.catch((e: unknown) => (isStorageFault(e) ? exitOnStorageFault(logger, e, home) : Promise.reject(createFailure(e, home, p2p?.listen ?? []))));
   // A storage fault that escaped every handler (an unhandled rejection or exception) stops the node the same way.
   process.on("uncaughtExceptionMonitor", (err) => {
     if (!isStorageFault(err)) return;
@@ -127,7 +188,8 @@ export async function startCommand(opts: StartOptions): Promise<void> {
   };
   process.on("SIGINT", () => void stop("SIGINT"));
   process.on("SIGTERM", () => void stop("SIGTERM"));
-  await node.start();
+  // A port in use (RPC or P2P) is one line and its own exit status (main.ts), with nothing signed yet.
+  await node.start().catch((e: unknown) => Promise.reject(startFailure(e, p2p?.listen ?? [])));
   if (loaded.validatorKey) logger.info({ validator: loaded.validatorKey.bech32, home }, "Validating");
   for (const t of targets) logger.info({ target: t.name }, "Relaying checkpoints");
   const workerKey = typeof opts.worker === "string" ? opts.worker : opts.worker !== false && opts.devnet ? "dev:1" : null;

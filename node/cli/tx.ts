@@ -1,13 +1,13 @@
 /** `pouw tx …`: build, sign, submit and follow transactions (transfer and staking). */
 import { AnchorKey } from "../crypto/anchor-key.ts";
-import { decodeAddress, encodeAddress } from "../crypto/address.ts";
+import { encodeAddress } from "../crypto/address.ts";
 import { PouwClient, PouwRpcError } from "../client/client.ts";
-import { signAndSubmit } from "../client/send.ts";
+import { signAndSubmit, type SendOverrides } from "../client/send.ts";
 import type { AccountKey } from "../crypto/keys.ts";
 import { TxSelector, type TransactionT } from "../types/transaction.ts";
 import { fromHex, isHex } from "../util/hex.ts";
-import { formatPouw, parsePouw } from "./amount.ts";
-import { Keyring, readKeyFile } from "./keyring.ts";
+import { formatPouw, parsePouw, parseWhole } from "./amount.ts";
+import { Keyring, readKeyFile, resolveAddress } from "./keyring.ts";
 
 export interface SendOptions {
   from: string;
@@ -25,9 +25,13 @@ export interface TransferOptions extends SendOptions {
   amount: string;
 }
 
-/** A pouw1… address, a key name or dev:N. */
-function resolveAddress(keyring: Keyring, who: string): Uint8Array {
-  return who.startsWith("pouw1") ? decodeAddress(who) : keyring.get(who).address;
+/** --tip, --max-fee (units per gas) and --nonce, each checked against its u64 field. */
+export function sendOverrides(opts: Pick<SendOptions, "tip" | "maxFee" | "nonce">): SendOverrides {
+  return {
+    ...(opts.tip !== undefined ? { tip: parseWhole(opts.tip, "--tip", "fee per gas (units)") } : {}),
+    ...(opts.maxFee !== undefined ? { maxFee: parseWhole(opts.maxFee, "--max-fee", "fee per gas (units)") } : {}),
+    ...(opts.nonce !== undefined ? { nonce: parseWhole(opts.nonce, "--nonce", "nonce") } : {}),
+  };
 }
 
 /**
@@ -36,13 +40,10 @@ function resolveAddress(keyring: Keyring, who: string): Uint8Array {
  * (unless --no-wait) follows it to finality. `what` describes it on the terminal.
  */
 export async function send(opts: SendOptions, body: TransactionT["body"], what: string): Promise<{ hash: string; success: boolean }> {
+  const overrides = sendOverrides(opts); // bad numbers fail before the key is read or the node asked
   const key = new Keyring(opts.keyring).get(opts.from);
   const client = new PouwClient(opts.rpc);
-  const { hash, nonce } = await signAndSubmit(client, key, body, {
-    ...(opts.tip !== undefined ? { tip: BigInt(opts.tip) } : {}),
-    ...(opts.maxFee !== undefined ? { maxFee: BigInt(opts.maxFee) } : {}),
-    ...(opts.nonce !== undefined ? { nonce: BigInt(opts.nonce) } : {}),
-  });
+  const { hash, nonce } = await signAndSubmit(client, key, body, overrides);
   const out = (o: Record<string, unknown>, text: string) => console.log(opts.json ? JSON.stringify(o) : text);
   if (!opts.wait) {
     out({ hash, status: "pending" }, `${what}\n  tx ${hash} pending`);
@@ -66,7 +67,7 @@ export async function send(opts: SendOptions, body: TransactionT["body"], what: 
 
 export async function transferCommand(opts: TransferOptions): Promise<void> {
   const keyring = new Keyring(opts.keyring);
-  const to = resolveAddress(keyring, opts.to);
+  const to = resolveAddress(keyring, opts.to, "--to");
   const amount = parsePouw(opts.amount);
   const from = keyring.get(opts.from);
   await send(opts, { selector: TxSelector.Transfer, value: { to, amount } }, `sent ${formatPouw(amount)} POUW from ${from.bech32} to ${encodeAddress(to)}`);
@@ -110,7 +111,7 @@ export async function createValidatorCommand(opts: CreateValidatorOptions): Prom
 
 export async function delegateCommand(opts: SendOptions & { validator: string; amount: string }): Promise<void> {
   const keyring = new Keyring(opts.keyring);
-  const validator = resolveAddress(keyring, opts.validator);
+  const validator = resolveAddress(keyring, opts.validator, "--validator");
   const amount = parsePouw(opts.amount);
   await send(opts, { selector: TxSelector.Delegate, value: { validator, amount } }, `delegate ${formatPouw(amount)} POUW to ${encodeAddress(validator)}`);
 }
@@ -118,7 +119,7 @@ export async function delegateCommand(opts: SendOptions & { validator: string; a
 /** `--shares all` undelegates the whole delegation (looked up over RPC). */
 export async function undelegateCommand(opts: SendOptions & { validator: string; shares: string }): Promise<void> {
   const keyring = new Keyring(opts.keyring);
-  const validator = resolveAddress(keyring, opts.validator);
+  const validator = resolveAddress(keyring, opts.validator, "--validator");
   let shares: bigint;
   if (opts.shares === "all") {
     const mine = await new PouwClient(opts.rpc).getDelegations(keyring.get(opts.from).bech32);
@@ -126,8 +127,7 @@ export async function undelegateCommand(opts: SendOptions & { validator: string;
     if (!d) throw new Error(`${opts.from} has no delegation to ${encodeAddress(validator)}`);
     shares = BigInt(d.shares);
   } else {
-    if (!/^\d+$/.test(opts.shares)) throw new Error(`--shares must be a whole number of shares or "all"`);
-    shares = BigInt(opts.shares);
+    shares = parseWhole(opts.shares, "--shares", "number of shares");
   }
   await send(opts, { selector: TxSelector.Undelegate, value: { validator, shares } as TransactionT["body"]["value"] }, `undelegate ${shares} shares from ${encodeAddress(validator)}`);
 }
@@ -138,7 +138,7 @@ export async function unjailCommand(opts: SendOptions): Promise<void> {
 
 export async function withdrawRewardsCommand(opts: SendOptions & { validator?: string }): Promise<void> {
   const keyring = new Keyring(opts.keyring);
-  const validator = opts.validator ? resolveAddress(keyring, opts.validator) : new Uint8Array(20);
+  const validator = opts.validator ? resolveAddress(keyring, opts.validator, "--validator") : new Uint8Array(20);
   await send(opts, { selector: TxSelector.WithdrawRewards, value: { validator } }, `withdraw rewards${opts.validator ? ` from ${encodeAddress(validator)}` : " from every delegation"}`);
 }
 

@@ -56,7 +56,7 @@ export async function workerCommand(o: { from: string; rpc: string; keyring?: st
     key,
     thread,
     logger,
-    minReward: parsePouw(o.minReward),
+    minReward: parsePouw(o.minReward, "--min-reward"),
     onProgress: progressReporter(logger, process.stderr.isTTY === true),
   });
   logger.info({ worker: key.bech32, rpc: o.rpc }, "Worker looking for jobs");

@@ -38,6 +38,8 @@ export interface WithdrawalProofInfo {
   proof: `0x${string}`[] | null;
 }
 
+export { ClientError, type ClientErrorCode } from "./fits.ts";
+
 export class PouwRpcError extends Error {
   /** JSON-RPC error code (-32xxx). */
   readonly rpcCode: number;

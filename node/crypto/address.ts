@@ -18,13 +18,19 @@ export function encodeAddress(address: Uint8Array): string {
   return bech32m.encode(ADDRESS_PREFIX, bech32m.toWords(address));
 }
 
-/** Parses a `pouw1…` bech32m address; throws `TypeError` with the reason on anything else. */
+/**
+ * Parses a `pouw1…` bech32m address (all lower or, per BIP-173, all upper
+ * case; mixed case is invalid); throws `TypeError` with the reason on
+ * anything else, saying so when it is an EVM/hex `0x…` address.
+ */
 export function decodeAddress(text: string): Uint8Array {
+  if (/^0x[0-9a-f]*$/i.test(text)) throw new TypeError(`${text} is an EVM/hex address, not a pouw address (${ADDRESS_PREFIX}1…)`);
   let decoded;
   try {
     decoded = bech32m.decode(text as `${string}1${string}`);
   } catch (e) {
-    throw new TypeError(`invalid bech32m address: ${(e as Error).message}`);
+    const mixed = text !== text.toLowerCase() && text !== text.toUpperCase();
+    throw new TypeError(`invalid bech32m address: ${mixed ? "mixed upper and lower case (an address is all lower or all upper case)" : (e as Error).message}`);
   }
   if (decoded.prefix !== ADDRESS_PREFIX) throw new TypeError(`address prefix must be "${ADDRESS_PREFIX}", got "${decoded.prefix}"`);
   const bytes = bech32m.fromWords(decoded.words);

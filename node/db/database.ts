@@ -6,6 +6,7 @@
 import type { AbstractBatchOperation, AbstractLevel } from "abstract-level";
 import { ClassicLevel } from "classic-level";
 import { MemoryLevel } from "memory-level";
+import { PouwError } from "../util/errors.ts";
 import { guardWrite, type StorageFaultHandler } from "../util/storage-fault.ts";
 
 export type Level = AbstractLevel<Uint8Array, Uint8Array, Uint8Array>;
@@ -63,10 +64,25 @@ export function u32Key(n: number): Uint8Array {
   return b;
 }
 
+/** The database is held by another process (LevelDB's LOCK file): a second node on the same home. */
+export class DatabaseLockedError extends PouwError<"DB_LOCKED"> {
+  readonly path: string;
+
+  constructor(path: string, cause: unknown) {
+    super("DB_LOCKED", `the database at ${path} is in use by another process (LevelDB lock)`, { path }, { cause });
+    this.path = path;
+  }
+}
+
 export async function openDb(path: string | null): Promise<Level> {
   const opts = { keyEncoding: "view", valueEncoding: "view" } as const;
   const db = (path === null ? new MemoryLevel<Uint8Array, Uint8Array>(opts) : new ClassicLevel<Uint8Array, Uint8Array>(path, opts)) as unknown as Level;
-  await db.open();
+  try {
+    await db.open();
+  } catch (e) {
+    if (path !== null && (e as { cause?: { code?: unknown } }).cause?.code === "LEVEL_LOCKED") throw new DatabaseLockedError(path, e);
+    throw e;
+  }
   return db;
 }
 

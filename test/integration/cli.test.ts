@@ -108,6 +108,62 @@ describe("pouw tx transfer against a live devnet node", () => {
     expect(broke.stderr + broke.stdout).toMatch(/INSUFFICIENT_FUNDS/);
   });
 
+  it("refuses an amount or number that does not fit its field, naming the maximum, and sends nothing", async () => {
+    const payee = AccountKey.fromLabel("cli-test/too-much").bech32;
+    const nonce0 = JSON.parse((await pouw("balance", "dev:0", "--rpc", rpc, "--json")).stdout).nonce as string;
+    // 18446744074 POUW is 2^64 + 290448384 units: it used to be sent, and the payee got 0.290448384 POUW.
+    const over = await pouw("tx", "transfer", "--from", "dev:0", "--to", payee, "--amount", "18446744074", "--rpc", rpc);
+    expect(over.code).toBe(1);
+    expect(over.stderr.trim()).toBe("error: --amount 18446744074 POUW is more than the largest amount, 18446744073.709551615 POUW");
+    expect((await pouw("tx", "transfer", "--from", "dev:0", "--to", payee, "--amount", "18446744073.709551616", "--rpc", rpc)).stderr).toMatch(/is more than the largest amount, 18446744073\.709551615 POUW/);
+    const bad: [string[], RegExp][] = [
+      [["tx", "transfer", "--from", "dev:0", "--to", payee, "--amount", "-1"], /--amount -1 is negative/],
+      [["tx", "transfer", "--from", "dev:0", "--to", payee, "--amount", "1.0000000001"], /--amount 1\.0000000001 has 10 decimals: POUW has 9/],
+      [["tx", "transfer", "--from", "dev:0", "--to", payee, "--amount", "1e3"], /--amount "1e3" is not an amount in POUW/],
+      [["tx", "transfer", "--from", "dev:0", "--to", payee, "--amount", "1", "--tip", "18446744073709551616"], /--tip 18446744073709551616 is more than the largest fee per gas \(units\), 18446744073709551615/],
+      [["tx", "transfer", "--from", "dev:0", "--to", payee, "--amount", "1", "--max-fee", "-3"], /--max-fee -3 is negative/],
+      [["tx", "transfer", "--from", "dev:0", "--to", payee, "--amount", "1", "--nonce", "x"], /--nonce "x" is not a whole number/],
+      [["tx", "create-validator", "--from", "dev:0", "--consensus-key", "dev:7", "--amount", "20000000000"], /--amount 20000000000 POUW is more than the largest amount/],
+      [["tx", "delegate", "--from", "dev:0", "--validator", payee, "--amount", "99999999999"], /--amount 99999999999 POUW is more than the largest amount/],
+      [["tx", "undelegate", "--from", "dev:0", "--validator", payee, "--shares", "18446744073709551616"], /--shares 18446744073709551616 is more than the largest number of shares/],
+      [["tx", "withdraw", "--from", "dev:0", "--to", "0x" + "11".repeat(20), "--domain", "0x" + "22".repeat(32), "--amount", "18446744074"], /--amount 18446744074 POUW is more than the largest amount/],
+      [["job", "create", "--from", "dev:0", "--reward", "18446744074"], /--reward 18446744074 POUW is more than the largest amount/],
+      [["job", "create", "--from", "dev:0", "--reward", "1", "--bond", "1.5.0"], /--bond "1\.5\.0" is not an amount/],
+      [["worker", "--from", "dev:0", "--once", "--min-reward", "-2"], /--min-reward -2 is negative/],
+    ];
+    for (const [args, message] of bad) {
+      const r = await pouw(...args, "--rpc", rpc);
+      expect(r.code, args.join(" ")).toBe(1);
+      expect(r.stderr, args.join(" ")).toMatch(message);
+    }
+    const payeeAfter = JSON.parse((await pouw("balance", payee, "--rpc", rpc, "--json")).stdout) as { balance: string; nonce: string };
+    expect(payeeAfter.balance).toBe("0");
+    expect(JSON.parse((await pouw("balance", "dev:0", "--rpc", rpc, "--json")).stdout).nonce).toBe(nonce0); // nothing was sent
+  });
+
+  it("an address: upper-case bech32 is accepted (normalised), mixed case and a hex 0x… address are refused as addresses, not taken for key names", async () => {
+    const payee = AccountKey.fromLabel("cli-test/upper").bech32;
+    const upper = payee.toUpperCase();
+    const sent = await pouw("tx", "transfer", "--from", "dev:2", "--to", upper, "--amount", "2", "--rpc", rpc);
+    expect(sent.code, sent.stderr).toBe(0);
+    expect(sent.stdout).toContain(`to ${payee}`);
+    expect(JSON.parse((await pouw("balance", upper, "--rpc", rpc, "--json")).stdout)).toMatchObject({ address: payee, balance: "2000000000" });
+
+    const hex = "0x90F79bf6EB2c4f870365E785982E1f101E93b906";
+    const toHex = await pouw("tx", "transfer", "--from", "dev:2", "--to", hex, "--amount", "1", "--rpc", rpc);
+    expect(toHex.code).toBe(1);
+    expect(toHex.stderr.trim()).toBe(`error: --to ${hex} is an EVM/hex address, not a pouw address (pouw1…)`);
+    expect((await pouw("balance", hex, "--rpc", rpc)).stderr.trim()).toBe(`error: ${hex} is an EVM/hex address, not a pouw address (pouw1…)`);
+    expect((await pouw("tx", "delegate", "--from", "dev:2", "--validator", hex, "--amount", "1", "--rpc", rpc)).stderr).toMatch(/--validator 0x90F7\w+ is an EVM\/hex address/);
+    const mixed = payee.slice(0, 10) + payee.slice(10).toUpperCase();
+    const m = await pouw("tx", "transfer", "--from", "dev:2", "--to", mixed, "--amount", "1", "--rpc", rpc);
+    expect(m.code).toBe(1);
+    expect(m.stderr).toMatch(/--to pouw1\S+ is not a valid pouw address \(invalid bech32m address: mixed upper and lower case/);
+    expect(m.stderr).not.toMatch(/keys new/);
+    const fromAddr = await pouw("tx", "transfer", "--from", payee, "--to", "dev:3", "--amount", "1", "--rpc", rpc);
+    expect(fromAddr.stderr).toMatch(/is an address, not a key: signing needs a key name/);
+  });
+
   it("jobs: create on mnist-10k, list, show and cancel; an unknown dataset and a bad shape are refused before any fee", async () => {
     const created = await pouw("job", "create", "--from", "dev:8", "--reward", "25", "--bond", "3", "--steps", "120", "--segment", "20", "--rpc", rpc);
     expect(created.code, created.stderr).toBe(0);

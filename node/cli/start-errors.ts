@@ -1,0 +1,51 @@
+/**
+ * What `pouw start` says when it cannot start: one line naming the home or
+ * the address and what to do, as a CliError whose code picks the exit
+ * status (errors.ts EXIT). Everything else passes through unchanged.
+ */
+import { resolve } from "node:path";
+import { DatabaseLockedError } from "../db/database.ts";
+import { ListenError } from "../util/listen-error.ts";
+import { CliError } from "./errors.ts";
+
+/** "/ip4/127.0.0.1/tcp/8760" → "127.0.0.1:8760" (other multiaddrs as they are). */
+function hostPort(multiaddr: string): string {
+  const m = /^\/ip[46]\/([^/]+)\/tcp\/(\d+)/.exec(multiaddr);
+  return m ? `${m[1]}:${m[2]}` : multiaddr;
+}
+
+function listenFailure(e: ListenError): CliError {
+  const rpc = e.service === "rpc";
+  const what = rpc ? "RPC" : "P2P";
+  const flag = rpc ? "--rpc" : "--p2p";
+  const code = rpc ? "RPC_LISTEN_FAILED" : "P2P_LISTEN_FAILED";
+  const ctx = { address: e.address, errno: e.errno };
+  if (e.errno === "EADDRINUSE") return new CliError(code, `${what} port ${e.address} is in use (another pouw node?): stop it or start with ${flag}-port`, ctx, { cause: e });
+  if (e.errno === "EACCES" || e.errno === "EPERM") return new CliError(code, `${what} port ${e.address} is not permitted (ports below 1024 need privileges): start with another ${flag}-port`, ctx, { cause: e });
+  if (e.errno === "EADDRNOTAVAIL") return new CliError(code, `${what} address ${e.address} is not an address of this machine: start with another ${flag}-host`, ctx, { cause: e });
+  const why = e.cause instanceof Error ? e.cause.message.split("\n")[0] : String(e.cause);
+  return new CliError(code, `cannot listen for ${what} on ${e.address}: ${why}`, ctx, { cause: e });
+}
+
+/**
+ * While the node was being built (database, genesis, the libp2p host, which
+ * listens as it is created): a home held by another process, a P2P address
+ * that cannot be listened on.
+ */
+export function createFailure(e: unknown, home: string, p2pListen: string[]): unknown {
+  if (e instanceof DatabaseLockedError) {
+    return new CliError("HOME_IN_USE", `home ${resolve(home)} is in use by another pouw process (LevelDB lock): stop it or use --home`, { home: resolve(home) }, { cause: e });
+  }
+  return startFailure(e, p2pListen);
+}
+
+/** While the node was starting its listeners: the RPC server reports a ListenError; libp2p's refusal of its listen addresses is the P2P one. */
+export function startFailure(e: unknown, p2pListen: string[]): unknown {
+  if (e instanceof ListenError) return listenFailure(e);
+  const text = e instanceof Error ? `${e.name} ${e.message}` : "";
+  if (p2pListen.length > 0 && /UnsupportedListenAddresses|EADDRINUSE|EADDRNOTAVAIL|EACCES/.test(text)) {
+    const failed = p2pListen.filter((a) => text.includes(a));
+    return listenFailure(new ListenError("p2p", (failed.length > 0 ? failed : p2pListen).map(hostPort).join(", "), e));
+  }
+  return e;
+}
