@@ -47,7 +47,11 @@ export function checkTxStateless(env: TxEnvelope, ctx: Pick<BlockContext, "chain
   if (!ENABLED_TYPES.has(tx.body.selector)) throw new TxError(TxErrorCode.TX_TYPE_NOT_ENABLED, `${env.type} transactions are not enabled yet`);
   const gas = intrinsicGas(env, params);
   if (tx.gasLimit < gas) throw new TxError(TxErrorCode.GAS_LIMIT_TOO_LOW, `gasLimit ${tx.gasLimit} is below the ${gas} this transaction uses`, { required: gas });
-  if (tx.gasLimit > params.maxBlockGas) throw new TxError(TxErrorCode.GAS_LIMIT_ABOVE_BLOCK, `gasLimit ${tx.gasLimit} exceeds the block gas limit ${params.maxBlockGas}`);
+  if (tx.gasLimit > params.maxBlockGas) {
+    // A u64 above 2^53 decodes as Infinity (the SSZ number type clips): say so rather than print "Infinity".
+    const given = Number.isFinite(tx.gasLimit) ? String(tx.gasLimit) : "above 2^53";
+    throw new TxError(TxErrorCode.GAS_LIMIT_ABOVE_BLOCK, `gasLimit ${given} exceeds the block gas limit ${params.maxBlockGas}`, { limit: params.maxBlockGas });
+  }
   if (tx.maxPriorityFeePerGas > tx.maxFeePerGas) {
     throw new TxError(TxErrorCode.TIP_ABOVE_MAX_FEE, `maxPriorityFeePerGas ${tx.maxPriorityFeePerGas} exceeds maxFeePerGas ${tx.maxFeePerGas}`);
   }

@@ -453,6 +453,8 @@ describe("decodeTransaction", () => {
     const inf = decodeTransaction(patched((_, dv) => dv.setBigUint64(TX_AT + 28, MAX_U64, true)));
     expect(inf.signed.tx.gasLimit).toBe(Infinity);
     expect(() => checkTxStateless(inf, ctx)).toThrow(expect.objectContaining({ code: TxErrorCode.GAS_LIMIT_ABOVE_BLOCK }));
+    // The message says what was given in words a wallet can read, not the decoder's Infinity.
+    expect(() => checkTxStateless(inf, ctx)).toThrow(/^gasLimit above 2\^53 exceeds the block gas limit 400000000$/);
   });
 
   it("on random bytes throws nothing but TypeError", () => {
