@@ -34,14 +34,9 @@ describe("sync of a range with 40 distinct challenge start checkpoints", () => {
     await server.start();
   }, 120_000);
 
-  afterAll(async () => {
-    await server?.close();
-    await built?.driver.close();
-  });
-
-  it("imports in full on a fresh node, fetching the checkpoints from the peer, with no peer penalised", async () => {
-    const { logger, lines } = capturingLogger("info");
-    const node = await PouwNode.create({
+  /** A non-validating node with an empty database whose only bootstrap peer is the server. */
+  const freshPeer = (logger: ReturnType<typeof capturingLogger>["logger"]) =>
+    PouwNode.create({
       dataDir: null,
       genesisJson: net.genesisJson,
       validatorKey: null,
@@ -50,6 +45,15 @@ describe("sync of a range with 40 distinct challenge start checkpoints", () => {
       logger,
       network: { listen: ["/ip4/127.0.0.1/tcp/0"], bootstrap: server.network!.addresses.filter((a) => a.includes("127.0.0.1")) },
     });
+
+  afterAll(async () => {
+    await server?.close();
+    await built?.driver.close();
+  });
+
+  it("imports in full on a fresh node, fetching the checkpoints from the peer, with no peer penalised", async () => {
+    const { logger, lines } = capturingLogger("info");
+    const node = await freshPeer(logger);
     try {
       await node.start();
       await until(() => node.chain.head.header.height, (h) => h === built.driver.height, 60_000, `height ${built.driver.height}`);
@@ -68,15 +72,7 @@ describe("sync of a range with 40 distinct challenge start checkpoints", () => {
     const lost = built.blobs[7]!;
     await server.db.del(bucketKey(Bucket.blob, sha256(lost)));
     const { logger, lines } = capturingLogger("info");
-    const node = await PouwNode.create({
-      dataDir: null,
-      genesisJson: net.genesisJson,
-      validatorKey: null,
-      rpc: null,
-      verifierThreads: 1,
-      logger,
-      network: { listen: ["/ip4/127.0.0.1/tcp/0"], bootstrap: server.network!.addresses.filter((a) => a.includes("127.0.0.1")) },
-    });
+    const node = await freshPeer(logger);
     try {
       await node.start();
       const waits = () => lines.filter((l) => /needs a blob no peer could serve/.test(String(l.msg)));
