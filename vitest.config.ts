@@ -6,6 +6,7 @@ import { defineConfig } from "vitest/config";
  * of them side by side starve each other's timers.
  */
 const PROCESS_TESTS = [
+  "test/integration/cli-start-errors.test.ts",
   "test/integration/cli-worker.test.ts",
   "test/integration/crash.test.ts",
   "test/integration/faults.test.ts",
