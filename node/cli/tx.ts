@@ -60,6 +60,11 @@ export async function send(opts: SendOptions, body: TransactionT["body"], what: 
     if (r.status !== "success") process.exitCode = 1;
     return { hash, success: r.status === "success" };
   }
+  if (final.status === "replaced") {
+    out(final as unknown as Record<string, unknown>, `  replaced by ${final.replacedBy} (same sender and nonce ${final.nonce}): that transaction is the one that counts`);
+    process.exitCode = 1;
+    return { hash, success: false };
+  }
   out(final as Record<string, unknown>, `  rejected: ${final.status === "rejected" ? `${final.error.code}: ${final.error.message}` : final.status}`);
   process.exitCode = 1;
   return { hash, success: false };

@@ -2,7 +2,7 @@
  * Typed JSON-RPC client for pouw nodes: used by the CLI, scripts, tests and
  * wallets. Node errors arrive as `PouwRpcError` with the node's stable code.
  */
-import type { CommitJson, HeaderJson, ProofJson, ReceiptJson, TxJson } from "./types.ts";
+import type { CommitJson, HeaderJson, ProofJson, ReceiptJson, ReplacedTxJson, TxJson } from "./types.ts";
 import { toHex } from "../util/hex.ts";
 import type { JobTargetJson, TrainingSettingsJson } from "../types/transaction.ts";
 
@@ -86,12 +86,13 @@ export interface AccountInfo {
   proof: ProofJson | null;
 }
 
-export type TxStatus = "pending" | "included" | "finalized" | "rejected";
+export type TxStatus = "pending" | "included" | "finalized" | "rejected" | "replaced";
 
 export type TransactionInfo =
   | (TxJson & { status: "pending" | "included" })
   | (TxJson & { status: "finalized"; blockHeight: number; blockHash: string; index: number; receipt: ReceiptJson })
-  | { hash: string; status: "rejected"; error: { code: string; message: string } };
+  | { hash: string; status: "rejected"; error: { code: string; message: string } }
+  | ReplacedTxJson;
 
 export interface BlockInfo extends HeaderJson {
   transactions: string[] | (TxJson & { receipt: ReceiptJson | null })[];
@@ -285,12 +286,15 @@ export class PouwClient {
     return this.request("pouw_estimateFee");
   }
 
-  /** Polls until the transaction is finalized or rejected (or `timeoutMs` passes). */
+  /**
+   * Polls until the transaction is finalized, rejected or replaced by another of
+   * its sender and nonce (a fee bump: follow `replacedBy`), or `timeoutMs` passes.
+   */
   async waitForTransaction(hash: string, opts: { timeoutMs?: number; intervalMs?: number } = {}): Promise<TransactionInfo> {
     const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
     for (;;) {
       const tx = await this.getTransaction(hash);
-      if (tx && (tx.status === "finalized" || tx.status === "rejected")) return tx;
+      if (tx && (tx.status === "finalized" || tx.status === "rejected" || tx.status === "replaced")) return tx;
       if (Date.now() > deadline) throw new Error(`transaction ${hash} not final after ${opts.timeoutMs ?? 30_000} ms (status ${tx?.status ?? "unknown"})`);
       await new Promise((r) => setTimeout(r, opts.intervalMs ?? 200));
     }

@@ -44,6 +44,8 @@ describe("pouw_getTransaction for replaced and evicted transactions", () => {
     await client.sendRawTransaction(b.bytes);
     expect(await getTx(a.env.hashHex)).toEqual({ hash: a.env.hashHex, status: "replaced", replacedBy: b.env.hashHex, from, nonce: "0" });
     expect(await getTx(b.env.hashHex)).toMatchObject({ status: "pending", hash: b.env.hashHex });
+    // The typed client's wait ends on it at once (it used to poll until its timeout).
+    expect(await client.waitForTransaction(a.env.hashHex, { timeoutMs: 2_000 })).toMatchObject({ status: "replaced", replacedBy: b.env.hashHex });
     await client.sendRawTransaction(c.bytes);
     expect(await getTx(b.env.hashHex)).toMatchObject({ status: "replaced", replacedBy: c.env.hashHex });
     expect(await getTx(a.env.hashHex)).toMatchObject({ status: "replaced", replacedBy: b.env.hashHex });
