@@ -11,6 +11,7 @@ import { BaseError, ContractFunctionRevertedError, concat, getAddress, type Abi,
 import { chainIdHash, evmDomain, sortMembers, toCompact, validatorSetHash, type AnchorMember, type AnchorTarget, type Checkpoint, type SignedCheckpoint, type WithdrawalLeaf } from "./checkpoint.ts";
 import { POUW_ANCHOR_ABI, POUW_VAULT_ABI } from "./evm-abi.ts";
 import { AnchorError, AnchorErrorCode } from "./errors.ts";
+import { MAX_ANCHOR_SET } from "../types/params.ts";
 
 export { AnchorError, AnchorErrorCode } from "./errors.ts";
 
@@ -60,7 +61,7 @@ async function write(publicClient: EvmPublicClient, walletClient: EvmWalletClien
  */
 export function evmSubmitArgs(c: SignedCheckpoint): readonly [Checkpoint, Hex[], bigint[], Hex, bigint] {
   if (c.signatures.length !== c.members.length) throw new AnchorError(AnchorErrorCode.EVM_BAD_CHECKPOINT, `${c.signatures.length} signatures for ${c.members.length} members`);
-  if (c.members.length > 256) throw new AnchorError(AnchorErrorCode.EVM_BAD_CHECKPOINT, `${c.members.length} members: PouwAnchor takes at most 256`);
+  if (c.members.length > MAX_ANCHOR_SET) throw new AnchorError(AnchorErrorCode.EVM_BAD_CHECKPOINT, `${c.members.length} members: PouwAnchor takes at most ${MAX_ANCHOR_SET}`);
   // Members are served ascending; sort anyway, keeping each signature with its signer.
   const rows = c.members.map((m, i) => ({ address: getAddress(m.address), power: m.power, signature: c.signatures[i] ?? null }));
   rows.sort((a, b) => (BigInt(a.address) < BigInt(b.address) ? -1 : BigInt(a.address) > BigInt(b.address) ? 1 : 0));
