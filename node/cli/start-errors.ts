@@ -8,12 +8,6 @@ import { DatabaseLockedError } from "../db/database.ts";
 import { ListenError } from "../util/listen-error.ts";
 import { CliError } from "./errors.ts";
 
-/** "/ip4/127.0.0.1/tcp/8760" → "127.0.0.1:8760" (other multiaddrs as they are). */
-function hostPort(multiaddr: string): string {
-  const m = /^\/ip[46]\/([^/]+)\/tcp\/(\d+)/.exec(multiaddr);
-  return m ? `${m[1]}:${m[2]}` : multiaddr;
-}
-
 function listenFailure(e: ListenError): CliError {
   const rpc = e.service === "rpc";
   const what = rpc ? "RPC" : "P2P";
@@ -32,20 +26,14 @@ function listenFailure(e: ListenError): CliError {
  * listens as it is created): a home held by another process, a P2P address
  * that cannot be listened on.
  */
-export function createFailure(e: unknown, home: string, p2pListen: string[]): unknown {
+export function createFailure(e: unknown, home: string): unknown {
   if (e instanceof DatabaseLockedError) {
     return new CliError("HOME_IN_USE", `home ${resolve(home)} is in use by another pouw process (LevelDB lock): stop it or use --home`, { home: resolve(home) }, { cause: e });
   }
-  return startFailure(e, p2pListen);
+  return startFailure(e);
 }
 
-/** While the node was starting its listeners: the RPC server reports a ListenError; libp2p's refusal of its listen addresses is the P2P one. */
-export function startFailure(e: unknown, p2pListen: string[]): unknown {
-  if (e instanceof ListenError) return listenFailure(e);
-  const text = e instanceof Error ? `${e.name} ${e.message}` : "";
-  if (p2pListen.length > 0 && /UnsupportedListenAddresses|EADDRINUSE|EADDRNOTAVAIL|EACCES/.test(text)) {
-    const failed = p2pListen.filter((a) => text.includes(a));
-    return listenFailure(new ListenError("p2p", (failed.length > 0 ? failed : p2pListen).map(hostPort).join(", "), e));
-  }
-  return e;
+/** While the node was starting its listeners (the RPC server, the libp2p host): each reports a ListenError. */
+export function startFailure(e: unknown): unknown {
+  return e instanceof ListenError ? listenFailure(e) : e;
 }

@@ -171,7 +171,7 @@ export async function startCommand(opts: StartOptions): Promise<void> {
     // The database is consistent as it is (every commit is one synced batch), and so is the next start.
     onStorageFault: () => process.exit(EXIT_STORAGE_FAULT),
   });
-  const node = await create.catch((e: unknown) => (isStorageFault(e) ? exitOnStorageFault(logger, e, home) : Promise.reject(createFailure(e, home, p2p?.listen ?? []))));
+  const node = await create.catch((e: unknown) => (isStorageFault(e) ? exitOnStorageFault(logger, e, home) : Promise.reject(createFailure(e, home))));
   // A storage fault that escaped every handler (an unhandled rejection or exception) stops the node the same way.
   process.on("uncaughtExceptionMonitor", (err) => {
     if (!isStorageFault(err)) return;
@@ -189,7 +189,7 @@ export async function startCommand(opts: StartOptions): Promise<void> {
   process.on("SIGINT", () => void stop("SIGINT"));
   process.on("SIGTERM", () => void stop("SIGTERM"));
   // A port in use (RPC or P2P) is one line and its own exit status (main.ts), with nothing signed yet.
-  await node.start().catch((e: unknown) => Promise.reject(startFailure(e, p2p?.listen ?? [])));
+  await node.start().catch((e: unknown) => Promise.reject(startFailure(e)));
   if (loaded.validatorKey) logger.info({ validator: loaded.validatorKey.bech32, home }, "Validating");
   for (const t of targets) logger.info({ target: t.name }, "Relaying checkpoints");
   const workerKey = typeof opts.worker === "string" ? opts.worker : opts.worker !== false && opts.devnet ? "dev:1" : null;

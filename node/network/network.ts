@@ -22,6 +22,7 @@ import type { Logger } from "../util/logger.ts";
 import type { Metrics } from "../util/metrics.ts";
 import { networkOptions, type NetworkOptions } from "./options.ts";
 import { topicNames, type TopicKind } from "./topics.ts";
+import { ListenError } from "../util/listen-error.ts";
 
 /** A topic handler's verdict: valid (relay), invalid (reject, penalise), or neither (e.g. already known: do not relay). */
 export type Verdict = "accept" | "reject" | "ignore";
@@ -78,7 +79,7 @@ export class PouwNetwork {
           ignoreDuplicatePublishError: true,
         }),
       },
-    });
+    }).catch((e: unknown) => Promise.reject(p2pListenFailure(e, opts.listen)));
     net = new PouwNetwork(opts, libp2p as unknown as Libp2p<Services>, chainId, logger, metrics);
     net.wire();
     return net;
@@ -193,3 +194,21 @@ export class PouwNetwork {
   }
 }
 
+/** "/ip4/127.0.0.1/tcp/8760" → "127.0.0.1:8760" (other multiaddrs as they are). */
+function hostPort(multiaddr: string): string {
+  const m = /^\/ip[46]\/([^/]+)\/tcp\/(\d+)/.exec(multiaddr);
+  return m ? `${m[1]}:${m[2]}` : multiaddr;
+}
+
+/**
+ * libp2p listens as it is created and reports a socket it could not open as
+ * text (UnsupportedListenAddressesError, or the OS code in the message): a
+ * ListenError naming the addresses that failed, so the caller can say what to
+ * change; anything else as it is.
+ */
+function p2pListenFailure(e: unknown, listen: readonly string[]): unknown {
+  const text = e instanceof Error ? `${e.name} ${e.message} ${e.cause instanceof Error ? e.cause.message : ""}` : "";
+  if (listen.length === 0 || !/UnsupportedListenAddresses|EADDRINUSE|EADDRNOTAVAIL|EACCES|EPERM/.test(text)) return e;
+  const failed = listen.filter((a) => text.includes(a));
+  return new ListenError("p2p", (failed.length > 0 ? failed : listen).map(hostPort).join(", "), e);
+}
