@@ -17,6 +17,14 @@ export function protocolId(chainId: string, kind: ReqRespKind): string {
 
 const MAX_REQUEST_BYTES = 1024;
 const MAX_RESPONSES = 256;
+/**
+ * Room for what arrives before it is read, beyond one response of
+ * `maxResponseBytes`: a server sends a whole response at once and libp2p's
+ * byte stream refuses to buffer more than its limit (4 MiB by default: a block
+ * of ~1,100 transfers), so the reader's buffer must hold the largest response
+ * a server may send (see the server's own total budget, e.g. sync's).
+ */
+const RESPONSE_SLACK_BYTES = 1 << 20;
 
 export async function serve(
   libp2p: Libp2p,
@@ -49,7 +57,7 @@ export async function request(
   const signal = AbortSignal.timeout(opts.timeoutMs);
   const stream = await libp2p.dialProtocol(peerIdFromString(peer), protocol, { signal });
   try {
-    const lp = lpStream(stream, { maxDataLength: opts.maxResponseBytes });
+    const lp = lpStream(stream, { maxDataLength: opts.maxResponseBytes, maxBufferSize: opts.maxResponseBytes + RESPONSE_SLACK_BYTES });
     await lp.write(body, { signal });
     const count = (await lp.read({ signal })).subarray();
     const n = count.length === 2 ? count[0]! | (count[1]! << 8) : -1;

@@ -13,3 +13,12 @@ export const BlocksByRangeRequest = new ContainerType({ startHeight: UintNum64, 
  * (as in CometBFT's blocksync), so commits are not sent twice.
  */
 export const MAX_BLOCKS_PER_REQUEST = 100;
+
+/**
+ * Most bytes of blocks a server puts in one response: it stops before the
+ * block that would pass this (but always sends at least one block, which is
+ * at most maxProposalBytes), and the requester asks again for the rest. A
+ * range of full blocks read into memory at once would otherwise cost the
+ * server 100 × maxProposalBytes.
+ */
+export const MAX_RANGE_RESPONSE_BYTES = 16 * 1024 * 1024;

@@ -19,7 +19,7 @@ import { bytesEqual } from "../util/hex.ts";
 import type { Logger } from "../util/logger.ts";
 import type { Metrics } from "../util/metrics.ts";
 import { isStorageFault } from "../util/storage-fault.ts";
-import { BlocksByRangeRequest, MAX_BLOCKS_PER_REQUEST, StatusMessage, type StatusMessageT } from "./messages.ts";
+import { BlocksByRangeRequest, MAX_BLOCKS_PER_REQUEST, MAX_RANGE_RESPONSE_BYTES, StatusMessage, type StatusMessageT } from "./messages.ts";
 
 /** A fetched block and its commit, decoded, with the bytes they came in. */
 interface SyncItem {
@@ -85,10 +85,14 @@ export class BlockSync {
       const out: Uint8Array[] = [];
       const end = Math.min(r.startHeight + Math.min(r.count, MAX_BLOCKS_PER_REQUEST), chain.head.header.height + 1);
       let last = 0;
+      let bytes = 0;
       for (let h = Math.max(1, r.startHeight); h < end; h++) {
         const block = await chain.store.getBlockBytes(h);
         if (!block) break;
+        // A short range is fine: the requester asks again from the next height.
+        if (out.length > 0 && bytes + block.length > MAX_RANGE_RESPONSE_BYTES) break;
         out.push(block);
+        bytes += block.length;
         last = h;
       }
       const commit = last > 0 ? await chain.store.getCommitBytes(last) : undefined;
@@ -210,7 +214,7 @@ export class BlockSync {
     let faulted = false;
     logger.info({ from, to: target, peer: peers[0], peers: peers.length }, "Syncing");
     let nextStart = chain.head.header.height + 1;
-    let fetches: { peer: string; start: number; items: Promise<SyncItem[]> }[] = [];
+    let fetches: { peer: string; start: number; count: number; items: Promise<SyncItem[]> }[] = [];
     let imports: { peer: string; done: Promise<number> }[] = [];
     const drop = (peer: string) => {
       if (peers.includes(peer)) peers.splice(peers.indexOf(peer), 1);
@@ -221,7 +225,7 @@ export class BlockSync {
         const count = Math.min(MAX_BLOCKS_PER_REQUEST, target - nextStart + 1);
         const items = this.fetch(peer, nextStart, count);
         items.catch(() => undefined);
-        fetches.push({ peer, start: nextStart, items });
+        fetches.push({ peer, start: nextStart, count, items });
         nextStart += count;
       }
     };
@@ -280,6 +284,15 @@ export class BlockSync {
         }
         imports.push({ peer: f.peer, done: engine.importBlocks(items) });
         imports[imports.length - 1]!.done.catch(() => undefined);
+        if (items.length < f.count) {
+          // A short range (the server's byte budget, large blocks): ask for the rest before the ranges already in flight.
+          const start = f.start + items.length;
+          const count = f.count - items.length;
+          const peer = peers.length > 0 ? peers[turn++ % peers.length]! : f.peer;
+          const rest = this.fetch(peer, start, count);
+          rest.catch(() => undefined);
+          fetches.unshift({ peer, start, count, items: rest });
+        }
         refill();
         const height = chain.head.header.height;
         metrics?.headHeight.set(height);

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { BlobStore } from "../../../node/db/blobs.ts";
 import { BlockFiles, type BlockLocationT } from "../../../node/db/blockfile.ts";
-import { openDb, putBytes, writeBatch, bucketKey, Bucket } from "../../../node/db/database.ts";
+import { DatabaseLockedError, openDb, putBytes, writeBatch, bucketKey, Bucket } from "../../../node/db/database.ts";
 import { asStorageFault, freeBytes, guardWrite, isStorageFault, StorageFault, storageFaultLine } from "../../../node/util/storage-fault.ts";
 import { fillFilesystem, mountTmpfs, unmountTmpfs } from "../../helpers/tmpfs.ts";
 
@@ -65,8 +65,11 @@ describe("isStorageFault and wrapping, with real errors", () => {
     const path = mkdtempSync(join(tmpdir(), "pouw-lock-"));
     const a = await openDb(path);
     const err = await openDb(path).catch((e: unknown) => e);
-    expect(String((err as { cause?: Error }).cause?.message)).toMatch(/IO error: lock/);
+    // openDb names it (DatabaseLockedError, so pouw start can say "home … is in use"); LevelDB's own words stay below.
+    expect(err).toBeInstanceOf(DatabaseLockedError);
+    expect(String(((err as Error).cause as { cause?: Error }).cause?.message)).toMatch(/IO error: lock/);
     expect(isStorageFault(err)).toBe(false);
+    expect(isStorageFault((err as Error).cause)).toBe(false);
     await a.close();
     rmSync(path, { recursive: true, force: true });
   });
