@@ -20,6 +20,7 @@ import type { CancelJob, CreateJob, JobSpecT, SubmitProof } from "../types/trans
 import type { TxEnvelope } from "../types/txcodec.ts";
 import { concatBytes, utf8 } from "../util/hex.ts";
 import type { BlockContext } from "./context.ts";
+import { jobWakesOf, noteJobWakes, touchedJobs } from "./job-index.ts";
 import { ExecErrorCode, type ExecErrorCode as ExecCode } from "./errors.ts";
 
 const BPS = 10_000n;
@@ -138,7 +139,7 @@ export function meetsTarget(job: Pick<JobT, "spec">, metric: number): boolean {
 }
 
 /** The job's reward back to its requester. */
-function refund(o: StateOverlay, ji: number, status: number): void {
+export function refund(o: StateOverlay, ji: number, status: number): void {
   const job = o.jobs.mutable(ji);
   o.mutable(addrKey(job.requester), job.requester).balance += job.reward;
   o.totals.escrowed -= job.reward;
@@ -176,23 +177,35 @@ export function workOf(job: Pick<JobT, "spec">): bigint {
   return BigInt(job.spec.steps) * BigInt(parameterCount(job.spec.layers));
 }
 
-/** End-of-block bookkeeping of jobs and proofs (see the file comment). */
+/**
+ * End-of-block bookkeeping of jobs and proofs (see the file comment). Looks
+ * only at the jobs due at this height (job-index.ts) and those the block
+ * touched, in job order: the same changes as walking every job, in O(what
+ * changes).
+ */
 export function endBlockJobs(o: StateOverlay, ctx: BlockContext): void {
   const { params, height } = ctx;
+  const due = touchedJobs(o);
+  for (const ji of jobWakesOf(o, params, height).at(height)) due.add(ji);
   const toPay: number[] = [];
-  for (let ji = 0; ji < o.jobs.length; ji++) {
-    const job = o.jobs.get(ji)!;
-    if (job.status === JobStatus.Open) {
-      if (height > job.spec.deadline) refund(o, ji, JobStatus.Expired);
-      continue;
-    }
-    if (job.status !== JobStatus.Proving) continue;
-    const pi = job.proof - 1;
-    const p = o.proofs.get(pi)!;
-    if (p.status === ProofStatus.Pending && height >= p.submittedAt + params.attestationDeadline) slashProof(o, pi, ProofStatus.Rejected, height, null);
-    else if (p.status === ProofStatus.Accepted && height >= p.decidedAt + params.challengeWindow) toPay.push(pi);
-  }
+  for (const ji of [...due].sort((a, b) => a - b)) settleJob(o, ji, ctx, toPay);
   payProofs(o, toPay, height);
+  noteJobWakes(o, params, height);
+}
+
+/** One job's bookkeeping: expire it, reject its overdue proof, or queue its accepted proof for payment. */
+export function settleJob(o: StateOverlay, ji: number, ctx: BlockContext, toPay: number[]): void {
+  const { params, height } = ctx;
+  const job = o.jobs.get(ji)!;
+  if (job.status === JobStatus.Open) {
+    if (height > job.spec.deadline) refund(o, ji, JobStatus.Expired);
+    return;
+  }
+  if (job.status !== JobStatus.Proving) return;
+  const pi = job.proof - 1;
+  const p = o.proofs.get(pi)!;
+  if (p.status === ProofStatus.Pending && height >= p.submittedAt + params.attestationDeadline) slashProof(o, pi, ProofStatus.Rejected, height, null);
+  else if (p.status === ProofStatus.Accepted && height >= p.decidedAt + params.challengeWindow) toPay.push(pi);
 }
 
 /**
@@ -200,7 +213,7 @@ export function endBlockJobs(o: StateOverlay, ctx: BlockContext): void {
  * the whole PoUW pool split among them by verified work (integer division;
  * the remainder stays in the pool).
  */
-function payProofs(o: StateOverlay, pis: number[], height: number): void {
+export function payProofs(o: StateOverlay, pis: number[], height: number): void {
   if (pis.length === 0) return;
   const work = pis.map((pi) => workOf(o.jobs.get(o.proofs.get(pi)!.job)!));
   const total = work.reduce((s, w) => s + w, 0n);

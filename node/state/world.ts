@@ -36,6 +36,7 @@ import {
   type WithdrawalT,
 } from "./schemas.ts";
 import { TableOverlay, loadTable, tablePutOp, type TableSpec } from "./table.ts";
+import type { JobWakeChanges, JobWakes } from "./job-wakes.ts";
 
 const META_KEY = new Uint8Array(0);
 
@@ -96,6 +97,8 @@ export class WorldState {
   readonly jobIndex: Map<string, number>;
   /** Proof id hex → index in `proofs`. */
   readonly proofIndex: Map<string, number>;
+  /** Jobs by the height their bookkeeping is due (derived, not hashed); null until a block first needs it. */
+  jobWakes: JobWakes | null = null;
   /** Validator address hex → index in `staking`. */
   readonly validatorIndex: Map<string, number>;
   /** Operator address hex → index in `staking` (one validator per operator). */
@@ -304,6 +307,8 @@ export class StateOverlay {
   validators: ValidatorSetT;
   lastValidators: ValidatorSetT;
   priorities: bigint[];
+  /** Set by the end-of-block job bookkeeping: what it adds to the base's `jobWakes`. */
+  jobWakes: JobWakeChanges | null = null;
 
   constructor(base: WorldState) {
     this.base = base;
@@ -445,6 +450,7 @@ export class StateOverlay {
       lastValidators: this.lastValidators,
       priorities: this.priorities,
       unbondingCursor: this.unbondingCursor,
+      jobWakes: this.jobWakes,
     };
   }
 }
@@ -493,6 +499,7 @@ export interface SealedState {
   lastValidators: ValidatorSetT;
   priorities: bigint[];
   unbondingCursor: number;
+  jobWakes: JobWakeChanges | null;
 }
 
 const grown = (base: number, changes: [number, unknown][]): number => changes.reduce((n, [i]) => Math.max(n, i + 1), base);
@@ -599,10 +606,24 @@ export function adoptSealed(world: WorldState, sealed: SealedState): void {
   }
   for (const [i, w] of t.withdrawals) world.withdrawals[i] = w;
   for (const [i, c] of t.checkpoints) world.checkpoints[i] = c;
+  adoptJobWakes(world, sealed);
   world.unbondingCursor = sealed.unbondingCursor;
   world.validators = sealed.validators;
   world.lastValidators = sealed.lastValidators;
   world.priorities = sealed.priorities;
   world.totals = sealed.totals;
   world.view = sealed.view;
+}
+
+/** Keeps the job index current; a block sealed without the job bookkeeping that changed jobs or proofs leaves it to be rebuilt. */
+function adoptJobWakes(world: WorldState, sealed: SealedState): void {
+  const w = world.jobWakes;
+  if (!w) return;
+  const changes = sealed.jobWakes;
+  if (!changes) {
+    if (sealed.tables.jobs.length > 0 || sealed.tables.proofs.length > 0) world.jobWakes = null;
+    return;
+  }
+  for (const [height, ji] of changes.add) w.add(height, ji);
+  w.drop(changes.height);
 }
