@@ -66,8 +66,8 @@ export class Blockchain {
 
   /** Opens the chain in `db`, writing genesis first if the database is empty. */
   /** `blocksDir`: where block bodies are appended on disk; null keeps them in `db` (in-memory nodes). */
-  static async open(db: Level, genesis: Genesis, genesisHash: Uint8Array, blocksDir: string | null = null): Promise<Blockchain> {
-    const store = await ChainStore.open(db, blocksDir);
+  static async open(db: Level, genesis: Genesis, genesisHash: Uint8Array, blocksDir: string | null = null, storeOpts: { maxFileBytes?: number } = {}): Promise<Blockchain> {
+    const store = await ChainStore.open(db, blocksDir, storeOpts);
     const pointer = await store.getHead();
     if (!pointer) {
       const world = WorldState.fromGenesis(genesis.accounts, genesisStaking(genesis.validators, genesis.params), genesisJobs(genesis));

@@ -11,9 +11,12 @@ import { Bucket, bucketKey, getBytes, heightKey, writeBatch, type BatchOp, type 
 import { BlockFiles, BlockLocation } from "../db/blockfile.ts";
 import { Block, BlockReceipts, encodeBlock, encodeBlockParts, Commit, type BlockT, type CommitT, type ReceiptT } from "../types/block.ts";
 import { Bytes32, Uint32, UintNum64 } from "../types/primitives.ts";
+import { blockHash } from "./block.ts";
 
 const HEAD_KEY = bucketKey(Bucket.meta, new TextEncoder().encode("head"));
 const GENESIS_KEY = bucketKey(Bucket.meta, new TextEncoder().encode("genesis"));
+/** The lowest retained height (u64): blocks 0 .. floor-1 were pruned, genesis with the first batch (docs/decisions/0010-bounded-history.md). */
+const PRUNED_KEY = bucketKey(Bucket.meta, new TextEncoder().encode("pruned"));
 
 export const HeadPointer = new ContainerType({ height: UintNum64, hash: Bytes32 });
 export const TxLocation = new ContainerType({ height: UintNum64, index: Uint32 });
@@ -27,21 +30,79 @@ export class ChainStore {
   readonly db: Level;
   /** Where block bodies live on disk; null keeps them in the database (in-memory nodes). */
   readonly files: BlockFiles | null;
+  /** Lowest retained height: blocks, commits, receipts and tx-index entries below it are gone (1: nothing pruned; genesis goes with the first batch, its file with it). */
+  floor = 1;
 
   private constructor(db: Level, files: BlockFiles | null) {
     this.db = db;
     this.files = files;
   }
 
-  /** Opens the store; with `blocksDir`, block bodies go to append-only files, cut back to the committed head. */
-  static async open(db: Level, blocksDir: string | null): Promise<ChainStore> {
-    if (blocksDir === null) return new ChainStore(db, null);
-    const files = new BlockFiles(blocksDir);
+  /**
+   * Opens the store; with `blocksDir`, block bodies go to append-only files
+   * (segments of `maxFileBytes`), cut back to the committed head, and segment
+   * files wholly below the pruning floor are deleted (a prune killed between
+   * its batch and its file deletion).
+   */
+  static async open(db: Level, blocksDir: string | null, opts: { maxFileBytes?: number } = {}): Promise<ChainStore> {
+    const files = blocksDir === null ? null : new BlockFiles(blocksDir, opts);
     const store = new ChainStore(db, files);
+    const pruned = await db.get(PRUNED_KEY);
+    if (pruned) store.floor = UintNum64.deserialize(pruned);
+    if (!files) return store;
     const head = await store.getHead();
     const loc = head ? await getBytes(db, Bucket.blockByHeight, heightKey(head.height)) : undefined;
     await files.recover(loc ? BlockLocation.deserialize(loc) : null);
+    await store.deleteFilesBelowFloor();
     return store;
+  }
+
+  /** True when `height`'s block was pruned. */
+  isPruned(height: number): boolean {
+    return height < this.floor && this.floor > 1;
+  }
+
+  /**
+   * Prunes heights floor .. `to`-1 (to > floor) in ONE synced batch that also
+   * moves the floor, so a kill at any instant leaves either the old or the
+   * new floor with everything at or above it intact; then deletes the
+   * segment files that hold only pruned blocks. Reads two small values per
+   * height (the commit for the block hash, the receipts for the tx hashes),
+   * never a block body.
+   */
+  async prune(to: number): Promise<void> {
+    const from = this.floor;
+    if (to <= from) return;
+    const ops: BatchOp[] = [];
+    if (from === 1) {
+      // Genesis sits in the first block file; the genesis file rebuilds it, so it goes with the first batch.
+      const genesis = await this.getBlock(0);
+      if (genesis) ops.push({ type: "del", key: bucketKey(Bucket.heightByHash, blockHash(genesis.header)) });
+      ops.push({ type: "del", key: bucketKey(Bucket.blockByHeight, heightKey(0)) }, { type: "del", key: bucketKey(Bucket.receiptsByHeight, heightKey(0)) });
+    }
+    for (let h = from; h < to; h++) {
+      const hk = heightKey(h);
+      const commit = await this.getCommitBytes(h);
+      if (commit) ops.push({ type: "del", key: bucketKey(Bucket.heightByHash, Commit.deserialize(commit).blockHash) });
+      const receipts = await this.getReceipts(h);
+      for (const r of receipts ?? []) ops.push({ type: "del", key: bucketKey(Bucket.txIndex, r.txHash) });
+      ops.push(
+        { type: "del", key: bucketKey(Bucket.blockByHeight, hk) },
+        { type: "del", key: bucketKey(Bucket.commitByHeight, hk) },
+        { type: "del", key: bucketKey(Bucket.receiptsByHeight, hk) },
+      );
+    }
+    ops.push({ type: "put", key: PRUNED_KEY, value: UintNum64.serialize(to) });
+    await this.write(ops);
+    this.floor = to;
+    await this.deleteFilesBelowFloor();
+  }
+
+  /** Deletes block files before the one holding the floor's block (they hold only pruned blocks). */
+  private async deleteFilesBelowFloor(): Promise<void> {
+    if (!this.files || this.floor <= 1) return;
+    const loc = await getBytes(this.db, Bucket.blockByHeight, heightKey(this.floor));
+    if (loc) await this.files.deleteBefore(BlockLocation.deserialize(loc).file);
   }
 
   async close(): Promise<void> {
@@ -65,9 +126,16 @@ export class ChainStore {
 
   /** The block's SSZ encoding. */
   async getBlockBytes(height: number): Promise<Uint8Array | undefined> {
+    if (this.isPruned(height)) return undefined;
     const v = await getBytes(this.db, Bucket.blockByHeight, heightKey(height));
     if (!v || !this.files) return v;
-    return this.files.read(BlockLocation.deserialize(v));
+    try {
+      return await this.files.read(BlockLocation.deserialize(v));
+    } catch (e) {
+      // Pruned while this read was on its way (its file deleted): the block is gone, not the disk.
+      if (this.isPruned(height)) return undefined;
+      throw e;
+    }
   }
 
   async getHeightByHash(hash: Uint8Array): Promise<number | undefined> {

@@ -35,7 +35,8 @@ export class BlockFiles {
   readonly dir: string;
   private readonly maxFileBytes: number;
   private current: { n: number; fh: FileHandle; size: number } | null = null;
-  private readonly readers = new Map<number, FileHandle>();
+  /** One read handle per file, as a promise: concurrent first reads of a file share one open (two opens leaked one handle). */
+  private readonly readers = new Map<number, Promise<FileHandle>>();
   private dirty = false;
   private pending: Uint8Array[] = [];
   private pendingBytes = 0;
@@ -154,11 +155,13 @@ export class BlockFiles {
   }
 
   async read(loc: BlockLocationT): Promise<Uint8Array> {
-    let fh = this.readers.get(loc.file);
-    if (!fh) {
-      fh = await open(join(this.dir, fileName(loc.file)), "r");
-      this.readers.set(loc.file, fh);
+    let opening = this.readers.get(loc.file);
+    if (!opening) {
+      opening = open(join(this.dir, fileName(loc.file)), "r");
+      this.readers.set(loc.file, opening);
+      opening.catch(() => this.readers.delete(loc.file));
     }
+    const fh = await opening;
     const buf = new Uint8Array(loc.length);
     const { bytesRead } = await fh.read(buf, 0, loc.length, loc.offset);
     if (bytesRead !== loc.length) throw new Error(`block file ${fileName(loc.file)}: read ${bytesRead} of ${loc.length} bytes at ${loc.offset}`);
@@ -178,11 +181,41 @@ export class BlockFiles {
     this.current = { n, fh, size: 0 };
   }
 
+  /**
+   * Deletes every block file numbered below `n` (pruning: they hold only
+   * blocks below the retained window). Never the current file. Idempotent.
+   */
+  async deleteBefore(n: number): Promise<number> {
+    const cur = this.current?.n ?? 0;
+    let deleted = 0;
+    for (const name of readdirSync(this.dir)) {
+      const m = FILE_RE.exec(name);
+      if (!m) continue;
+      const k = Number(m[1]);
+      if (k >= n || k >= cur) continue;
+      const fh = this.readers.get(k);
+      this.readers.delete(k);
+      await fh?.then((h) => h.close()).catch(() => undefined);
+      rmSync(join(this.dir, name), { force: true });
+      deleted++;
+    }
+    return deleted;
+  }
+
+  /** The block files on disk, by number (for tests and metrics). */
+  fileNumbers(): number[] {
+    return readdirSync(this.dir)
+      .map((name) => FILE_RE.exec(name))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => Number(m[1]))
+      .sort((a, b) => a - b);
+  }
+
   async close(): Promise<void> {
     if (this.current) await this.sync();
     await this.current?.fh.close();
     this.current = null;
-    for (const fh of this.readers.values()) await fh.close();
+    for (const fh of this.readers.values()) await fh.then((h) => h.close()).catch(() => undefined);
     this.readers.clear();
   }
 }

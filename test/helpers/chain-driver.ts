@@ -29,9 +29,11 @@ export class ChainDriver {
     for (const k of keys) this.keys.set(addrKey(k.address), k);
   }
 
-  static async open(genesisJson: string, keys: AccountKey[]): Promise<ChainDriver> {
-    const db = await openDb(null);
-    const chain = await Blockchain.open(db, parseGenesis(JSON.parse(genesisJson)), genesisFileHash(genesisJson));
+  /** `disk`: a LevelDB directory and a block-files directory (default: memory-level, bodies in the database). */
+  static async open(genesisJson: string, keys: AccountKey[], disk?: { dbDir: string; blocksDir: string; maxFileBytes?: number }): Promise<ChainDriver> {
+    const db = await openDb(disk?.dbDir ?? null);
+    const storeOpts = disk?.maxFileBytes === undefined ? {} : { maxFileBytes: disk.maxFileBytes };
+    const chain = await Blockchain.open(db, parseGenesis(JSON.parse(genesisJson)), genesisFileHash(genesisJson), disk?.blocksDir ?? null, storeOpts);
     return new ChainDriver(db, chain, keys);
   }
 
@@ -98,6 +100,7 @@ export class ChainDriver {
   }
 
   async close(): Promise<void> {
+    await this.chain.close();
     await this.db.close();
   }
 }
