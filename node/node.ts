@@ -53,6 +53,7 @@ import { ProofStatus } from "./state/schemas.ts";
 import { createMetrics, type Metrics } from "./util/metrics.ts";
 import { freeBytes, StorageFault, storageFaultLine } from "./util/storage-fault.ts";
 import { ValidatorWatch } from "./node-events.ts";
+import { Pruner, type Pruning } from "./chain/pruner.ts";
 
 export const NODE_VERSION = "pouw/0.1.0";
 
@@ -90,7 +91,14 @@ export interface NodeConfig {
    * here; without it the node just stays stopped.
    */
   onStorageFault?: (fault: StorageFault) => void;
+  /** How much block history to keep (docs/decisions/0010-bounded-history.md); default archive. */
+  pruning?: Pruning;
+  /** Block file segment size (default: 64 MiB when pruning, so space comes back in small steps; 1 GiB in archive mode). */
+  blockFileBytes?: number;
 }
+
+/** Segment size of a pruned node's block files: pruning frees whole files. */
+const PRUNED_BLOCK_FILE_BYTES = 64 * 1024 * 1024;
 
 const REJECTED_CACHE = 10_000;
 /** Most pending challenges whose start checkpoints are pinned while this validator builds a block. */
@@ -210,7 +218,9 @@ export class PouwNode implements RpcNode {
     let network: PouwNetwork | null = null;
     let journal: MempoolJournal | null = null;
     try {
-      const chain = (opened = await Blockchain.open(db, genesis, genesisFileHash(cfg.genesisJson), blocksDir));
+      const pruning = cfg.pruning ?? "archive";
+      const blockFileBytes = cfg.blockFileBytes ?? (pruning === "archive" ? undefined : PRUNED_BLOCK_FILE_BYTES);
+      const chain = (opened = await Blockchain.open(db, genesis, genesisFileHash(cfg.genesisJson), blocksDir, blockFileBytes === undefined ? {} : { maxFileBytes: blockFileBytes }));
       let consensus: ConsensusEngine | null = null;
       let node: PouwNode | undefined;
       const onFault = (f: StorageFault) => node?.storageFault(f);
@@ -360,6 +370,14 @@ export class PouwNode implements RpcNode {
         chain.onCommit((c) => watch.onCommit(c));
       }
       chain.onCommit(() => void checkpoints.onCommit());
+      if (pruning !== "archive") {
+        const log = logger.child({ module: "pruner" });
+        const pruner = new Pruner(chain, { keep: pruning.keep, onError: (err) => log.warn({ err }, "Pruning failed: trying again after the next block") });
+        if (pruner.keep > pruning.keep) log.warn({ asked: pruning.keep, keep: pruner.keep }, "Pruning keeps more blocks than asked: what this node reads back (epochs, downtime window, proof windows)");
+        log.info({ keep: pruner.keep, lowestRetained: chain.store.floor }, "Pruning old blocks");
+        pruner.start();
+        node.onClose(() => pruner.stop());
+      }
       network?.on("anchor", (data) => checkpoints.onGossip(data));
       network?.on("tx", (data) => node.onGossipTx(data));
       network?.on("attestation", async (data) => attestations.onGossip(data));

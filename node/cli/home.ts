@@ -35,6 +35,8 @@ export interface HomeConfig {
   logLevel: string;
   /** Relative to the home directory; null for a non-validating node. */
   validatorKeyFile: string | null;
+  /** Blocks to keep, or "archive" (docs/decisions/0010-bounded-history.md); absent: 100,000 for a validator, archive otherwise (and with --devnet). */
+  pruning?: number | "archive";
 }
 
 export const DEFAULT_HOME_CONFIG: HomeConfig = { rpc: { host: "127.0.0.1", port: 8750 }, p2p: null, logLevel: "info", validatorKeyFile: "keys/validator.json" };
@@ -109,7 +111,7 @@ export function peerIdOf(raw: Uint8Array): string {
 /** pino's levels: what `logLevel` and `--log-level` may say. */
 export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
 
-const CONFIG_KEYS: readonly string[] = Object.keys(DEFAULT_HOME_CONFIG);
+const CONFIG_KEYS: readonly string[] = [...Object.keys(DEFAULT_HOME_CONFIG), "pruning"];
 
 /**
  * Reads config.json over the defaults, checking each key's shape (a typo or a
@@ -131,6 +133,7 @@ export function readConfig(home: string): { config: HomeConfig; unknownKeys: str
   const strings = (x: unknown) => Array.isArray(x) && x.every((s) => typeof s === "string");
   if (c.rpc !== null && (typeof c.rpc !== "object" || typeof c.rpc.host !== "string" || !isPort(c.rpc.port))) throw bad("rpc", '{ "host": "127.0.0.1", "port": 8750 } or null');
   if (c.p2p !== null && (typeof c.p2p !== "object" || !strings(c.p2p.listen) || !strings(c.p2p.peers))) throw bad("p2p", '{ "listen": ["/ip4/…/tcp/…"], "peers": [] } or null');
+  if (c.pruning !== undefined && c.pruning !== "archive" && !(Number.isSafeInteger(c.pruning) && c.pruning >= 1)) throw bad("pruning", 'a number of blocks to keep (≥ 1) or "archive"');
   if (typeof c.logLevel !== "string" || !(LOG_LEVELS as readonly string[]).includes(c.logLevel)) throw bad("logLevel", `one of ${LOG_LEVELS.join(", ")}`);
   if (c.validatorKeyFile !== null && typeof c.validatorKeyFile !== "string") throw bad("validatorKeyFile", "a path relative to the home, or null");
   return { config: c, unknownKeys: Object.keys(raw).filter((k) => !CONFIG_KEYS.includes(k)) };

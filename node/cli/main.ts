@@ -76,6 +76,7 @@ program
   .option("--rpc-blob-quota-mb <MiB>", "bytes of pouw_putBlob blobs nothing references yet that the node holds (default 256)")
   .option("--rpc-blob-ttl <seconds>", "delete a pouw_putBlob blob no proof references after this long (default 600)")
   .option("--block-time <ms>", "override the block time (testing)")
+  .option("--pruning <blocks|archive>", "keep the last N blocks (receipts, commits) and delete older ones, or keep everything (default config.json pruning, else 100000 for a validator, archive otherwise and with --devnet)")
   .option("--p2p-port <port>", "override the P2P listen port (turns networking on for a home without it)")
   .option("--p2p-host <host>", "override the P2P bind address")
   .option("--peers <multiaddrs>", "comma-separated peers to add to the configured ones")

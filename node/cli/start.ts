@@ -4,13 +4,14 @@ import { AccountKey, devValidatorLabel } from "../crypto/keys.ts";
 import type { AnchorTarget } from "../anchor/checkpoint.ts";
 import { evmTargetFromDeployment, suiTargetFromDeployment } from "../anchor/deployment.ts";
 import { PouwNode } from "../node.ts";
+import { DEFAULT_PRUNING_KEEP, parsePruning, type Pruning } from "../chain/pruner.ts";
 import type { RpcServerOptions } from "../rpc/server.ts";
 import { createLogger, type Logger } from "../util/logger.ts";
 import { asStorageFault, freeBytes, isStorageFault, StorageFault, storageFaultLine } from "../util/storage-fault.ts";
 import { generateKeyPair } from "@libp2p/crypto/keys";
 import { defaultHome } from "./default-home.ts";
 import { CliError, EXIT } from "./errors.ts";
-import { DEVNET_GENESIS_PATH, initHome, isInitialised, loadHome, LOG_LEVELS, peerIdOf, readConfig, writeNodeKey, type HomeConfig, type P2pConfig } from "./home.ts";
+import { DEFAULT_HOME_CONFIG, DEVNET_GENESIS_PATH, initHome, isInitialised, loadHome, LOG_LEVELS, peerIdOf, readConfig, writeNodeKey, type HomeConfig, type P2pConfig } from "./home.ts";
 import { createFailure, startFailure } from "./start-errors.ts";
 import { Keyring } from "./keyring.ts";
 import { startWorker } from "./worker.ts";
@@ -32,6 +33,8 @@ export interface StartOptions {
   logLevel?: string;
   jsonLogs?: boolean;
   blockTime?: string;
+  /** Blocks to keep or "archive" (over config.json's pruning). */
+  pruning?: string;
   /** Override config.json's P2P listen address (and turn networking on). */
   p2pHost?: string;
   p2pPort?: string;
@@ -114,6 +117,21 @@ export function resolveP2p(config: HomeConfig, opts: StartOptions): P2pConfig | 
   return { listen, peers: [...(config.p2p?.peers ?? []), ...extra] };
 }
 
+/**
+ * How much history to keep: --pruning, else config.json's pruning, else
+ * archive for a devnet or a node without a validator key (the nodes others
+ * sync old blocks from) and the last 100,000 blocks for a validator.
+ */
+export function resolvePruning(config: HomeConfig, opts: StartOptions, isValidator: boolean): Pruning {
+  if (opts.pruning !== undefined) {
+    const p = parsePruning(opts.pruning);
+    if (!p) throw new CliError("BAD_FLAG", `--pruning must be a number of blocks to keep (≥ 1) or "archive", got "${opts.pruning}"`);
+    return p;
+  }
+  if (config.pruning !== undefined) return parsePruning(config.pruning)!;
+  return opts.devnet || !isValidator ? "archive" : { keep: DEFAULT_PRUNING_KEEP };
+}
+
 /** The log level: --log-level, else $POUW_LOG_LEVEL, else config.json's logLevel (default info). */
 export function resolveLogLevel(config: HomeConfig, opts: StartOptions): string {
   const [level, from] = opts.logLevel !== undefined ? [opts.logLevel, "--log-level"] : process.env.POUW_LOG_LEVEL ? [process.env.POUW_LOG_LEVEL, "$POUW_LOG_LEVEL"] : [config.logLevel, "config.json logLevel"];
@@ -129,6 +147,7 @@ export function resolveLogLevel(config: HomeConfig, opts: StartOptions): string 
 export async function startCommand(opts: StartOptions): Promise<void> {
   const home = opts.home ?? (opts.devnet ? ".pouw-devnet" : defaultHome());
   const limits = rpcLimits(opts); // bad flags fail before anything is written
+  if (opts.pruning !== undefined) resolvePruning(DEFAULT_HOME_CONFIG, opts, false);
   if (opts.rpcPort !== undefined) parsePort(opts.rpcPort, "--rpc-port");
   if (opts.p2pPort !== undefined) parsePort(opts.p2pPort, "--p2p-port");
   const initDevnet = opts.devnet === true && !isInitialised(home);
@@ -166,6 +185,7 @@ export async function startCommand(opts: StartOptions): Promise<void> {
     logger,
     metrics: true,
     blockTimeMs: opts.blockTime !== undefined ? Number(opts.blockTime) : undefined,
+    pruning: resolvePruning(loaded.config, opts, loaded.validatorKey !== null),
     network: p2p ? { listen: p2p.listen, bootstrap: p2p.peers, ...(nodeKey ? { peerKey: nodeKey } : {}) } : null,
     // Fail-stop: the node has logged the fault and stopped signing; exit now, without a graceful close that needs the disk.
     // The database is consistent as it is (every commit is one synced batch), and so is the next start.

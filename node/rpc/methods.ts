@@ -12,7 +12,11 @@ import { validatorSetRoot } from "../types/validator.ts";
 import { SignedTransaction } from "../types/transaction.ts";
 import { envelopeFromSigned, type TxEnvelope } from "../types/txcodec.ts";
 import { fromHex, toHex } from "../util/hex.ts";
-import { notFound } from "./errors.ts";
+import { notFound, RpcCode, RpcError } from "./errors.ts";
+
+/** A block below a pruned node's retained window (docs/decisions/0010-bounded-history.md): data.lowestRetainedHeight says where its history starts. */
+export const blockPruned = (height: number, lowestRetainedHeight: number): RpcError =>
+  new RpcError(RpcCode.SERVER_ERROR, "BLOCK_PRUNED", `block ${height} is pruned: this node keeps blocks from ${lowestRetainedHeight} (ask an archive node)`, { height, lowestRetainedHeight });
 import { DIRECT_CONTEXT, RawJson, yieldToLoop, type MethodContext } from "./heavy.ts";
 import { jobMethods } from "./jobs.ts";
 import { settlementMethods, type CheckpointSource } from "./settlement.ts";
@@ -156,6 +160,7 @@ export const methods: Record<string, Method> = {
     else if ("height" in r) height = r.height;
     else height = await store.getHeightByHash(r.hash);
     if (height === undefined) throw notFound("block");
+    if (store.isPruned(height)) throw blockPruned(height, store.floor);
     const key = `block:${height}:${full ? "full" : "hashes"}`;
     const hit = ctx.heavy.get(key);
     if (hit) return new RawJson(hit);
@@ -163,7 +168,7 @@ export const methods: Record<string, Method> = {
       const again = ctx.heavy.get(key); // built while this request waited for its slot
       if (again) return new RawJson(again);
       const [block, receipts, commit] = await Promise.all([store.getBlock(height), store.getReceipts(height), store.getCommit(height)]);
-      if (!block) throw notFound(`block ${height}`);
+      if (!block) throw store.isPruned(height) ? blockPruned(height, store.floor) : notFound(`block ${height}`);
       const hash = blockHash(block.header);
       const rest = JSON.stringify({
         ...headerJson(block.header, hash),
@@ -285,6 +290,7 @@ export const methods: Record<string, Method> = {
     const loc = await node.chain.store.getTxLocation(hash);
     if (loc) {
       const [block, receipts] = await Promise.all([node.chain.store.getBlock(loc.height), node.chain.store.getReceipts(loc.height)]);
+      if (!block && node.chain.store.isPruned(loc.height)) throw blockPruned(loc.height, node.chain.store.floor);
       const signed = block?.body.txs[loc.index];
       const receipt = receipts?.[loc.index];
       if (block && signed && receipt) {

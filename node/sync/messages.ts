@@ -5,6 +5,19 @@ import { Bytes32, Uint32, UintNum64 } from "../types/primitives.ts";
 export const StatusMessage = new ContainerType({ height: UintNum64, headHash: Bytes32, genesisHash: Bytes32 }, { typeName: "StatusMessage" });
 export type StatusMessageT = ValueOf<typeof StatusMessage>;
 
+/**
+ * A peer's retained history (its own protocol, "history", so status and
+ * blocks_by_range keep their wire format): blocks below `lowestHeight` were
+ * pruned; blocks_by_range for them answers empty. An archive node says 0.
+ */
+export const HistoryMessage = new ContainerType({ lowestHeight: UintNum64 }, { typeName: "HistoryMessage" });
+
+/**
+ * The history protocol's id, in reqresp.ts's scheme (/pouw/<chain>/<kind>/ssz/<version>). A new protocol, so
+ * no existing one changes version; kept here until network/reqresp.ts lists it among its kinds.
+ */
+export const historyProtocolId = (chainId: string): string => `/pouw/${chainId}/history/ssz/1`;
+
 export const BlocksByRangeRequest = new ContainerType({ startHeight: UintNum64, count: Uint32 }, { typeName: "BlocksByRangeRequest" });
 
 /**

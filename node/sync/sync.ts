@@ -19,7 +19,7 @@ import { bytesEqual } from "../util/hex.ts";
 import type { Logger } from "../util/logger.ts";
 import type { Metrics } from "../util/metrics.ts";
 import { isStorageFault } from "../util/storage-fault.ts";
-import { BlocksByRangeRequest, MAX_BLOCKS_PER_REQUEST, MAX_RANGE_RESPONSE_BYTES, StatusMessage, type StatusMessageT } from "./messages.ts";
+import { BlocksByRangeRequest, HistoryMessage, historyProtocolId, MAX_BLOCKS_PER_REQUEST, MAX_RANGE_RESPONSE_BYTES, StatusMessage, type StatusMessageT } from "./messages.ts";
 
 /** A fetched block and its commit, decoded, with the bytes they came in. */
 interface SyncItem {
@@ -73,6 +73,10 @@ export class BlockSync {
     const maxResponseBytes = network.opts.maxProposalBytes;
     await serve(network.libp2p, protocolId(this.chainId, "status"), { maxResponseBytes, timeoutMs: this.opts.timeoutMs }, async () => [
       StatusMessage.serialize({ height: chain.head.header.height, headHash: chain.head.hash, genesisHash: this.m.genesisHash }),
+    ]);
+    // What this node still holds: a pruned node serves blocks_by_range from here up, and answers empty below.
+    await serve(network.libp2p, historyProtocolId(this.chainId), { maxResponseBytes, timeoutMs: this.opts.timeoutMs }, async () => [
+      HistoryMessage.serialize({ lowestHeight: chain.store.floor > 1 ? chain.store.floor : 0 }),
     ]);
     await serve(network.libp2p, protocolId(this.chainId, "blocks_by_range"), { maxResponseBytes, timeoutMs: this.opts.timeoutMs }, async (req, peer) => {
       let r;
@@ -134,6 +138,16 @@ export class BlockSync {
       const [bytes] = await request(this.m.network.libp2p, peer, protocolId(this.chainId, "status"), new Uint8Array(0), { maxResponseBytes: 256, timeoutMs: 5000 });
       const s = StatusMessage.deserialize(bytes!);
       return bytesEqual(s.genesisHash, this.m.genesisHash) ? s : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** The lowest height `peer` still serves (0: everything), or null when it does not say (an older node, or it failed). */
+  async history(peer: string): Promise<number | null> {
+    try {
+      const [bytes] = await request(this.m.network.libp2p, peer, historyProtocolId(this.chainId), new Uint8Array(0), { maxResponseBytes: 64, timeoutMs: 5000 });
+      return HistoryMessage.deserialize(bytes!).lowestHeight;
     } catch {
       return null;
     }
@@ -277,6 +291,10 @@ export class BlockSync {
         }
         if (items.length === 0 || items[0]!.block.header.height !== f.start) {
           if (items.length > 0) logger.warn({ peer: f.peer, start: f.start, got: items[0]!.block.header.height }, "Peer answered with the wrong range");
+          else {
+            const lowest = await this.history(f.peer);
+            if (lowest !== null && lowest > f.start) logger.info({ peer: f.peer, start: f.start, lowestRetained: lowest }, "Peer has pruned the blocks this node needs: asking the others (an archive node serves them)");
+          }
           drop(f.peer);
           await restart();
           refill();
