@@ -93,8 +93,14 @@ export class ChainStore {
       );
     }
     ops.push({ type: "put", key: PRUNED_KEY, value: UintNum64.serialize(to) });
-    await this.write(ops);
+    // Readers see these heights as pruned from now on, not as missing while the batch is being written.
     this.floor = to;
+    try {
+      await this.write(ops);
+    } catch (e) {
+      this.floor = from;
+      throw e;
+    }
     await this.deleteFilesBelowFloor();
   }
 
