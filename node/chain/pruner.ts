@@ -65,7 +65,11 @@ export class Pruner {
     this.schedule();
   }
 
-  /** The floor this head allows: head − keep + 1, but never above the last checkpoint's block. */
+  /**
+   * The floor this head allows: head − keep + 1, but never above the last
+   * checkpoint's block (keep ≥ an epoch already holds it; the clamp keeps the
+   * rule if minRetained ever changes).
+   */
   target(): number {
     const head = this.chain.head.header.height;
     const last = this.chain.world.checkpoints.at(-1);
