@@ -17,6 +17,8 @@ const PROCESS_TESTS = [
   "test/integration/privval-kill.test.ts",
   // In process, but it times block gaps and RPC latency under abuse: it runs alone too.
   "test/integration/rpc-abuse.test.ts",
+  // In process, ten nodes on real sockets with a 30 s bound on finding each other: alone too.
+  "test/integration/discovery.test.ts",
   "test/integration/settlement-e2e.test.ts",
   "test/integration/staking-processes.test.ts",
 ];

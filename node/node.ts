@@ -18,6 +18,7 @@ import type { TimeoutParams } from "./consensus/tendermint/types.ts";
 import type { ConsensusTransport } from "./consensus/transport.ts";
 import { PouwNetwork, type Verdict } from "./network/network.ts";
 import type { NetworkOptions } from "./network/options.ts";
+import { ADDRESS_BOOK_FILE } from "./network/address-book.ts";
 import { BlockSync } from "./sync/sync.ts";
 import { Mempool } from "./mempool/mempool.ts";
 import type { MempoolOptions } from "./mempool/options.ts";
@@ -31,7 +32,7 @@ import { parseGenesis, type Genesis, type GenesisJson } from "./types/genesis.ts
 import { decodeTransaction, TxDecodeError, type TxEnvelope } from "./types/txcodec.ts";
 import { systemClock, type Clock } from "./util/clock.ts";
 import { PouwError } from "./util/errors.ts";
-import { toHex } from "./util/hex.ts";
+import { bytesEqual, toHex } from "./util/hex.ts";
 import { silentLogger, type Logger } from "./util/logger.ts";
 import { BlobStore } from "./db/blobs.ts";
 import { sha256 } from "./crypto/hash.ts";
@@ -256,7 +257,13 @@ export class PouwNode implements RpcNode {
           : undefined,
       });
 
-      if (cfg.network) network = await PouwNetwork.create(cfg.network, genesis.chainId, logger.child({ module: "network" }), metrics);
+      if (cfg.network) {
+        // The address book lives in the home unless the caller names one (or null: none).
+        const addressBook = cfg.network.addressBook !== undefined ? cfg.network.addressBook : cfg.dataDir !== null ? join(cfg.dataDir, ADDRESS_BOOK_FILE) : null;
+        network = await PouwNetwork.create({ ...cfg.network, addressBook }, genesis.chainId, logger.child({ module: "network" }), metrics);
+        // Validators prove their identity to peers, which keep and prefer them (decision 0009); membership is the active set's.
+        network.useValidatorIdentity(cfg.validatorKey, (publicKey) => chain.world.validators.some((v) => bytesEqual(v.publicKey, publicKey)));
+      }
       const blobs = new BlobStore(db, { onFault });
       const attestations = new AttestationPool(chain);
       const blobCache = new BlobCache(blobs, network ? (id) => fetchBlob(network!, genesis.chainId, id, blobMatches) : null);

@@ -5,6 +5,7 @@
  *   keys/validator.json  the validator's ML-DSA seed (0600), apart from data
  *   keys/node_key.json   the libp2p identity (Ed25519), when networking is on
  *   keys/anchor.json     optional secp256k1 anchor key (default: derived from the validator seed)
+ *   peers.json           the address book: peers met before, dialed again after a restart (written by the node)
  *   data/                LevelDB: state, receipts, index, privval
  *   blocks/              block bodies;  consensus-wal: the block being voted on
  */
@@ -24,8 +25,10 @@ export const DEVNET_GENESIS_PATH = fileURLToPath(new URL("../../genesis/devnet.j
 export interface P2pConfig {
   /** Multiaddrs to listen on. */
   listen: string[];
-  /** Peers to keep connected to (multiaddrs with /p2p/<peer id>). */
+  /** Bootstrap peers, dialed first while below the target (multiaddrs with /p2p/<peer id>). */
   peers: string[];
+  /** Peers to keep connected (default 16): discovered ones are dialed below it, the worst-scored non-validator dropped above it. */
+  targetPeers?: number;
 }
 
 export interface HomeConfig {
@@ -108,6 +111,10 @@ export function peerIdOf(raw: Uint8Array): string {
   return peerIdFromPrivateKey(privateKeyFromRaw(raw)).toString();
 }
 
+/** The largest `p2p.targetPeers` / `--target-peers`. */
+export const MAX_TARGET_PEERS = 1000;
+export const isTargetPeers = (n: unknown): n is number => Number.isInteger(n) && (n as number) >= 1 && (n as number) <= MAX_TARGET_PEERS;
+
 /** pino's levels: what `logLevel` and `--log-level` may say. */
 export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
 
@@ -133,6 +140,9 @@ export function readConfig(home: string): { config: HomeConfig; unknownKeys: str
   const strings = (x: unknown) => Array.isArray(x) && x.every((s) => typeof s === "string");
   if (c.rpc !== null && (typeof c.rpc !== "object" || typeof c.rpc.host !== "string" || !isPort(c.rpc.port))) throw bad("rpc", '{ "host": "127.0.0.1", "port": 8750 } or null');
   if (c.p2p !== null && (typeof c.p2p !== "object" || !strings(c.p2p.listen) || !strings(c.p2p.peers))) throw bad("p2p", '{ "listen": ["/ip4/…/tcp/…"], "peers": [] } or null');
+  if (c.p2p?.targetPeers !== undefined && !isTargetPeers(c.p2p.targetPeers)) {
+    throw new CliError("BAD_CONFIG", `${path}: "p2p.targetPeers" must be a whole number from 1 to ${MAX_TARGET_PEERS}, got ${JSON.stringify(c.p2p.targetPeers)}`);
+  }
   if (c.pruning !== undefined && c.pruning !== "archive" && !(Number.isSafeInteger(c.pruning) && c.pruning >= 1)) throw bad("pruning", 'a number of blocks to keep (≥ 1) or "archive"');
   if (typeof c.logLevel !== "string" || !(LOG_LEVELS as readonly string[]).includes(c.logLevel)) throw bad("logLevel", `one of ${LOG_LEVELS.join(", ")}`);
   if (c.validatorKeyFile !== null && typeof c.validatorKeyFile !== "string") throw bad("validatorKeyFile", "a path relative to the home, or null");

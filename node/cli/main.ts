@@ -80,6 +80,7 @@ program
   .option("--p2p-port <port>", "override the P2P listen port (turns networking on for a home without it)")
   .option("--p2p-host <host>", "override the P2P bind address")
   .option("--peers <multiaddrs>", "comma-separated peers to add to the configured ones")
+  .option("--target-peers <n>", "peers to keep connected: dial discovered ones below it, drop the worst-scored non-validator above it (default config.json p2p.targetPeers, else 16)")
   // No default here: it would mask config.json's logLevel (flag, else $POUW_LOG_LEVEL, else config, else info).
   .option("--log-level <level>", "trace|debug|info|warn|error (default $POUW_LOG_LEVEL, else config.json logLevel, else info)")
   .option("--json-logs", "JSON log lines even on a terminal")

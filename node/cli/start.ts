@@ -11,7 +11,7 @@ import { asStorageFault, freeBytes, isStorageFault, StorageFault, storageFaultLi
 import { generateKeyPair } from "@libp2p/crypto/keys";
 import { defaultHome } from "./default-home.ts";
 import { CliError, EXIT } from "./errors.ts";
-import { DEFAULT_HOME_CONFIG, DEVNET_GENESIS_PATH, initHome, isInitialised, loadHome, LOG_LEVELS, peerIdOf, readConfig, writeNodeKey, type HomeConfig, type P2pConfig } from "./home.ts";
+import { DEFAULT_HOME_CONFIG, DEVNET_GENESIS_PATH, initHome, isInitialised, isTargetPeers, loadHome, LOG_LEVELS, MAX_TARGET_PEERS, peerIdOf, readConfig, writeNodeKey, type HomeConfig, type P2pConfig } from "./home.ts";
 import { createFailure, startFailure } from "./start-errors.ts";
 import { Keyring } from "./keyring.ts";
 import { startWorker } from "./worker.ts";
@@ -39,6 +39,8 @@ export interface StartOptions {
   p2pHost?: string;
   p2pPort?: string;
   peers?: string;
+  /** Peers to keep (over config.json's p2p.targetPeers). */
+  targetPeers?: string;
   /** A key name for the built-in worker, or false (--no-worker). */
   worker?: string | boolean;
   keyring?: string;
@@ -99,14 +101,19 @@ export function resolveRpc(config: HomeConfig, opts: StartOptions): { host: stri
 
 /**
  * Networking: config.json's `p2p` with --p2p-host / --p2p-port replacing its
- * listen address and --peers added to its peers. --p2p-port turns networking
- * on for a home initialised without it.
+ * listen address, --peers added to its peers and --target-peers over its
+ * targetPeers. --p2p-port turns networking on for a home initialised without it.
  */
 export function resolveP2p(config: HomeConfig, opts: StartOptions): P2pConfig | null {
   const port = opts.p2pPort !== undefined ? parsePort(opts.p2pPort, "--p2p-port") : undefined;
   const extra = splitList(opts.peers);
+  const target = opts.targetPeers !== undefined ? Number(opts.targetPeers) : undefined;
+  if (opts.targetPeers !== undefined && (!/^\d+$/.test(opts.targetPeers.trim()) || !isTargetPeers(target))) {
+    throw new CliError("BAD_FLAG", `--target-peers must be a whole number from 1 to ${MAX_TARGET_PEERS}, got "${opts.targetPeers}"`);
+  }
   if (!config.p2p && port === undefined) {
-    if (opts.p2pHost !== undefined || extra.length > 0) throw new CliError("BAD_FLAG", `${opts.p2pHost !== undefined ? "--p2p-host" : "--peers"} needs networking, which this home's config.json leaves off ("p2p": null): add --p2p-port`);
+    const flag = opts.p2pHost !== undefined ? "--p2p-host" : extra.length > 0 ? "--peers" : target !== undefined ? "--target-peers" : null;
+    if (flag) throw new CliError("BAD_FLAG", `${flag} needs networking, which this home's config.json leaves off ("p2p": null): add --p2p-port`);
     return null;
   }
   let listen = config.p2p?.listen ?? [];
@@ -114,7 +121,8 @@ export function resolveP2p(config: HomeConfig, opts: StartOptions): P2pConfig | 
     const m = /^\/ip[46]\/([^/]+)\/tcp\/(\d+)/.exec(listen[0] ?? "");
     listen = [tcpAddr(opts.p2pHost ?? m?.[1] ?? "127.0.0.1", port ?? (m ? Number(m[2]) : 8760))];
   }
-  return { listen, peers: [...(config.p2p?.peers ?? []), ...extra] };
+  const targetPeers = target ?? config.p2p?.targetPeers;
+  return { listen, peers: [...(config.p2p?.peers ?? []), ...extra], ...(targetPeers !== undefined ? { targetPeers } : {}) };
 }
 
 /**
@@ -186,7 +194,7 @@ export async function startCommand(opts: StartOptions): Promise<void> {
     metrics: true,
     blockTimeMs: opts.blockTime !== undefined ? Number(opts.blockTime) : undefined,
     pruning: resolvePruning(loaded.config, opts, loaded.validatorKey !== null),
-    network: p2p ? { listen: p2p.listen, bootstrap: p2p.peers, ...(nodeKey ? { peerKey: nodeKey } : {}) } : null,
+    network: p2p ? { listen: p2p.listen, bootstrap: p2p.peers, ...(p2p.targetPeers !== undefined ? { targetPeers: p2p.targetPeers } : {}), ...(nodeKey ? { peerKey: nodeKey } : {}) } : null,
     // Fail-stop: the node has logged the fault and stopped signing; exit now, without a graceful close that needs the disk.
     // The database is consistent as it is (every commit is one synced batch), and so is the next start.
     onStorageFault: () => process.exit(EXIT_STORAGE_FAULT),

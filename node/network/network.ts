@@ -6,16 +6,24 @@
  * to gossipsub (accept / reject / ignore), whose peer score then prunes peers
  * that send invalid data. On top of that a peer that sends `maxInvalid`
  * invalid messages is disconnected and refused for `banMs`.
+ *
+ * Peers (decision 0009): pubsub peer discovery announces each node's
+ * addresses on the chain's discovery topic, the address book remembers peers
+ * across restarts, and a PeerKeeper dials up to `targetPeers` and trims the
+ * worst-scored non-validator above it. Validators prove their identity per
+ * connection (validator_identity protocol); a proven validator earns a
+ * gossipsub application score bonus (the mesh of every topic, consensus ones
+ * included, keeps it first) and is never trimmed.
  */
 import { noise } from "@chainsafe/libp2p-noise";
 import { yamux } from "@chainsafe/libp2p-yamux";
-import { generateKeyPair, privateKeyFromRaw } from "@libp2p/crypto/keys";
+import { generateKeyPair, privateKeyFromRaw, publicKeyToProtobuf } from "@libp2p/crypto/keys";
 import { gossipsub, TopicValidatorResult, type GossipsubMessage } from "@libp2p/gossipsub";
 import { identify } from "@libp2p/identify";
 import type { PrivateKey } from "@libp2p/interface";
 import { ping } from "@libp2p/ping";
+import { pubsubPeerDiscovery } from "@libp2p/pubsub-peer-discovery";
 import { tcp } from "@libp2p/tcp";
-import { multiaddr } from "@multiformats/multiaddr";
 import { createLibp2p, type Libp2p } from "libp2p";
 import type { ConsensusTransport } from "../consensus/transport.ts";
 import type { Logger } from "../util/logger.ts";
@@ -23,6 +31,19 @@ import type { Metrics } from "../util/metrics.ts";
 import { networkOptions, type NetworkOptions } from "./options.ts";
 import { topicNames, type TopicKind } from "./topics.ts";
 import { ListenError } from "../util/listen-error.ts";
+import { AddressBook } from "./address-book.ts";
+import { PeerKeeper } from "./discovery.ts";
+import { protocolId } from "./reqresp.ts";
+import { requestIdentity, serveIdentity, signIdentity } from "./validator-identity.ts";
+
+/** Largest peer announcement relayed on the discovery topic (a public key and a few multiaddrs). */
+const MAX_ANNOUNCE_BYTES = 2048;
+/** The gossipsub application score of a proven validator (weighted ×10 by gossipsub's default). */
+const VALIDATOR_APP_SCORE = 10;
+
+export function discoveryTopic(chainId: string): string {
+  return `/pouw/${chainId}/peers/1`;
+}
 
 /** A topic handler's verdict: valid (relay), invalid (reject, penalise), or neither (e.g. already known: do not relay). */
 export type Verdict = "accept" | "reject" | "ignore";
@@ -39,7 +60,12 @@ export class PouwNetwork {
   readonly verdicts = new Map<string, { accept: number; reject: number; ignore: number }>();
   private readonly banned = new Map<string, number>();
   private readonly logger: Logger;
-  private redialTimer: NodeJS.Timeout | null = null;
+  private readonly chainId: string;
+  readonly book: AddressBook;
+  readonly keeper: PeerKeeper;
+  /** Public keys proven by connected peers (validator_identity), by peer id. */
+  private readonly provenKeys = new Map<string, Uint8Array>();
+  private identity: { proof: Uint8Array | null; isValidatorKey: (publicKey: Uint8Array) => boolean } = { proof: null, isValidatorKey: () => false };
 
   private readonly metrics: Metrics | null;
 
@@ -49,6 +75,21 @@ export class PouwNetwork {
     this.libp2p = libp2p;
     this.logger = logger;
     this.topics = topicNames(chainId);
+    this.chainId = chainId;
+    this.book = new AddressBook(opts.addressBook);
+    this.keeper = new PeerKeeper({
+      libp2p,
+      book: this.book,
+      bootstrap: opts.bootstrap,
+      targetPeers: opts.targetPeers,
+      redialMs: opts.redialMs,
+      trimGraceMs: opts.trimGraceMs,
+      isBanned: (p) => this.isBanned(p),
+      isValidatorPeer: (p) => this.isValidatorPeer(p),
+      score: (p) => this.score(p),
+      logger,
+      metrics,
+    });
     const caps: Record<TopicKind, number> = { tx: opts.maxTxBytes, proposal: opts.maxProposalBytes, vote: opts.maxVoteBytes, attestation: opts.maxVoteBytes, evidence: opts.maxVoteBytes, anchor: 128 };
     for (const [kind, topic] of Object.entries(this.topics) as [TopicKind, string][]) this.byTopic.set(topic, { kind, maxBytes: caps[kind], handler: null });
   }
@@ -63,6 +104,13 @@ export class PouwNetwork {
       transports: [tcp()],
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
+      connectionManager: {
+        // libp2p's own hard cap (it prunes by tag value beyond it); the keeper holds the target below it.
+        maxConnections: 2 * opts.targetPeers + 8,
+        // Connections per second from one host: nodes sharing a host (a devnet on 127.0.0.1) may all dial at once.
+        inboundConnectionThreshold: Math.max(5, opts.targetPeers),
+      },
+      peerDiscovery: [pubsubPeerDiscovery({ interval: opts.announceMs, topics: [discoveryTopic(chainId)] })],
       connectionGater: {
         denyDialPeer: async (peer) => net?.isBanned(peer.toString()) ?? false,
         denyInboundEncryptedConnection: async (peer) => net?.isBanned(peer.toString()) ?? false,
@@ -77,6 +125,12 @@ export class PouwNetwork {
           maxInboundDataLength: opts.maxProposalBytes,
           maxOutboundBufferSize: 4 * opts.maxProposalBytes,
           ignoreDuplicatePublishError: true,
+          scoreParams: {
+            appSpecificScore: (peer: string) => (net?.isValidatorPeer(peer) ? VALIDATOR_APP_SCORE : 0),
+            // Many peers on one IP costs score (a sybil hint), but on loopback they are a devnet on one machine:
+            // past 10 of them every peer would fall below the gossip threshold and get no gossip at all.
+            IPColocationFactorWhitelist: new Set(["127.0.0.1", "::1"]),
+          },
         }),
       },
     }).catch((e: unknown) => Promise.reject(p2pListenFailure(e, opts.listen)));
@@ -106,8 +160,61 @@ export class PouwNetwork {
     this.libp2p.addEventListener("peer:disconnect", peers);
   }
 
+  /** Whether `peer` proved the identity of a validator in the current active set. */
+  isValidatorPeer(peer: string): boolean {
+    const key = this.provenKeys.get(peer);
+    return key !== undefined && this.identity.isValidatorKey(key);
+  }
+
+  /** Connected peers that are proven validators. */
+  validatorPeers(): string[] {
+    return this.libp2p.getPeers().map((p) => p.toString()).filter((p) => this.isValidatorPeer(p));
+  }
+
+  /** The trimmer's order (higher is kept longer): gossipsub's score less the invalid messages counted here. */
+  score(peer: string): number {
+    const pubsub = this.libp2p.services.pubsub as unknown as { getScore(peer: string): number };
+    return pubsub.getScore(peer) - (this.invalid.get(peer) ?? 0);
+  }
+
+  /**
+   * Sets what this node proves to its peers (a validator's key signs its peer
+   * id; null for a full node) and how it tells a validator's key (the active
+   * set). Called before start.
+   */
+  useValidatorIdentity(key: { publicKey: Uint8Array; sign(message: Uint8Array): Uint8Array } | null, isValidatorKey: (publicKey: Uint8Array) => boolean): void {
+    this.identity = { proof: key ? signIdentity(this.chainId, this.peerId, key) : null, isValidatorKey };
+  }
+
+  /** Asks a newly identified peer for its validator identity (three tries a second apart while it stays connected). */
+  private async askIdentity(peer: string): Promise<void> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      if (attempt > 0) await new Promise((r) => setTimeout(r, 1_000).unref());
+      if (!this.libp2p.getPeers().some((p) => p.toString() === peer)) return;
+      try {
+        const key = await requestIdentity(this.libp2p, this.chainId, peer);
+        if (key) this.provenKeys.set(peer, key);
+        this.logger.debug({ peer, validator: this.isValidatorPeer(peer) }, "Peer identity");
+        return;
+      } catch (e) {
+        if (e instanceof Error && e.message === "validator identity does not verify") return this.penalise(peer, "validator identity does not verify");
+      }
+    }
+  }
+
+  /** A peer announcement is relayed only if the announcer is the one who signed the gossip (a node announces itself only). */
+  private announcementVerdict(m: GossipsubMessage): Verdict {
+    const { msg } = m;
+    if (msg.type !== "signed" || msg.data.length > MAX_ANNOUNCE_BYTES || !msg.from.publicKey) return "reject";
+    const key = publicKeyToProtobuf(msg.from.publicKey);
+    // Peer { publicKey = 1 (bytes), addrs = 2 }: the first field must be the signer's own key.
+    const ok = msg.data[0] === 0x0a && msg.data[1] === key.length && key.length < 128 && msg.data.subarray(2, 2 + key.length).every((b, i) => b === key[i]);
+    return ok ? "accept" : "reject";
+  }
+
   private async onMessage(m: GossipsubMessage): Promise<void> {
     const from = m.propagationSource.toString();
+    if (m.msg.topic === discoveryTopic(this.chainId)) return this.report(m, from, this.announcementVerdict(m), "peers");
     const t = this.byTopic.get(m.msg.topic);
     let verdict: Verdict = "ignore";
     if (t && m.msg.data.length > t.maxBytes) verdict = "reject";
@@ -119,7 +226,10 @@ export class PouwNetwork {
         verdict = "ignore";
       }
     }
-    const kind = t?.kind ?? "unknown";
+    this.report(m, from, verdict, t?.kind ?? "unknown");
+  }
+
+  private report(m: GossipsubMessage, from: string, verdict: Verdict, kind: string): void {
     const v = this.verdicts.get(kind) ?? { accept: 0, reject: 0, ignore: 0 };
     v[verdict]++;
     this.verdicts.set(kind, v);
@@ -127,7 +237,7 @@ export class PouwNetwork {
     const result = verdict === "accept" ? TopicValidatorResult.Accept : verdict === "reject" ? TopicValidatorResult.Reject : TopicValidatorResult.Ignore;
     // On the implementation class, not the exported interface (async validation).
     (this.libp2p.services.pubsub as unknown as { reportMessageValidationResult(id: string, from: string, r: TopicValidatorResult): void }).reportMessageValidationResult(m.msgId, from, result);
-    if (verdict === "reject") this.penalise(from, t?.kind ?? "unknown topic");
+    if (verdict === "reject") this.penalise(from, kind);
   }
 
   /** Counts an invalid message from `peer`; past the limit it is disconnected and refused for a while. */
@@ -173,23 +283,28 @@ export class PouwNetwork {
     };
   }
 
-  /** Listens, then dials the bootstrap peers (and keeps redialing those not connected). */
+  /**
+   * Listens, serves its validator identity, loads the address book, then keeps
+   * the target peer count: bootstrap peers first, then remembered and
+   * discovered ones (redialed while below the target).
+   */
   async start(): Promise<void> {
+    // Served and listened for before the first connection, so identify lists the protocol to every peer.
+    await serveIdentity(this.libp2p, this.chainId, this.identity.proof);
+    const identityProtocol = protocolId(this.chainId, "validator_identity");
+    this.libp2p.addEventListener("peer:identify", (e) => {
+      if (e.detail.protocols.includes(identityProtocol)) void this.askIdentity(e.detail.peerId.toString());
+    });
+    this.libp2p.addEventListener("peer:disconnect", (e) => this.provenKeys.delete(e.detail.toString()));
     await this.libp2p.start();
-    const dialAll = () => {
-      const connected = new Set(this.libp2p.getPeers().map((p) => p.toString()));
-      for (const addr of this.opts.bootstrap) {
-        const peer = addr.split("/p2p/")[1];
-        if (peer && (connected.has(peer) || peer === this.peerId || this.isBanned(peer))) continue;
-        void this.libp2p.dial(multiaddr(addr)).catch((e: unknown) => this.logger.debug({ err: e, addr }, "Dial failed"));
-      }
-    };
-    dialAll();
-    this.redialTimer = setInterval(dialAll, this.opts.redialMs);
+    const { loaded, error } = this.book.load();
+    if (error) this.logger.warn({ path: this.book.path, err: error }, "The address book does not parse: starting without it");
+    else if (loaded > 0) this.logger.info({ path: this.book.path, peers: loaded }, "Loaded the address book");
+    await this.keeper.start();
   }
 
   async stop(): Promise<void> {
-    if (this.redialTimer) clearInterval(this.redialTimer);
+    await this.keeper.stop();
     await this.libp2p.stop();
   }
 }

@@ -13,7 +13,16 @@ export interface NetworkOptions {
   /** Invalid messages from one peer before it is disconnected and refused for `banMs`. */
   maxInvalid: number;
   banMs: number;
+  /** How often the node checks its peers: tops up to `targetPeers` (bootstrap peers first), trims above it. */
   redialMs: number;
+  /** Peers the node keeps: it dials known peers while below, and drops the worst-scored non-validator above (DESIGN §10, decision 0009). */
+  targetPeers: number;
+  /** A connection younger than this is not trimmed (a newcomer stays long enough to hear announcements and find other peers). */
+  trimGraceMs: number;
+  /** How often the node announces its own addresses on the chain's discovery topic (pubsub peer discovery). */
+  announceMs: number;
+  /** The address book (peers.json) that remembers peers across restarts; null keeps none. */
+  addressBook: string | null;
 }
 
 export const DEFAULT_NETWORK_OPTIONS: NetworkOptions = {
@@ -25,6 +34,10 @@ export const DEFAULT_NETWORK_OPTIONS: NetworkOptions = {
   maxInvalid: 20,
   banMs: 10 * 60_000,
   redialMs: 2_000,
+  targetPeers: 16,
+  trimGraceMs: 20_000,
+  announceMs: 5_000,
+  addressBook: null,
 };
 
 export function networkOptions(partial: Partial<NetworkOptions>): NetworkOptions {

@@ -7,9 +7,9 @@ import type { Libp2p } from "@libp2p/interface";
 import { peerIdFromString } from "@libp2p/peer-id";
 import { lpStream } from "@libp2p/utils";
 
-export type ReqRespKind = "status" | "blocks_by_range" | "blob" | "anchor_signatures";
+export type ReqRespKind = "status" | "blocks_by_range" | "blob" | "anchor_signatures" | "validator_identity";
 
-const VERSION: Record<ReqRespKind, number> = { status: 1, blocks_by_range: 2, blob: 1, anchor_signatures: 1 };
+const VERSION: Record<ReqRespKind, number> = { status: 1, blocks_by_range: 2, blob: 1, anchor_signatures: 1, validator_identity: 1 };
 
 export function protocolId(chainId: string, kind: ReqRespKind): string {
   return `/pouw/${chainId}/${kind}/ssz/${VERSION[kind]}`;

@@ -13,6 +13,9 @@ export interface Metrics {
   rpcRequests: Counter<"method" | "outcome">;
   privvalLastSignedHeight: Gauge;
   peers: Gauge;
+  validatorPeers: Gauge;
+  peerDials: Counter<"result">;
+  peerTrims: Counter;
   syncTargetHeight: Gauge;
   syncing: Gauge;
   consensusRound: Gauge;
@@ -64,6 +67,9 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
     }),
     privvalLastSignedHeight: new Gauge({ name: "pouw_privval_last_signed_height", help: "Height of the last vote this validator signed", registers }),
     peers: new Gauge({ name: "pouw_p2p_peers", help: "Connected libp2p peers", registers }),
+    validatorPeers: new Gauge({ name: "pouw_p2p_validator_peers", help: "Connected peers that proved an active validator's identity", registers }),
+    peerDials: new Counter({ name: "pouw_p2p_dials_total", help: "Dials to known peers to reach the target peer count, by result (connected / failed)", labelNames: ["result"] as const, registers }),
+    peerTrims: new Counter({ name: "pouw_p2p_trims_total", help: "Peers disconnected because the node had more than its target", registers }),
     syncTargetHeight: new Gauge({ name: "pouw_sync_target_height", help: "Highest head a peer reported", registers }),
     syncing: new Gauge({ name: "pouw_syncing", help: "1 while catching up with peers by block sync", registers }),
     consensusRound: new Gauge({ name: "pouw_consensus_round", help: "Tendermint round of the height being decided (0 normally)", registers }),
