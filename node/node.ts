@@ -379,7 +379,7 @@ export class PouwNode implements RpcNode {
       chain.onCommit(() => void checkpoints.onCommit());
       if (pruning !== "archive") {
         const log = logger.child({ module: "pruner" });
-        const pruner = new Pruner(chain, { keep: pruning.keep, onError: (err) => log.warn({ err }, "Pruning failed: trying again after the next block") });
+        const pruner = new Pruner(chain, { keep: pruning.keep, blobs, onError: (err) => log.warn({ err }, "Pruning failed: trying again after the next block") });
         if (pruner.keep > pruning.keep) log.warn({ asked: pruning.keep, keep: pruner.keep }, "Pruning keeps more blocks than asked: what this node reads back (epochs, downtime window, proof windows)");
         log.info({ keep: pruner.keep, lowestRetained: chain.store.floor }, "Pruning old blocks");
         pruner.start();

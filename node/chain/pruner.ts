@@ -11,7 +11,9 @@
  * proof's submission gives its sampling randomness; downtime and epochs look
  * back that far).
  */
+import type { BlobStore } from "../db/blobs.ts";
 import type { Params } from "../types/params.ts";
+import { pruneProofBlobs } from "./blob-pruning.ts";
 import type { Blockchain } from "./blockchain.ts";
 
 /** How much history a node keeps: the last N blocks, or everything. */
@@ -36,6 +38,8 @@ export interface PrunerOptions {
   keep: number;
   /** Most heights deleted per batch (default 256). */
   batchHeights?: number;
+  /** Where proofs' blobs are: those of proofs decided below the floor go too (blob-pruning.ts). */
+  blobs?: BlobStore;
   /** Told after each batch (the new floor). */
   onPruned?: (floor: number) => void;
   /** Told when a batch fails (the next commit tries again). */
@@ -106,6 +110,7 @@ export class Pruner {
         const target = this.target();
         if (store.floor >= target) return;
         await store.prune(Math.min(target, store.floor + this.batchHeights));
+        if (this.opts.blobs) await pruneProofBlobs(this.chain.world.proofs, this.opts.blobs, store.floor);
         this.opts.onPruned?.(store.floor);
         // Let commits, sync and RPC in between batches.
         await new Promise((r) => setImmediate(r));

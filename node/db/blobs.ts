@@ -7,7 +7,7 @@
  */
 import { sha256 } from "../crypto/hash.ts";
 import type { StorageFaultHandler } from "../util/storage-fault.ts";
-import { Bucket, bucketKey, getBytes, iterateBucket, putBytes, writeBatch, type Level } from "./database.ts";
+import { Bucket, bucketKey, getBytes, iterateBucket, putBytes, writeBatch, type BatchOp, type Level } from "./database.ts";
 
 /** Largest blob accepted (a checkpoint of 600,000 parameters plus momentum is 4.8 MB). */
 export const MAX_BLOB_BYTES = 6 * 1024 * 1024;
@@ -99,4 +99,26 @@ export class BlobStore {
   async has(id: Uint8Array): Promise<boolean> {
     return (await this.get(id)) !== undefined;
   }
+
+  /** True when `id` is staged (taken over RPC, not referenced yet): pruning leaves it to the intake's expiry. */
+  async isStaged(id: Uint8Array): Promise<boolean> {
+    return (await getBytes(this.db, Bucket.blobStaged, id)) !== undefined;
+  }
+
+  /** The height below which proofs' blobs were pruned (1: none yet). */
+  async prunedBelow(): Promise<number> {
+    const v = await this.db.get(BLOBS_PRUNED_KEY);
+    return v ? Number(new DataView(v.buffer, v.byteOffset, 8).getBigUint64(0)) : 1;
+  }
+
+  /** Deletes `ids` and records `below` in ONE batch (a kill redoes the range: deleting is idempotent). */
+  async prune(ids: Iterable<Uint8Array>, below: number): Promise<void> {
+    const mark = new Uint8Array(8);
+    new DataView(mark.buffer).setBigUint64(0, BigInt(below));
+    const ops: BatchOp[] = [...ids].map((id) => ({ type: "del" as const, key: bucketKey(Bucket.blob, id) }));
+    ops.push({ type: "put", key: BLOBS_PRUNED_KEY, value: mark });
+    await writeBatch(this.db, ops, "blob store", this.onFault);
+  }
 }
+
+const BLOBS_PRUNED_KEY = bucketKey(Bucket.meta, new TextEncoder().encode("blobs-pruned"));
