@@ -19,6 +19,7 @@ const PROCESS_TESTS = [
   "test/integration/rpc-abuse.test.ts",
   // In process, ten nodes on real sockets with a 30 s bound on finding each other: alone too.
   "test/integration/discovery.test.ts",
+  "test/integration/discovery-processes.test.ts",
   "test/integration/settlement-e2e.test.ts",
   "test/integration/staking-processes.test.ts",
 ];

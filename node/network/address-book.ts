@@ -56,13 +56,15 @@ export class AddressBook {
     }
   }
 
-  /** Records a connected peer (its current addresses replace the old ones). */
-  seen(id: string, addrs: string[], validator: boolean, now: number): void {
-    const dialable = addrs.map((a) => a.split("/p2p/")[0]!).filter((a) => a.length > 0 && !/^\/ip[46]\/(0\.0\.0\.0|::)\//.test(a));
-    if (dialable.length === 0) return;
+  /** Records a connected peer (its current addresses replace the old ones); true if that is news (a new peer, new addresses, a changed flag). */
+  seen(id: string, addrs: string[], validator: boolean, now: number): boolean {
+    const dialable = [...new Set(addrs.map((a) => a.split("/p2p/")[0]!).filter((a) => a.length > 0 && !/^\/ip[46]\/(0\.0\.0\.0|::)\//.test(a)))].slice(0, MAX_ADDRS);
+    if (dialable.length === 0) return false;
+    const old = this.entries.get(id);
     this.entries.delete(id); // re-inserted last: Map order is recency
-    this.entries.set(id, { id, addrs: [...new Set(dialable)].slice(0, MAX_ADDRS), validator, lastSeen: now });
+    this.entries.set(id, { id, addrs: dialable, validator, lastSeen: now });
     while (this.entries.size > ADDRESS_BOOK_MAX) this.entries.delete(this.entries.keys().next().value as string);
+    return !old || old.validator !== validator || old.addrs.join() !== dialable.join();
   }
 
   forget(id: string): void {

@@ -54,6 +54,8 @@ export class PeerKeeper {
   private readonly connectedAt = new Map<string, number>();
   private timer: NodeJS.Timeout | null = null;
   private lastSave = 0;
+  /** The book has news since it was last written. */
+  private dirty = false;
   /** Dials started and peers trimmed, for tests and logs. */
   dials = 0;
   trims = 0;
@@ -123,7 +125,8 @@ export class PeerKeeper {
     void this.remember();
     if (connected.size < this.d.targetPeers) void this.topUp(connected);
     else if (connected.size > this.d.targetPeers) this.trim(connected.size - this.d.targetPeers);
-    if (Date.now() - this.lastSave >= SAVE_EVERY_MS) this.saveBook();
+    // News (a new peer, a validator proven) is written at once; the rest (last-seen times) every 30 s.
+    if (this.dirty || Date.now() - this.lastSave >= SAVE_EVERY_MS) this.saveBook();
   }
 
   private connected(): Set<string> {
@@ -139,7 +142,9 @@ export class PeerKeeper {
         this.d.libp2p.peerStore
           .get(peer)
           // Not the connection's remote address: for an inbound one that is the peer's outgoing port.
-          .then((p) => this.d.book.seen(peer.toString(), p.addresses.map((a) => a.multiaddr.toString()), this.d.isValidatorPeer(peer.toString()), now))
+          .then((p) => {
+            if (this.d.book.seen(peer.toString(), p.addresses.map((a) => a.multiaddr.toString()), this.d.isValidatorPeer(peer.toString()), now)) this.dirty = true;
+          })
           .catch(() => undefined),
       ),
     );
@@ -147,6 +152,7 @@ export class PeerKeeper {
 
   private saveBook(): void {
     this.lastSave = Date.now();
+    this.dirty = false;
     try {
       this.d.book.save();
     } catch (e) {

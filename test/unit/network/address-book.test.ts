@@ -22,6 +22,15 @@ describe("address book", () => {
     expect(b.all().find((e) => e.id === "peerA")!.addrs).toEqual(["/ip4/127.0.0.1/tcp/1"]);
   });
 
+  it("says when a sighting is news (a new peer, new addresses, a changed validator flag), so the node writes the book at once", () => {
+    const a = new AddressBook(null);
+    expect(a.seen("p", ["/ip4/127.0.0.1/tcp/1"], false, 1)).toBe(true);
+    expect(a.seen("p", ["/ip4/127.0.0.1/tcp/1"], false, 2)).toBe(false);
+    expect(a.seen("p", ["/ip4/127.0.0.1/tcp/1"], true, 3)).toBe(true);
+    expect(a.seen("p", ["/ip4/127.0.0.1/tcp/2"], true, 4)).toBe(true);
+    expect(a.all()[0]!.lastSeen).toBe(4);
+  });
+
   it("keeps at most ADDRESS_BOOK_MAX peers, dropping the least recently seen", () => {
     const a = new AddressBook(null);
     for (let i = 0; i < ADDRESS_BOOK_MAX + 10; i++) a.seen(`p${i}`, [`/ip4/127.0.0.1/tcp/${i + 1}`], false, i);
