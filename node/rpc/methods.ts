@@ -128,6 +128,8 @@ export const methods: Record<string, Method> = {
       validator: node.validatorAddress ? encodeAddress(node.validatorAddress) : null,
       mempoolSize: node.mempoolSize(),
       network: node.networkStatus?.() ?? null,
+      /** Blocks below this height were pruned here (0: this node holds every block; decision 0010). */
+      lowestRetainedHeight: chain.store.floor > 1 ? chain.store.floor : 0,
       /** The vaults a Withdraw may name (empty: not checked on chain). */
       settlementDomains: chain.params.settlementDomains.map((d) => ({ domain: d.domain, kind: d.kind })),
       datasets: chain.genesis.datasets.map((d) => ({ name: d.name, id: toHex(d.id), features: d.features, classes: d.classes, train: d.train, validation: d.validation })),

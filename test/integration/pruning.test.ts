@@ -126,6 +126,8 @@ describe("pruning (retention 50 over 300 blocks)", { timeout: 240_000 }, () => {
     expect(await methods.pouw_getBlock(validator, [validator.chain.head.header.height - 5])).toBeDefined();
     expect(await methods.pouw_getBlock(archive, [1])).toBeDefined();
     expect(archive.chain.store.floor).toBe(1);
+    expect((methods.pouw_chainInfo(archive, []) as { lowestRetainedHeight: number }).lowestRetainedHeight).toBe(0);
+    expect((methods.pouw_chainInfo(validator, []) as { lowestRetainedHeight: number }).lowestRetainedHeight).toBeGreaterThanOrEqual(floor);
   });
 
   it("serves blocks_by_range for its retained range, an empty one below it, and says its lowest height", async () => {
