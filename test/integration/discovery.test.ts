@@ -5,20 +5,24 @@
  * other; with node 0 killed the rest stay connected and keep committing; a
  * node restarted on a new port without bootstrap peers rejoins from its
  * address book; a node above its target drops the worst-scored
- * non-validator, never a validator.
+ * non-validator, never a validator; an announcement is relayed only if it
+ * announces its own signer.
  */
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { generateKeyPair } from "@libp2p/crypto/keys";
+import { generateKeyPair, publicKeyToProtobuf } from "@libp2p/crypto/keys";
 import type { PrivateKey } from "@libp2p/interface";
 import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 import { afterAll, describe, expect, it } from "vitest";
 import type { AccountKey } from "../../node/crypto/keys.ts";
 import type { NetworkOptions } from "../../node/network/options.ts";
+import { discoveryTopic } from "../../node/network/network.ts";
 import { PouwNode } from "../../node/node.ts";
 import { freePort } from "../helpers/child.ts";
 import { makeTestNet } from "../helpers/genesis.ts";
+import { createGossipPeer } from "../helpers/gossip-peer.ts";
+import { multiaddr } from "@multiformats/multiaddr";
 
 const TIMEOUTS = { proposeMs: 1500, proposeDeltaMs: 500, prevoteMs: 500, prevoteDeltaMs: 250, precommitMs: 500, precommitDeltaMs: 250 };
 
@@ -152,5 +156,39 @@ describe("a node above its target", { timeout: 120_000 }, () => {
     expect(hubNet.keeper.trimmed.every((p) => p === bad), hubNet.keeper.trimmed.join(",")).toBe(true);
     expect(disconnected).not.toContain(validator);
     expect(disconnected).not.toContain(good);
+  });
+});
+
+describe("peer announcements", { timeout: 60_000 }, () => {
+  const net = makeTestNet({ validators: 1, accounts: 1, label: "discovery-announce" });
+  let node: PouwNode | null = null;
+  let hostile: Awaited<ReturnType<typeof createGossipPeer>> | null = null;
+  afterAll(async () => {
+    await hostile?.stop();
+    await node?.close();
+  });
+
+  it("relays a peer's announcement of itself and rejects one of another key (a peer cannot announce others)", async () => {
+    const [s] = await specs(1, [], "announce");
+    node = await startNode(net.genesisJson, s!, { bootstrap: [] });
+    const topic = discoveryTopic(net.chainId);
+    hostile = await createGossipPeer();
+    hostile.services.pubsub.subscribe(topic);
+    await hostile.dial(multiaddr(addrOf(s!)));
+    const nodeId = node.network!.peerId;
+    await until(() => hostile!.services.pubsub.getSubscribers(topic).some((p) => p.toString() === nodeId), 20_000, "the node's discovery subscription");
+    await new Promise((r) => setTimeout(r, 1500)); // mesh heartbeat
+    // Peer { publicKey = 1, addrs = 2 } as pubsub-peer-discovery encodes it.
+    const announce = (key: Uint8Array, addr: Uint8Array) => Uint8Array.from([0x0a, key.length, ...key, 0x12, addr.length, ...addr]);
+    const addr = multiaddr("/ip4/127.0.0.1/tcp/1").bytes;
+    const other = publicKeyToProtobuf((await generateKeyPair("Ed25519")).publicKey);
+    const own = publicKeyToProtobuf(hostile.peerId.publicKey!);
+    const count = (v: "accept" | "reject") => node!.network!.verdicts.get("peers")?.[v] ?? 0;
+    await hostile.services.pubsub.publish(topic, announce(other, addr));
+    await until(() => count("reject") === 1, 10_000, "the forged announcement to be rejected");
+    await hostile.services.pubsub.publish(topic, announce(own, addr));
+    await until(() => count("accept") === 1, 10_000, "the hostile peer's own announcement to be accepted");
+    await hostile.services.pubsub.publish(topic, new Uint8Array(4096).fill(1));
+    await until(() => count("reject") === 2, 10_000, "an oversized announcement to be rejected");
   });
 });
