@@ -8,7 +8,7 @@
  * non-validator, never a validator; an announcement is relayed only if it
  * announces its own signer.
  */
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generateKeyPair, publicKeyToProtobuf } from "@libp2p/crypto/keys";
@@ -41,11 +41,17 @@ interface Spec {
   validator: AccountKey | null;
 }
 
+const homes: string[] = [];
+afterAll(() => {
+  for (const h of homes) rmSync(h, { recursive: true, force: true });
+});
+
 const addrOf = (s: Spec) => `/ip4/127.0.0.1/tcp/${s.port}/p2p/${peerIdFromPrivateKey(s.key).toString()}`;
 
 async function specs(n: number, validators: AccountKey[], label: string): Promise<Spec[]> {
   const out: Spec[] = [];
   for (let i = 0; i < n; i++) out.push({ key: await generateKeyPair("Ed25519"), port: await freePort(), home: mkdtempSync(join(tmpdir(), `pouw-${label}-${i}-`)), validator: validators[i] ?? null });
+  homes.push(...out.map((s) => s.home));
   return out;
 }
 
