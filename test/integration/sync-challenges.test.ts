@@ -14,6 +14,7 @@ import { toHex } from "../../node/util/hex.ts";
 import { sha256 } from "../../node/crypto/hash.ts";
 import { Bucket, bucketKey } from "../../node/db/database.ts";
 import { buildChallengeChain, challengeNet, type ChallengeChain } from "../helpers/challenge-chain.ts";
+import { freshSyncingNode } from "../helpers/sync-peer.ts";
 import { until } from "../helpers/until.ts";
 
 const CHALLENGES = 40;
@@ -34,18 +35,6 @@ describe("sync of a range with 40 distinct challenge start checkpoints", () => {
     await server.start();
   }, 120_000);
 
-  /** A non-validating node with an empty database whose only bootstrap peer is the server. */
-  const freshPeer = (logger: ReturnType<typeof capturingLogger>["logger"]) =>
-    PouwNode.create({
-      dataDir: null,
-      genesisJson: net.genesisJson,
-      validatorKey: null,
-      rpc: null,
-      verifierThreads: 1,
-      logger,
-      network: { listen: ["/ip4/127.0.0.1/tcp/0"], bootstrap: server.network!.addresses.filter((a) => a.includes("127.0.0.1")) },
-    });
-
   afterAll(async () => {
     await server?.close();
     await built?.driver.close();
@@ -53,7 +42,7 @@ describe("sync of a range with 40 distinct challenge start checkpoints", () => {
 
   it("imports in full on a fresh node, fetching the checkpoints from the peer, with no peer penalised", async () => {
     const { logger, lines } = capturingLogger("info");
-    const node = await freshPeer(logger);
+    const node = await freshSyncingNode(net.genesisJson, server, logger);
     try {
       await node.start();
       await until(() => node.chain.head.header.height, (h) => h === built.driver.height, 60_000, `height ${built.driver.height}`);
@@ -72,7 +61,7 @@ describe("sync of a range with 40 distinct challenge start checkpoints", () => {
     const lost = built.blobs[7]!;
     await server.db.del(bucketKey(Bucket.blob, sha256(lost)));
     const { logger, lines } = capturingLogger("info");
-    const node = await freshPeer(logger);
+    const node = await freshSyncingNode(net.genesisJson, server, logger);
     try {
       await node.start();
       const waits = () => lines.filter((l) => /needs a blob no peer could serve/.test(String(l.msg)));

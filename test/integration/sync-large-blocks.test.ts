@@ -17,6 +17,7 @@ import { toHex } from "../../node/util/hex.ts";
 import { ChainDriver } from "../helpers/chain-driver.ts";
 import { makeTestNet } from "../helpers/genesis.ts";
 import { signedTransfer } from "../helpers/tx.ts";
+import { freshSyncingNode } from "../helpers/sync-peer.ts";
 import { until } from "../helpers/until.ts";
 
 const net = makeTestNet({ label: "sync-large-blocks", validators: 4, accounts: 8, balance: 10n ** 15n });
@@ -62,15 +63,7 @@ describe("sync of blocks larger than 4 MiB", () => {
     expect(large.length).toBe(LARGE);
     expect(large.reduce((a, b) => a + b, 0)).toBeGreaterThan(MAX_RANGE_RESPONSE_BYTES);
     const { logger, lines } = capturingLogger("info");
-    const node = await PouwNode.create({
-      dataDir: null,
-      genesisJson: net.genesisJson,
-      validatorKey: null,
-      rpc: null,
-      verifierThreads: 1,
-      logger,
-      network: { listen: ["/ip4/127.0.0.1/tcp/0"], bootstrap: server.network!.addresses.filter((a) => a.includes("127.0.0.1")) },
-    });
+    const node = await freshSyncingNode(net.genesisJson, server, logger);
     try {
       await node.start();
       await until(() => node.chain.head.header.height, (h) => h === driver.height, 90_000, `height ${driver.height}`);

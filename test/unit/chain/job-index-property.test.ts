@@ -14,7 +14,7 @@ import { applyCancelJob, applyCreateJob, applySubmitProof, endBlockJobs, payProo
 import { genesisStaking } from "../../../node/chain/staking.ts";
 import { sha256 } from "../../../node/crypto/hash.ts";
 import { syntheticDataset } from "../../../node/pouw/datasets.ts";
-import { checkpointCount, f32ToBits } from "../../../node/pouw/training.ts";
+import { checkpointCount } from "../../../node/pouw/training.ts";
 import { JobStatus, ProofStatus } from "../../../node/state/schemas.ts";
 import { StateOverlay, WorldState, addrKey, adoptSealed } from "../../../node/state/world.ts";
 import { parseGenesis } from "../../../node/types/genesis.ts";
@@ -23,6 +23,7 @@ import type { JobSpecT } from "../../../node/types/transaction.ts";
 import type { TxEnvelope } from "../../../node/types/txcodec.ts";
 import { toHex, utf8 } from "../../../node/util/hex.ts";
 import { makeTestNet } from "../../helpers/genesis.ts";
+import { smallJobSpec } from "../../helpers/job-spec.ts";
 
 const SEED = 0x10b5;
 const data = syntheticDataset({ seed: "job-index", features: 8, classes: 3, train: 64, validation: 16 });
@@ -53,21 +54,7 @@ function endBlockJobsFullWalk(o: StateOverlay, ctx: BlockContext): void {
   payProofs(o, toPay, height);
 }
 
-function spec(deadline: number): JobSpecT {
-  return {
-    datasetId: data.id,
-    layers: [8, 16, 3],
-    learningRateBits: f32ToBits(0.1),
-    momentumBits: f32ToBits(0.9),
-    batchSize: 8,
-    steps: 40,
-    segmentLength: 10,
-    seed: new Uint8Array(32).fill(9),
-    targetMetric: 0,
-    targetThreshold: 8000,
-    deadline,
-  };
-}
+const spec = (deadline: number): JobSpecT => smallJobSpec(data.id, { deadline });
 
 type Op =
   | { kind: "create"; who: number; deadlineIn: number; reward: bigint }

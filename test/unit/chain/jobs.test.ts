@@ -31,6 +31,7 @@ import { toHex } from "../../../node/util/hex.ts";
 import { ChainDriver, useChainDrivers } from "../../helpers/chain-driver.ts";
 import { makeTestNet } from "../../helpers/genesis.ts";
 import { body, signedTx } from "../../helpers/tx.ts";
+import { smallJobSpec } from "../../helpers/job-spec.ts";
 
 const data = syntheticDataset({ seed: "jobs-test", features: 8, classes: 3, train: 64, validation: 16 });
 const PARAMS: Partial<Params> = { attestationDeadline: 4, challengeWindow: 2, blockReward: 1_000_000_000n, stakingShareBps: 8000 };
@@ -45,22 +46,7 @@ const [requester, worker, other] = net.accounts as [AccountKey, AccountKey, Acco
 const REWARD = 5_000_000_000n;
 const BOND = 1_000_000_000n;
 
-function spec(over: Partial<JobSpecT> = {}): JobSpecT {
-  return {
-    datasetId: data.id,
-    layers: [8, 16, 3],
-    learningRateBits: f32ToBits(0.1),
-    momentumBits: f32ToBits(0.9),
-    batchSize: 8,
-    steps: 40,
-    segmentLength: 10,
-    seed: new Uint8Array(32).fill(9),
-    targetMetric: 0,
-    targetThreshold: 8000,
-    deadline: 30,
-    ...over,
-  };
-}
+const spec = (over: Partial<JobSpecT> = {}): JobSpecT => smallJobSpec(data.id, over);
 
 const commitment = (over: Partial<{ count: number; claimedMetric: number; bond: bigint }> = {}) => ({
   checkpointsRoot: new Uint8Array(32).fill(1),
