@@ -70,6 +70,10 @@ export interface ChainInfo {
   mempoolSize: number;
   /** Peers, block sync and the consensus round; null when the node runs without networking. */
   network: { peers: number; peerId: string; syncing: boolean; bestPeerHeight: number; round: number } | null;
+  /** The vaults a Withdraw may name (params.settlementDomains); empty: the chain does not check domains. */
+  settlementDomains: { domain: string; kind: "evm" | "sui" }[];
+  /** The lowest height whose block this node still holds; 0 on an archive node. */
+  lowestRetainedHeight: number;
   /** Datasets jobs may train on (registered in genesis). */
   datasets: { name: string; id: string; features: number; classes: number; train: number; validation: number }[];
   /** Supply = account balances + staked + rewardsOutstanding + pouwPool + escrowed. */
