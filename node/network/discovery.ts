@@ -75,7 +75,10 @@ export class PeerKeeper {
 
   async start(): Promise<void> {
     const { libp2p } = this.d;
-    libp2p.addEventListener("peer:connect", (e) => this.connectedAt.set(e.detail.toString(), Date.now()));
+    libp2p.addEventListener("peer:connect", (e) => {
+      this.connectedAt.set(e.detail.toString(), Date.now());
+      this.gauges(this.connected());
+    });
     libp2p.addEventListener("peer:disconnect", (e) => this.onDisconnect(e.detail));
     // Remembered peers go into the peer store, where discovered ones are too (an entry that does not parse is skipped).
     await Promise.all(
@@ -107,6 +110,15 @@ export class PeerKeeper {
     const since = this.connectedAt.get(id);
     this.connectedAt.delete(id);
     if (since !== undefined && Date.now() - since < SHORT_CONNECTION_MS) this.fail(id);
+    // The gauges follow a lost peer at once, not at the next round.
+    const connected = this.connected();
+    connected.delete(id);
+    this.gauges(connected);
+  }
+
+  private gauges(connected: Set<string>): void {
+    this.d.metrics?.peers.set(connected.size);
+    this.d.metrics?.validatorPeers.set([...connected].filter((p) => this.d.isValidatorPeer(p)).length);
   }
 
   private fail(id: string): void {
@@ -120,8 +132,7 @@ export class PeerKeeper {
   /** One round: record, top up or trim, save now and then. */
   tick(): void {
     const connected = this.connected();
-    this.d.metrics?.peers.set(connected.size);
-    this.d.metrics?.validatorPeers.set([...connected].filter((p) => this.d.isValidatorPeer(p)).length);
+    this.gauges(connected);
     void this.remember();
     if (connected.size < this.d.targetPeers) void this.topUp(connected);
     else if (connected.size > this.d.targetPeers) this.trim(connected.size - this.d.targetPeers);
