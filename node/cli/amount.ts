@@ -5,11 +5,11 @@
  * naming the flag and the field's maximum, before anything is signed (SSZ
  * would silently keep only the low 64 bits).
  */
-import { MAX_U64 } from "../types/primitives.ts";
+import { formatPouw, MAX_U64, POUW_DECIMALS, UNITS_PER_POUW } from "../types/primitives.ts";
 import { CliError } from "./errors.ts";
 
-export const DECIMALS = 9;
-const UNIT = 10n ** BigInt(DECIMALS);
+export const DECIMALS = POUW_DECIMALS;
+const UNIT = UNITS_PER_POUW;
 /** The largest amount any field holds: u64 units (18446744073.709551615 POUW). */
 export const MAX_AMOUNT = MAX_U64;
 
@@ -39,10 +39,4 @@ export function parseWhole(text: string, flag: string, what: string, max: bigint
   return n;
 }
 
-export function formatPouw(units: bigint | string): string {
-  const u = BigInt(units);
-  const neg = u < 0n;
-  const abs = neg ? -u : u;
-  const frac = (abs % UNIT).toString().padStart(DECIMALS, "0").replace(/0+$/, "");
-  return `${neg ? "-" : ""}${abs / UNIT}${frac ? "." + frac : ""}`;
-}
+export { formatPouw };

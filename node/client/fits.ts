@@ -6,7 +6,7 @@
  * and its maximum. Negative and non-integer values are refused the same way.
  */
 import { ContainerType, ListBasicType, UintBigintType, UintNumberType, UnionType, type Type } from "@chainsafe/ssz";
-import { Amount, Uint64 } from "../types/primitives.ts";
+import { Amount, formatPouw, Uint64 } from "../types/primitives.ts";
 import { Transaction, TxBody, TX_TYPES, type TransactionT } from "../types/transaction.ts";
 import { PouwError } from "../util/errors.ts";
 
@@ -15,11 +15,7 @@ export type ClientErrorCode = "VALUE_OUT_OF_RANGE";
 /** A transaction the client will not sign; `context` has the field, the value and the field's maximum. */
 export class ClientError extends PouwError<ClientErrorCode> {}
 
-const UNIT = 1_000_000_000n;
-const pouw = (units: bigint): string => {
-  const frac = (units % UNIT).toString().padStart(9, "0").replace(/0+$/, "");
-  return `${units / UNIT}${frac ? "." + frac : ""} POUW`;
-};
+const pouw = (units: bigint): string => `${formatPouw(units)} POUW`;
 
 function check(type: Type<unknown>, value: unknown, path: string): void {
   if (type instanceof UintBigintType || type instanceof UintNumberType) {

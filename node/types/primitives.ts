@@ -29,3 +29,16 @@ export const Bool = new BooleanType();
 
 export const MAX_U64 = (1n << 64n) - 1n;
 export const ZERO_HASH = new Uint8Array(32);
+
+/** POUW has 9 decimals: 1 POUW = 10^9 units (DESIGN §3). */
+export const POUW_DECIMALS = 9;
+export const UNITS_PER_POUW = 10n ** BigInt(POUW_DECIMALS);
+
+/** Units as POUW, without trailing zeros: 1500000000n → "1.5". */
+export function formatPouw(units: bigint | string): string {
+  const u = BigInt(units);
+  const neg = u < 0n;
+  const abs = neg ? -u : u;
+  const frac = (abs % UNITS_PER_POUW).toString().padStart(POUW_DECIMALS, "0").replace(/0+$/, "");
+  return `${neg ? "-" : ""}${abs / UNITS_PER_POUW}${frac ? "." + frac : ""}`;
+}
