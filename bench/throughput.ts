@@ -141,7 +141,8 @@ async function runOnce(raw: Uint8Array[], genesisJson: string, validator: Accoun
         params: chain.params,
         baseFee: () => baseFeeAfter(chain.head, chain.params),
         account: (h: string) => {
-          const a = chain.world.accounts[chain.world.index.get(h) ?? -1];
+          const i = chain.world.accounts.indexOfKey(h);
+            const a = i === undefined ? undefined : chain.world.accounts.get(i);
           return a ? { nonce: a.nonce, balance: a.balance } : undefined;
         },
       },

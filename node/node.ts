@@ -235,7 +235,8 @@ export class PouwNode implements RpcNode {
           params: chain.params,
           baseFee: () => baseFeeAfter(chain.head, chain.params),
           account: (senderHex: string) => {
-            const a = chain.world.accounts[chain.world.index.get(senderHex) ?? -1];
+            const i = chain.world.accounts.indexOfKey(senderHex);
+            const a = i === undefined ? undefined : chain.world.accounts.get(i);
             return a ? { nonce: a.nonce, balance: a.balance } : undefined;
           },
         },

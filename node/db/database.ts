@@ -41,6 +41,8 @@ export const Bucket = {
   anchorSignature: 20,
   /** Blobs taken over RPC that nothing references yet: blob id → u64 expiry (ms) ‖ u32 size ‖ u32 job index (node/work/blob-intake.ts). */
   blobStaged: 21,
+  /** Accounts written since an account snapshot: u32 snapshot generation ‖ u32 account index → empty (node/state/account-snapshot.ts). */
+  accountTouched: 22,
 } as const;
 export type BucketId = (typeof Bucket)[keyof typeof Bucket];
 

@@ -206,8 +206,8 @@ export const methods: Record<string, Method> = {
     const address = addressParam(addr, "address");
     const withProof = boolOption(objectParam(rawOpts, "options"), "proof", true);
     const { world, head } = node.chain;
-    const i = world.index.get(addrKey(address));
-    const acc = i === undefined ? undefined : world.accounts[i];
+    const i = world.accounts.indexOf(address);
+    const acc = i === undefined ? undefined : world.accounts.get(i);
     return {
       address: encodeAddress(address),
       exists: acc !== undefined,
@@ -215,7 +215,7 @@ export const methods: Record<string, Method> = {
       nonce: (acc?.nonce ?? 0n).toString(),
       height: head.header.height,
       stateRoot: toHex(head.header.stateRoot),
-      proof: withProof && i !== undefined ? proofJson(createAccountProof(world.view, i)) : null,
+      proof: withProof && i !== undefined ? proofJson(createAccountProof(world, i)) : null,
     };
   },
 

@@ -1,8 +1,8 @@
 /** Merkle proofs of accounts against a state root. */
-import { ProofType, createNodeFromProof, createProof, type SingleProof } from "@chainsafe/persistent-merkle-tree";
+import { ProofType, createNodeFromProof, type SingleProof } from "@chainsafe/persistent-merkle-tree";
 import { bytesEqual } from "../util/hex.ts";
 import { Account, State, type AccountT } from "./schemas.ts";
-import type { StateView } from "./world.ts";
+import type { WorldState } from "./world.ts";
 
 export interface AccountProof {
   /** Position of the account in the accounts list. */
@@ -17,10 +17,8 @@ export function accountGindex(index: number): bigint {
   return State.getPathInfo(["accounts", index]).gindex;
 }
 
-export function createAccountProof(view: StateView, index: number): AccountProof {
-  const gindex = accountGindex(index);
-  const proof = createProof(view.node, { type: ProofType.single, gindex }) as SingleProof;
-  return { index, gindex, witnesses: proof.witnesses };
+export function createAccountProof(world: WorldState, index: number): AccountProof {
+  return { index, gindex: accountGindex(index), witnesses: world.accountWitnesses(index) };
 }
 
 /** True when `account` sits at `proof.index` of the state whose root is `stateRoot`. */

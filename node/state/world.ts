@@ -2,12 +2,20 @@
  * The world state: accounts, staking records, the active validator set and
  * totals.
  *
- * Reads come from memory (plain arrays plus address → index maps); the
- * authenticated tree is an SSZ ViewDU that is only touched for the records a
- * block changed, so a block of N transfers costs N map lookups and about 2N
- * tree updates, not 2N database reads. On disk every record is one key (its
- * bucket and index), written in the block's batch.
+ * Reads come from memory. The accounts, the one part that grows with users,
+ * are flat typed arrays with their Merkle levels beside them (AccountTree,
+ * ~110 bytes per account, outside the V8 heap); the other records are plain
+ * arrays plus index maps, authenticated by an SSZ ViewDU whose accounts field
+ * stays empty: the state root is that view's root with the accounts field
+ * replaced by the AccountTree's root, which is the SSZ `hash_tree_root` of
+ * the whole State (DESIGN §5). A block of N transfers costs N index lookups
+ * and the touched tree paths, not 2N database reads. On disk every record is
+ * one key (its bucket and index), written in the block's batch; account
+ * writes also mark the account as touched in the current snapshot
+ * generation, so a restart reads the account snapshot file plus only the
+ * accounts touched since (node/state/account-snapshot.ts).
  */
+import { LeafNode, ProofType, createProof, setNodeAtDepth, type SingleProof } from "@chainsafe/persistent-merkle-tree";
 import { ByteArrayType, type CompositeViewDU } from "@chainsafe/ssz";
 import { Bucket, bucketKey, getBytes, iterateBucket, u32Key, type BatchOp, type Level } from "../db/database.ts";
 import { ValidatorSet, type ValidatorSetT } from "../types/validator.ts";
@@ -36,6 +44,7 @@ import {
   type WithdrawalT,
 } from "./schemas.ts";
 import { TableOverlay, loadTable, tablePutOp, type TableSpec } from "./table.ts";
+import { ADDRESS_BYTES, AccountTree, type AccountColumns, type AccountDelta } from "./account-tree.ts";
 import type { JobWakeChanges, JobWakes } from "./job-wakes.ts";
 
 const META_KEY = new Uint8Array(0);
@@ -65,7 +74,7 @@ export interface GenesisStaking {
 }
 
 interface StateParts {
-  accounts: AccountT[];
+  accounts: AccountTree;
   staking: StakingValidatorT[];
   signingInfos: SigningInfoT[];
   delegations: DelegationT[];
@@ -81,9 +90,12 @@ interface StateParts {
 }
 
 export class WorldState {
-  /** Committed accounts by index (index = order of creation). */
-  readonly accounts: AccountT[];
-  readonly index: Map<string, number>;
+  /** Committed accounts by index (index = order of creation), with their address index and Merkle levels. */
+  readonly accounts: AccountTree;
+  /** Generation of the account snapshot that account writes are marked under (Bucket.accountTouched). */
+  accountGen = 0;
+  /** Account writes adopted since the last snapshot (an upper bound: an account touched twice counts twice). */
+  touchedSinceSnapshot = 0;
   readonly staking: StakingValidatorT[];
   readonly signingInfos: SigningInfoT[];
   readonly delegations: DelegationT[];
@@ -116,6 +128,7 @@ export class WorldState {
   /** Proposer priorities of `validators` before the next height's increment (i64). */
   priorities: bigint[];
   totals: TotalsT;
+  /** Every State field but the accounts, which stays an empty list here (see `stateRoot`). */
   view: StateView;
 
   private constructor(p: StateParts, height: number) {
@@ -134,7 +147,6 @@ export class WorldState {
     this.lastValidators = p.lastValidators;
     this.priorities = p.priorities;
     this.totals = p.totals;
-    this.index = new Map(p.accounts.map((a, i) => [addrKey(a.address), i]));
     this.validatorIndex = new Map(p.staking.map((v, i) => [addrKey(v.address), i]));
     this.operatorIndex = new Map(p.staking.map((v, i) => [addrKey(v.operator), i]));
     this.delegationIndex = new Map();
@@ -142,15 +154,15 @@ export class WorldState {
     p.delegations.forEach((d, i) => indexDelegation(this.delegationIndex, this.delegationsOf, d, i));
     this.unbondingCursor = 0;
     while (this.unbondingCursor < p.unbonding.length && p.unbonding[this.unbondingCursor]!.completionHeight <= height) this.unbondingCursor++;
-    this.view = State.toViewDU({ ...p, priorities: p.priorities.map(toU64) });
+    this.view = State.toViewDU({ ...p, accounts: [], priorities: p.priorities.map(toU64) });
     this.view.commit();
   }
 
   static fromGenesis(accounts: { address: Uint8Array; balance: bigint }[], staking: GenesisStaking, jobs: JobT[] = []): WorldState {
-    const list = accounts.map((a) => ({ address: a.address, balance: a.balance, nonce: 0n }));
+    const list = AccountTree.fromAccounts(accounts.map((a) => ({ address: a.address, balance: a.balance, nonce: 0n })));
     const staked = staking.staking.reduce((s, v) => s + v.tokens, 0n);
     const escrowed = jobs.reduce((s, j) => s + j.reward, 0n);
-    const supply = list.reduce((s, a) => s + a.balance, 0n) + staked + escrowed;
+    const supply = accounts.reduce((s, a) => s + a.balance, 0n) + staked + escrowed;
     return new WorldState(
       {
         accounts: list,
@@ -168,20 +180,20 @@ export class WorldState {
     );
   }
 
-  /** Loads the committed state at `height`; `null` when the database holds none. */
-  static async load(db: Level, height: number): Promise<WorldState | null> {
+  /**
+   * Loads the committed state at `height`; `null` when the database holds
+   * none. With `snapshot` (the account snapshot file's contents and
+   * generation), the accounts are the snapshot plus those touched in its
+   * generation or later; without, every account is read from the database.
+   */
+  static async load(db: Level, height: number, snapshot: { columns: AccountColumns; gen: number } | null = null): Promise<WorldState | null> {
     const metaBytes = await getBytes(db, Bucket.stateMeta, META_KEY);
     if (!metaBytes) return null;
     const meta = StateMeta.deserialize(metaBytes);
-    const accounts: AccountT[] = [];
-    for await (const [id, v] of iterateBucket(db, Bucket.account)) {
-      const i = new DataView(id.buffer, id.byteOffset, 4).getUint32(0);
-      if (i !== accounts.length) throw new Error(`state corrupt: account ${accounts.length} missing`);
-      accounts.push(Account.deserialize(v));
-    }
-    if (BigInt(accounts.length) !== meta.accountCount) throw new Error(`state corrupt: ${accounts.length} accounts, meta says ${meta.accountCount}`);
+    const count = Number(meta.accountCount);
+    const accounts = snapshot ? await accountsFromSnapshot(db, snapshot.columns, snapshot.gen, count) : await accountsFromDb(db, count);
     const staking = await loadTable(db, STAKING, Number(meta.stakingCount), "validator");
-    return new WorldState(
+    const world = new WorldState(
       {
         accounts,
         staking,
@@ -200,15 +212,24 @@ export class WorldState {
       },
       height,
     );
+    if (snapshot) world.accountGen = snapshot.gen;
+    return world;
   }
 
   get root(): Uint8Array {
-    return this.view.hashTreeRoot();
+    return stateRoot(this.view, this.accounts.root);
   }
 
   getAccount(address: Uint8Array): AccountT | undefined {
-    const i = this.index.get(addrKey(address));
-    return i === undefined ? undefined : this.accounts[i];
+    const i = this.accounts.indexOf(address);
+    return i === undefined ? undefined : this.accounts.get(i);
+  }
+
+  /** Sibling hashes from account `index` up to the state root, bottom-up (DESIGN §5 account proofs). */
+  accountWitnesses(index: number): Uint8Array[] {
+    this.view.hashTreeRoot();
+    const field = createProof(this.view.node, { type: ProofType.single, gindex: BigInt(2 ** State.depth + ACCOUNTS_FIELD) }) as SingleProof;
+    return [...this.accounts.witnesses(index), ...field.witnesses];
   }
 
   getValidator(address: Uint8Array): StakingValidatorT | undefined {
@@ -218,7 +239,8 @@ export class WorldState {
 
   /** Batch operations that write the whole state (genesis). */
   fullWriteOps(): BatchOp[] {
-    const ops: BatchOp[] = this.accounts.map((a, i) => ({ type: "put", key: bucketKey(Bucket.account, u32Key(i)), value: Account.serialize(a) }));
+    const ops: BatchOp[] = [];
+    for (let i = 0; i < this.accounts.count; i++) ops.push({ type: "put", key: bucketKey(Bucket.account, u32Key(i)), value: Account.serialize(this.accounts.get(i)!) });
     this.staking.forEach((v, i) => ops.push(tablePutOp(STAKING, i, v)));
     this.signingInfos.forEach((s, i) => ops.push(tablePutOp(SIGNING, i, s)));
     this.delegations.forEach((d, i) => ops.push(tablePutOp(DELEGATIONS, i, d)));
@@ -247,7 +269,7 @@ const toI64 = (p: bigint): bigint => BigInt.asIntN(64, p);
 type Counts = [accounts: number, staking: number, delegations: number, unbonding: number, jobs: number, proofs: number, withdrawals: number, checkpoints: number];
 
 const countsOf = (w: WorldState): Counts => [
-  w.accounts.length,
+  w.accounts.count,
   w.staking.length,
   w.delegations.length,
   w.unbonding.length,
@@ -331,21 +353,21 @@ export class StateOverlay {
   get(key: string): AccountT | undefined {
     const d = this.dirty.get(key);
     if (d) return d;
-    const i = this.base.index.get(key);
-    return i === undefined ? undefined : this.base.accounts[i];
+    const i = this.base.accounts.indexOfKey(key);
+    return i === undefined ? undefined : this.base.accounts.get(i);
   }
 
   /** A writable copy of the account, created empty if it does not exist. */
   mutable(key: string, address: Uint8Array): AccountT {
     let d = this.dirty.get(key);
     if (d) return d;
-    const i = this.base.index.get(key);
+    const i = this.base.accounts.indexOfKey(key);
     if (i === undefined) {
+      if (address.length !== ADDRESS_BYTES) throw new RangeError(`account address is ${address.length} bytes`);
       d = { address: new Uint8Array(address), balance: 0n, nonce: 0n };
       this.created.push(key);
     } else {
-      const a = this.base.accounts[i]!;
-      d = { address: a.address, balance: a.balance, nonce: a.nonce };
+      d = this.base.accounts.get(i)!;
     }
     this.dirty.set(key, d);
     return d;
@@ -406,24 +428,12 @@ export class StateOverlay {
   /** Computes the state root of base + changes. The base is untouched. */
   seal(): SealedState {
     const view = this.base.view.clone(true);
-    const accounts = view.accounts;
-    let next = this.base.accounts.length;
-    const updates: [number, AccountT][] = [];
-    for (const [key, acc] of this.dirty) {
-      const i = this.base.index.get(key);
-      if (i !== undefined) {
-        updates.push([i, acc]);
-        accounts.set(i, Account.toViewDU(acc));
-      }
-    }
-    const createdIdx: [string, number][] = [];
-    for (const key of this.created) {
-      const acc = this.dirty.get(key)!;
-      accounts.push(Account.toViewDU(acc));
-      updates.push([next, acc]);
-      createdIdx.push([key, next]);
-      next++;
-    }
+    const values: [number, AccountT][] = [];
+    const created = new Set(this.created);
+    for (const [key, acc] of this.dirty) if (!created.has(key)) values.push([this.base.accounts.indexOfKey(key)!, acc]);
+    let next = this.base.accounts.count;
+    for (const key of this.created) values.push([next++, this.dirty.get(key)!]);
+    const accounts = this.base.accounts.seal(values);
     const tables = {
       staking: applyTable(view.staking, StakingValidator, this.base.staking, this.staking.changes()),
       signingInfos: applyTable(view.signingInfos, SigningInfo, this.base.signingInfos, this.signingInfos.changes()),
@@ -441,9 +451,8 @@ export class StateOverlay {
     view.commit();
     return {
       view,
-      root: view.hashTreeRoot(),
-      updates,
-      created: createdIdx,
+      root: stateRoot(view, accounts.root),
+      accounts,
       totals: this.totals,
       tables,
       validators: this.validators,
@@ -482,8 +491,8 @@ function applyTable<T>(list: any, type: { toViewDU(t: T): unknown; fields: Recor
 export interface SealedState {
   view: StateView;
   root: Uint8Array;
-  updates: [number, AccountT][];
-  created: [string, number][];
+  /** The block's account changes, sealed on the committed AccountTree. */
+  accounts: AccountDelta;
   totals: TotalsT;
   tables: {
     staking: [number, StakingValidatorT][];
@@ -507,7 +516,7 @@ const grown = (base: number, changes: [number, unknown][]): number => changes.re
 /** The batch operations that persist `sealed` on top of `world` (nothing is changed yet). */
 export function sealedWriteOps(world: WorldState, sealed: SealedState): BatchOp[] {
   const ops: BatchOp[] = [];
-  for (const [i, acc] of sealed.updates) ops.push({ type: "put", key: bucketKey(Bucket.account, u32Key(i)), value: Account.serialize(acc) });
+  for (const [i, acc] of sealed.accounts.values) ops.push(...accountPutOps(world.accountGen, i, acc));
   const t = sealed.tables;
   for (const [i, v] of t.staking) ops.push(tablePutOp(STAKING, i, v));
   for (const [i, s] of t.signingInfos) ops.push(tablePutOp(SIGNING, i, s));
@@ -519,7 +528,7 @@ export function sealedWriteOps(world: WorldState, sealed: SealedState): BatchOp[
   for (const [i, c] of t.checkpoints) ops.push(tablePutOp(CHECKPOINTS, i, c));
   ops.push(
     metaOp(sealed.validators, sealed.lastValidators, sealed.priorities, sealed.totals, [
-      world.accounts.length + sealed.created.length,
+      sealed.accounts.count,
       grown(world.staking.length, t.staking),
       grown(world.delegations.length, t.delegations),
       grown(world.unbonding.length, t.unbonding),
@@ -549,7 +558,7 @@ export class TouchedRecords {
   private readonly checkpoints = new Set<number>();
 
   add(sealed: SealedState): void {
-    for (const [i] of sealed.updates) this.accounts.add(i);
+    for (const [i] of sealed.accounts.values) this.accounts.add(i);
     const t = sealed.tables;
     for (const [i] of t.staking) this.staking.add(i);
     for (const [i] of t.signingInfos) this.signingInfos.add(i);
@@ -564,7 +573,7 @@ export class TouchedRecords {
   /** The batch operations that persist these records as `world` now holds them (after `adoptSealed` of every block). */
   writeOps(world: WorldState): BatchOp[] {
     const ops: BatchOp[] = [];
-    for (const i of this.accounts) ops.push({ type: "put", key: bucketKey(Bucket.account, u32Key(i)), value: Account.serialize(world.accounts[i]!) });
+    for (const i of this.accounts) ops.push(...accountPutOps(world.accountGen, i, world.accounts.get(i)!));
     for (const i of this.staking) ops.push(tablePutOp(STAKING, i, world.staking[i]!));
     for (const i of this.signingInfos) ops.push(tablePutOp(SIGNING, i, world.signingInfos[i]!));
     for (const i of this.delegations) ops.push(tablePutOp(DELEGATIONS, i, world.delegations[i]!));
@@ -580,8 +589,8 @@ export class TouchedRecords {
 
 /** Makes `sealed` the committed state (after its write ops are on disk). */
 export function adoptSealed(world: WorldState, sealed: SealedState): void {
-  for (const [key, i] of sealed.created) world.index.set(key, i);
-  for (const [i, acc] of sealed.updates) world.accounts[i] = acc;
+  world.accounts.adopt(sealed.accounts);
+  world.touchedSinceSnapshot += sealed.accounts.values.length;
   const t = sealed.tables;
   for (const [i, v] of t.staking) {
     if (i === world.staking.length) {
@@ -627,3 +636,80 @@ function adoptJobWakes(world: WorldState, sealed: SealedState): void {
   for (const [height, ji] of changes.add) w.add(height, ji);
   w.drop(changes.height);
 }
+
+const ACCOUNTS_FIELD = Object.keys(State.fields).indexOf("accounts");
+
+/** The state root: the rest of the state's view with its (empty) accounts field replaced by the accounts' root. */
+function stateRoot(view: StateView, accountsRoot: Uint8Array): Uint8Array {
+  view.hashTreeRoot();
+  return setNodeAtDepth(view.node, State.depth, ACCOUNTS_FIELD, LeafNode.fromRoot(accountsRoot)).root;
+}
+
+/** Key marking account `i` as written in snapshot generation `gen`: u32 gen ‖ u32 index. */
+export function accountTouchedKey(gen: number, i: number): Uint8Array {
+  const id = new Uint8Array(8);
+  const dv = new DataView(id.buffer);
+  dv.setUint32(0, gen);
+  dv.setUint32(4, i);
+  return bucketKey(Bucket.accountTouched, id);
+}
+
+function accountPutOps(gen: number, i: number, acc: AccountT): BatchOp[] {
+  return [
+    { type: "put", key: bucketKey(Bucket.account, u32Key(i)), value: Account.serialize(acc) },
+    { type: "put", key: accountTouchedKey(gen, i), value: new Uint8Array(0) },
+  ];
+}
+
+/** Every account read from the database, into columns (no object per account). */
+async function accountsFromDb(db: Level, count: number): Promise<AccountTree> {
+  const addresses = new Uint8Array(count * ADDRESS_BYTES);
+  const balances = new BigUint64Array(count);
+  const nonces = new BigUint64Array(count);
+  let n = 0;
+  for await (const [id, v] of iterateBucket(db, Bucket.account)) {
+    const i = new DataView(id.buffer, id.byteOffset, 4).getUint32(0);
+    if (i !== n) throw new Error(`state corrupt: account ${n} missing`);
+    if (n >= count) throw new Error(`state corrupt: more than the ${count} accounts meta says`);
+    const a = Account.deserialize(v);
+    addresses.set(a.address, n * ADDRESS_BYTES);
+    balances[n] = a.balance;
+    nonces[n] = a.nonce;
+    n++;
+  }
+  if (n !== count) throw new Error(`state corrupt: ${n} accounts, meta says ${count}`);
+  return AccountTree.fromColumns({ count, addresses, balances, nonces });
+}
+
+/** The snapshot's accounts with those written in generation `gen` or later read back from the database. */
+async function accountsFromSnapshot(db: Level, snap: AccountColumns, gen: number, count: number): Promise<AccountTree> {
+  if (snap.count > count) throw new SnapshotMismatch(`snapshot holds ${snap.count} accounts, the state ${count}`);
+  const addresses = new Uint8Array(count * ADDRESS_BYTES);
+  addresses.set(snap.addresses.subarray(0, snap.count * ADDRESS_BYTES));
+  const balances = new BigUint64Array(count);
+  balances.set(snap.balances.subarray(0, snap.count));
+  const nonces = new BigUint64Array(count);
+  nonces.set(snap.nonces.subarray(0, snap.count));
+  const seen = new Uint8Array(count);
+  for (let i = 0; i < snap.count; i++) seen[i] = 1;
+  const touched = new Set<number>();
+  for await (const key of db.keys({ gte: accountTouchedKey(gen, 0), lt: Uint8Array.of(Bucket.accountTouched + 1) })) {
+    touched.add(new DataView(key.buffer, key.byteOffset + 5, 4).getUint32(0));
+  }
+  const list = [...touched].sort((a, b) => a - b);
+  const values = list.length === 0 ? [] : await db.getMany(list.map((i) => bucketKey(Bucket.account, u32Key(i))));
+  list.forEach((i, k) => {
+    const v = values[k];
+    if (i >= count || !v) throw new SnapshotMismatch(`touched account ${i} is not in the state`);
+    const a = Account.deserialize(v);
+    addresses.set(a.address, i * ADDRESS_BYTES);
+    balances[i] = a.balance;
+    nonces[i] = a.nonce;
+    seen[i] = 1;
+  });
+  if (seen.indexOf(0) >= 0) throw new SnapshotMismatch(`account ${seen.indexOf(0)} is in neither the snapshot nor the touched set`);
+  return AccountTree.fromColumns({ count, addresses, balances, nonces });
+}
+
+/** The account snapshot does not fit the database (the caller reads every account instead). */
+export class SnapshotMismatch extends Error {}

@@ -76,7 +76,7 @@ async function block(d: ChainDriver, txs: ReturnType<typeof tx>[]): Promise<stri
 
 function checkSupply(w: WorldState): void {
   const t = w.totals;
-  const balances = w.accounts.reduce((s, a) => s + a.balance, 0n);
+  const balances = [...w.accounts].reduce((s, a) => s + a.balance, 0n);
   expect(balances + t.staked + t.rewardsOutstanding + t.pouwPool + t.escrowed).toBe(t.supply);
   const escrow = w.jobs.reduce((s, j) => s + (j.status === JobStatus.Open || j.status === JobStatus.Proving ? j.reward : 0n), 0n);
   const bonds = w.proofs.reduce((s, p) => s + (p.status === ProofStatus.Pending || p.status === ProofStatus.Accepted ? p.commitment.bond : 0n), 0n);

@@ -45,7 +45,7 @@ const tx = (key: AccountKey, b: Parameters<ChainDriver["sign"]>[1], d: ChainDriv
 
 function supplyIdentity(w: WorldState): void {
   const t = w.totals;
-  const balances = w.accounts.reduce((s, a) => s + a.balance, 0n);
+  const balances = [...w.accounts].reduce((s, a) => s + a.balance, 0n);
   expect(balances + t.staked + t.rewardsOutstanding + t.pouwPool + t.escrowed).toBe(t.supply);
 }
 

@@ -129,7 +129,7 @@ describe("staking state transition (property)", () => {
 
 function check(w: WorldState): void {
   const t = w.totals;
-  const balances = w.accounts.reduce((s, a) => s + a.balance, 0n);
+  const balances = [...w.accounts].reduce((s, a) => s + a.balance, 0n);
   expect(balances + t.staked + t.rewardsOutstanding + t.pouwPool + t.escrowed).toBe(t.supply);
   expect(w.staking.reduce((s, v) => s + v.tokens, 0n) + w.unbonding.reduce((s, e) => s + e.amount, 0n)).toBe(t.staked);
   w.staking.forEach((v, i) => expect(w.delegations.filter((x) => x.validator === i).reduce((s, x) => s + x.shares, 0n)).toBe(v.delegatorShares));

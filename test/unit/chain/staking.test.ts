@@ -40,7 +40,7 @@ const open = useChainDrivers(net.genesisJson, net.validators);
 /** Supply = balances + staked + unpaid rewards + PoUW pool, and the registry adds up. */
 function checkInvariants(w: WorldState): void {
   const t = w.totals;
-  const balances = w.accounts.reduce((s, a) => s + a.balance, 0n);
+  const balances = [...w.accounts].reduce((s, a) => s + a.balance, 0n);
   expect(balances + t.staked + t.rewardsOutstanding + t.pouwPool + t.escrowed).toBe(t.supply);
   const bonded = w.staking.reduce((s, v) => s + v.tokens, 0n);
   const unbonding = w.unbonding.reduce((s, e) => s + e.amount, 0n);

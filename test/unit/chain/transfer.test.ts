@@ -74,7 +74,7 @@ const nonce = (chain: Blockchain, a: Uint8Array) => chain.world.getAccount(a)?.n
 /** Everything the supply is made of: balances, bonded and unbonding stake, unpaid rewards and the PoUW pool. */
 const sumBalances = (chain: Blockchain) => {
   const t = chain.world.totals;
-  return chain.world.accounts.reduce((s, a) => s + a.balance, 0n) + t.staked + t.rewardsOutstanding + t.pouwPool + t.escrowed;
+  return [...chain.world.accounts].reduce((s, a) => s + a.balance, 0n) + t.staked + t.rewardsOutstanding + t.pouwPool + t.escrowed;
 };
 /** The genesis validator's self-bond (power 100). */
 const STAKED = 100n * params.powerReduction;
@@ -237,9 +237,9 @@ describe("transfer: included but failed", () => {
     expect(r1!.feeBurned).toBe(BigInt(TRANSFER_GAS) * 1n); // default initial base fee 1
     expect(r2!.status).toBe(ReceiptStatus.Success);
     // The failed one changed only the fee; the exact one fills the whale to u64 max.
-    const sealedWhale = built.result.sealed.updates.find(([, acc]) => hex(acc.address) === hex(whale.address))![1];
+    const sealedWhale = built.result.sealed.accounts.values.find(([, acc]) => hex(acc.address) === hex(whale.address))![1];
     expect(sealedWhale.balance).toBe(MAX_U64);
-    const sealedSender = built.result.sealed.updates.find(([, acc]) => hex(acc.address) === hex(sender.address))![1];
+    const sealedSender = built.result.sealed.accounts.values.find(([, acc]) => hex(acc.address) === hex(sender.address))![1];
     // two transactions, each gas × (base fee 1 + tip 1)
     expect(sealedSender.balance).toBe(BALANCE - 100n - 2n * BigInt(TRANSFER_GAS) * 2n);
     expect(sealedSender.nonce).toBe(2n);
@@ -469,7 +469,7 @@ describe("blocks with transfers across nodes", () => {
       expect(hex(b.chain.world.root)).toBe(hex(a.chain.world.root));
       expect(hex(b.chain.head.hash)).toBe(hex(a.chain.head.hash));
     }
-    expect(b.chain.world.accounts).toEqual(a.chain.world.accounts);
+    expect([...b.chain.world.accounts]).toEqual([...a.chain.world.accounts]);
     expect(b.chain.world.totals).toEqual(a.chain.world.totals);
     expect(sumBalances(b.chain)).toBe(b.chain.world.totals.supply);
     // A tampered state root is caught by the second node.

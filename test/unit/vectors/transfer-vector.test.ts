@@ -16,7 +16,6 @@ import { hasNativeMlDsa, NativeMlDsa, NobleMlDsa } from "../../../node/crypto/ml
 import { PouwNode } from "../../../node/node.ts";
 import { toJsonRpcError } from "../../../node/rpc/errors.ts";
 import { methods } from "../../../node/rpc/methods.ts";
-import { addrKey } from "../../../node/state/world.ts";
 import { parseGenesis, type GenesisJson } from "../../../node/types/genesis.ts";
 import { Address, Amount, ChainId, PublicKey, Signature, Uint64, UintNum64 } from "../../../node/types/primitives.ts";
 import { SignedTransaction, Transaction, Transfer, TX_TYPES, TxBody, type TransactionT } from "../../../node/types/transaction.ts";
@@ -297,7 +296,7 @@ describe("transfer vector: keys, signature, hash", () => {
 
 describe("transfer vector: a devnet node accepts it", () => {
   let node: PouwNode;
-  const balance = (addrHex: string) => node.chain.world.accounts[node.chain.world.index.get(addrKey(fromHex(addrHex)))!]!;
+  const balance = (addrHex: string) => node.chain.world.getAccount(fromHex(addrHex))!;
   const rejection = async (bytes: Uint8Array): Promise<PouwError> => {
     const err = await node.submitTransaction(bytes).then(
       () => null,
