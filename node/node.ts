@@ -208,10 +208,13 @@ export class PouwNode implements RpcNode {
 
     let dbPath: string | null = null;
     let blocksDir: string | null = null;
+    let stateDir: string | null = null;
     if (cfg.dataDir !== null) {
       dbPath = join(cfg.dataDir, "data");
       blocksDir = join(cfg.dataDir, "blocks");
+      stateDir = join(cfg.dataDir, "state");
       mkdirSync(dbPath, { recursive: true });
+      mkdirSync(stateDir, { recursive: true });
     }
     const db = await openDb(dbPath);
     let verifier: SignatureVerifier | undefined;
@@ -221,7 +224,11 @@ export class PouwNode implements RpcNode {
     try {
       const pruning = cfg.pruning ?? "archive";
       const blockFileBytes = cfg.blockFileBytes ?? (pruning === "archive" ? undefined : PRUNED_BLOCK_FILE_BYTES);
-      const chain = (opened = await Blockchain.open(db, genesis, genesisFileHash(cfg.genesisJson), blocksDir, blockFileBytes === undefined ? {} : { maxFileBytes: blockFileBytes }));
+      const chain = (opened = await Blockchain.open(db, genesis, genesisFileHash(cfg.genesisJson), blocksDir, {
+        ...(blockFileBytes === undefined ? {} : { maxFileBytes: blockFileBytes }),
+        ...(stateDir === null ? {} : { accountSnapshot: join(stateDir, "accounts.snapshot") }),
+        warn: (msg, err) => logger.warn({ err }, msg),
+      }));
       let consensus: ConsensusEngine | null = null;
       let node: PouwNode | undefined;
       const onFault = (f: StorageFault) => node?.storageFault(f);

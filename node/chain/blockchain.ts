@@ -20,7 +20,8 @@ import { UintNum64 } from "../types/primitives.ts";
 import { evidenceHash } from "./evidence.ts";
 import { genesisStaking } from "./staking.ts";
 import { genesisJobs } from "./jobs.ts";
-import { TouchedRecords, WorldState, adoptSealed, sealedWriteOps } from "../state/world.ts";
+import { SnapshotMismatch, TouchedRecords, WorldState, accountTouchedKey, adoptSealed, sealedWriteOps } from "../state/world.ts";
+import { readAccountSnapshot, writeAccountSnapshot } from "../state/account-snapshot.ts";
 import { blockHash, buildBlock, datasetMap, genesisHeader, verifyBlock, type BuildInput, type BuiltBlock, type ChainContext, type Head } from "./block.ts";
 import { emptyCommit, verifyCommit } from "./commit.ts";
 import type { ExecutionResult } from "./execute.ts";
@@ -38,6 +39,18 @@ export interface CommittedBlock {
 
 export type CommitListener = (c: CommittedBlock) => void;
 
+export interface ChainOpenOptions {
+  /** Size of a block segment file. */
+  maxFileBytes?: number;
+  /** Where the account snapshot file lives (node/state/account-snapshot.ts); none for in-memory nodes. */
+  accountSnapshot?: string;
+  /** Told about what is worth a log line but not an error: a snapshot that did not fit, a snapshot write that failed. */
+  warn?: (msg: string, err?: unknown) => void;
+}
+
+/** A snapshot is written once this many account writes were adopted since the last (or at close). */
+export const snapshotEvery = (accounts: number): number => Math.max(65_536, accounts >> 3);
+
 export class Blockchain {
   readonly store: ChainStore;
   readonly world: WorldState;
@@ -50,6 +63,13 @@ export class Blockchain {
   private readonly faultListeners = new Set<StorageFaultHandler>();
   /** Evidence included in committed blocks (hash hex → height): a block may not include it again. */
   readonly includedEvidence = new Map<string, number>();
+  private snapshotPath: string | null = null;
+  private warn: (msg: string, err?: unknown) => void = () => {};
+  private snapshotting: Promise<void> | null = null;
+  /** Where the accounts came from at open: genesis, the snapshot file, or every database record (slow). */
+  accountsSource: "genesis" | "snapshot" | "database" = "genesis";
+  /** Commits and imports between their first adopt and their database write (no snapshot may be taken then). */
+  private writing = 0;
 
   private constructor(store: ChainStore, world: WorldState, genesis: Genesis, head: Head, headCommit: CommitT) {
     this.store = store;
@@ -66,8 +86,17 @@ export class Blockchain {
 
   /** Opens the chain in `db`, writing genesis first if the database is empty. */
   /** `blocksDir`: where block bodies are appended on disk; null keeps them in `db` (in-memory nodes). */
-  static async open(db: Level, genesis: Genesis, genesisHash: Uint8Array, blocksDir: string | null = null, storeOpts: { maxFileBytes?: number } = {}): Promise<Blockchain> {
-    const store = await ChainStore.open(db, blocksDir, storeOpts);
+  static async open(db: Level, genesis: Genesis, genesisHash: Uint8Array, blocksDir: string | null = null, opts: ChainOpenOptions = {}): Promise<Blockchain> {
+    const store = await ChainStore.open(db, blocksDir, opts.maxFileBytes === undefined ? {} : { maxFileBytes: opts.maxFileBytes });
+    const chain = await Blockchain.openStore(store, db, genesis, genesisHash, opts);
+    chain.snapshotPath = opts.accountSnapshot ?? null;
+    if (opts.warn) chain.warn = opts.warn;
+    // A new chain, or one whose accounts were read from the database: the next restart should not have to.
+    if (chain.snapshotPath !== null && chain.accountsSource !== "snapshot") await chain.snapshotAccounts();
+    return chain;
+  }
+
+  private static async openStore(store: ChainStore, db: Level, genesis: Genesis, genesisHash: Uint8Array, opts: ChainOpenOptions): Promise<Blockchain> {
     const pointer = await store.getHead();
     if (!pointer) {
       const world = WorldState.fromGenesis(genesis.accounts, genesisStaking(genesis.validators, genesis.params), genesisJobs(genesis));
@@ -82,21 +111,62 @@ export class Blockchain {
     if (!stored || !bytesEqual(stored, genesisHash)) {
       throw new ChainStartError("GENESIS_MISMATCH", "the data directory was initialised with a different genesis file");
     }
-    const world = await WorldState.load(db, pointer.height);
     const block = await store.getBlock(pointer.height);
-    if (!world || !block) throw new ChainStartError("STATE_CORRUPT", `head ${pointer.height} has no block or state`);
+    if (!block) throw new ChainStartError("STATE_CORRUPT", `head ${pointer.height} has no block`);
+    const { world, fromSnapshot } = await loadWorld(db, pointer.height, block.header.stateRoot, opts);
+    if (!world) throw new ChainStartError("STATE_CORRUPT", `head ${pointer.height} has no state`);
     if (!bytesEqual(world.root, block.header.stateRoot)) {
       throw new ChainStartError("STATE_CORRUPT", `state root ${toHex(world.root)} does not match head ${pointer.height} (${toHex(block.header.stateRoot)})`);
     }
     const commit = pointer.height === 0 ? emptyCommit() : await store.getCommit(pointer.height);
     if (!commit) throw new ChainStartError("STATE_CORRUPT", `head ${pointer.height} has no commit`);
     const chain = new Blockchain(store, world, genesis, { header: block.header, hash: pointer.hash }, commit);
+    chain.accountsSource = fromSnapshot ? "snapshot" : "database";
     for await (const [id, v] of iterateBucket(db, Bucket.evidence)) chain.includedEvidence.set(toHex(id), UintNum64.deserialize(v));
     return chain;
   }
 
+  /** Writes a last account snapshot (when accounts changed since the one before), then closes the store. */
   async close(): Promise<void> {
+    await this.snapshotting;
+    if (this.world.touchedSinceSnapshot > 0) await this.snapshotAccounts();
     await this.store.close();
+  }
+
+  /**
+   * Writes the committed accounts to the snapshot file and moves account
+   * writes to the next generation; once the file is durable, the marks of
+   * older generations are deleted. Only between blocks (nothing adopted and
+   * unwritten). A failure is only a warning: the database still holds every
+   * account, and the marks stay until a snapshot succeeds.
+   */
+  snapshotAccounts(): Promise<void> {
+    if (this.snapshotPath === null || this.writing > 0) return Promise.resolve();
+    if (this.snapshotting) return this.snapshotting;
+    const w = this.world;
+    const c = w.accounts.columns();
+    const columns = { count: c.count, addresses: c.addresses.slice(), balances: c.balances.slice(), nonces: c.nonces.slice() };
+    const gen = w.accountGen + 1;
+    const height = this.head.header.height;
+    const path = this.snapshotPath;
+    w.accountGen = gen;
+    w.touchedSinceSnapshot = 0;
+    const run = (async () => {
+      try {
+        await writeAccountSnapshot(path, { gen, height, columns });
+        await this.store.db.clear({ gte: accountTouchedKey(0, 0), lt: accountTouchedKey(gen, 0) });
+      } catch (e) {
+        this.warn(`account snapshot at height ${height} not written (the database still has every account)`, e);
+      } finally {
+        this.snapshotting = null;
+      }
+    })();
+    this.snapshotting = run;
+    return run;
+  }
+
+  private maybeSnapshot(): void {
+    if (this.world.touchedSinceSnapshot >= snapshotEvery(this.world.accounts.count)) void this.snapshotAccounts();
   }
 
   onCommit(listener: CommitListener): () => void {
@@ -160,11 +230,17 @@ export class Blockchain {
         ...sealedWriteOps(this.world, result.sealed),
         ...this.evidenceOps(block),
       ];
-      await this.store.write(ops);
+      this.writing++;
+      try {
+        await this.store.write(ops);
+      } finally {
+        this.writing--;
+      }
     } catch (e) {
       throw this.storageFault(e);
     }
     adoptSealed(this.world, result.sealed);
+    this.maybeSnapshot();
     this.noteEvidence(block);
     this.head = { header: block.header, hash };
     this.headCommit = commit;
@@ -189,6 +265,8 @@ export class Blockchain {
     const done: CommittedBlock[] = [];
     const touched = new TouchedRecords();
     let error: unknown;
+    this.writing++;
+    try {
     for (const { block, commit, envs: given, encoded } of items) {
       const h = block.header.height;
       if (h <= this.head.header.height) continue;
@@ -219,6 +297,12 @@ export class Blockchain {
       } catch (e) {
         throw this.storageFault(e);
       }
+    }
+    } finally {
+      this.writing--;
+    }
+    if (done.length > 0) {
+      this.maybeSnapshot();
       for (const c of done) for (const l of this.listeners) l(c);
     }
     return error === undefined ? { imported: done.length } : { imported: done.length, error };
@@ -241,4 +325,28 @@ function lastPerKey(ops: BatchOp[]): BatchOp[] {
 /** Hash of a genesis file's canonical JSON, pinned in the data directory. */
 export function genesisFileHash(json: string): Uint8Array {
   return sha256(utf8(JSON.stringify(JSON.parse(json))));
+}
+
+/**
+ * The state at the head: from the account snapshot when it fits the
+ * database and the head's state root, else from the database alone.
+ */
+async function loadWorld(db: Level, height: number, stateRoot: Uint8Array, opts: ChainOpenOptions): Promise<{ world: WorldState | null; fromSnapshot: boolean }> {
+  const snap = opts.accountSnapshot ? readAccountSnapshot(opts.accountSnapshot) : null;
+  if (snap) {
+    try {
+      const world = await WorldState.load(db, height, { columns: snap.columns, gen: snap.gen });
+      if (world && bytesEqual(world.root, stateRoot)) return { world, fromSnapshot: true };
+      opts.warn?.(`account snapshot of height ${snap.height} does not give the head's state root; reading every account from the database`);
+    } catch (e) {
+      if (!(e instanceof SnapshotMismatch)) throw e;
+      opts.warn?.(`account snapshot of height ${snap.height} does not fit the database (${e.message}); reading every account from the database`);
+    }
+  } else if (opts.accountSnapshot) {
+    opts.warn?.("no account snapshot; reading every account from the database");
+  }
+  const world = await WorldState.load(db, height);
+  // Later than any generation the unusable snapshot's marks used, so all of them are deleted with the next snapshot.
+  if (world && snap) world.accountGen = snap.gen + 1;
+  return { world, fromSnapshot: false };
 }

@@ -30,9 +30,17 @@ export class ChainDriver {
   }
 
   /** `disk`: a LevelDB directory and a block-files directory (default: memory-level, bodies in the database). */
-  static async open(genesisJson: string, keys: AccountKey[], disk?: { dbDir: string; blocksDir: string; maxFileBytes?: number }): Promise<ChainDriver> {
+  static async open(
+    genesisJson: string,
+    keys: AccountKey[],
+    disk?: { dbDir: string; blocksDir: string; maxFileBytes?: number; accountSnapshot?: string; warn?: (msg: string) => void },
+  ): Promise<ChainDriver> {
     const db = await openDb(disk?.dbDir ?? null);
-    const storeOpts = disk?.maxFileBytes === undefined ? {} : { maxFileBytes: disk.maxFileBytes };
+    const storeOpts = {
+      ...(disk?.maxFileBytes === undefined ? {} : { maxFileBytes: disk.maxFileBytes }),
+      ...(disk?.accountSnapshot === undefined ? {} : { accountSnapshot: disk.accountSnapshot }),
+      ...(disk?.warn === undefined ? {} : { warn: disk.warn }),
+    };
     const chain = await Blockchain.open(db, parseGenesis(JSON.parse(genesisJson)), genesisFileHash(genesisJson), disk?.blocksDir ?? null, storeOpts);
     return new ChainDriver(db, chain, keys);
   }
