@@ -63,6 +63,8 @@ export interface NodeConfig {
   dataDir: string | null;
   /** The genesis file's text. */
   genesisJson: string;
+  /** Where the genesis file is, for its `accountsFile` (default: the data directory, where `pouw init` puts both). */
+  genesisDir?: string;
   /** The validator key; null runs a non-validating node. */
   validatorKey: AccountKey | null;
   /** The key that signs epoch checkpoints; defaults to the one derived from the validator key (null: do not sign). */
@@ -203,7 +205,7 @@ export class PouwNode implements RpcNode {
     const logger = cfg.logger ?? silentLogger();
     const metrics = cfg.metrics ? createMetrics({ defaultMetrics: true }) : null;
     const clock = cfg.clock ?? systemClock;
-    const genesis = parseGenesis(JSON.parse(cfg.genesisJson) as GenesisJson);
+    const genesis = parseGenesis(JSON.parse(cfg.genesisJson) as GenesisJson, { dir: cfg.genesisDir ?? cfg.dataDir ?? "." });
     if (cfg.blockTimeMs !== undefined) genesis.params.blockTimeMs = cfg.blockTimeMs;
 
     let dbPath: string | null = null;

@@ -99,7 +99,7 @@ export class Blockchain {
   private static async openStore(store: ChainStore, db: Level, genesis: Genesis, genesisHash: Uint8Array, opts: ChainOpenOptions): Promise<Blockchain> {
     const pointer = await store.getHead();
     if (!pointer) {
-      const world = WorldState.fromGenesis(genesis.accounts, genesisStaking(genesis.validators, genesis.params), genesisJobs(genesis));
+      const world = WorldState.fromGenesis(genesis.accounts(), genesisStaking(genesis.validators, genesis.params), genesisJobs(genesis));
       const ctx = { chainId: utf8(genesis.chainId), params: genesis.params, datasets: datasetMap(genesis.datasets) };
       const header = genesisHeader(world, ctx, genesis.genesisTime);
       const hash = blockHash(header);

@@ -9,8 +9,8 @@
  *   data/                LevelDB: state, receipts, index, privval
  *   blocks/              block bodies;  consensus-wal: the block being voted on
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { generateKeyPair, privateKeyFromRaw } from "@libp2p/crypto/keys";
 import { peerIdFromPrivateKey } from "@libp2p/peer-id";
@@ -62,9 +62,12 @@ export function isInitialised(home: string): boolean {
 export async function initHome(home: string, opts: InitOptions): Promise<HomeConfig> {
   if (isInitialised(home)) throw new Error(`${resolve(home)} is already initialised`);
   const genesisText = readFileSync(opts.genesisPath, "utf8");
-  parseGenesis(JSON.parse(genesisText) as GenesisJson); // fail early on a bad file
+  const json = JSON.parse(genesisText) as GenesisJson;
+  parseGenesis(json, { dir: dirname(opts.genesisPath) }).accounts(); // fail early on a bad file
   mkdirSync(home, { recursive: true, mode: 0o700 });
   writeFileSync(join(home, "genesis.json"), genesisText);
+  // The accounts file goes beside it, where the node reads it (its hash is checked there again).
+  if (json.accountsFile) copyFileSync(join(dirname(opts.genesisPath), json.accountsFile.path), join(home, json.accountsFile.path));
   const config: HomeConfig = {
     ...DEFAULT_HOME_CONFIG,
     rpc: { host: opts.rpcHost ?? "127.0.0.1", port: opts.rpcPort ?? 8750 },

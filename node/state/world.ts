@@ -46,6 +46,7 @@ import {
 import { TableOverlay, loadTable, tablePutOp, type TableSpec } from "./table.ts";
 import { ADDRESS_BYTES, AccountTree, type AccountColumns, type AccountDelta } from "./account-tree.ts";
 import type { JobWakeChanges, JobWakes } from "./job-wakes.ts";
+import type { GenesisAccounts } from "../types/genesis.ts";
 
 const META_KEY = new Uint8Array(0);
 
@@ -158,11 +159,20 @@ export class WorldState {
     this.view.commit();
   }
 
-  static fromGenesis(accounts: { address: Uint8Array; balance: bigint }[], staking: GenesisStaking, jobs: JobT[] = []): WorldState {
-    const list = AccountTree.fromAccounts(accounts.map((a) => ({ address: a.address, balance: a.balance, nonce: 0n })));
+  static fromGenesis(accounts: GenesisAccounts | { address: Uint8Array; balance: bigint }[], staking: GenesisStaking, jobs: JobT[] = []): WorldState {
+    let list: AccountTree;
+    try {
+      list = Array.isArray(accounts)
+        ? AccountTree.fromAccounts(accounts.map((a) => ({ address: a.address, balance: a.balance, nonce: 0n })))
+        : AccountTree.fromColumns({ ...accounts, nonces: new BigUint64Array(accounts.count) });
+    } catch (e) {
+      throw new TypeError(`invalid genesis: ${(e as Error).message}`);
+    }
     const staked = staking.staking.reduce((s, v) => s + v.tokens, 0n);
     const escrowed = jobs.reduce((s, j) => s + j.reward, 0n);
-    const supply = accounts.reduce((s, a) => s + a.balance, 0n) + staked + escrowed;
+    let balances = 0n;
+    for (const a of list.columns().balances) balances += a;
+    const supply = balances + staked + escrowed;
     return new WorldState(
       {
         accounts: list,

@@ -1,5 +1,8 @@
 /** The genesis file format (genesis/devnet.json) and its validation. */
-import { decodeAddress } from "../crypto/address.ts";
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { basename, join } from "node:path";
+import { ADDRESS_BYTES, decodeAddress } from "../crypto/address.ts";
 import { addressFromPublicKey } from "../crypto/address.ts";
 import { MLDSA44_PUBLIC_KEY_BYTES } from "../crypto/mldsa.ts";
 import { fromHex, isHex } from "../util/hex.ts";
@@ -21,6 +24,14 @@ export interface GenesisValidator {
 export interface GenesisAccount {
   address: Uint8Array;
   balance: bigint;
+}
+
+/** The genesis accounts as columns (no object per account: a genesis may hold millions). */
+export interface GenesisAccounts {
+  count: number;
+  /** 20 bytes per account. */
+  addresses: Uint8Array;
+  balances: BigUint64Array;
 }
 
 /** A dataset jobs may train on, registered by the hash of its canonical bytes (DESIGN §8). */
@@ -55,7 +66,13 @@ export interface Genesis {
   genesisTime: number;
   params: Params;
   validators: GenesisValidator[];
-  accounts: GenesisAccount[];
+  /**
+   * The accounts, decoded and checked on first call (a node whose database
+   * already holds the chain never needs them): inline `accounts`, or the
+   * `accountsFile` beside the genesis file. Repeated addresses are found when
+   * the state is built from them.
+   */
+  accounts(): GenesisAccounts;
 }
 
 export interface GenesisJson {
@@ -63,7 +80,14 @@ export interface GenesisJson {
   genesisTime: number;
   params?: Record<string, unknown>;
   validators: { name: string; publicKey: string; anchorAddress?: string; power: string; commissionBps?: number }[];
-  accounts: { address: string; balance: string }[];
+  accounts?: { address: string; balance: string }[];
+  /**
+   * For genesis files with more accounts than a JSON file should hold (V8
+   * strings end at 512 MiB, ~7 million accounts): a file beside the genesis
+   * file with one `address,balance` line per account (bech32, decimal
+   * units), pinned by its SHA-256 so the genesis hash covers it.
+   */
+  accountsFile?: { path: string; sha256: string; count: number };
   datasets?: { name: string; id: string; features: number; classes: number; train: number; validation: number }[];
   jobs?: (TrainingSettingsJson & {
     requester: string;
@@ -88,7 +112,8 @@ function u64(v: unknown, what: string): bigint {
   return n;
 }
 
-export function parseGenesis(json: GenesisJson): Genesis {
+/** `dir`: where the genesis file is (its accountsFile is read from there). */
+export function parseGenesis(json: GenesisJson, opts: { dir?: string } = {}): Genesis {
   if (typeof json.chainId !== "string" || json.chainId.length === 0 || Buffer.byteLength(json.chainId) > 32) fail("chainId must be 1..32 bytes");
   if (!Number.isSafeInteger(json.genesisTime) || json.genesisTime < 0) fail("genesisTime must be ms since the epoch");
   const params = paramsFromJson(json.params ?? {});
@@ -115,22 +140,17 @@ export function parseGenesis(json: GenesisJson): Genesis {
   if (new Set(validators.map((v) => Buffer.from(v.address).toString("hex"))).size !== validators.length) fail("a validator appears twice");
   if (new Set(validators.map((v) => Buffer.from(v.anchorAddress).toString("hex"))).size !== validators.length) fail("two validators share an anchorAddress");
   if (validators.length > params.maxValidators) fail(`more validators than maxValidators (${params.maxValidators})`);
-  const seen = new Set<string>();
   let supply = 0n;
-  const accounts = (json.accounts ?? []).map((a, i) => {
-    let address: Uint8Array;
-    try {
-      address = decodeAddress(a.address);
-    } catch (e) {
-      fail(`accounts[${i}].address: ${(e as Error).message}`);
+  if (json.accounts !== undefined && !Array.isArray(json.accounts)) fail("accounts must be a list");
+  const file = json.accountsFile;
+  if (file !== undefined) {
+    if (json.accounts !== undefined && json.accounts.length > 0) fail("accounts and accountsFile: give one of them");
+    if (typeof file !== "object" || file === null || typeof file.path !== "string" || file.path !== basename(file.path) || file.path === "" || file.path.startsWith(".")) {
+      fail("accountsFile.path must be the name of a file beside the genesis file");
     }
-    const key = Buffer.from(address).toString("hex");
-    if (seen.has(key)) fail(`accounts[${i}] duplicates ${a.address}`);
-    seen.add(key);
-    const balance = u64(a.balance, `accounts[${i}].balance`);
-    supply += balance;
-    return { address, balance };
-  });
+    if (!isHex(file.sha256) || fromHex(file.sha256).length !== 32) fail("accountsFile.sha256 must be 32 bytes of hex");
+    if (!Number.isSafeInteger(file.count) || file.count < 0 || file.count > 2 ** 32 - 1) fail("accountsFile.count must be a u32");
+  }
   supply += validators.reduce((s, v) => s + v.power * params.powerReduction, 0n);
   if (supply > MAX_U64) fail("total supply (balances plus bonded stake) exceeds u64");
   const datasets = (json.datasets ?? []).map((d, i) => {
@@ -162,5 +182,83 @@ export function parseGenesis(json: GenesisJson): Genesis {
     return { ...j, requester, seed: fromHex(j.seed), reward, workerBond: u64(j.workerBond, `jobs[${i}].workerBond`) };
   });
   if (supply > MAX_U64) fail("total supply (balances, bonded stake and job escrow) exceeds u64");
+  const others = supply;
+  let loaded: GenesisAccounts | null = null;
+  const accounts = (): GenesisAccounts => {
+    if (!loaded) {
+      loaded = file ? accountsFromFile(join(opts.dir ?? ".", file.path), file) : inlineAccounts(json.accounts ?? []);
+      let total = others;
+      for (let i = 0; i < loaded.count; i++) total += loaded.balances[i]!;
+      if (total > MAX_U64) fail("total supply (balances, bonded stake and job escrow) exceeds u64");
+    }
+    return loaded;
+  };
   return { chainId: json.chainId, genesisTime: json.genesisTime, params, validators, accounts, datasets, jobs };
+}
+
+/** Columns of `n` accounts with `put(i, address, balance)` filling them. */
+function columns(n: number): GenesisAccounts & { put(i: number, address: Uint8Array, balance: bigint): void } {
+  const addresses = new Uint8Array(n * ADDRESS_BYTES);
+  const balances = new BigUint64Array(n);
+  return {
+    count: n,
+    addresses,
+    balances,
+    put(i, address, balance) {
+      addresses.set(address, i * ADDRESS_BYTES);
+      balances[i] = balance;
+    },
+  };
+}
+
+function inlineAccounts(list: { address: string; balance: string }[]): GenesisAccounts {
+  const c = columns(list.length);
+  const seen = new Set<string>();
+  list.forEach((a, i) => {
+    let address: Uint8Array;
+    try {
+      address = decodeAddress(a.address);
+    } catch (e) {
+      fail(`accounts[${i}].address: ${(e as Error).message}`);
+    }
+    const key = Buffer.from(address).toString("hex");
+    if (seen.has(key)) fail(`accounts[${i}] duplicates ${a.address}`);
+    seen.add(key);
+    c.put(i, address, u64(a.balance, `accounts[${i}].balance`));
+  });
+  return { count: c.count, addresses: c.addresses, balances: c.balances };
+}
+
+function accountsFromFile(path: string, spec: { sha256: string; count: number }): GenesisAccounts {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    fail(`accountsFile ${path}: ${(e as Error).message}`);
+  }
+  const digest = createHash("sha256").update(bytes).digest("hex");
+  if (digest !== spec.sha256.replace(/^0x/, "").toLowerCase()) fail(`accountsFile ${path} has SHA-256 ${digest}, the genesis pins ${spec.sha256}`);
+  const c = columns(spec.count);
+  let n = 0;
+  let line = 0;
+  for (let at = 0; at < bytes.length; ) {
+    let end = bytes.indexOf(10, at);
+    if (end < 0) end = bytes.length;
+    const text = bytes.toString("latin1", at, end).trim();
+    at = end + 1;
+    line++;
+    if (text === "") continue;
+    const comma = text.indexOf(",");
+    if (comma < 0) fail(`accountsFile line ${line}: expected address,balance`);
+    if (n >= spec.count) fail(`accountsFile holds more than the ${spec.count} accounts the genesis says`);
+    let address: Uint8Array;
+    try {
+      address = decodeAddress(text.slice(0, comma));
+    } catch (e) {
+      fail(`accountsFile line ${line}: ${(e as Error).message}`);
+    }
+    c.put(n++, address, u64(text.slice(comma + 1), `accountsFile line ${line} balance`));
+  }
+  if (n !== spec.count) fail(`accountsFile holds ${n} accounts, the genesis says ${spec.count}`);
+  return { count: c.count, addresses: c.addresses, balances: c.balances };
 }

@@ -108,7 +108,7 @@ function applyOps(o: StateOverlay, ops: Op[], ctx: BlockContext, envs: TxEnvelop
   }
 }
 
-const freshWorld = () => WorldState.fromGenesis(genesis.accounts, genesisStaking(genesis.validators, genesis.params), []);
+const freshWorld = () => WorldState.fromGenesis(genesis.accounts(), genesisStaking(genesis.validators, genesis.params), []);
 
 describe("endBlockJobs with the job index (property)", () => {
   it("gives byte-identical state roots to the walk over every job", () => {
