@@ -205,7 +205,9 @@ export class PouwNode implements RpcNode {
     const logger = cfg.logger ?? silentLogger();
     const metrics = cfg.metrics ? createMetrics({ defaultMetrics: true }) : null;
     const clock = cfg.clock ?? systemClock;
-    const genesis = parseGenesis(JSON.parse(cfg.genesisJson) as GenesisJson, { dir: cfg.genesisDir ?? cfg.dataDir ?? "." });
+    const genesisJson = JSON.parse(cfg.genesisJson) as GenesisJson;
+    const genesis = parseGenesis(genesisJson, { dir: cfg.genesisDir ?? cfg.dataDir ?? "." });
+    const genesisHash = genesisFileHash(cfg.genesisJson);
     if (cfg.blockTimeMs !== undefined) genesis.params.blockTimeMs = cfg.blockTimeMs;
 
     let dbPath: string | null = null;
@@ -226,11 +228,16 @@ export class PouwNode implements RpcNode {
     try {
       const pruning = cfg.pruning ?? "archive";
       const blockFileBytes = cfg.blockFileBytes ?? (pruning === "archive" ? undefined : PRUNED_BLOCK_FILE_BYTES);
-      const chain = (opened = await Blockchain.open(db, genesis, genesisFileHash(cfg.genesisJson), blocksDir, {
+      const t0 = performance.now();
+      const chain = (opened = await Blockchain.open(db, genesis, genesisHash, blocksDir, {
         ...(blockFileBytes === undefined ? {} : { maxFileBytes: blockFileBytes }),
         ...(stateDir === null ? {} : { accountSnapshot: join(stateDir, "accounts.snapshot") }),
         warn: (msg, err) => logger.warn({ err }, msg),
       }));
+      logger.info({ height: chain.head.header.height, accounts: chain.world.accounts.count, from: chain.accountsSource, ms: Math.round(performance.now() - t0) }, "Loaded the state");
+      // The state holds the accounts now; a million parsed genesis entries need not stay on the heap.
+      genesis.releaseAccounts();
+      delete genesisJson.accounts;
       let consensus: ConsensusEngine | null = null;
       let node: PouwNode | undefined;
       const onFault = (f: StorageFault) => node?.storageFault(f);
@@ -328,7 +335,7 @@ export class PouwNode implements RpcNode {
         network && consensus
           ? new BlockSync(
               {},
-              { chain, network, engine: consensus, genesisHash: genesisFileHash(cfg.genesisJson), logger: logger.child({ module: "sync" }), metrics, onStorageFault: (e) => node?.storageFault(e) },
+              { chain, network, engine: consensus, genesisHash, logger: logger.child({ module: "sync" }), metrics, onStorageFault: (e) => node?.storageFault(e) },
             )
           : null;
       const net = network;

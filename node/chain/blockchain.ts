@@ -21,7 +21,7 @@ import { evidenceHash } from "./evidence.ts";
 import { genesisStaking } from "./staking.ts";
 import { genesisJobs } from "./jobs.ts";
 import { SnapshotMismatch, TouchedRecords, WorldState, accountTouchedKey, adoptSealed, sealedWriteOps } from "../state/world.ts";
-import { readAccountSnapshot, writeAccountSnapshot } from "../state/account-snapshot.ts";
+import { SnapshotDamaged, readAccountSnapshot, writeAccountSnapshot, type AccountSnapshot } from "../state/account-snapshot.ts";
 import { blockHash, buildBlock, datasetMap, genesisHeader, verifyBlock, type BuildInput, type BuiltBlock, type ChainContext, type Head } from "./block.ts";
 import { emptyCommit, verifyCommit } from "./commit.ts";
 import type { ExecutionResult } from "./execute.ts";
@@ -104,7 +104,11 @@ export class Blockchain {
       const header = genesisHeader(world, ctx, genesis.genesisTime);
       const hash = blockHash(header);
       const block: BlockT = { header, body: { txs: [], attestations: [], evidence: [], lastCommit: emptyCommit() } };
-      await store.write([...world.fullWriteOps(), ...(await store.blockOps(block, hash, null, [], [])), store.genesisOp(genesisHash)]);
+      // The accounts first, in bounded batches (one batch of a million puts costs LevelDB a gigabyte of memory),
+      // then everything else with the head pointer: a crash before that leaves no head, and the next start begins again.
+      const GENESIS_BATCH = 20_000;
+      for (let i = 0; i < world.accounts.count; i += GENESIS_BATCH) await store.write(world.accountWriteOps(i, i + GENESIS_BATCH));
+      await store.write([...world.fullWriteOps({ accounts: false }), ...(await store.blockOps(block, hash, null, [], [])), store.genesisOp(genesisHash)]);
       return new Blockchain(store, world, genesis, { header, hash }, emptyCommit());
     }
     const stored = await store.getGenesisHash();
@@ -146,6 +150,7 @@ export class Blockchain {
     const w = this.world;
     const c = w.accounts.columns();
     const columns = { count: c.count, addresses: c.addresses.slice(), balances: c.balances.slice(), nonces: c.nonces.slice() };
+    const leaves = w.accounts.leafRoots().slice();
     const gen = w.accountGen + 1;
     const height = this.head.header.height;
     const path = this.snapshotPath;
@@ -153,7 +158,7 @@ export class Blockchain {
     w.touchedSinceSnapshot = 0;
     const run = (async () => {
       try {
-        await writeAccountSnapshot(path, { gen, height, columns });
+        await writeAccountSnapshot(path, { gen, height, columns, leaves });
         await this.store.db.clear({ gte: accountTouchedKey(0, 0), lt: accountTouchedKey(gen, 0) });
       } catch (e) {
         this.warn(`account snapshot at height ${height} not written (the database still has every account)`, e);
@@ -332,18 +337,22 @@ export function genesisFileHash(json: string): Uint8Array {
  * database and the head's state root, else from the database alone.
  */
 async function loadWorld(db: Level, height: number, stateRoot: Uint8Array, opts: ChainOpenOptions): Promise<{ world: WorldState | null; fromSnapshot: boolean }> {
-  const snap = opts.accountSnapshot ? readAccountSnapshot(opts.accountSnapshot) : null;
+  let snap: AccountSnapshot | null = null;
+  try {
+    snap = opts.accountSnapshot ? readAccountSnapshot(opts.accountSnapshot) : null;
+  } catch (e) {
+    if (!(e instanceof SnapshotDamaged)) throw e;
+    opts.warn?.(`account snapshot damaged (${e.message}); reading every account from the database`);
+  }
   if (snap) {
     try {
-      const world = await WorldState.load(db, height, { columns: snap.columns, gen: snap.gen });
+      const world = await WorldState.load(db, height, { columns: snap.columns, leaves: snap.leaves, gen: snap.gen });
       if (world && bytesEqual(world.root, stateRoot)) return { world, fromSnapshot: true };
       opts.warn?.(`account snapshot of height ${snap.height} does not give the head's state root; reading every account from the database`);
     } catch (e) {
       if (!(e instanceof SnapshotMismatch)) throw e;
       opts.warn?.(`account snapshot of height ${snap.height} does not fit the database (${e.message}); reading every account from the database`);
     }
-  } else if (opts.accountSnapshot) {
-    opts.warn?.("no account snapshot; reading every account from the database");
   }
   const world = await WorldState.load(db, height);
   // Later than any generation the unusable snapshot's marks used, so all of them are deleted with the next snapshot.

@@ -517,7 +517,9 @@ export class ConsensusEngine {
       } finally {
         lease?.release();
       }
-      this.m.metrics?.blockExecutionSeconds.observe((performance.now() - t0) / 1000);
+      const ms = performance.now() - t0;
+      this.m.metrics?.blockExecutionSeconds.observe(ms / 1000);
+      this.m.logger.debug({ height, txs: built.result.txs.length, ms: Math.round(ms * 10) / 10 }, "Built proposal");
       if (built.result.dropped.length > 0) this.m.onDropped?.(built.result.dropped);
       await wal.saveProposal(round, built.block, built.result.txs.map((t) => t.bytes));
       cand = { block: built.block, hash: built.hash, envs: built.result.txs, exec: built.result };

@@ -11,49 +11,62 @@
  * between the file and the database) the node reads every account from the
  * database instead, which is slow but right.
  *
- * Layout (little-endian): 64-byte header — magic "POUWACS1", u32 generation,
- * u32 reserved, u64 height, u64 count, 32 reserved bytes — then the count
- * addresses (20 bytes each), balances (u64 each), nonces (u64 each).
+ * Layout (little-endian): 64-byte header — magic "POUWACS2", u32 generation,
+ * u32 reserved, u64 height, u64 count, SHA-256 of the body — then the count
+ * addresses (20 bytes each), balances (u64 each), nonces (u64 each) and the
+ * accounts' leaf roots (32 bytes each: a restart does not hash a million
+ * accounts again). The checksum catches a damaged file; the state-root check
+ * catches a whole but stale one.
  */
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { open, rename } from "node:fs/promises";
 import { endianness } from "node:os";
 import { dirname } from "node:path";
 import { ADDRESS_BYTES, type AccountColumns } from "./account-tree.ts";
 
-const MAGIC = Buffer.from("POUWACS1");
+const MAGIC = Buffer.from("POUWACS2");
+const PER_ACCOUNT = ADDRESS_BYTES + 8 + 8 + 32;
 const HEADER = 64;
 
 export interface AccountSnapshot {
   gen: number;
   height: number;
   columns: AccountColumns;
+  /** Leaf root of each account (32 bytes each). */
+  leaves: Uint8Array;
 }
 
 /** Typed arrays are host-endian; the file is little-endian, so big-endian hosts do without snapshots. */
 export const snapshotsSupported = endianness() === "LE";
 
-/** The snapshot at `path`, or null when there is none or it is not a whole one (the caller reads the database). */
+/** The file is there but not a whole snapshot (torn, damaged, another format). */
+export class SnapshotDamaged extends Error {}
+
+/** The snapshot at `path`, or null when there is none; throws SnapshotDamaged when it is not a whole one. */
 export function readAccountSnapshot(path: string): AccountSnapshot | null {
   if (!snapshotsSupported) return null;
   let b: Buffer;
   try {
     b = readFileSync(path);
-  } catch {
-    return null;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw new SnapshotDamaged(`cannot read it: ${(e as Error).message}`);
   }
-  if (b.length < HEADER || !b.subarray(0, 8).equals(MAGIC)) return null;
+  if (b.length < HEADER || !b.subarray(0, 8).equals(MAGIC)) throw new SnapshotDamaged("not a snapshot of this format");
   const gen = b.readUInt32LE(8);
   const height = Number(b.readBigUInt64LE(16));
   const count = Number(b.readBigUInt64LE(24));
-  if (!Number.isSafeInteger(count) || b.length !== HEADER + count * (ADDRESS_BYTES + 16)) return null;
+  if (!Number.isSafeInteger(count) || b.length !== HEADER + count * PER_ACCOUNT) throw new SnapshotDamaged(`${b.length} bytes, ${count} accounts need ${HEADER + count * PER_ACCOUNT}`);
+  if (!createHash("sha256").update(b.subarray(HEADER)).digest().equals(b.subarray(32, 64))) throw new SnapshotDamaged("checksum mismatch");
   let at = HEADER;
   const addresses = new Uint8Array(b.subarray(at, (at += count * ADDRESS_BYTES)));
   const balances = new BigUint64Array(count);
   new Uint8Array(balances.buffer).set(b.subarray(at, (at += count * 8)));
   const nonces = new BigUint64Array(count);
   new Uint8Array(nonces.buffer).set(b.subarray(at, (at += count * 8)));
-  return { gen, height, columns: { count, addresses, balances, nonces } };
+  const leaves = new Uint8Array(b.subarray(at, (at += count * 32)));
+  return { gen, height, columns: { count, addresses, balances, nonces }, leaves };
 }
 
 /**
@@ -69,12 +82,16 @@ export async function writeAccountSnapshot(path: string, s: AccountSnapshot): Pr
   header.writeBigUInt64LE(BigInt(s.height), 16);
   header.writeBigUInt64LE(BigInt(s.columns.count), 24);
   const c = s.columns;
-  const parts = [
-    header,
+  const body = [
     c.addresses.subarray(0, c.count * ADDRESS_BYTES),
     new Uint8Array(c.balances.buffer, c.balances.byteOffset, c.count * 8),
     new Uint8Array(c.nonces.buffer, c.nonces.byteOffset, c.count * 8),
+    s.leaves.subarray(0, c.count * 32),
   ];
+  const sum = createHash("sha256");
+  for (const p of body) sum.update(p);
+  sum.digest().copy(header, 32);
+  const parts = [header, ...body];
   const tmp = `${path}.tmp`;
   const f = await open(tmp, "w", 0o600);
   try {

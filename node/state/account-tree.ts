@@ -129,16 +129,26 @@ export class AccountTree {
     return t;
   }
 
-  /** A tree of these columns (copied), e.g. read from a snapshot. */
-  static fromColumns(c: AccountColumns): AccountTree {
+  /**
+   * A tree of these columns (copied), e.g. read from a snapshot. `leaves`:
+   * the accounts' roots when known (a snapshot stores them; its checksum
+   * vouches for them), else they are hashed here; `fresh` lists accounts
+   * whose stored leaf is out of date (touched since the snapshot).
+   */
+  static fromColumns(c: AccountColumns, leaves?: { roots: Uint8Array; fresh: Iterable<number> }): AccountTree {
     const t = new AccountTree();
     t.grow(withSlack(c.count));
     t.addr.set(c.addresses.subarray(0, c.count * ADDRESS_BYTES));
     t.bal.set(c.balances.subarray(0, c.count));
     t.non.set(c.nonces.subarray(0, c.count));
     t.n = c.count;
-    t.rebuild();
+    t.rebuild(leaves);
     return t;
+  }
+
+  /** The committed accounts' leaf roots (32 bytes each, a view valid until the next adopt): what a snapshot stores. */
+  leafRoots(): Uint8Array {
+    return this.levels[0]!.subarray(0, this.n * 32);
   }
 
   get count(): number {
@@ -272,15 +282,33 @@ export class AccountTree {
     return arr.subarray(j * 32, j * 32 + 32);
   }
 
-  /** Hashes every level from the columns. */
-  private rebuild(): void {
+  /** Hashes every level from the columns (the leaves from `known` where it has them). */
+  private rebuild(known?: { roots: Uint8Array; fresh: Iterable<number> }): void {
     const n = this.n;
     const BATCH = 65_536;
     const leaves = this.levels[0]!;
-    for (let from = 0; from < n; from += BATCH) {
-      const m = Math.min(BATCH, n - from);
-      const roots = leafRoots(m, (k, block, view, at) => putAccountBlocks(block, at, this.addr, (from + k) * ADDRESS_BYTES, this.bal[from + k]!, this.non[from + k]!, view));
-      leaves.set(roots, from * 32);
+    const hashLeaves = (list: ArrayLike<number>) => {
+      for (let from = 0; from < list.length; from += BATCH) {
+        const m = Math.min(BATCH, list.length - from);
+        const roots = leafRoots(m, (k, block, view, at) => {
+          const i = list[from + k]!;
+          putAccountBlocks(block, at, this.addr, i * ADDRESS_BYTES, this.bal[i]!, this.non[i]!, view);
+        });
+        for (let k = 0; k < m; k++) leaves.set(roots.subarray(k * 32, k * 32 + 32), list[from + k]! * 32);
+      }
+    };
+    if (known) {
+      const have = Math.min(n, known.roots.length / 32);
+      leaves.set(known.roots.subarray(0, have * 32));
+      const rest = new Set(known.fresh);
+      for (let i = have; i < n; i++) rest.add(i);
+      hashLeaves(Uint32Array.from(rest));
+    } else {
+      for (let from = 0; from < n; from += BATCH) {
+        const m = Math.min(BATCH, n - from);
+        const roots = leafRoots(m, (k, block, view, at) => putAccountBlocks(block, at, this.addr, (from + k) * ADDRESS_BYTES, this.bal[from + k]!, this.non[from + k]!, view));
+        leaves.set(roots, from * 32);
+      }
     }
     for (let level = 0; level < ACCOUNT_LIST_DEPTH; level++) {
       const below = nodeCount(level, n);

@@ -196,12 +196,12 @@ export class WorldState {
    * generation), the accounts are the snapshot plus those touched in its
    * generation or later; without, every account is read from the database.
    */
-  static async load(db: Level, height: number, snapshot: { columns: AccountColumns; gen: number } | null = null): Promise<WorldState | null> {
+  static async load(db: Level, height: number, snapshot: { columns: AccountColumns; leaves: Uint8Array; gen: number } | null = null): Promise<WorldState | null> {
     const metaBytes = await getBytes(db, Bucket.stateMeta, META_KEY);
     if (!metaBytes) return null;
     const meta = StateMeta.deserialize(metaBytes);
     const count = Number(meta.accountCount);
-    const accounts = snapshot ? await accountsFromSnapshot(db, snapshot.columns, snapshot.gen, count) : await accountsFromDb(db, count);
+    const accounts = snapshot ? await accountsFromSnapshot(db, snapshot.columns, snapshot.leaves, snapshot.gen, count) : await accountsFromDb(db, count);
     const staking = await loadTable(db, STAKING, Number(meta.stakingCount), "validator");
     const world = new WorldState(
       {
@@ -247,10 +247,16 @@ export class WorldState {
     return i === undefined ? undefined : this.staking[i];
   }
 
-  /** Batch operations that write the whole state (genesis). */
-  fullWriteOps(): BatchOp[] {
+  /** Batch operations that write accounts [from, to) (genesis writes millions in batches of a bounded size). */
+  accountWriteOps(from: number, to: number): BatchOp[] {
     const ops: BatchOp[] = [];
-    for (let i = 0; i < this.accounts.count; i++) ops.push({ type: "put", key: bucketKey(Bucket.account, u32Key(i)), value: Account.serialize(this.accounts.get(i)!) });
+    for (let i = from; i < Math.min(to, this.accounts.count); i++) ops.push({ type: "put", key: bucketKey(Bucket.account, u32Key(i)), value: Account.serialize(this.accounts.get(i)!) });
+    return ops;
+  }
+
+  /** Batch operations that write the whole state (genesis); `accounts: false` leaves the accounts to `accountWriteOps`. */
+  fullWriteOps(opts: { accounts?: boolean } = {}): BatchOp[] {
+    const ops: BatchOp[] = opts.accounts === false ? [] : this.accountWriteOps(0, this.accounts.count);
     this.staking.forEach((v, i) => ops.push(tablePutOp(STAKING, i, v)));
     this.signingInfos.forEach((s, i) => ops.push(tablePutOp(SIGNING, i, s)));
     this.delegations.forEach((d, i) => ops.push(tablePutOp(DELEGATIONS, i, d)));
@@ -692,7 +698,7 @@ async function accountsFromDb(db: Level, count: number): Promise<AccountTree> {
 }
 
 /** The snapshot's accounts with those written in generation `gen` or later read back from the database. */
-async function accountsFromSnapshot(db: Level, snap: AccountColumns, gen: number, count: number): Promise<AccountTree> {
+async function accountsFromSnapshot(db: Level, snap: AccountColumns, leaves: Uint8Array, gen: number, count: number): Promise<AccountTree> {
   if (snap.count > count) throw new SnapshotMismatch(`snapshot holds ${snap.count} accounts, the state ${count}`);
   const addresses = new Uint8Array(count * ADDRESS_BYTES);
   addresses.set(snap.addresses.subarray(0, snap.count * ADDRESS_BYTES));
@@ -718,7 +724,7 @@ async function accountsFromSnapshot(db: Level, snap: AccountColumns, gen: number
     seen[i] = 1;
   });
   if (seen.indexOf(0) >= 0) throw new SnapshotMismatch(`account ${seen.indexOf(0)} is in neither the snapshot nor the touched set`);
-  return AccountTree.fromColumns({ count, addresses, balances, nonces });
+  return AccountTree.fromColumns({ count, addresses, balances, nonces }, { roots: leaves.subarray(0, snap.count * 32), fresh: list });
 }
 
 /** The account snapshot does not fit the database (the caller reads every account instead). */

@@ -73,6 +73,8 @@ export interface Genesis {
    * the state is built from them.
    */
   accounts(): GenesisAccounts;
+  /** Lets go of the accounts (decoded or not): a running node never needs them again. `accounts()` then throws. */
+  releaseAccounts(): void;
 }
 
 export interface GenesisJson {
@@ -184,16 +186,25 @@ export function parseGenesis(json: GenesisJson, opts: { dir?: string } = {}): Ge
   if (supply > MAX_U64) fail("total supply (balances, bonded stake and job escrow) exceeds u64");
   const others = supply;
   let loaded: GenesisAccounts | null = null;
+  let inline: { address: string; balance: string }[] | null = json.accounts ?? [];
+  let released = false;
   const accounts = (): GenesisAccounts => {
+    if (released) throw new Error("the genesis accounts were released");
     if (!loaded) {
-      loaded = file ? accountsFromFile(join(opts.dir ?? ".", file.path), file) : inlineAccounts(json.accounts ?? []);
+      loaded = file ? accountsFromFile(join(opts.dir ?? ".", file.path), file) : inlineAccounts(inline!);
+      inline = null;
       let total = others;
       for (let i = 0; i < loaded.count; i++) total += loaded.balances[i]!;
       if (total > MAX_U64) fail("total supply (balances, bonded stake and job escrow) exceeds u64");
     }
     return loaded;
   };
-  return { chainId: json.chainId, genesisTime: json.genesisTime, params, validators, accounts, datasets, jobs };
+  const releaseAccounts = () => {
+    released = true;
+    loaded = null;
+    inline = null;
+  };
+  return { chainId: json.chainId, genesisTime: json.genesisTime, params, validators, accounts, releaseAccounts, datasets, jobs };
 }
 
 /** Columns of `n` accounts with `put(i, address, balance)` filling them. */

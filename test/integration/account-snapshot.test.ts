@@ -99,7 +99,7 @@ describe("account snapshot", () => {
     await shut(e);
   });
 
-  it("a torn, a corrupted and a stale snapshot are each noticed: every account is read from the database, and a good snapshot replaces it", async () => {
+  it("a torn, a corrupted, a missing and a stale snapshot are each noticed: every account is read from the database, and a good snapshot replaces it", async () => {
     nonces.clear();
     const h = home();
     const d = await h.open();
@@ -114,18 +114,19 @@ describe("account snapshot", () => {
     const good = readFileSync(h.disk.accountSnapshot);
 
     const cases: [string, () => void, RegExp][] = [
-      ["torn", () => truncateSync(h.disk.accountSnapshot, statSync(h.disk.accountSnapshot).size - 7), /no account snapshot/],
-      [
-        "corrupted balance",
+      ["torn", () => truncateSync(h.disk.accountSnapshot, statSync(h.disk.accountSnapshot).size - 7), /damaged \(\d+ bytes/],
+      ...[20 * 6 + 64 + 3, good.length - 5].map((at): [string, () => void, RegExp] => [
+        `a byte flipped at ${at} (a balance, a leaf root)`,
         () => {
           const b = Buffer.from(good);
-          b[b.length - 20] ^= 0x40; // inside the balances or nonces
+          b[at] ^= 0x40;
           writeFileSync(h.disk.accountSnapshot, b);
         },
-        /does not give the head's state root/,
-      ],
-      // An older snapshot whose later marks were deleted when the newer one was written.
-      ["stale", () => copyFileSync(stale, h.disk.accountSnapshot), /does not/],
+        /damaged \(checksum mismatch\)/,
+      ]),
+      ["missing", () => rmSync(h.disk.accountSnapshot), /^$/],
+      // A whole but older snapshot, whose later marks were deleted when the newer one was written.
+      ["stale", () => copyFileSync(stale, h.disk.accountSnapshot), /does not (give the head's state root|fit the database)/],
     ];
     for (const [what, damage, warning] of cases) {
       damage();

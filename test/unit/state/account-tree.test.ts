@@ -65,6 +65,11 @@ describe("AccountTree", () => {
         expect(tree.indexOf(addr(model.length + 5))).toBeUndefined();
         // A rebuild from the columns gives the same root.
         expect(hex(AccountTree.fromColumns(tree.columns()).root)).toBe(hex(tree.root));
+        // And so do stored leaf roots, with the ones marked fresh hashed again.
+        const leaves = tree.leafRoots().slice();
+        if (model.length > 0) leaves.fill(7, 0, 32);
+        expect(hex(AccountTree.fromColumns(tree.columns(), { roots: leaves, fresh: [0] }).root)).toBe(hex(tree.root));
+        if (model.length > 0) expect(hex(AccountTree.fromColumns(tree.columns(), { roots: leaves, fresh: [] }).root)).not.toBe(hex(tree.root));
       }),
       { seed: SEED, numRuns: 40 },
     );
