@@ -495,7 +495,15 @@ export class PouwNode implements RpcNode {
     await this.network?.stop();
     await this.rpcServer?.close();
     await this.verifier.close();
-    this.journal?.close();
+    if (this.journal) {
+      // Compacted to what is still pending: a clean restart does not re-check thousands of included transactions.
+      try {
+        this.journal.rewrite([...this.mempool.all()].map((e) => e.bytes));
+      } catch (e) {
+        this.logger.warn({ err: e }, "Could not compact the mempool journal at close (the next start re-checks it whole)");
+      }
+      this.journal.close();
+    }
     await this.chain.close();
     await this.db.close();
   }

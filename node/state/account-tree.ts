@@ -314,15 +314,17 @@ export class AccountTree {
       const below = nodeCount(level, n);
       const pairs = Math.ceil(below / 2);
       if (pairs === 0) continue;
-      const input = new Uint8Array(pairs * 64);
-      input.set(this.levels[level]!.subarray(0, below * 32));
-      if (below % 2 === 1) input.set(zeroHash(level), below * 32);
-      hashInto(input, this.levels[level + 1]!.subarray(0, pairs * 32));
+      const out = this.levels[level + 1]!;
+      // Pairs are adjacent in a level: hash them in place; an odd last node pairs with the zero subtree.
+      const even = below - (below % 2);
+      if (even > 0) hashInto(this.levels[level]!.subarray(0, even * 32), out.subarray(0, (even / 2) * 32));
+      if (below % 2 === 1) out.set(hash64(this.levels[level]!.subarray(even * 32, below * 32), zeroHash(level)), (pairs - 1) * 32);
     }
     this.slots.fill(-1);
     for (let i = 0; i < n; i++) {
-      if (this.slots[this.find(this.addr, i * ADDRESS_BYTES)]! >= 0) throw new Error(`account ${i} repeats an address`);
-      this.insert(i);
+      const slot = this.find(this.addr, i * ADDRESS_BYTES);
+      if (this.slots[slot]! >= 0) throw new Error(`account ${i} repeats an address`);
+      this.slots[slot] = i;
     }
   }
 
