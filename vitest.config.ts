@@ -22,6 +22,7 @@ const PROCESS_TESTS = [
   "test/integration/discovery-processes.test.ts",
   "test/integration/settlement-e2e.test.ts",
   "test/integration/staking-processes.test.ts",
+  "test/integration/state-scale-process.test.ts",
 ];
 
 export default defineConfig({
