@@ -24,6 +24,8 @@ import { Mempool } from "./mempool/mempool.ts";
 import type { MempoolOptions } from "./mempool/options.ts";
 import { SignatureVerifier } from "./mempool/verifier.ts";
 import { MempoolJournal } from "./mempool/journal.ts";
+import { GENESIS_CHILD_MIN, initGenesisInChild } from "./genesis-init.ts";
+import { hasHead } from "./chain/store.ts";
 import { DEFAULT_RPC_OPTIONS, RpcServer, type RpcServerOptions } from "./rpc/server.ts";
 import type { NodeHealthInfo, RpcNode } from "./rpc/methods.ts";
 import { BlobIntake } from "./work/blob-intake.ts";
@@ -220,14 +222,31 @@ export class PouwNode implements RpcNode {
       mkdirSync(dbPath, { recursive: true });
       mkdirSync(stateDir, { recursive: true });
     }
+    const pruning = cfg.pruning ?? "archive";
+    const blockFileBytes = cfg.blockFileBytes ?? (pruning === "archive" ? undefined : PRUNED_BLOCK_FILE_BYTES);
+    if (cfg.dataDir !== null && dbPath !== null && genesis.accountCount >= GENESIS_CHILD_MIN) {
+      const probe = await openDb(dbPath);
+      const initialised = await hasHead(probe).finally(() => probe.close());
+      if (!initialised) {
+        const t = performance.now();
+        await initGenesisInChild(
+          {
+            dataDir: cfg.dataDir,
+            genesisDir: cfg.genesisDir ?? cfg.dataDir,
+            ...(blockFileBytes === undefined ? {} : { maxFileBytes: blockFileBytes }),
+            ...(cfg.blockTimeMs === undefined ? {} : { blockTimeMs: cfg.blockTimeMs }),
+          },
+          cfg.genesisJson,
+        );
+        logger.info({ accounts: genesis.accountCount, ms: Math.round(performance.now() - t) }, "Built the genesis state (in a child process, so its memory goes with it)");
+      }
+    }
     const db = await openDb(dbPath);
     let verifier: SignatureVerifier | undefined;
     let opened: Blockchain | undefined;
     let network: PouwNetwork | null = null;
     let journal: MempoolJournal | null = null;
     try {
-      const pruning = cfg.pruning ?? "archive";
-      const blockFileBytes = cfg.blockFileBytes ?? (pruning === "archive" ? undefined : PRUNED_BLOCK_FILE_BYTES);
       const t0 = performance.now();
       const chain = (opened = await Blockchain.open(db, genesis, genesisHash, blocksDir, {
         ...(blockFileBytes === undefined ? {} : { maxFileBytes: blockFileBytes }),

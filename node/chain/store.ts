@@ -15,6 +15,11 @@ import { blockHash } from "./block.ts";
 
 const HEAD_KEY = bucketKey(Bucket.meta, new TextEncoder().encode("head"));
 const GENESIS_KEY = bucketKey(Bucket.meta, new TextEncoder().encode("genesis"));
+
+/** Whether the database holds a chain (a head pointer) yet. */
+export async function hasHead(db: Level): Promise<boolean> {
+  return (await db.get(HEAD_KEY)) !== undefined;
+}
 /** The lowest retained height (u64): blocks 0 .. floor-1 were pruned, genesis with the first batch (docs/decisions/0010-bounded-history.md). */
 const PRUNED_KEY = bucketKey(Bucket.meta, new TextEncoder().encode("pruned"));
 

@@ -73,6 +73,8 @@ export interface Genesis {
    * the state is built from them.
    */
   accounts(): GenesisAccounts;
+  /** How many accounts the genesis declares (without decoding them). */
+  accountCount: number;
   /** Lets go of the accounts (decoded or not): a running node never needs them again. `accounts()` then throws. */
   releaseAccounts(): void;
 }
@@ -204,7 +206,8 @@ export function parseGenesis(json: GenesisJson, opts: { dir?: string } = {}): Ge
     loaded = null;
     inline = null;
   };
-  return { chainId: json.chainId, genesisTime: json.genesisTime, params, validators, accounts, releaseAccounts, datasets, jobs };
+  const accountCount = file ? file.count : (json.accounts ?? []).length;
+  return { chainId: json.chainId, genesisTime: json.genesisTime, params, validators, accounts, accountCount, releaseAccounts, datasets, jobs };
 }
 
 /** Columns of `n` accounts with `put(i, address, balance)` filling them. */

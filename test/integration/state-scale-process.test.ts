@@ -1,6 +1,7 @@
 /**
  * The short form of `npm run bench:state-scale`: a real `pouw start` process
- * on a genesis of 30,000 accounts given as an accountsFile. A clean restart
+ * on a genesis of 30,000 accounts given as an accountsFile, whose state a
+ * child process builds on the first start. A clean restart
  * loads the state from the account snapshot; a SIGKILL after transfers to new
  * accounts restarts from the snapshot plus the accounts touched since; a
  * damaged snapshot is refused with a warning and the state read from the
@@ -89,7 +90,10 @@ describe("state at scale, as a process", { timeout: 180_000 }, () => {
     // Accounts after k transfers to new accounts: the genesis ones, the k new ones, and the validator's (paid tips).
     let node = await start();
     try {
-      expect(await until("state loaded", () => loadedLine(node))).toMatchObject({ from: "genesis", accounts: ACCOUNTS });
+      // 30,000 ≥ GENESIS_CHILD_MIN: a child process built the genesis state, and the node loads it like a restart.
+      expect(await until("state loaded", () => loadedLine(node))).toMatchObject({ from: "snapshot", accounts: ACCOUNTS });
+      expect(node.output()).toContain('"accounts":30000');
+      expect(node.output()).toContain("Built the genesis state (in a child process");
       await payNew(node);
       await payNew(node);
       await stop(node, "SIGTERM");
@@ -120,5 +124,14 @@ describe("state at scale, as a process", { timeout: 180_000 }, () => {
     } finally {
       await stop(node, "SIGTERM");
     }
+  });
+
+  it("an accounts file changed after init stops the first start with the reason (from the child process)", async () => {
+    const home = await makeHome();
+    const csv = join(home, "accounts.csv");
+    writeFileSync(csv, readFileSync(csv, "utf8").replace(",1001\n", ",9001\n"));
+    const port = await freePort();
+    // The process exits before it serves RPC: startChild rejects with its exit status and output.
+    await expect(startChild(home, port, ["--no-worker"])).rejects.toThrow(/node exited with [1-9][\s\S]*invalid genesis: accountsFile .*accounts\.csv has SHA-256 [0-9a-f]{64}, the genesis pins [0-9a-f]{64}/);
   });
 });
