@@ -181,6 +181,12 @@ export class AccountTree {
     for (let i = 0; i < this.n; i++) yield this.get(i)!;
   }
 
+  /** A copy of node `j` of `level` (level 0: account roots; zero subtrees past the end). */
+  subtreeRoot(level: number, j: number): Uint8Array {
+    if (!Number.isInteger(level) || level < 0 || level > ACCOUNT_LIST_DEPTH) throw new RangeError(`no level ${level}`);
+    return this.node(level, j, this.n).slice();
+  }
+
   /** Root of the committed accounts list. */
   get root(): Uint8Array {
     return mixIn(this.node(ACCOUNT_LIST_DEPTH, 0, this.n), this.n);
@@ -391,4 +397,41 @@ export class AccountTree {
 
 function mixIn(root: Uint8Array, count: number): Uint8Array {
   return hash64(root, lengthChunk(count));
+}
+
+/**
+ * The root of a list of `count` accounts whose subtrees of `2^level` accounts
+ * have these roots (in order; past the end: zero subtrees). What a state-sync
+ * manifest's chunk roots must reproduce.
+ */
+export function accountsRootFromSubtrees(level: number, roots: readonly Uint8Array[], count: number): Uint8Array {
+  let nodes: Uint8Array[] = roots.map((r) => r.slice());
+  for (let k = level; k < ACCOUNT_LIST_DEPTH; k++) {
+    const next: Uint8Array[] = [];
+    for (let j = 0; j < nodes.length; j += 2) next.push(hash64(nodes[j]!, nodes[j + 1] ?? zeroHash(k)));
+    nodes = next;
+  }
+  return mixIn(nodes[0] ?? zeroHash(ACCOUNT_LIST_DEPTH), count);
+}
+
+/** The root of the subtree over these serialized accounts (36 bytes each), padded to `2^level` accounts. */
+export function accountChunkRoot(level: number, bytes: Uint8Array): Uint8Array {
+  const SIZE = ADDRESS_BYTES + 16;
+  if (bytes.length % SIZE !== 0 || bytes.length / SIZE > 2 ** level) throw new RangeError(`${bytes.length} bytes are not at most ${2 ** level} accounts of ${SIZE} bytes`);
+  const n = bytes.length / SIZE;
+  if (n === 0) return zeroHash(level).slice();
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let nodes = leafRoots(n, (k, block, view, at) => putAccountBlocks(block, at, bytes, k * SIZE, dv.getBigUint64(k * SIZE + ADDRESS_BYTES, true), dv.getBigUint64(k * SIZE + ADDRESS_BYTES + 8, true), view));
+  let count = n;
+  for (let k = 0; k < level; k++) {
+    const pairs = Math.ceil(count / 2);
+    const input = new Uint8Array(pairs * 64);
+    input.set(nodes.subarray(0, count * 32));
+    if (count % 2 === 1) input.set(zeroHash(k), count * 32);
+    const out = new Uint8Array(pairs * 32);
+    hashInto(input, out);
+    nodes = out;
+    count = pairs;
+  }
+  return nodes.slice(0, 32);
 }

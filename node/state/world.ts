@@ -16,7 +16,7 @@
  * accounts touched since (node/state/account-snapshot.ts).
  */
 import { LeafNode, ProofType, createProof, setNodeAtDepth, type SingleProof } from "@chainsafe/persistent-merkle-tree";
-import { ByteArrayType, type CompositeViewDU } from "@chainsafe/ssz";
+import { ByteArrayType, type CompositeViewDU, type ValueOf } from "@chainsafe/ssz";
 import { Bucket, bucketKey, getBytes, iterateBucket, u32Key, type BatchOp, type Level } from "../db/database.ts";
 import { ValidatorSet, type ValidatorSetT } from "../types/validator.ts";
 import { bytesEqual } from "../util/hex.ts";
@@ -224,6 +224,16 @@ export class WorldState {
     );
     if (snapshot) world.accountGen = snapshot.gen;
     return world;
+  }
+
+  /**
+   * A state put together from a state-sync snapshot: every field but the
+   * accounts from `rest` (a State value whose accounts list is empty), the
+   * accounts from their tree. The caller checks the root.
+   */
+  static fromParts(rest: ValueOf<typeof State>, accounts: AccountTree, height: number): WorldState {
+    if (rest.accounts.length !== 0) throw new RangeError("the rest of the state must not list accounts");
+    return new WorldState({ ...rest, accounts, priorities: rest.priorities.map(toI64) }, height);
   }
 
   get root(): Uint8Array {
@@ -675,7 +685,7 @@ function adoptJobWakes(world: WorldState, sealed: SealedState): void {
 const ACCOUNTS_FIELD = Object.keys(State.fields).indexOf("accounts");
 
 /** The state root: the rest of the state's view with its (empty) accounts field replaced by the accounts' root. */
-function stateRoot(view: StateView, accountsRoot: Uint8Array): Uint8Array {
+export function stateRoot(view: StateView, accountsRoot: Uint8Array): Uint8Array {
   view.hashTreeRoot();
   return setNodeAtDepth(view.node, State.depth, ACCOUNTS_FIELD, LeafNode.fromRoot(accountsRoot)).root;
 }
