@@ -48,6 +48,27 @@ export interface AccountColumns {
   nonces: BigUint64Array;
 }
 
+/** An account's SSZ encoding: address ‖ balance (u64 LE) ‖ nonce (u64 LE). */
+export const ACCOUNT_BYTES = ADDRESS_BYTES + 16;
+
+/** Writes account `i` of the columns at `out[at..]` in its SSZ encoding (`dv` views `out`'s buffer). */
+export function encodeAccountAt(c: AccountColumns, i: number, out: Uint8Array, dv: DataView, at: number): void {
+  out.set(c.addresses.subarray(i * ADDRESS_BYTES, (i + 1) * ADDRESS_BYTES), at);
+  dv.setBigUint64(out.byteOffset + at + ADDRESS_BYTES, c.balances[i]!, true);
+  dv.setBigUint64(out.byteOffset + at + ADDRESS_BYTES + 8, c.nonces[i]!, true);
+}
+
+/** New columns of room for `cap` accounts holding the first `c.count` of `c` (count stays `c.count`). */
+export function resizedColumns(c: AccountColumns, cap: number): AccountColumns {
+  const addresses = new Uint8Array(cap * ADDRESS_BYTES);
+  addresses.set(c.addresses.subarray(0, c.count * ADDRESS_BYTES));
+  const balances = new BigUint64Array(cap);
+  balances.set(c.balances.subarray(0, c.count));
+  const nonces = new BigUint64Array(cap);
+  nonces.set(c.nonces.subarray(0, c.count));
+  return { count: c.count, addresses, balances, nonces };
+}
+
 /** Room for 1/8 more accounts before the arrays are copied into bigger ones. */
 const withSlack = (n: number): number => Math.max(1024, n + (n >> 3));
 
@@ -91,9 +112,9 @@ function putAccountBlocks(block: Uint8Array, at: number, address: Uint8Array, ad
 export class AccountTree {
   private cap = 0;
   private n = 0;
-  private addr = new Uint8Array(0);
-  private bal = new BigUint64Array(0);
-  private non = new BigUint64Array(0);
+  private addr: Uint8Array = new Uint8Array(0);
+  private bal: BigUint64Array = new BigUint64Array(0);
+  private non: BigUint64Array = new BigUint64Array(0);
   /** levels[k]: nodes of level k (level 0 = account roots), 32 bytes each; valid below nodeCount(k, n). */
   private levels: Uint8Array[] = [];
   /** Open-addressing address index: slot → account index, -1 empty. */
@@ -335,12 +356,7 @@ export class AccountTree {
   }
 
   private grow(cap: number): void {
-    const addr = new Uint8Array(cap * ADDRESS_BYTES);
-    addr.set(this.addr.subarray(0, this.n * ADDRESS_BYTES));
-    const bal = new BigUint64Array(cap);
-    bal.set(this.bal.subarray(0, this.n));
-    const non = new BigUint64Array(cap);
-    non.set(this.non.subarray(0, this.n));
+    const { addresses: addr, balances: bal, nonces: non } = resizedColumns(this.columns(), cap);
     const levels: Uint8Array[] = [];
     for (let k = 0; k <= ACCOUNT_LIST_DEPTH; k++) {
       const a = new Uint8Array(Math.max(1, nodeCount(k, cap)) * 32);
@@ -416,7 +432,7 @@ export function accountsRootFromSubtrees(level: number, roots: readonly Uint8Arr
 
 /** The root of the subtree over these serialized accounts (36 bytes each), padded to `2^level` accounts. */
 export function accountChunkRoot(level: number, bytes: Uint8Array): Uint8Array {
-  const SIZE = ADDRESS_BYTES + 16;
+  const SIZE = ACCOUNT_BYTES;
   if (bytes.length % SIZE !== 0 || bytes.length / SIZE > 2 ** level) throw new RangeError(`${bytes.length} bytes are not at most ${2 ** level} accounts of ${SIZE} bytes`);
   const n = bytes.length / SIZE;
   if (n === 0) return zeroHash(level).slice();

@@ -12,13 +12,12 @@
  * reproduce the state root, which the node trusts from a verified header.
  */
 import { Account, State } from "./schemas.ts";
-import { ADDRESS_BYTES, AccountTree, accountChunkRoot, accountsRootFromSubtrees } from "./account-tree.ts";
+import { ACCOUNT_BYTES, ADDRESS_BYTES, AccountTree, accountChunkRoot, accountsRootFromSubtrees, encodeAccountAt } from "./account-tree.ts";
 import { WorldState, stateRoot } from "./world.ts";
 import { bytesEqual, toHex } from "../util/hex.ts";
 
 export const ACCOUNT_CHUNK_LEVEL = 12;
 export const ACCOUNTS_PER_CHUNK = 2 ** ACCOUNT_CHUNK_LEVEL;
-const ACCOUNT_BYTES = ADDRESS_BYTES + 16;
 
 export interface StateManifest {
   height: number;
@@ -41,18 +40,14 @@ export function makeStateManifest(world: WorldState, height: number): StateManif
 
 /** Chunk `k` of the accounts: their SSZ encodings, back to back. */
 export function accountChunk(world: WorldState, k: number): Uint8Array {
-  const { count, addresses, balances, nonces } = world.accounts.columns();
+  const columns = world.accounts.columns();
+  const count = columns.count;
   const from = k * ACCOUNTS_PER_CHUNK;
   if (!Number.isInteger(k) || k < 0 || from >= count) throw new RangeError(`no account chunk ${k} of ${accountChunkCount(count)}`);
   const to = Math.min(count, from + ACCOUNTS_PER_CHUNK);
   const out = new Uint8Array((to - from) * ACCOUNT_BYTES);
   const dv = new DataView(out.buffer);
-  for (let i = from; i < to; i++) {
-    const at = (i - from) * ACCOUNT_BYTES;
-    out.set(addresses.subarray(i * ADDRESS_BYTES, (i + 1) * ADDRESS_BYTES), at);
-    dv.setBigUint64(at + ADDRESS_BYTES, balances[i]!, true);
-    dv.setBigUint64(at + ADDRESS_BYTES + 8, nonces[i]!, true);
-  }
+  for (let i = from; i < to; i++) encodeAccountAt(columns, i, out, dv, (i - from) * ACCOUNT_BYTES);
   return out;
 }
 

@@ -44,7 +44,7 @@ import {
   type WithdrawalT,
 } from "./schemas.ts";
 import { TableOverlay, loadTable, tablePutOp, type TableSpec } from "./table.ts";
-import { ADDRESS_BYTES, AccountTree, type AccountColumns, type AccountDelta } from "./account-tree.ts";
+import { ACCOUNT_BYTES, ADDRESS_BYTES, AccountTree, encodeAccountAt, resizedColumns, type AccountColumns, type AccountDelta } from "./account-tree.ts";
 import type { JobWakeChanges, JobWakes } from "./job-wakes.ts";
 import type { GenesisAccounts } from "../types/genesis.ts";
 
@@ -264,20 +264,17 @@ export class WorldState {
     const end = Math.min(to, this.accounts.count);
     const n = Math.max(0, end - from);
     const KEY = 5;
-    const VALUE = Account.fixedSize!;
+    const VALUE = ACCOUNT_BYTES;
     const buf = new Uint8Array(n * (KEY + VALUE));
     const dv = new DataView(buf.buffer);
-    const { addresses, balances, nonces } = this.accounts.columns();
+    const columns = this.accounts.columns();
     const ops: BatchOp[] = [];
     for (let k = 0; k < n; k++) {
       const i = from + k;
       const at = k * (KEY + VALUE);
       buf[at] = Bucket.account;
       dv.setUint32(at + 1, i);
-      // Account's SSZ encoding: address ‖ balance (u64 LE) ‖ nonce (u64 LE).
-      buf.set(addresses.subarray(i * ADDRESS_BYTES, (i + 1) * ADDRESS_BYTES), at + KEY);
-      dv.setBigUint64(at + KEY + ADDRESS_BYTES, balances[i]!, true);
-      dv.setBigUint64(at + KEY + ADDRESS_BYTES + 8, nonces[i]!, true);
+      encodeAccountAt(columns, i, buf, dv, at + KEY);
       ops.push({ type: "put", key: buf.subarray(at, at + KEY), value: buf.subarray(at + KEY, at + KEY + VALUE) });
     }
     return ops;
@@ -353,6 +350,8 @@ function metaOp(validators: ValidatorSetT, lastValidators: ValidatorSetT, priori
 export class StateOverlay {
   readonly base: WorldState;
   private readonly dirty = new Map<string, AccountT>();
+  /** Base index of each dirty account that already existed (looked up once, in `mutable`). */
+  private readonly dirtyIndex = new Map<string, number>();
   /** Accounts created by this block, in creation order. */
   private readonly created: string[] = [];
   totals: TotalsT;
@@ -413,6 +412,7 @@ export class StateOverlay {
       this.created.push(key);
     } else {
       d = this.base.accounts.get(i)!;
+      this.dirtyIndex.set(key, i);
     }
     this.dirty.set(key, d);
     return d;
@@ -474,8 +474,7 @@ export class StateOverlay {
   seal(): SealedState {
     const view = this.base.view.clone(true);
     const values: [number, AccountT][] = [];
-    const created = new Set(this.created);
-    for (const [key, acc] of this.dirty) if (!created.has(key)) values.push([this.base.accounts.indexOfKey(key)!, acc]);
+    for (const [key, i] of this.dirtyIndex) values.push([i, this.dirty.get(key)!]);
     let next = this.base.accounts.count;
     for (const key of this.created) values.push([next++, this.dirty.get(key)!]);
     const accounts = this.base.accounts.seal(values);
@@ -729,12 +728,8 @@ async function accountsFromDb(db: Level, count: number): Promise<AccountTree> {
 /** The snapshot's accounts with those written in generation `gen` or later read back from the database. */
 async function accountsFromSnapshot(db: Level, snap: AccountColumns, leaves: Uint8Array, gen: number, count: number): Promise<AccountTree> {
   if (snap.count > count) throw new SnapshotMismatch(`snapshot holds ${snap.count} accounts, the state ${count}`);
-  const addresses = new Uint8Array(count * ADDRESS_BYTES);
-  addresses.set(snap.addresses.subarray(0, snap.count * ADDRESS_BYTES));
-  const balances = new BigUint64Array(count);
-  balances.set(snap.balances.subarray(0, snap.count));
-  const nonces = new BigUint64Array(count);
-  nonces.set(snap.nonces.subarray(0, snap.count));
+  // The snapshot's arrays are this load's own: touched accounts are written into them, copied only when accounts were created since.
+  const { addresses, balances, nonces } = snap.count === count ? snap : resizedColumns(snap, count);
   const seen = new Uint8Array(count);
   for (let i = 0; i < snap.count; i++) seen[i] = 1;
   const touched = new Set<number>();
