@@ -57,6 +57,9 @@ import { createMetrics, type Metrics } from "./util/metrics.ts";
 import { freeBytes, StorageFault, storageFaultLine } from "./util/storage-fault.ts";
 import { ValidatorWatch } from "./node-events.ts";
 import { Pruner, type Pruning } from "./chain/pruner.ts";
+import { StateSnapshots, type StateSnapshotOptions } from "./sync/snapshot-store.ts";
+import { serveStateSnapshots } from "./sync/state-serve.ts";
+import { stateSync, type StateSyncOptions, type StateSyncProgress, type TrustRoot } from "./sync/state-sync.ts";
 
 export const NODE_VERSION = "pouw/0.1.0";
 
@@ -100,6 +103,14 @@ export interface NodeConfig {
   pruning?: Pruning;
   /** Block file segment size (default: 64 MiB when pruning, so space comes back in small steps; 1 GiB in archive mode). */
   blockFileBytes?: number;
+  /** The state snapshots this node makes and serves for state sync (default: every 1,000 blocks, the last 2 kept); null makes none. */
+  stateSnapshots?: Partial<StateSnapshotOptions> | null;
+  /**
+   * Start an empty home by state sync (node/sync/state-sync.ts) from the
+   * trusted block, or from what `trust` finds (the anchored checkpoint). A
+   * home that already holds a chain starts from it and ignores this.
+   */
+  stateSync?: { trust: TrustRoot | (() => Promise<TrustRoot>); onProgress?: (p: StateSyncProgress) => void; opts?: Partial<StateSyncOptions> } | null;
 }
 
 /** Segment size of a pruned node's block files: pruning frees whole files. */
@@ -130,6 +141,8 @@ export class PouwNode implements RpcNode {
   /** Epoch checkpoints and the anchor signatures gathered for them. */
   readonly checkpoints: CheckpointBook;
   readonly relayer: Relayer | null;
+  /** The state snapshots this node serves (null: none). */
+  readonly stateSnapshots: StateSnapshots | null;
   private readonly blobCache: BlobCache;
   /** What pouw_putBlob may store: blobs a job or proof references or expects, within quotas. */
   private readonly blobIntake: BlobIntake;
@@ -169,6 +182,7 @@ export class PouwNode implements RpcNode {
     blobCache: BlobCache;
     checkpoints: CheckpointBook;
     relayer: Relayer | null;
+    stateSnapshots: StateSnapshots | null;
     dataDir: string | null;
     onStorageFault: ((fault: StorageFault) => void) | null;
     journal: { journal: MempoolJournal; restore: Uint8Array[] } | null;
@@ -192,6 +206,7 @@ export class PouwNode implements RpcNode {
     this.workVerifier = parts.workVerifier;
     this.checkpoints = parts.checkpoints;
     this.relayer = parts.relayer;
+    this.stateSnapshots = parts.stateSnapshots;
     this.blobCache = parts.blobCache;
     const rpcOpts = { ...DEFAULT_RPC_OPTIONS, ...parts.rpc };
     this.blobIntake = new BlobIntake(
@@ -224,22 +239,26 @@ export class PouwNode implements RpcNode {
     }
     const pruning = cfg.pruning ?? "archive";
     const blockFileBytes = cfg.blockFileBytes ?? (pruning === "archive" ? undefined : PRUNED_BLOCK_FILE_BYTES);
-    if (cfg.dataDir !== null && dbPath !== null && genesis.accountCount >= GENESIS_CHILD_MIN) {
+    let initialised = false;
+    if (dbPath !== null) {
       const probe = await openDb(dbPath);
-      const initialised = await hasHead(probe).finally(() => probe.close());
-      if (!initialised) {
-        const t = performance.now();
-        await initGenesisInChild(
-          {
-            dataDir: cfg.dataDir,
-            genesisDir: cfg.genesisDir ?? cfg.dataDir,
-            ...(blockFileBytes === undefined ? {} : { maxFileBytes: blockFileBytes }),
-            ...(cfg.blockTimeMs === undefined ? {} : { blockTimeMs: cfg.blockTimeMs }),
-          },
-          cfg.genesisJson,
-        );
-        logger.info({ accounts: genesis.accountCount, ms: Math.round(performance.now() - t) }, "Built the genesis state (in a child process, so its memory goes with it)");
-      }
+      initialised = await hasHead(probe).finally(() => probe.close());
+    }
+    if (cfg.stateSync && !cfg.network) throw new PouwError("STATE_SYNC_NEEDS_NETWORK", "state sync needs networking (peers to fetch the state from)");
+    const stateSyncing = !!cfg.stateSync && !initialised;
+    if (cfg.stateSync && initialised) logger.info("This home already holds a chain: starting from it (state sync is for an empty home)");
+    if (cfg.dataDir !== null && genesis.accountCount >= GENESIS_CHILD_MIN && !initialised && !stateSyncing) {
+      const t = performance.now();
+      await initGenesisInChild(
+        {
+          dataDir: cfg.dataDir,
+          genesisDir: cfg.genesisDir ?? cfg.dataDir,
+          ...(blockFileBytes === undefined ? {} : { maxFileBytes: blockFileBytes }),
+          ...(cfg.blockTimeMs === undefined ? {} : { blockTimeMs: cfg.blockTimeMs }),
+        },
+        cfg.genesisJson,
+      );
+      logger.info({ accounts: genesis.accountCount, ms: Math.round(performance.now() - t) }, "Built the genesis state (in a child process, so its memory goes with it)");
     }
     const db = await openDb(dbPath);
     let verifier: SignatureVerifier | undefined;
@@ -247,13 +266,64 @@ export class PouwNode implements RpcNode {
     let network: PouwNetwork | null = null;
     let journal: MempoolJournal | null = null;
     try {
+      let chainRef: Blockchain | undefined;
+      if (cfg.network) {
+        // The address book lives in the home unless the caller names one (or null: none).
+        const addressBook = cfg.network.addressBook !== undefined ? cfg.network.addressBook : cfg.dataDir !== null ? join(cfg.dataDir, ADDRESS_BOOK_FILE) : null;
+        network = await PouwNetwork.create({ ...cfg.network, addressBook }, genesis.chainId, logger.child({ module: "network" }), metrics);
+        // Validators prove their identity to peers, which keep and prefer them (decision 0009); membership is the active set's.
+        network.useValidatorIdentity(cfg.validatorKey, (publicKey) => chainRef?.world.validators.some((v) => bytesEqual(v.publicKey, publicKey)) ?? false);
+      }
       const t0 = performance.now();
-      const chain = (opened = await Blockchain.open(db, genesis, genesisHash, blocksDir, {
+      const chainOpts = {
         ...(blockFileBytes === undefined ? {} : { maxFileBytes: blockFileBytes }),
         ...(stateDir === null ? {} : { accountSnapshot: join(stateDir, "accounts.snapshot") }),
-        warn: (msg, err) => logger.warn({ err }, msg),
-      }));
+        warn: (msg: string, err?: unknown) => logger.warn({ err }, msg),
+      };
+      let chain: Blockchain;
+      if (stateSyncing) {
+        const net0 = network!;
+        await net0.start();
+        logger.info({ peerId: net0.peerId, listen: net0.addresses }, "P2P listening (state sync)");
+        const trust = typeof cfg.stateSync!.trust === "function" ? await cfg.stateSync!.trust() : cfg.stateSync!.trust;
+        const restored = await stateSync({
+          libp2p: net0.libp2p,
+          chainId: genesis.chainId,
+          genesisHash,
+          trust,
+          logger: logger.child({ module: "state-sync" }),
+          metrics,
+          penalise: (peer, why) => net0.penalise(peer, why),
+          maxBlockResponseBytes: net0.opts.maxProposalBytes,
+          ...(cfg.stateSync!.onProgress ? { onProgress: cfg.stateSync!.onProgress } : {}),
+          ...(cfg.stateSync!.opts ? { opts: cfg.stateSync!.opts } : {}),
+        });
+        chain = opened = await Blockchain.openRestored(db, genesis, genesisHash, blocksDir, chainOpts, restored);
+        logger.info(
+          {
+            height: restored.block.header.height,
+            accounts: restored.world.accounts.count,
+            peers: restored.sources,
+            droppedPeers: restored.dropped.length,
+            mb: Math.round((restored.bytes / 2 ** 20) * 10) / 10,
+            ms: restored.ms,
+          },
+          "State sync: restored the state of the snapshot; block sync takes it to the head",
+        );
+      } else {
+        chain = opened = await Blockchain.open(db, genesis, genesisHash, blocksDir, chainOpts);
+      }
+      chainRef = chain;
       logger.info({ height: chain.head.header.height, accounts: chain.world.accounts.count, from: chain.accountsSource, ms: Math.round(performance.now() - t0) }, "Loaded the state");
+      const stateSnapshots =
+        cfg.stateSnapshots === null ? null : new StateSnapshots(stateDir === null ? null : join(stateDir, "sync"), cfg.stateSnapshots ?? {}, (msg, err) => logger.warn({ err }, msg));
+      if (stateSnapshots) {
+        chain.onAdopt((height, hash) => {
+          if (!stateSnapshots.due(height)) return;
+          stateSnapshots.capture(chain.world, height, hash);
+          metrics?.stateSnapshotHeight.set(height);
+        });
+      }
       // The state holds the accounts now; a million parsed genesis entries need not stay on the heap.
       genesis.releaseAccounts();
       delete genesisJson.accounts;
@@ -293,13 +363,6 @@ export class PouwNode implements RpcNode {
           : undefined,
       });
 
-      if (cfg.network) {
-        // The address book lives in the home unless the caller names one (or null: none).
-        const addressBook = cfg.network.addressBook !== undefined ? cfg.network.addressBook : cfg.dataDir !== null ? join(cfg.dataDir, ADDRESS_BOOK_FILE) : null;
-        network = await PouwNetwork.create({ ...cfg.network, addressBook }, genesis.chainId, logger.child({ module: "network" }), metrics);
-        // Validators prove their identity to peers, which keep and prefer them (decision 0009); membership is the active set's.
-        network.useValidatorIdentity(cfg.validatorKey, (publicKey) => chain.world.validators.some((v) => bytesEqual(v.publicKey, publicKey)));
-      }
       const blobs = new BlobStore(db, { onFault });
       const attestations = new AttestationPool(chain);
       const blobCache = new BlobCache(blobs, network ? (id) => fetchBlob(network!, genesis.chainId, id, blobMatches) : null);
@@ -403,6 +466,7 @@ export class PouwNode implements RpcNode {
         blobCache,
         checkpoints,
         relayer,
+        stateSnapshots,
         dataDir: cfg.dataDir,
         onStorageFault: cfg.onStorageFault ?? null,
         journal: journaled ? { journal: journaled.journal, restore: journaled.txs } : null,
@@ -450,6 +514,10 @@ export class PouwNode implements RpcNode {
       await this.sync?.start();
       await serveBlobs(this.network, this.genesis.chainId, this.blobs);
       await serveAnchorSignatures(this.network, this.genesis.chainId, (epoch) => this.checkpoints.messages(epoch));
+      if (this.stateSnapshots) {
+        const net = this.network;
+        await serveStateSnapshots(net.libp2p, this.genesis.chainId, this.stateSnapshots, (peer, why) => net.penalise(peer, why));
+      }
     }
     await this.checkpoints.start();
     this.relayer?.start();
@@ -523,6 +591,8 @@ export class PouwNode implements RpcNode {
       }
       this.journal.close();
     }
+    // A state snapshot being written finishes (a torn one would be deleted at the next start anyway).
+    await this.stateSnapshots?.idle();
     await this.chain.close();
     await this.db.close();
   }

@@ -38,6 +38,8 @@ export interface CommittedBlock {
 }
 
 export type CommitListener = (c: CommittedBlock) => void;
+/** Called as each block's state is adopted, before the next block runs (a state snapshot is taken here): the state is the block's. */
+export type AdoptListener = (height: number, hash: Uint8Array) => void;
 
 export interface ChainOpenOptions {
   /** Size of a block segment file. */
@@ -60,6 +62,7 @@ export class Blockchain {
   /** The commit of the head block (empty for genesis); the next block carries it as lastCommit. */
   headCommit: CommitT;
   private readonly listeners = new Set<CommitListener>();
+  private readonly adoptListeners = new Set<AdoptListener>();
   private readonly faultListeners = new Set<StorageFaultHandler>();
   /** Evidence included in committed blocks (hash hex → height): a block may not include it again. */
   readonly includedEvidence = new Map<string, number>();
@@ -67,7 +70,7 @@ export class Blockchain {
   private warn: (msg: string, err?: unknown) => void = () => {};
   private snapshotting: Promise<void> | null = null;
   /** Where the accounts came from at open: genesis, the snapshot file, or every database record (slow). */
-  accountsSource: "genesis" | "snapshot" | "database" = "genesis";
+  accountsSource: "genesis" | "snapshot" | "database" | "state-sync" = "genesis";
   /** Commits and imports between their first adopt and their database write (no snapshot may be taken then). */
   private writing = 0;
 
@@ -93,6 +96,38 @@ export class Blockchain {
     if (opts.warn) chain.warn = opts.warn;
     // A new chain, or one whose accounts were read from the database: the next restart should not have to.
     if (chain.snapshotPath !== null && chain.accountsSource !== "snapshot") await chain.snapshotAccounts();
+    return chain;
+  }
+
+  /**
+   * Opens a chain in an empty database from a state-synced snapshot: the
+   * state after block S (checked by the caller against S's header), block S
+   * and its commit. Nothing below S is held: the lowest retained height is
+   * S+1 (S's own receipts were not fetched), as on a pruned node.
+   */
+  static async openRestored(
+    db: Level,
+    genesis: Genesis,
+    genesisHash: Uint8Array,
+    blocksDir: string | null,
+    opts: ChainOpenOptions,
+    restored: { world: WorldState; block: BlockT; hash: Uint8Array; commit: CommitT },
+  ): Promise<Blockchain> {
+    const store = await ChainStore.open(db, blocksDir, opts.maxFileBytes === undefined ? {} : { maxFileBytes: opts.maxFileBytes });
+    if (await store.getHead()) throw new ChainStartError("STATE_CORRUPT", "state sync into a database that already holds a chain");
+    const { world, block, hash, commit } = restored;
+    const S = block.header.height;
+    if (!bytesEqual(world.root, block.header.stateRoot)) throw new ChainStartError("STATE_CORRUPT", `the restored state does not give block ${S}'s state root`);
+    const GENESIS_BATCH = 20_000;
+    for (let i = 0; i < world.accounts.count; i += GENESIS_BATCH) await store.write(world.accountWriteOps(i, i + GENESIS_BATCH));
+    const txs = block.body.txs.map((t) => envelopeFromSigned(t));
+    await store.write([...world.fullWriteOps({ accounts: false }), ...(await store.blockOps(block, hash, commit, [], txs)), store.floorOp(S + 1), store.genesisOp(genesisHash)]);
+    store.floor = S + 1;
+    const chain = new Blockchain(store, world, genesis, { header: block.header, hash }, commit);
+    chain.accountsSource = "state-sync";
+    chain.snapshotPath = opts.accountSnapshot ?? null;
+    if (opts.warn) chain.warn = opts.warn;
+    if (chain.snapshotPath !== null) await chain.snapshotAccounts();
     return chain;
   }
 
@@ -174,6 +209,15 @@ export class Blockchain {
     if (this.world.touchedSinceSnapshot >= snapshotEvery(this.world.accounts.count)) void this.snapshotAccounts();
   }
 
+  onAdopt(listener: AdoptListener): () => void {
+    this.adoptListeners.add(listener);
+    return () => this.adoptListeners.delete(listener);
+  }
+
+  private adopted(height: number, hash: Uint8Array): void {
+    for (const l of this.adoptListeners) l(height, hash);
+  }
+
   onCommit(listener: CommitListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -249,6 +293,7 @@ export class Blockchain {
     this.noteEvidence(block);
     this.head = { header: block.header, hash };
     this.headCommit = commit;
+    this.adopted(block.header.height, hash);
     const committed: CommittedBlock = { block, hash, commit, txs: result.txs, receipts: result.receipts };
     for (const l of this.listeners) l(committed);
     return committed;
@@ -287,6 +332,7 @@ export class Blockchain {
         this.noteEvidence(block);
         this.head = { header: block.header, hash };
         this.headCommit = commit;
+        this.adopted(h, hash);
         done.push({ block, hash, commit, txs: result.txs, receipts: result.receipts });
       } catch (e) {
         // The disk, not the block: nothing of this batch is written (the blocks before it are in memory only).

@@ -207,6 +207,11 @@ export class ChainStore {
     return ops;
   }
 
+  /** Sets the lowest retained height (a state-synced node holds nothing below its snapshot's successor). */
+  floorOp(height: number): BatchOp {
+    return { type: "put", key: PRUNED_KEY, value: UintNum64.serialize(height) };
+  }
+
   genesisOp(genesisHash: Uint8Array): BatchOp {
     return { type: "put", key: GENESIS_KEY, value: genesisHash };
   }

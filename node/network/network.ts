@@ -69,6 +69,8 @@ export class PouwNetwork {
 
   private readonly metrics: Metrics | null;
 
+  private started = false;
+
   private constructor(opts: NetworkOptions, libp2p: Libp2p<Services>, chainId: string, logger: Logger, metrics: Metrics | null) {
     this.opts = opts;
     this.metrics = metrics;
@@ -289,6 +291,9 @@ export class PouwNetwork {
    * discovered ones (redialed while below the target).
    */
   async start(): Promise<void> {
+    // Once: a state-syncing node starts its network before the rest of the node exists.
+    if (this.started) return;
+    this.started = true;
     // Served and listened for before the first connection, so identify lists the protocol to every peer.
     await serveIdentity(this.libp2p, this.chainId, this.identity.proof);
     const identityProtocol = protocolId(this.chainId, "validator_identity");

@@ -14,20 +14,12 @@ import { isBlobUnavailable } from "../chain/errors.ts";
 import type { ConsensusEngine } from "../consensus/engine.ts";
 import type { PouwNetwork } from "../network/network.ts";
 import { protocolId, request, serve } from "../network/reqresp.ts";
-import { Block, blockLastCommitBytes, blockTxBytes, Commit, type BlockT, type CommitT } from "../types/block.ts";
 import { bytesEqual } from "../util/hex.ts";
 import type { Logger } from "../util/logger.ts";
 import type { Metrics } from "../util/metrics.ts";
 import { isStorageFault } from "../util/storage-fault.ts";
 import { BlocksByRangeRequest, HistoryMessage, historyProtocolId, MAX_BLOCKS_PER_REQUEST, MAX_RANGE_RESPONSE_BYTES, StatusMessage, type StatusMessageT } from "./messages.ts";
-
-/** A fetched block and its commit, decoded, with the bytes they came in. */
-interface SyncItem {
-  block: BlockT;
-  commit: CommitT;
-  txBytes: Uint8Array[];
-  encoded: { block: Uint8Array; commit: Uint8Array };
-}
+import { fetchBlockRange, type SyncItem } from "./range.ts";
 
 export interface SyncOptions {
   intervalMs: number;
@@ -182,32 +174,9 @@ export class BlockSync {
     this.m.onStorageFault?.(e);
   }
 
-  private async fetch(peer: string, start: number, count: number): Promise<SyncItem[]> {
+  private fetch(peer: string, start: number, count: number): Promise<SyncItem[]> {
     const { network } = this.m;
-    const res = await request(network.libp2p, peer, protocolId(this.chainId, "blocks_by_range"), BlocksByRangeRequest.serialize({ startHeight: start, count }), {
-      maxResponseBytes: network.opts.maxProposalBytes,
-      timeoutMs: this.opts.timeoutMs,
-    });
-    const items: SyncItem[] = [];
-    if (res.length < 2) return items;
-    // Decoded values are views into the received bytes (no copy; blocks are never mutated). Plain Uint8Array views:
-    // views of a Buffer would be Buffers, slower to make by the thousand.
-    const plain = (b: Uint8Array) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-    const blocks = res.slice(0, -1).map(plain);
-    const decoded = blocks.map((b) => Block.deserialize(b, { reuseBytes: true }));
-    const lastCommit = plain(res[res.length - 1]!);
-    for (let i = 0; i < blocks.length; i++) {
-      // Block h's commit is block h+1's lastCommit; the last block's came separately.
-      const next = decoded[i + 1];
-      const encoded = { block: blocks[i]!, commit: next ? blockLastCommitBytes(blocks[i + 1]!) : lastCommit };
-      items.push({
-        block: decoded[i]!,
-        commit: next ? next.body.lastCommit : Commit.deserialize(lastCommit, { reuseBytes: true }),
-        txBytes: blockTxBytes(blocks[i]!),
-        encoded,
-      });
-    }
-    return items;
+    return fetchBlockRange(network.libp2p, this.chainId, peer, start, count, { maxResponseBytes: network.opts.maxProposalBytes, timeoutMs: this.opts.timeoutMs });
   }
 
   /**

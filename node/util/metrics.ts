@@ -18,6 +18,10 @@ export interface Metrics {
   peerTrims: Counter;
   syncTargetHeight: Gauge;
   syncing: Gauge;
+  stateSyncChunks: Counter<"result">;
+  stateSyncSnapshotHeight: Gauge;
+  stateSyncProgress: Gauge;
+  stateSnapshotHeight: Gauge;
   consensusRound: Gauge;
   gossipVerdicts: Counter<"topic" | "verdict">;
   checkpointEpoch: Gauge;
@@ -72,6 +76,15 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
     peerTrims: new Counter({ name: "pouw_p2p_trims_total", help: "Peers disconnected because the node had more than its target", registers }),
     syncTargetHeight: new Gauge({ name: "pouw_sync_target_height", help: "Highest head a peer reported", registers }),
     syncing: new Gauge({ name: "pouw_syncing", help: "1 while catching up with peers by block sync", registers }),
+    stateSyncChunks: new Counter({
+      name: "pouw_state_sync_chunks_total",
+      help: "State-sync chunks fetched, by result (ok / bad: did not match its root / failed: no answer or not held)",
+      labelNames: ["result"] as const,
+      registers,
+    }),
+    stateSyncSnapshotHeight: new Gauge({ name: "pouw_state_sync_snapshot_height", help: "Height of the snapshot this node state-synced from (0: none)", registers }),
+    stateSyncProgress: new Gauge({ name: "pouw_state_sync_progress_ratio", help: "Share of the snapshot's chunks fetched and verified while state syncing (1 once restored)", registers }),
+    stateSnapshotHeight: new Gauge({ name: "pouw_state_snapshot_height", help: "Height of the newest state snapshot this node serves (0: none)", registers }),
     consensusRound: new Gauge({ name: "pouw_consensus_round", help: "Tendermint round of the height being decided (0 normally)", registers }),
     gossipVerdicts: new Counter({
       name: "pouw_gossip_messages_total",
