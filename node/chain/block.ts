@@ -4,7 +4,7 @@ import { AttestationRootList, BlockHeader, EvidenceRootList, MAX_EVIDENCE, TxHas
 import { evidenceHash, verifyEvidence, type EvidenceContext } from "./evidence.ts";
 import type { Params } from "../types/params.ts";
 import type { DatasetInfo } from "../types/genesis.ts";
-import type { TxEnvelope } from "../types/txcodec.ts";
+import { envelopeFromSigned, type TxEnvelope } from "../types/txcodec.ts";
 import { validatorSetRoot } from "../types/validator.ts";
 import type { WorldState } from "../state/world.ts";
 import { commitHash, emptyCommit, verifyCommit } from "./commit.ts";
@@ -17,6 +17,16 @@ export const EMPTY_EVIDENCE_ROOT = EvidenceRootList.hashTreeRoot([]);
 
 export function blockHash(header: BlockHeaderT): Uint8Array {
   return BlockHeader.hashTreeRoot(header);
+}
+
+/** Why `block`'s body is not the one its header commits to (transactions, attestations, evidence, last commit), or null when it is. */
+export function bodyMismatch(block: BlockT): string | null {
+  const h = block.header;
+  if (!bytesEqual(h.txRoot, txRoot(block.body.txs.map((t) => envelopeFromSigned(t))))) return "txRoot does not match the transactions";
+  if (!bytesEqual(h.attestationRoot, AttestationRootList.hashTreeRoot(block.body.attestations))) return "attestationRoot does not match the attestations";
+  if (!bytesEqual(h.evidenceRoot, EvidenceRootList.hashTreeRoot(block.body.evidence))) return "evidenceRoot does not match the evidence";
+  if (!bytesEqual(h.lastCommitHash, commitHash(block.body.lastCommit))) return "lastCommitHash does not match the last commit";
+  return null;
 }
 
 export function txRoot(txs: readonly TxEnvelope[]): Uint8Array {

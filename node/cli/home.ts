@@ -40,6 +40,10 @@ export interface HomeConfig {
   validatorKeyFile: string | null;
   /** Blocks to keep, or "archive" (docs/decisions/0010-bounded-history.md); absent: 100,000 for a validator, archive otherwise (and with --devnet). */
   pruning?: number | "archive";
+  /** State sync for an empty home (decision 0012): the trusted block, as CometBFT's trust_height / trust_hash. Flags override it. */
+  stateSync?: { trustHeight: number; trustHash: string };
+  /** State snapshots this node makes and serves: every N blocks (0: none), the last `keep` kept (default 1000 and 2). */
+  stateSnapshots?: { every?: number; keep?: number };
 }
 
 export const DEFAULT_HOME_CONFIG: HomeConfig = { rpc: { host: "127.0.0.1", port: 8750 }, p2p: null, logLevel: "info", validatorKeyFile: "keys/validator.json" };
@@ -121,7 +125,7 @@ export const isTargetPeers = (n: unknown): n is number => Number.isInteger(n) &&
 /** pino's levels: what `logLevel` and `--log-level` may say. */
 export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
 
-const CONFIG_KEYS: readonly string[] = [...Object.keys(DEFAULT_HOME_CONFIG), "pruning"];
+const CONFIG_KEYS: readonly string[] = [...Object.keys(DEFAULT_HOME_CONFIG), "pruning", "stateSync", "stateSnapshots"];
 
 /**
  * Reads config.json over the defaults, checking each key's shape (a typo or a
@@ -147,6 +151,14 @@ export function readConfig(home: string): { config: HomeConfig; unknownKeys: str
     throw new CliError("BAD_CONFIG", `${path}: "p2p.targetPeers" must be a whole number from 1 to ${MAX_TARGET_PEERS}, got ${JSON.stringify(c.p2p.targetPeers)}`);
   }
   if (c.pruning !== undefined && c.pruning !== "archive" && !(Number.isSafeInteger(c.pruning) && c.pruning >= 1)) throw bad("pruning", 'a number of blocks to keep (≥ 1) or "archive"');
+  if (c.stateSync !== undefined && (typeof c.stateSync !== "object" || c.stateSync === null || !(Number.isSafeInteger(c.stateSync.trustHeight) && c.stateSync.trustHeight >= 1) || !/^(0x)?[0-9a-fA-F]{64}$/.test(String(c.stateSync.trustHash)))) {
+    throw bad("stateSync", '{ "trustHeight": <a height ≥ 1>, "trustHash": "0x<64 hex digits>" }');
+  }
+  if (c.stateSnapshots !== undefined) {
+    const s = c.stateSnapshots as { every?: unknown; keep?: unknown };
+    const whole = (x: unknown, min: number) => x === undefined || (Number.isSafeInteger(x) && (x as number) >= min);
+    if (typeof s !== "object" || s === null || !whole(s.every, 0) || !whole(s.keep, 1)) throw bad("stateSnapshots", '{ "every": <blocks, 0: none>, "keep": <snapshots ≥ 1> }');
+  }
   if (typeof c.logLevel !== "string" || !(LOG_LEVELS as readonly string[]).includes(c.logLevel)) throw bad("logLevel", `one of ${LOG_LEVELS.join(", ")}`);
   if (c.validatorKeyFile !== null && typeof c.validatorKeyFile !== "string") throw bad("validatorKeyFile", "a path relative to the home, or null");
   return { config: c, unknownKeys: Object.keys(raw).filter((k) => !CONFIG_KEYS.includes(k)) };

@@ -80,6 +80,11 @@ program
   .option("--p2p-port <port>", "override the P2P listen port (turns networking on for a home without it)")
   .option("--p2p-host <host>", "override the P2P bind address")
   .option("--peers <multiaddrs>", "comma-separated peers to add to the configured ones")
+  .option("--state-sync", "start an empty home from a peer's state snapshot instead of replaying from genesis (needs a trusted block: --trust-height and --trust-hash, config.json stateSync, or --trust-anchor)")
+  .option("--trust-height <n>", "state sync: the height of a block you trust (from a node you trust, e.g. its pouw_getBlock)")
+  .option("--trust-hash <0x…>", "state sync: that block's hash")
+  .option("--trust-anchor <deployment.json>", "state sync: trust the latest checkpoint anchored on the EVM anchor of this deployment record (POUW_EVM_RPC overrides its RPC URL)")
+  .option("--snapshot-every <blocks>", "make a state snapshot for peers every N blocks (default config.json stateSnapshots.every, else 1000; 0: none)")
   .option("--target-peers <n>", "peers to keep connected: dial discovered ones below it, drop the worst-scored non-validator above it (default config.json p2p.targetPeers, else 16)")
   // No default here: it would mask config.json's logLevel (flag, else $POUW_LOG_LEVEL, else config, else info).
   .option("--log-level <level>", "trace|debug|info|warn|error (default $POUW_LOG_LEVEL, else config.json logLevel, else info)")

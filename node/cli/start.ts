@@ -15,6 +15,10 @@ import { DEFAULT_HOME_CONFIG, DEVNET_GENESIS_PATH, initHome, isInitialised, isTa
 import { createFailure, startFailure } from "./start-errors.ts";
 import { Keyring } from "./keyring.ts";
 import { startWorker } from "./worker.ts";
+import { trustFromEvmAnchor } from "../anchor/trust.ts";
+import type { StateSyncProgress } from "../sync/state-sync.ts";
+import { DEFAULT_PARAMS } from "../types/params.ts";
+import { fromHex } from "../util/hex.ts";
 
 export interface StartOptions {
   home?: string;
@@ -46,6 +50,11 @@ export interface StartOptions {
   keyring?: string;
   relayEvm?: string;
   relaySui?: string;
+  stateSync?: boolean;
+  trustHeight?: string;
+  trustHash?: string;
+  trustAnchor?: string;
+  snapshotEvery?: string;
 }
 
 /** sysexits.h EX_IOERR: the exit status after a storage fault (the disk refused a write). */
@@ -148,6 +157,54 @@ export function resolveLogLevel(config: HomeConfig, opts: StartOptions): string 
 }
 
 /**
+ * State sync's trust: --trust-height and --trust-hash, else --trust-anchor
+ * (read when the node starts), else config.json's stateSync. Null without
+ * --state-sync (or config.json stateSync). The flags are checked here, so a
+ * typo fails before anything starts.
+ */
+export function resolveStateSync(config: HomeConfig, opts: StartOptions): { height: number; hash: Uint8Array; source: string } | { anchor: string } | null {
+  const given = opts.trustHeight !== undefined || opts.trustHash !== undefined || opts.trustAnchor !== undefined;
+  if (given && !opts.stateSync) throw new CliError("BAD_FLAG", "--trust-height, --trust-hash and --trust-anchor are for state sync: add --state-sync");
+  if (!opts.stateSync && !config.stateSync) return null;
+  if (opts.trustAnchor !== undefined) {
+    if (opts.trustHeight !== undefined || opts.trustHash !== undefined) throw new CliError("BAD_FLAG", "give either --trust-anchor or --trust-height with --trust-hash, not both");
+    return { anchor: opts.trustAnchor };
+  }
+  if (opts.trustHeight !== undefined || opts.trustHash !== undefined) {
+    if (opts.trustHeight === undefined || opts.trustHash === undefined) throw new CliError("BAD_FLAG", "--trust-height and --trust-hash go together (the height of a block you trust and its hash)");
+    if (!/^\d+$/.test(opts.trustHeight.trim()) || Number(opts.trustHeight) < 1 || !Number.isSafeInteger(Number(opts.trustHeight))) throw new CliError("BAD_FLAG", `--trust-height must be a block height ≥ 1, got "${opts.trustHeight}"`);
+    if (!/^(0x)?[0-9a-fA-F]{64}$/.test(opts.trustHash.trim())) throw new CliError("BAD_FLAG", `--trust-hash must be a block hash (0x and 64 hex digits), got "${opts.trustHash}"`);
+    return { height: Number(opts.trustHeight), hash: fromHex(opts.trustHash.trim()), source: "--trust-height/--trust-hash" };
+  }
+  if (config.stateSync) return { height: config.stateSync.trustHeight, hash: fromHex(config.stateSync.trustHash), source: "config.json stateSync" };
+  throw new CliError("BAD_FLAG", "--state-sync needs a block to trust: --trust-height and --trust-hash (e.g. from a node you trust: pouw_getBlock), or --trust-anchor <deployment.json>");
+}
+
+/** The state snapshots this node makes: --snapshot-every over config.json's stateSnapshots. */
+export function resolveStateSnapshots(config: HomeConfig, opts: StartOptions): { every?: number; keep?: number } {
+  if (opts.snapshotEvery === undefined) return config.stateSnapshots ?? {};
+  if (!/^\d+$/.test(opts.snapshotEvery.trim())) throw new CliError("BAD_FLAG", `--snapshot-every must be a whole number of blocks (0: none), got "${opts.snapshotEvery}"`);
+  return { ...config.stateSnapshots, every: Number(opts.snapshotEvery) };
+}
+
+/** A one-line progress bar on a terminal (stderr), redrawn in place; nothing when stderr is not a terminal. */
+function progressBar(): ((p: StateSyncProgress) => void) | undefined {
+  if (!process.stderr.isTTY) return undefined;
+  let last = 0;
+  return (p) => {
+    const now = Date.now();
+    if (now - last < 100 && p.done < p.total) return;
+    last = now;
+    const width = 30;
+    const frac = p.total > 0 ? Math.min(1, p.done / p.total) : 0;
+    const bar = "#".repeat(Math.round(frac * width)).padEnd(width, ".");
+    const what = { peers: "peers answering", blocks: "blocks to the trusted one", chunks: "state chunks", restore: "restoring" }[p.phase];
+    const mb = p.bytes > 0 ? ` ${(p.bytes / 2 ** 20).toFixed(1)} MiB` : "";
+    process.stderr.write(`\rstate sync [${bar}] ${Math.round(frac * 100)}% ${p.done}/${p.total} ${what}${mb}\x1b[K${p.phase === "restore" ? "\n" : ""}`);
+  };
+}
+
+/**
  * `pouw start`: runs a node until SIGINT/SIGTERM. The home is --home, else
  * $POUW_HOME, else ~/.pouw; with --devnet, ./.pouw-devnet (initialised from
  * the embedded genesis if needed). Flags override config.json key by key.
@@ -158,6 +215,8 @@ export async function startCommand(opts: StartOptions): Promise<void> {
   if (opts.pruning !== undefined) resolvePruning(DEFAULT_HOME_CONFIG, opts, false);
   if (opts.rpcPort !== undefined) parsePort(opts.rpcPort, "--rpc-port");
   if (opts.p2pPort !== undefined) parsePort(opts.p2pPort, "--p2p-port");
+  resolveStateSync(DEFAULT_HOME_CONFIG, opts);
+  resolveStateSnapshots(DEFAULT_HOME_CONFIG, opts);
   const initDevnet = opts.devnet === true && !isInitialised(home);
   if (initDevnet) await initHome(home, { genesisPath: DEVNET_GENESIS_PATH, validatorKey: AccountKey.fromLabel(devValidatorLabel(0)) });
   if (opts.devnet && readFileSync(join(home, "genesis.json"), "utf8") !== readFileSync(DEVNET_GENESIS_PATH, "utf8")) {
@@ -183,6 +242,10 @@ export async function startCommand(opts: StartOptions): Promise<void> {
   const targets: AnchorTarget[] = [];
   if (opts.relayEvm) targets.push(await evmTargetFromDeployment(opts.relayEvm, chainId));
   if (opts.relaySui) targets.push(suiTargetFromDeployment(opts.relaySui, chainId));
+  const trust = resolveStateSync(loaded.config, opts);
+  if (trust && !p2p) throw new CliError("BAD_FLAG", "--state-sync needs networking (peers to fetch the state from): add --p2p-port and --peers");
+  const epochLength = (JSON.parse(loaded.genesisJson) as { params?: { epochLength?: number } }).params?.epochLength ?? DEFAULT_PARAMS.epochLength;
+  const bar = trust ? progressBar() : undefined;
   const create = PouwNode.create({
     dataDir: home,
     genesisJson: loaded.genesisJson,
@@ -194,6 +257,13 @@ export async function startCommand(opts: StartOptions): Promise<void> {
     metrics: true,
     blockTimeMs: opts.blockTime !== undefined ? Number(opts.blockTime) : undefined,
     pruning: resolvePruning(loaded.config, opts, loaded.validatorKey !== null),
+    stateSnapshots: resolveStateSnapshots(loaded.config, opts),
+    stateSync: trust
+      ? {
+          trust: "anchor" in trust ? () => trustFromEvmAnchor(trust.anchor, chainId, { epochLength }) : trust,
+          ...(bar ? { onProgress: bar } : {}),
+        }
+      : null,
     network: p2p ? { listen: p2p.listen, bootstrap: p2p.peers, ...(p2p.targetPeers !== undefined ? { targetPeers: p2p.targetPeers } : {}), ...(nodeKey ? { peerKey: nodeKey } : {}) } : null,
     // Fail-stop: the node has logged the fault and stopped signing; exit now, without a graceful close that needs the disk.
     // The database is consistent as it is (every commit is one synced batch), and so is the next start.

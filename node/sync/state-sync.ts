@@ -17,7 +17,7 @@
  * against the state's last validator set. Block sync takes it from there.
  */
 import type { Libp2p } from "@libp2p/interface";
-import { blockHash } from "../chain/block.ts";
+import { blockHash, bodyMismatch } from "../chain/block.ts";
 import { verifyCommit } from "../chain/commit.ts";
 import { protocolId, request } from "../network/reqresp.ts";
 import { restoreState, verifyAccountChunk, verifyStateManifest, type StateManifest } from "../state/state-chunks.ts";
@@ -268,7 +268,9 @@ export function checkChain(chain: readonly SyncItem[], trust: TrustRoot, chainId
       if (prev.height !== h.height - 1 || !bytesEqual(h.lastBlockHash, blockHash(prev))) return `block ${h.height} does not follow block ${prev.height} served with it`;
     }
   }
-  return null;
+  // The snapshot block is kept (it becomes the head): its body must be the one its header commits to.
+  const body = bodyMismatch(chain[0]!.block);
+  return body ? `block ${chain[0]!.block.header.height}: ${body}` : null;
 }
 
 async function fetchManifest(ctx: StateSyncContext, o: StateSyncOptions, S: number, peers: string[], root: Uint8Array, drop: (peer: string, why: string) => void): Promise<StateManifest | null> {
@@ -355,7 +357,8 @@ async function fetchChunks(
       }
     }
   };
-  await Promise.all(peers.flatMap((p) => Array.from({ length: o.perPeer }, () => worker(p))));
+  // Workers taking turns across peers (the first chunks go to different peers), o.perPeer each.
+  await Promise.all(Array.from({ length: o.perPeer }, () => peers.map((p) => worker(p))).flat());
   if (done < total) {
     ctx.logger.warn({ chunks: done, of: total, peers: peers.length }, "State sync: the peers offering the snapshot are gone before its last chunk; looking again");
     return null;
