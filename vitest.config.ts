@@ -23,6 +23,7 @@ const PROCESS_TESTS = [
   "test/integration/settlement-e2e.test.ts",
   "test/integration/staking-processes.test.ts",
   "test/integration/state-scale-process.test.ts",
+  "test/integration/state-sync-processes.test.ts",
 ];
 
 export default defineConfig({

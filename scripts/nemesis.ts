@@ -83,10 +83,10 @@ export class Cluster {
   }
 
   /** Starts validator i (with `env`, e.g. a failpoint) and waits until it serves RPC. */
-  async start(i: number, env: Record<string, string> = {}): Promise<void> {
+  async start(i: number, env: Record<string, string> = {}, args: string[] = [], startMs = 30_000): Promise<void> {
     const m = this.members[i]!;
     if (m.proc) throw new Error(`validator ${i} is already running`);
-    const proc = spawn(process.execPath, [CLI, "start", "--home", this.homes[i]!, "--block-time", String(this.blockTimeMs), "--json-logs", "--log-level", "info", "--no-worker"], {
+    const proc = spawn(process.execPath, [CLI, "start", "--home", this.homes[i]!, "--block-time", String(this.blockTimeMs), "--json-logs", "--log-level", "info", "--no-worker", ...args], {
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env, ...env },
     });
@@ -111,14 +111,14 @@ export class Cluster {
     };
     proc.stdout!.on("data", onData);
     proc.stderr!.on("data", onData);
-    const deadline = Date.now() + 30_000;
+    const deadline = Date.now() + startMs;
     for (;;) {
       if (m.proc !== proc) throw new Error(`validator ${i} exited while starting:\n${m.log.slice(-30).join("\n")}`);
       try {
         await rpc(this.urls[i]!, "pouw_chainInfo", [], 1000);
         return;
       } catch {
-        if (Date.now() > deadline) throw new Error(`validator ${i} did not serve RPC in 30 s`);
+        if (Date.now() > deadline) throw new Error(`validator ${i} did not serve RPC in ${startMs / 1000} s`);
         await sleep(100);
       }
     }
