@@ -30,6 +30,8 @@ import { signAndSubmit } from "../../node/client/send.ts";
 import { TxSelector } from "../../node/types/transaction.ts";
 import { CLI, freePort, startChild, type ChildNode } from "../helpers/child.ts";
 import { makeTestNet } from "../helpers/genesis.ts";
+import { trustFromEvmAnchor } from "../../node/anchor/trust.ts";
+import { toHex as toHexString } from "../../node/util/hex.ts";
 
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
 const HARDHAT = join(REPO, "node_modules", ".bin", "hardhat");
@@ -147,6 +149,20 @@ describe("settlement on a hardhat node", { timeout: 300_000 }, () => {
     expect(second.status).not.toBe(0);
     expect(second.stderr).toMatch(/AlreadyWithdrawn/);
     expect(await evm().getBalance({ address: recipient })).toBe(amount * 1_000_000_000n);
+  });
+
+  it("the latest anchored checkpoint is a state-sync trust root: --trust-anchor reads its height and block hash from the anchor", async () => {
+    const epoch = await lastEpoch();
+    expect(epoch).toBeGreaterThanOrEqual(3n);
+    const trust = await trustFromEvmAnchor(deploymentFile, net.chainId, { epochLength: EPOCH }, { POUW_EVM_RPC: evmRpc });
+    expect(trust.epoch).toBeGreaterThanOrEqual(Number(epoch));
+    expect(trust.height).toBe(trust.epoch * EPOCH);
+    // The block the chain committed at that height, as its own RPC reports it.
+    const block = await node!.client.getBlock(trust.height);
+    expect(toHexString(trust.hash)).toBe(block.hash);
+    expect(trust.source).toContain(deployment.anchor);
+    // A deployment of another chain is refused before anything is read.
+    await expect(trustFromEvmAnchor(deploymentFile, "another-chain", { epochLength: EPOCH }, { POUW_EVM_RPC: evmRpc })).rejects.toThrow(/deployed for chain "pouw-settle-e2e-1"/);
   });
 
   it("killed while relaying and restarted, the relayer anchors every epoch exactly once, in order", async () => {
