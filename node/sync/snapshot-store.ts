@@ -104,7 +104,7 @@ export class StateSnapshots {
       columns,
     };
     if (this.dir === null) {
-      this.add(held);
+      void this.add(held);
       return;
     }
     this.pending++;
@@ -113,7 +113,7 @@ export class StateSnapshots {
       .then(async () => {
         const path = join(dir, `${height}.snap`);
         await writeSnapshotFile(path, held);
-        this.add({ ...held, path, dataStart: HEADER + held.head.length + held.rest.length, columns: null });
+        await this.add({ ...held, path, dataStart: HEADER + held.head.length + held.rest.length, columns: null });
       })
       .catch((e) => this.warn(`state snapshot at height ${height} not written`, e))
       .finally(() => this.pending--);
@@ -161,11 +161,12 @@ export class StateSnapshots {
     }
   }
 
-  private add(h: Held): void {
+  /** Serves `h` from now on; the snapshots beyond `keep` stop being served at once and their files are deleted. */
+  private async add(h: Held): Promise<void> {
     this.held = [...this.held.filter((x) => x.info.height !== h.info.height), h].sort((a, b) => b.info.height - a.info.height);
     const dropped = this.held.slice(this.opts.keep);
     this.held = this.held.slice(0, this.opts.keep);
-    for (const d of dropped) if (d.path) void rm(d.path, { force: true }).catch((e) => this.warn(`old state snapshot ${d.path} not deleted`, e));
+    for (const d of dropped) if (d.path) await rm(d.path, { force: true }).catch((e) => this.warn(`old state snapshot ${d.path} not deleted`, e));
   }
 
   /** Reads the snapshot files a previous run left: those whose checksum holds are served again; the rest (torn, damaged) are deleted. */
@@ -178,7 +179,7 @@ export class StateSnapshots {
         continue;
       }
       try {
-        this.add(await readSnapshotFile(path));
+        await this.add(await readSnapshotFile(path));
       } catch (e) {
         this.warn(`state snapshot ${path} is damaged (${(e as Error).message}): deleted`);
         await rm(path, { force: true }).catch(() => undefined);
