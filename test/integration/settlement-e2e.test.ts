@@ -25,7 +25,7 @@ import { privateKeyToAddress } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EvmDeploymentFile } from "../../node/anchor/deployment.ts";
 import { POUW_ANCHOR_ABI } from "../../node/anchor/evm-abi.ts";
-import { initHome } from "../../node/cli/home.ts";
+import { initHome, peerIdOf } from "../../node/cli/home.ts";
 import { signAndSubmit } from "../../node/client/send.ts";
 import { TxSelector } from "../../node/types/transaction.ts";
 import { CLI, freePort, startChild, type ChildNode } from "../helpers/child.ts";
@@ -64,11 +64,12 @@ describe("settlement on a hardhat node", { timeout: 300_000 }, () => {
   let deploymentFile = "";
   let node: ChildNode | undefined;
   let rpcPort = 0;
+  let p2pPort = 0;
   const evm = () => createPublicClient({ transport: http(evmRpc) });
   const lastEpoch = () => evm().readContract({ address: deployment.anchor, abi: POUW_ANCHOR_ABI, functionName: "lastEpoch" });
   const relayEnv = () => ({ POUW_EVM_KEY: RELAYER });
   const start = async (relay: boolean) => {
-    node = await startChild(home, rpcPort, ["--block-time", "150", "--log-level", "info", ...(relay ? ["--relay-evm", deploymentFile] : [])], relayEnv());
+    node = await startChild(home, rpcPort, ["--block-time", "150", "--log-level", "info", "--p2p-port", String(p2pPort), ...(relay ? ["--relay-evm", deploymentFile] : [])], relayEnv());
     return node;
   };
   const stop = async (signal: NodeJS.Signals) => {
@@ -86,7 +87,11 @@ describe("settlement on a hardhat node", { timeout: 300_000 }, () => {
     await until(() => evm().getChainId(), (id) => id === 31337, 60_000, "hardhat node", () => hardhatOut);
     writeFileSync(join(dir, "genesis.json"), net.genesisJson);
     await initHome(home, { genesisPath: join(dir, "genesis.json"), validatorKey: net.validator });
+    // State snapshots at every checkpoint height, kept long enough to cover the relayer's lag (the --trust-anchor test).
+    const config = JSON.parse(readFileSync(join(home, "config.json"), "utf8")) as Record<string, unknown>;
+    writeFileSync(join(home, "config.json"), JSON.stringify({ ...config, stateSnapshots: { every: EPOCH, keep: 20 } }));
     rpcPort = await freePort();
+    p2pPort = await freePort();
   });
   afterAll(async () => {
     await stop("SIGTERM");
@@ -163,6 +168,29 @@ describe("settlement on a hardhat node", { timeout: 300_000 }, () => {
     expect(trust.source).toContain(deployment.anchor);
     // A deployment of another chain is refused before anything is read.
     await expect(trustFromEvmAnchor(deploymentFile, "another-chain", { epochLength: EPOCH }, { POUW_EVM_RPC: evmRpc })).rejects.toThrow(/deployed for chain "pouw-settle-e2e-1"/);
+
+    // A new node joins with `pouw start --state-sync --trust-anchor <deployment>`: the anchored checkpoint is its trust root.
+    const joiner = join(dir, "joiner");
+    const peerId = peerIdOf(new Uint8Array(Buffer.from((JSON.parse(readFileSync(join(home, "keys", "node_key.json"), "utf8")) as { privateKey: string }).privateKey.replace(/^0x/, ""), "hex")));
+    const joinerP2p = await freePort();
+    await initHome(joiner, { genesisPath: join(dir, "genesis.json"), validatorKey: null, p2p: { listen: [`/ip4/127.0.0.1/tcp/${joinerP2p}`], peers: [`/ip4/127.0.0.1/tcp/${p2pPort}/p2p/${peerId}`] } });
+    const joinerRpc = await freePort();
+    const joined = await startChild(joiner, joinerRpc, ["--state-sync", "--trust-anchor", deploymentFile, "--log-level", "info"], { POUW_EVM_RPC: evmRpc });
+    try {
+      const lines = () => joined.output().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Record<string, unknown>);
+      const looking = lines().find((l) => l.msg === "State sync: looking for a snapshot at or below the trusted block")!;
+      expect(String(looking.from)).toMatch(new RegExp(`checkpoint of epoch \\d+ on the EVM anchor ${deployment.anchor}`));
+      const restored = lines().find((l) => l.msg === "State sync: restored the state of the snapshot; block sync takes it to the head")!;
+      expect(restored.height as number).toBeLessThanOrEqual(looking.trustHeight as number);
+      expect((restored.height as number) % EPOCH).toBe(0);
+      const head = (await node!.client.chainInfo()).height;
+      await until(() => joined.client.chainInfo(), (c) => c.height >= head, 30_000, "the joiner at the head", joined.output);
+      const [a, b] = await Promise.all([node!.client.getBlock(head), joined.client.getBlock(head)]);
+      expect(b.hash).toBe(a.hash);
+    } finally {
+      joined.proc.kill("SIGTERM");
+      await joined.exited;
+    }
   });
 
   it("killed while relaying and restarted, the relayer anchors every epoch exactly once, in order", async () => {
