@@ -105,9 +105,14 @@ export async function stateSync(ctx: StateSyncContext): Promise<RestoredState> {
   logger.info({ trustHeight: trust.height, trustHash: toHex(trust.hash), from: trust.source }, "State sync: looking for a snapshot at or below the trusted block");
 
   let lastWait = Date.now();
+  /** peer@height of snapshots a peer offered but did not serve. */
+  const unhelpful = new Set<string>();
   for (;;) {
     if (Date.now() > deadline) throw new StateSyncError("NO_SNAPSHOT", `no peer offered a usable state snapshot within ${Math.round(o.timeoutMs / 1000)} s`);
     const offers = await findOffers(ctx, o, dropped, deadline);
+    // Offers a peer could not serve before (no manifest, chunks gone) are not taken again from it.
+    for (const s of offers.snapshots) s.peers = s.peers.filter((p) => !unhelpful.has(`${p}@${s.info.height}`));
+    offers.snapshots = offers.snapshots.filter((s) => s.peers.length > 0);
     const usable = offers.snapshots.filter((s) => s.info.height <= trust.height);
     if (usable.length === 0) {
       const lowest = Math.min(...offers.snapshots.map((s) => s.info.height));
@@ -143,10 +148,17 @@ export async function stateSync(ctx: StateSyncContext): Promise<RestoredState> {
     ctx.metrics?.stateSyncSnapshotHeight.set(S);
     logger.info({ snapshotHeight: S, accounts: offer.info.accountCount, chunks: offer.info.chunks, peers: offer.peers.length, trustedBlocks: chain.length }, "State sync: chose a snapshot");
     const root = chain[0]!.block.header.stateRoot;
-    const manifest = await fetchManifest(ctx, o, S, offer.peers.filter((p) => !dropped.has(p)), root, drop);
-    if (!manifest) continue;
-    const got = await fetchChunks(ctx, o, manifest, offer.peers.filter((p) => !dropped.has(p)), drop, dropped);
-    if (!got) continue;
+    const sources = offer.peers.filter((p) => !dropped.has(p));
+    const manifest = await fetchManifest(ctx, o, S, sources, root, drop);
+    if (!manifest) {
+      for (const p of sources) unhelpful.add(`${p}@${S}`);
+      continue;
+    }
+    const got = await fetchChunks(ctx, o, manifest, sources, drop, dropped);
+    if (!got.chunks) {
+      for (const p of got.gone) unhelpful.add(`${p}@${S}`);
+      continue;
+    }
     ctx.onProgress?.({ phase: "restore", done: 0, total: 1, bytes: got.bytes });
     const world = restoreState(manifest, got.chunks, root);
     const commit = await trustedCommit(ctx, o, world, chain[0]!, sHash, offers.heads, drop);
@@ -219,13 +231,17 @@ async function askPeer(ctx: StateSyncContext, peer: string): Promise<{ head: num
 }
 
 /**
- * Blocks S … T from one peer whose head is at T or above, checked: T's hash
- * is the trusted one and every block names the one before. A peer whose
- * chain does not check is dropped and the next one asked. Null when none could.
+ * Blocks S … T from one peer whose head is at T or above, checked: every
+ * block names the one before (a peer whose chain breaks is dropped) and T's
+ * hash is the trusted one. A block T with another hash is not proof of a lie
+ * (the trusted hash may be the typo), so that peer is only passed over; when
+ * every peer that answered has another block T, the trust is what is wrong:
+ * TRUST_MISMATCH. Null when no peer could serve the range.
  */
 async function trustedRange(ctx: StateSyncContext, o: StateSyncOptions, S: number, heads: Map<string, number>, drop: (peer: string, why: string) => void): Promise<SyncItem[] | null> {
   const T = ctx.trust.height;
   const peers = [...heads].filter(([, h]) => h >= T).map(([p]) => p);
+  const otherT = new Map<string, number>();
   for (const peer of peers) {
     const items: SyncItem[] = [];
     try {
@@ -244,21 +260,28 @@ async function trustedRange(ctx: StateSyncContext, o: StateSyncOptions, S: numbe
       continue;
     }
     const chain = items.slice(0, T - S + 1);
-    const why = checkChain(chain, ctx.trust, ctx.chainId);
+    const why = checkChain(chain, ctx.chainId);
     if (why) {
       drop(peer, why);
       continue;
     }
+    const tHash = blockHash(chain[chain.length - 1]!.block.header);
+    if (!bytesEqual(tHash, ctx.trust.hash)) {
+      otherT.set(toHex(tHash), (otherT.get(toHex(tHash)) ?? 0) + 1);
+      ctx.logger.warn({ peer, height: T, hash: toHex(tHash) }, "State sync: a peer's block at the trusted height is not the trusted block");
+      continue;
+    }
     return chain;
+  }
+  if (otherT.size > 0) {
+    const seen = [...otherT].map(([h, n]) => `${h} (${n} peer${n > 1 ? "s" : ""})`).join(", ");
+    throw new StateSyncError("TRUST_MISMATCH", `no peer has the trusted block ${toHex(ctx.trust.hash)} at height ${T}; they have ${seen}: check --trust-hash and --trust-height`);
   }
   return null;
 }
 
-/** Why `chain` (blocks S … T) does not lead to the trusted block, or null when it does. */
-export function checkChain(chain: readonly SyncItem[], trust: TrustRoot, chainId: string): string | null {
-  const last = chain[chain.length - 1]!;
-  if (last.block.header.height !== trust.height) return `the range ends at ${last.block.header.height}, not the trusted height ${trust.height}`;
-  if (!bytesEqual(blockHash(last.block.header), trust.hash)) return `block ${trust.height} is not the trusted block (hash ${toHex(blockHash(last.block.header))})`;
+/** Why `chain` (blocks S … T, as served) is not one chain of this network whose first block's body is its header's, or null. */
+export function checkChain(chain: readonly SyncItem[], chainId: string): string | null {
   const id = utf8(chainId);
   for (let i = chain.length - 1; i >= 0; i--) {
     const h = chain[i]!.block.header;
@@ -308,7 +331,7 @@ async function fetchChunks(
   peers: string[],
   drop: (peer: string, why: string) => void,
   dropped: Set<string>,
-): Promise<{ chunks: Uint8Array[]; sources: number; bytes: number } | null> {
+): Promise<{ chunks: Uint8Array[]; sources: number; bytes: number; gone: string[] } | { chunks: null; gone: string[] }> {
   const total = m.accountChunkRoots.length;
   const chunks: (Uint8Array | undefined)[] = new Array(total);
   const queue = Array.from({ length: total }, (_, k) => k);
@@ -361,9 +384,9 @@ async function fetchChunks(
   await Promise.all(Array.from({ length: o.perPeer }, () => peers.map((p) => worker(p))).flat());
   if (done < total) {
     ctx.logger.warn({ chunks: done, of: total, peers: peers.length }, "State sync: the peers offering the snapshot are gone before its last chunk; looking again");
-    return null;
+    return { chunks: null, gone: [...gone] };
   }
-  return { chunks: chunks as Uint8Array[], sources: served.size, bytes };
+  return { chunks: chunks as Uint8Array[], sources: served.size, bytes, gone: [...gone] };
 }
 
 /**

@@ -246,4 +246,29 @@ describe("state sync from peers", () => {
     expect((err as StateSyncError).code).toBe("TRUST_TOO_OLD");
     expect((err as Error).message).toMatch(/trusted height 30 is below every snapshot peers serve \(the oldest is 40\)/);
   }, 90_000);
+
+  it("a trusted hash no peer has (a typo) is one clear error naming the hash the peers agree on; the peers are not penalised", async () => {
+    const honest = [await peer(), await peer()];
+    const wrong = new Uint8Array(await headHash(65));
+    wrong[0]! ^= 1;
+    const { logger, lines } = capturingLogger("info");
+    const err = await PouwNode.create({
+      dataDir: tmp("typo"),
+      genesisJson: net.genesisJson,
+      validatorKey: null,
+      rpc: null,
+      verifierThreads: 1,
+      logger,
+      network: { listen: ["/ip4/127.0.0.1/tcp/0"], bootstrap: honest.map((p) => p.address), addressBook: null },
+      stateSync: { trust: { height: 65, hash: wrong, source: "test" }, opts: { settleMs: 1500, timeoutMs: 30_000 } },
+    }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(StateSyncError);
+    expect((err as StateSyncError).code).toBe("TRUST_MISMATCH");
+    const real = Buffer.from(await headHash(65)).toString("hex");
+    expect((err as Error).message).toContain(`they have 0x${real} (2 peers)`);
+    expect(dropsOf(lines)).toHaveLength(0);
+  }, 60_000);
 });
