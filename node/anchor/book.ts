@@ -69,7 +69,7 @@ export class CheckpointBook {
 
   /** The last finished epoch (0 before the first). */
   get lastEpoch(): number {
-    return this.deps.chain.world.checkpoints.length;
+    return this.deps.chain.world.lastEpoch;
   }
 
   /** Signs what the key still owes and starts re-gossiping own signatures. */
@@ -143,7 +143,9 @@ export class CheckpointBook {
     const cached = this.bases.get(epoch);
     if (cached) return cached;
     const { chain } = this.deps;
-    const rec = chain.world.checkpoints[epoch - 1]!;
+    // An epoch older than the live state's checkpoints (decision 0010) is long anchored or beyond the node's history.
+    const rec = chain.world.checkpointOf(epoch);
+    if (!rec) return null;
     const block = await chain.store.getBlock(rec.height);
     if (!block) return null; // pruned or not stored: cannot be rebuilt here
     const checkpoint: Checkpoint = {
@@ -168,7 +170,7 @@ export class CheckpointBook {
     const base = await this.base(epoch);
     if (!base) return null;
     const sigs = await this.deps.store.list(epoch);
-    const rec = this.deps.chain.world.checkpoints[epoch] ?? null;
+    const rec = this.deps.chain.world.checkpointOf(epoch + 1) ?? null;
     const nextMembers = rec
       ? sortMembers(rec.members.map((m) => ({ address: bytesToHex(m.address), power: m.power })))
       : sortMembers(this.deps.chain.world.validators.map((v) => ({ address: bytesToHex(v.anchorAddress), power: v.power })));

@@ -327,7 +327,7 @@ export class Blockchain {
         const envs = given ?? block.body.txs.map((t) => envelopeFromSigned(t));
         const result = this.verify(block, envs, opts.now, opts.signaturesChecked ? () => true : undefined, opts.signaturesChecked);
         ops.push(...(await this.store.blockOps(block, hash, commit, result.receipts, result.txs, { syncBody: false, encoded })), ...this.evidenceOps(block));
-        touched.add(result.sealed);
+        touched.add(result.sealed, this.world);
         adoptSealed(this.world, result.sealed);
         this.noteEvidence(block);
         this.head = { header: block.header, hash };

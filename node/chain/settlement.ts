@@ -28,13 +28,16 @@ export const checkpointHeight = (epoch: number, params: Pick<Params, "epochLengt
 
 const isZero = (b: Uint8Array): boolean => b.every((x) => x === 0);
 
-/** Index in `withdrawals` of the open epoch's first withdrawal: the end of the last checkpoint's range. */
+/** Global number of the open epoch's first withdrawal: the end of the last checkpoint's range. */
 function openEpochStart(o: StateOverlay): number {
   const n = o.checkpoints.length;
   if (n === 0) return 0;
   const last = o.checkpoints.get(n - 1)!;
   return last.firstWithdrawal + last.withdrawalCount;
 }
+
+/** Global number the next withdrawal gets. */
+const nextWithdrawal = (o: StateOverlay): number => o.withdrawalBase + o.withdrawals.length;
 
 /**
  * Whether the vault a Withdraw names can ever pay it, by `settlementDomains`
@@ -66,7 +69,7 @@ export function applyWithdraw(env: TxEnvelope, body: ValueOf<typeof Withdraw>, o
   o.totals.withdrawn += body.amount;
   o.withdrawals.push({
     epoch: epochOf(ctx.height, ctx.params),
-    index: o.withdrawals.length - openEpochStart(o),
+    index: nextWithdrawal(o) - openEpochStart(o),
     sender: new Uint8Array(env.sender),
     domain: new Uint8Array(body.domain),
     recipient: new Uint8Array(body.recipient),
@@ -102,7 +105,7 @@ export function endBlockCheckpoint(o: StateOverlay, ctx: BlockContext): void {
   if (!isEpochEnd(ctx.height, ctx.params)) return;
   const first = openEpochStart(o);
   const leaves: WithdrawalLeaf[] = [];
-  for (let i = first; i < o.withdrawals.length; i++) leaves.push(withdrawalLeaf(ctx.chainId, o.withdrawals.get(i)!));
+  for (let n = first; n < nextWithdrawal(o); n++) leaves.push(withdrawalLeaf(ctx.chainId, o.withdrawals.get(n - o.withdrawalBase)!));
   const hex = (h: string) => Buffer.from(h.slice(2), "hex");
   const members = anchorMembersOf(o.lastValidators);
   o.checkpoints.push({
@@ -115,4 +118,23 @@ export function endBlockCheckpoint(o: StateOverlay, ctx: BlockContext): void {
     nextValidatorSetHash: hex(validatorSetHash(anchorMembersOf(o.validators))),
     members: members.map((m) => ({ address: hex(m.address), power: m.power })),
   });
+  trimSettlement(o, ctx);
+}
+
+/**
+ * With `settlementRetentionEpochs` N > 0, epoch E's checkpoint makes epoch
+ * E − N's record and withdrawals leave the live state (decision 0010): the
+ * checkpoints kept are epochs E − N + 1 … E, and the withdrawals from the
+ * first of them on. Nodes keep what left on disk, outside the state root.
+ */
+function trimSettlement(o: StateOverlay, ctx: BlockContext): void {
+  const keep = ctx.params.settlementRetentionEpochs;
+  if (keep === 0) return;
+  const epoch = ctx.height / ctx.params.epochLength;
+  let drop = 0;
+  while (drop < o.checkpoints.length && o.checkpoints.get(drop)!.epoch <= epoch - keep) drop++;
+  if (drop === 0) return;
+  const firstKept = o.checkpoints.get(drop)!;
+  o.checkpoints.trimFront(drop);
+  o.withdrawals.trimFront(firstKept.firstWithdrawal - o.withdrawalBase);
 }

@@ -43,6 +43,9 @@ export const Bucket = {
   blobStaged: 21,
   /** Accounts written since an account snapshot: u32 snapshot generation ‖ u32 account index → empty (node/state/account-snapshot.ts). */
   accountTouched: 22,
+  /** Withdrawals and checkpoints that left the live state (decision 0010), outside the state root: same keys and values as in `withdrawal` and `checkpoint`. */
+  withdrawalArchive: 23,
+  checkpointArchive: 24,
 } as const;
 export type BucketId = (typeof Bucket)[keyof typeof Bucket];
 

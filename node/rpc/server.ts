@@ -356,7 +356,7 @@ export class RpcServer {
     // "checkpoints": each checkpoint once more than 2/3 of its set's anchor signatures are here (what a relayer waits for).
     const off =
       topic === "checkpoints"
-        ? this.node.checkpoints!.onQuorum((c) => push(checkpointJson(c, this.node.chain.world.checkpoints[Number(c.checkpoint.epoch) - 1]?.withdrawalCount ?? 0)))
+        ? this.node.checkpoints!.onQuorum((c) => push(checkpointJson(c, this.node.chain.world.checkpointOf(Number(c.checkpoint.epoch))?.withdrawalCount ?? 0)))
         : this.node.onCommit((c) => push({ ...headerJson(c.block.header, c.hash), txCount: c.txs.length }));
     subs.set(id, off);
     this.unsubscribers.add(off);

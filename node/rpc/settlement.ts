@@ -5,10 +5,10 @@
  */
 import { bytesToHex } from "viem";
 import { hasQuorum, signedPower, type SignedCheckpoint } from "../anchor/checkpoint.ts";
-import { checkpointHeight, withdrawalLeaf } from "../chain/settlement.ts";
+import { checkpointHeight, epochOf, withdrawalLeaf } from "../chain/settlement.ts";
+import { checkpointRecord, epochWithdrawals } from "../chain/settlement-records.ts";
 import { encodeAddress } from "../crypto/address.ts";
 import type { EpochCheckpointT, WithdrawalT } from "../state/schemas.ts";
-import type { WorldState } from "../state/world.ts";
 import { checkpointDigest, withdrawalTree } from "../types/settlement.ts";
 import { bytesEqual } from "../util/hex.ts";
 import { invalidParams, notFound } from "./errors.ts";
@@ -62,17 +62,17 @@ function source(node: RpcNode): CheckpointSource {
   return node.checkpoints;
 }
 
-/** A withdrawal by its Withdraw transaction's hash (newest first: recent ones are what wallets ask for). */
-function findByTx(world: WorldState, txHash: Uint8Array): WithdrawalT | undefined {
+/**
+ * A withdrawal by its Withdraw transaction's hash: the live ones newest first
+ * (recent ones are what wallets ask for), then, for one that left the live
+ * state, its epoch's archived records found through the transaction index.
+ */
+async function findByTx(node: RpcNode, txHash: Uint8Array): Promise<WithdrawalT | undefined> {
+  const world = node.chain.world;
   for (let i = world.withdrawals.length - 1; i >= 0; i--) if (bytesEqual(world.withdrawals[i]!.txHash, txHash)) return world.withdrawals[i];
-  return undefined;
-}
-
-/** The epoch's withdrawals in leaf order, from its checkpoint record (or the open epoch's, from the last record on). */
-function epochWithdrawals(world: WorldState, epoch: number): WithdrawalT[] {
-  const rec = world.checkpoints[epoch - 1];
-  if (rec) return world.withdrawals.slice(rec.firstWithdrawal, rec.firstWithdrawal + rec.withdrawalCount);
-  return world.withdrawals.filter((w) => w.epoch === epoch);
+  const loc = await node.chain.store.getTxLocation(txHash);
+  if (!loc) return undefined;
+  return (await epochWithdrawals(node.chain, epochOf(loc.height, node.chain.params))).find((w) => bytesEqual(w.txHash, txHash));
 }
 
 /** A finished epoch's tree, built once per checkpoint record (records never change once written): wallets poll for proofs. */
@@ -85,7 +85,7 @@ export const settlementMethods: Record<string, Method> = {
     const epoch = epochParam(e, book.lastEpoch);
     const c = await book.get(epoch);
     if (!c) throw notFound(`checkpoint of epoch ${epoch} (the last finished epoch is ${book.lastEpoch})`);
-    return checkpointJson(c, node.chain.world.checkpoints[epoch - 1]!.withdrawalCount);
+    return checkpointJson(c, (await checkpointRecord(node.chain, epoch))?.withdrawalCount ?? 0);
   },
 
   /**
@@ -93,19 +93,18 @@ export const settlementMethods: Record<string, Method> = {
    * hash or by `{ epoch, index }`. Until the epoch's last block, the leaf is
    * returned with `status: "pending"` and no proof.
    */
-  pouw_getWithdrawalProof(node, params) {
+  async pouw_getWithdrawalProof(node, params) {
     const [ref] = paramList(params, 1, 1);
-    const world = node.chain.world;
     let w: WithdrawalT | undefined;
     if (typeof ref === "string") {
-      w = findByTx(world, hexParam(ref, "transaction hash", { length: 32 }));
+      w = await findByTx(node, hexParam(ref, "transaction hash", { length: 32 }));
       if (!w) throw notFound(`withdrawal of transaction ${ref}`);
     } else {
       const o = objectParam(ref, "withdrawal");
       if (o.epoch === undefined) throw invalidParams("a withdrawal is named by its transaction hash or by { epoch, index }");
       const epoch = epochParam(o.epoch, Number.MAX_SAFE_INTEGER);
       if (typeof o.index !== "number" || !Number.isSafeInteger(o.index) || o.index < 0) throw invalidParams("index must be a non-negative integer");
-      w = epochWithdrawals(world, epoch)[o.index];
+      w = (await epochWithdrawals(node.chain, epoch))[o.index];
       if (!w) throw notFound(`withdrawal ${o.index} of epoch ${epoch}`);
     }
     const chainId = node.chain.ctx.chainId;
@@ -117,11 +116,11 @@ export const settlementMethods: Record<string, Method> = {
       txHash: bytesToHex(w.txHash),
       checkpointHeight: checkpointHeight(w.epoch, node.chain.params),
     };
-    const rec = world.checkpoints[w.epoch - 1];
+    const rec = await checkpointRecord(node.chain, w.epoch);
     if (!rec) return { ...base, status: "pending", withdrawalsRoot: null, leafHash: null, proof: null };
     let tree = trees.get(rec);
     if (!tree) {
-      tree = withdrawalTree(epochWithdrawals(world, w.epoch).map((x) => withdrawalLeaf(chainId, x)));
+      tree = withdrawalTree((await epochWithdrawals(node.chain, w.epoch)).map((x) => withdrawalLeaf(chainId, x)));
       if (tree.root !== bytesToHex(rec.withdrawalsRoot)) throw new Error(`withdrawal tree of epoch ${w.epoch} does not match its checkpoint record`);
       trees.set(rec, tree);
     }

@@ -16,11 +16,18 @@ export interface TableSpec<T> {
   copy: (t: T) => T;
 }
 
-export async function loadTable<T>(db: Level, spec: TableSpec<T>, count: number, what: string): Promise<T[]> {
+/**
+ * The table's records in key order. A `windowed` table (records leave from
+ * the front: withdrawals, checkpoints) may start at any key; the others start
+ * at 0. Keys must follow each other either way.
+ */
+export async function loadTable<T>(db: Level, spec: TableSpec<T>, count: number, what: string, opts: { windowed?: boolean } = {}): Promise<T[]> {
   const items: T[] = [];
+  let first = 0;
   for await (const [id, v] of iterateBucket(db, spec.bucket)) {
     const i = new DataView(id.buffer, id.byteOffset, 4).getUint32(0);
-    if (i !== items.length) throw new Error(`state corrupt: ${what} ${items.length} missing`);
+    if (items.length === 0 && opts.windowed) first = i;
+    if (i !== first + items.length) throw new Error(`state corrupt: ${what} ${first + items.length} missing`);
     items.push(spec.type.deserialize(v) as T);
   }
   if (items.length !== count) throw new Error(`state corrupt: ${items.length} ${what} records, meta says ${count}`);
@@ -71,6 +78,15 @@ export class TableOverlay<T> {
   push(item: T): number {
     this.added.push(item);
     return this.length - 1;
+  }
+
+  /** Records that leave from the front when the block is sealed (windowed tables; after every change of the block). */
+  trimmed = 0;
+
+  /** The first `n` records (of the list as this block leaves it) leave the live state. */
+  trimFront(n: number): void {
+    if (!Number.isInteger(n) || n < 0 || n > this.length) throw new RangeError(`cannot trim ${n} of ${this.length} records`);
+    this.trimmed = n;
   }
 
   /** Every changed or added record with its index, added ones last in index order. */

@@ -17,7 +17,7 @@
  */
 import { LeafNode, ProofType, createProof, setNodeAtDepth, type SingleProof } from "@chainsafe/persistent-merkle-tree";
 import { ByteArrayType, type CompositeViewDU, type ValueOf } from "@chainsafe/ssz";
-import { Bucket, bucketKey, getBytes, iterateBucket, u32Key, type BatchOp, type Level } from "../db/database.ts";
+import { Bucket, bucketKey, getBytes, iterateBucket, u32Key, type BatchOp, type BucketId, type Level } from "../db/database.ts";
 import { ValidatorSet, type ValidatorSetT } from "../types/validator.ts";
 import { bytesEqual } from "../util/hex.ts";
 import {
@@ -212,8 +212,9 @@ export class WorldState {
         unbonding: await loadTable(db, UNBONDING, Number(meta.unbondingCount), "unbonding"),
         jobs: await loadTable(db, JOBS, Number(meta.jobCount), "job"),
         proofs: await loadTable(db, PROOFS, Number(meta.proofCount), "proof"),
-        withdrawals: await loadTable(db, WITHDRAWALS, Number(meta.withdrawalCount), "withdrawal"),
-        checkpoints: await loadTable(db, CHECKPOINTS, Number(meta.checkpointCount), "checkpoint"),
+        // Keyed by global number and epoch: old ones may have left from the front (decision 0010).
+        withdrawals: await loadTable(db, WITHDRAWALS, Number(meta.withdrawalCount), "withdrawal", { windowed: true }),
+        checkpoints: await loadTable(db, CHECKPOINTS, Number(meta.checkpointCount), "checkpoint", { windowed: true }),
         validators: meta.validators,
         // One object when equal, so sealing does not re-hash an unchanged set every block.
         lastValidators: bytesEqual(ValidatorSet.serialize(meta.lastValidators), ValidatorSet.serialize(meta.validators)) ? meta.validators : meta.lastValidators,
@@ -238,6 +239,33 @@ export class WorldState {
 
   get root(): Uint8Array {
     return stateRoot(this.view, this.accounts.root);
+  }
+
+  /** Epoch of `checkpoints[0]`: 1 until old ones leave the live state (decision 0010). */
+  get checkpointBase(): number {
+    return this.checkpoints[0]?.epoch ?? 1;
+  }
+
+  /** Global number of `withdrawals[0]`: the first retained checkpoint's first withdrawal (0 until old ones leave). */
+  get withdrawalBase(): number {
+    return this.checkpoints[0]?.firstWithdrawal ?? 0;
+  }
+
+  /** The last finished epoch (0 before the first). */
+  get lastEpoch(): number {
+    return this.checkpointBase - 1 + this.checkpoints.length;
+  }
+
+  /** Epoch `epoch`'s checkpoint record while it is in the live state. */
+  checkpointOf(epoch: number): EpochCheckpointT | undefined {
+    const i = epoch - this.checkpointBase;
+    return i >= 0 ? this.checkpoints[i] : undefined;
+  }
+
+  /** Withdrawal number `n` (global, as checkpoints' `firstWithdrawal` counts) while it is in the live state. */
+  withdrawalAt(n: number): WithdrawalT | undefined {
+    const i = n - this.withdrawalBase;
+    return i >= 0 ? this.withdrawals[i] : undefined;
   }
 
   getAccount(address: Uint8Array): AccountT | undefined {
@@ -289,8 +317,10 @@ export class WorldState {
     this.unbonding.forEach((u, i) => ops.push(tablePutOp(UNBONDING, i, u)));
     this.jobs.forEach((j, i) => ops.push(tablePutOp(JOBS, i, j)));
     this.proofs.forEach((p, i) => ops.push(tablePutOp(PROOFS, i, p)));
-    this.withdrawals.forEach((w, i) => ops.push(tablePutOp(WITHDRAWALS, i, w)));
-    this.checkpoints.forEach((c, i) => ops.push(tablePutOp(CHECKPOINTS, i, c)));
+    const wb = this.withdrawalBase;
+    const cb = this.checkpointBase - 1;
+    this.withdrawals.forEach((w, i) => ops.push(tablePutOp(WITHDRAWALS, wb + i, w)));
+    this.checkpoints.forEach((c, i) => ops.push(tablePutOp(CHECKPOINTS, cb + i, c)));
     ops.push(metaOp(this.validators, this.lastValidators, this.priorities, this.totals, countsOf(this)));
     return ops;
   }
@@ -393,6 +423,16 @@ export class StateOverlay {
     this.priorities = base.priorities;
   }
 
+  /** Global number of `withdrawals.get(0)` during this block (the committed state's; a trim takes effect at seal). */
+  get withdrawalBase(): number {
+    return this.base.withdrawalBase;
+  }
+
+  /** Epoch of `checkpoints.get(0)` during this block. */
+  get checkpointBase(): number {
+    return this.base.checkpointBase;
+  }
+
   /** The account as this block sees it, or undefined. Do not mutate: use `mutable`. */
   get(key: string): AccountT | undefined {
     const d = this.dirty.get(key);
@@ -488,6 +528,10 @@ export class StateOverlay {
       withdrawals: applyTable(view.withdrawals, Withdrawal, this.base.withdrawals, this.withdrawals.changes()),
       checkpoints: applyTable(view.checkpoints, EpochCheckpoint, this.base.checkpoints, this.checkpoints.changes()),
     };
+    // Old settlement records leaving the live state, after the block's own changes (decision 0010).
+    const trimmed = { withdrawals: this.withdrawals.trimmed, checkpoints: this.checkpoints.trimmed };
+    if (trimmed.withdrawals > 0) view.withdrawals = view.withdrawals.sliceFrom(trimmed.withdrawals);
+    if (trimmed.checkpoints > 0) view.checkpoints = view.checkpoints.sliceFrom(trimmed.checkpoints);
     if (this.validators !== this.base.validators) view.validators = State.fields.validators.toViewDU(this.validators);
     if (this.lastValidators !== this.base.lastValidators) view.lastValidators = State.fields.lastValidators.toViewDU(this.lastValidators);
     if (this.priorities !== this.base.priorities) view.priorities = State.fields.priorities.toViewDU(this.priorities.map(toU64));
@@ -499,6 +543,7 @@ export class StateOverlay {
       accounts,
       totals: this.totals,
       tables,
+      trimmed,
       validators: this.validators,
       lastValidators: this.lastValidators,
       priorities: this.priorities,
@@ -548,6 +593,8 @@ export interface SealedState {
     withdrawals: [number, WithdrawalT][];
     checkpoints: [number, EpochCheckpointT][];
   };
+  /** Records that left the front of the windowed tables at the end of the block (after `tables` applied, whose indices are the block's start). */
+  trimmed: { withdrawals: number; checkpoints: number };
   validators: ValidatorSetT;
   lastValidators: ValidatorSetT;
   priorities: bigint[];
@@ -568,8 +615,11 @@ export function sealedWriteOps(world: WorldState, sealed: SealedState): BatchOp[
   for (const [i, u] of t.unbonding) ops.push(tablePutOp(UNBONDING, i, u));
   for (const [i, j] of t.jobs) ops.push(tablePutOp(JOBS, i, j));
   for (const [i, p] of t.proofs) ops.push(tablePutOp(PROOFS, i, p));
-  for (const [i, w] of t.withdrawals) ops.push(tablePutOp(WITHDRAWALS, i, w));
-  for (const [i, c] of t.checkpoints) ops.push(tablePutOp(CHECKPOINTS, i, c));
+  const wb = world.withdrawalBase;
+  const cb = world.checkpointBase - 1;
+  for (const [i, w] of t.withdrawals) ops.push(tablePutOp(WITHDRAWALS, wb + i, w));
+  for (const [i, c] of t.checkpoints) ops.push(tablePutOp(CHECKPOINTS, cb + i, c));
+  ops.push(...trimOps(world, sealed.trimmed));
   ops.push(
     metaOp(sealed.validators, sealed.lastValidators, sealed.priorities, sealed.totals, [
       sealed.accounts.count,
@@ -578,10 +628,30 @@ export function sealedWriteOps(world: WorldState, sealed: SealedState): BatchOp[
       grown(world.unbonding.length, t.unbonding),
       grown(world.jobs.length, t.jobs),
       grown(world.proofs.length, t.proofs),
-      grown(world.withdrawals.length, t.withdrawals),
-      grown(world.checkpoints.length, t.checkpoints),
+      grown(world.withdrawals.length, t.withdrawals) - sealed.trimmed.withdrawals,
+      grown(world.checkpoints.length, t.checkpoints) - sealed.trimmed.checkpoints,
     ]),
   );
+  return ops;
+}
+
+/**
+ * Moving trimmed settlement records out of the state: deleted from their
+ * tables, kept under the archive buckets (same keys and values, outside the
+ * state root) so withdrawal proofs of old epochs can still be answered.
+ * Trimmed records are of finished epochs, so they are `world`'s committed ones.
+ */
+function trimOps(world: WorldState, trimmed: { withdrawals: number; checkpoints: number }): BatchOp[] {
+  const ops: BatchOp[] = [];
+  const move = <T>(spec: TableSpec<T>, archive: BucketId, first: number, records: readonly T[], n: number) => {
+    for (let k = 0; k < n; k++) {
+      const r = records[k];
+      if (r === undefined) throw new RangeError(`trimming ${n} records of ${records.length}: only committed ones may leave`);
+      ops.push({ type: "del", key: bucketKey(spec.bucket, u32Key(first + k)) }, { type: "put", key: bucketKey(archive, u32Key(first + k)), value: spec.type.serialize(r as never) });
+    }
+  };
+  move(WITHDRAWALS, Bucket.withdrawalArchive, world.withdrawalBase, world.withdrawals, trimmed.withdrawals);
+  move(CHECKPOINTS, Bucket.checkpointArchive, world.checkpointBase - 1, world.checkpoints, trimmed.checkpoints);
   return ops;
 }
 
@@ -600,8 +670,11 @@ export class TouchedRecords {
   private readonly proofs = new Set<number>();
   private readonly withdrawals = new Set<number>();
   private readonly checkpoints = new Set<number>();
+  /** Withdrawals and checkpoints (by global key) that left the state during the run. */
+  private readonly trims: BatchOp[] = [];
 
-  add(sealed: SealedState): void {
+  /** Called before `sealed` is adopted into `world` (its table indices are relative to `world`'s windows). */
+  add(sealed: SealedState, world: WorldState): void {
     for (const [i] of sealed.accounts.values) this.accounts.add(i);
     const t = sealed.tables;
     for (const [i] of t.staking) this.staking.add(i);
@@ -610,8 +683,10 @@ export class TouchedRecords {
     for (const [i] of t.unbonding) this.unbonding.add(i);
     for (const [i] of t.jobs) this.jobs.add(i);
     for (const [i] of t.proofs) this.proofs.add(i);
-    for (const [i] of t.withdrawals) this.withdrawals.add(i);
-    for (const [i] of t.checkpoints) this.checkpoints.add(i);
+    // Withdrawals and checkpoints by global key: a run may move their windows.
+    for (const [i] of t.withdrawals) this.withdrawals.add(world.withdrawalBase + i);
+    for (const [i] of t.checkpoints) this.checkpoints.add(world.checkpointBase - 1 + i);
+    this.trims.push(...trimOps(world, sealed.trimmed));
   }
 
   /** The batch operations that persist these records as `world` now holds them (after `adoptSealed` of every block). */
@@ -624,8 +699,16 @@ export class TouchedRecords {
     for (const i of this.unbonding) ops.push(tablePutOp(UNBONDING, i, world.unbonding[i]!));
     for (const i of this.jobs) ops.push(tablePutOp(JOBS, i, world.jobs[i]!));
     for (const i of this.proofs) ops.push(tablePutOp(PROOFS, i, world.proofs[i]!));
-    for (const i of this.withdrawals) ops.push(tablePutOp(WITHDRAWALS, i, world.withdrawals[i]!));
-    for (const i of this.checkpoints) ops.push(tablePutOp(CHECKPOINTS, i, world.checkpoints[i]!));
+    ops.push(...this.trims);
+    // Those that left meanwhile are in `trims` (deleted and archived), not put again.
+    for (const g of this.withdrawals) {
+      const w = world.withdrawalAt(g);
+      if (w) ops.push(tablePutOp(WITHDRAWALS, g, w));
+    }
+    for (const g of this.checkpoints) {
+      const c = world.checkpointOf(g + 1);
+      if (c) ops.push(tablePutOp(CHECKPOINTS, g, c));
+    }
     ops.push(metaOp(world.validators, world.lastValidators, world.priorities, world.totals, countsOf(world)));
     return ops;
   }
@@ -659,6 +742,8 @@ export function adoptSealed(world: WorldState, sealed: SealedState): void {
   }
   for (const [i, w] of t.withdrawals) world.withdrawals[i] = w;
   for (const [i, c] of t.checkpoints) world.checkpoints[i] = c;
+  if (sealed.trimmed.withdrawals > 0) world.withdrawals.splice(0, sealed.trimmed.withdrawals);
+  if (sealed.trimmed.checkpoints > 0) world.checkpoints.splice(0, sealed.trimmed.checkpoints);
   adoptJobWakes(world, sealed);
   world.unbondingCursor = sealed.unbondingCursor;
   world.validators = sealed.validators;

@@ -74,6 +74,13 @@ export interface Params {
    * execution.
    */
   settlementDomains: SettlementDomain[];
+  /**
+   * Epochs of checkpoints and withdrawals kept in the live state (decision
+   * 0010): at epoch E's checkpoint, epoch E − N's record and its withdrawals
+   * leave the state (nodes keep them on disk, outside the state root, to
+   * answer withdrawal proofs). 0 keeps everything.
+   */
+  settlementRetentionEpochs: number;
 }
 
 export const DEFAULT_PARAMS: Params = {
@@ -120,6 +127,7 @@ export const DEFAULT_PARAMS: Params = {
   sampledSegments: 3,
   slashFractionBadAttestationBps: 100,
   settlementDomains: [],
+  settlementRetentionEpochs: 1000,
 };
 
 const BIGINT_KEYS = ["initialBaseFeePerGas", "minBaseFeePerGas", "blockReward", "powerReduction"] as const;
@@ -169,6 +177,7 @@ export function validateParams(p: Params): void {
   if (p.powerReduction < 1n) throw new RangeError("param powerReduction must be at least 1");
   if (p.blockReward < 0n) throw new RangeError("param blockReward must not be negative");
   validateSettlementDomains(p.settlementDomains);
+  if (!Number.isSafeInteger(p.settlementRetentionEpochs) || p.settlementRetentionEpochs < 0) throw new RangeError(`param settlementRetentionEpochs must be a whole number of epochs (0: keep all), got ${String(p.settlementRetentionEpochs)}`);
 }
 
 /** `settlementDomains` from JSON: each domain lowercased (compared as hex); checked by validateParams. */
