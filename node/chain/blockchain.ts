@@ -118,10 +118,8 @@ export class Blockchain {
     const { world, block, hash, commit } = restored;
     const S = block.header.height;
     if (!bytesEqual(world.root, block.header.stateRoot)) throw new ChainStartError("STATE_CORRUPT", `the restored state does not give block ${S}'s state root`);
-    const GENESIS_BATCH = 20_000;
-    for (let i = 0; i < world.accounts.count; i += GENESIS_BATCH) await store.write(world.accountWriteOps(i, i + GENESIS_BATCH));
     const txs = block.body.txs.map((t) => envelopeFromSigned(t));
-    await store.write([...world.fullWriteOps({ accounts: false }), ...(await store.blockOps(block, hash, commit, [], txs)), store.floorOp(S + 1), store.genesisOp(genesisHash)]);
+    await writeFreshChain(store, world, [...(await store.blockOps(block, hash, commit, [], txs)), store.floorOp(S + 1), store.genesisOp(genesisHash)]);
     store.floor = S + 1;
     const chain = new Blockchain(store, world, genesis, { header: block.header, hash }, commit);
     chain.accountsSource = "state-sync";
@@ -139,11 +137,7 @@ export class Blockchain {
       const header = genesisHeader(world, ctx, genesis.genesisTime);
       const hash = blockHash(header);
       const block: BlockT = { header, body: { txs: [], attestations: [], evidence: [], lastCommit: emptyCommit() } };
-      // The accounts first, in bounded batches (one batch of a million puts costs LevelDB a gigabyte of memory),
-      // then everything else with the head pointer: a crash before that leaves no head, and the next start begins again.
-      const GENESIS_BATCH = 20_000;
-      for (let i = 0; i < world.accounts.count; i += GENESIS_BATCH) await store.write(world.accountWriteOps(i, i + GENESIS_BATCH));
-      await store.write([...world.fullWriteOps({ accounts: false }), ...(await store.blockOps(block, hash, null, [], [])), store.genesisOp(genesisHash)]);
+      await writeFreshChain(store, world, [...(await store.blockOps(block, hash, null, [], [])), store.genesisOp(genesisHash)]);
       return new Blockchain(store, world, genesis, { header, hash }, emptyCommit());
     }
     const stored = await store.getGenesisHash();
@@ -358,6 +352,19 @@ export class Blockchain {
     }
     return error === undefined ? { imported: done.length } : { imported: done.length, error };
   }
+}
+
+/**
+ * Writes a whole state into an empty store (genesis, a state-synced
+ * snapshot): the accounts first, in bounded batches (one batch of a million
+ * puts costs LevelDB a gigabyte of memory), then everything else with `head`
+ * (the block and head pointer): a crash before that leaves no head, and the
+ * next start begins again.
+ */
+async function writeFreshChain(store: ChainStore, world: WorldState, head: BatchOp[]): Promise<void> {
+  const BATCH = 20_000;
+  for (let i = 0; i < world.accounts.count; i += BATCH) await store.write(world.accountWriteOps(i, i + BATCH));
+  await store.write([...world.fullWriteOps({ accounts: false }), ...head]);
 }
 
 /** The ops with only the last put of each key (a batch of blocks rewrites the head pointer and state meta once per block). */

@@ -104,10 +104,15 @@ export async function writeAccountSnapshot(path: string, s: AccountSnapshot): Pr
     await f.close();
   }
   await rename(tmp, path);
-  const dir = await open(dirname(path), "r");
+  await syncDir(dirname(path));
+}
+
+/** fsync of a directory: a file renamed into it stays renamed across a crash. */
+export async function syncDir(dir: string): Promise<void> {
+  const d = await open(dir, "r");
   try {
-    await dir.sync();
+    await d.sync();
   } finally {
-    await dir.close();
+    await d.close();
   }
 }

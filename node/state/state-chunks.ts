@@ -12,7 +12,7 @@
  * reproduce the state root, which the node trusts from a verified header.
  */
 import { Account, State } from "./schemas.ts";
-import { ACCOUNT_BYTES, ADDRESS_BYTES, AccountTree, accountChunkRoot, accountsRootFromSubtrees, encodeAccountAt } from "./account-tree.ts";
+import { ACCOUNT_BYTES, ADDRESS_BYTES, AccountTree, accountChunkRoot, accountsRootFromSubtrees, encodeAccountAt, type AccountColumns } from "./account-tree.ts";
 import { WorldState, stateRoot } from "./world.ts";
 import { bytesEqual, toHex } from "../util/hex.ts";
 
@@ -40,15 +40,19 @@ export function makeStateManifest(world: WorldState, height: number): StateManif
 
 /** Chunk `k` of the accounts: their SSZ encodings, back to back. */
 export function accountChunk(world: WorldState, k: number): Uint8Array {
-  const columns = world.accounts.columns();
+  return encodeAccountChunk(world.accounts.columns(), k);
+}
+
+/** Chunk `k` of `columns` (accounts [4096·k, 4096·(k+1)) encoded back to back), into `out` when given (a chunk-sized buffer reused). */
+export function encodeAccountChunk(columns: AccountColumns, k: number, out?: Uint8Array): Uint8Array {
   const count = columns.count;
   const from = k * ACCOUNTS_PER_CHUNK;
   if (!Number.isInteger(k) || k < 0 || from >= count) throw new RangeError(`no account chunk ${k} of ${accountChunkCount(count)}`);
   const to = Math.min(count, from + ACCOUNTS_PER_CHUNK);
-  const out = new Uint8Array((to - from) * ACCOUNT_BYTES);
-  const dv = new DataView(out.buffer);
-  for (let i = from; i < to; i++) encodeAccountAt(columns, i, out, dv, (i - from) * ACCOUNT_BYTES);
-  return out;
+  const buf = out ?? new Uint8Array((to - from) * ACCOUNT_BYTES);
+  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  for (let i = from; i < to; i++) encodeAccountAt(columns, i, buf, dv, (i - from) * ACCOUNT_BYTES);
+  return buf.subarray(0, (to - from) * ACCOUNT_BYTES);
 }
 
 /** Throws unless the manifest reproduces `trustedRoot` (the state root of a verified header at its height). */

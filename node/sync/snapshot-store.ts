@@ -15,9 +15,10 @@
 import { createHash } from "node:crypto";
 import { createReadStream, mkdirSync, readdirSync } from "node:fs";
 import { open, rename, rm } from "node:fs/promises";
-import { join } from "node:path";
-import { ACCOUNT_BYTES, ADDRESS_BYTES, encodeAccountAt, type AccountColumns } from "../state/account-tree.ts";
-import { ACCOUNT_CHUNK_LEVEL, ACCOUNTS_PER_CHUNK, accountChunkCount } from "../state/state-chunks.ts";
+import { dirname, join } from "node:path";
+import { ACCOUNT_BYTES, ADDRESS_BYTES, type AccountColumns } from "../state/account-tree.ts";
+import { syncDir } from "../state/account-snapshot.ts";
+import { ACCOUNT_CHUNK_LEVEL, ACCOUNTS_PER_CHUNK, accountChunkCount, encodeAccountChunk } from "../state/state-chunks.ts";
 import type { WorldState } from "../state/world.ts";
 import { ManifestHead, type ManifestHeadT, type SnapshotInfoT } from "./state-messages.ts";
 
@@ -135,13 +136,9 @@ export class StateSnapshots {
   async chunk(height: number, k: number): Promise<Uint8Array | null> {
     const h = this.held.find((x) => x.info.height === height);
     if (!h || !Number.isInteger(k) || k < 0 || k >= h.info.chunks) return null;
+    if (h.columns) return encodeAccountChunk(h.columns, k);
     const count = Math.min(ACCOUNTS_PER_CHUNK, h.info.accountCount - k * ACCOUNTS_PER_CHUNK);
     const out = new Uint8Array(count * ACCOUNT_BYTES);
-    if (h.columns) {
-      const dv = new DataView(out.buffer);
-      for (let j = 0; j < count; j++) encodeAccountAt(h.columns, k * ACCOUNTS_PER_CHUNK + j, out, dv, j * ACCOUNT_BYTES);
-      return out;
-    }
     let f;
     try {
       f = await open(h.path!, "r");
@@ -204,12 +201,7 @@ async function writeSnapshotFile(path: string, s: Held): Promise<void> {
     await put(s.rest);
     const c = s.columns!;
     const buf = new Uint8Array(CHUNK_BYTES);
-    const dv = new DataView(buf.buffer);
-    for (let k = 0; k * ACCOUNTS_PER_CHUNK < c.count; k++) {
-      const n = Math.min(ACCOUNTS_PER_CHUNK, c.count - k * ACCOUNTS_PER_CHUNK);
-      for (let j = 0; j < n; j++) encodeAccountAt(c, k * ACCOUNTS_PER_CHUNK + j, buf, dv, j * ACCOUNT_BYTES);
-      await put(buf.subarray(0, n * ACCOUNT_BYTES));
-    }
+    for (let k = 0; k < accountChunkCount(c.count); k++) await put(encodeAccountChunk(c, k, buf));
     const header = Buffer.alloc(HEADER);
     MAGIC.copy(header, 0);
     header.writeUInt32LE(s.head.length, 8);
@@ -221,12 +213,7 @@ async function writeSnapshotFile(path: string, s: Held): Promise<void> {
     await f.close();
   }
   await rename(tmp, path);
-  const d = await open(join(path, ".."), "r");
-  try {
-    await d.sync();
-  } finally {
-    await d.close();
-  }
+  await syncDir(dirname(path));
 }
 
 async function readSnapshotFile(path: string): Promise<Held> {
