@@ -29,7 +29,7 @@ import { hasHead } from "./chain/store.ts";
 import { DEFAULT_RPC_OPTIONS, RpcServer, type RpcServerOptions } from "./rpc/server.ts";
 import type { NodeHealthInfo, RpcNode } from "./rpc/methods.ts";
 import { BlobIntake } from "./work/blob-intake.ts";
-import { addrKey } from "./state/world.ts";
+import { addrKey, idKey } from "./state/world.ts";
 import { parseGenesis, type Genesis, type GenesisJson } from "./types/genesis.ts";
 import { decodeTransaction, TxDecodeError, type TxEnvelope } from "./types/txcodec.ts";
 import { systemClock, type Clock } from "./util/clock.ts";
@@ -155,9 +155,8 @@ export class PouwNode implements RpcNode {
   private lastTip = 1n;
   private closed = false;
   private readonly closeHooks: (() => Promise<void> | void)[] = [];
-  /** Proofs not yet paid, rejected or found fraudulent (for the decision log), and how many proofs were seen. */
-  private readonly liveProofs = new Set<number>();
-  private proofsSeen = 0;
+  /** Open proofs as of the last commit: slot → proof id hex (a slot may hold another proof later). */
+  private readonly liveProofs = new Map<number, string>();
   private readonly dataDir: string | null;
   private readonly onFatal: ((fault: StorageFault) => void) | null;
   /** The storage fault that stopped this node, if one did. */
@@ -644,17 +643,21 @@ export class PouwNode implements RpcNode {
     );
   }
 
-  /** Logs the proofs this block decided. Only live ones (pending or accepted) are looked at, not every proof ever. */
+  /**
+   * Logs the proofs this block decided: those that were open (pending or
+   * accepted) after the block before and are not now, never every proof.
+   */
   private logDecidedProofs(height: number): void {
-    const { proofs, jobs } = this.chain.world;
-    for (; this.proofsSeen < proofs.length; this.proofsSeen++) this.liveProofs.add(this.proofsSeen);
-    for (const i of this.liveProofs) {
+    const { proofs, jobs, openProofs } = this.chain.world;
+    for (const [i, id] of this.liveProofs) {
       const p = proofs[i]!;
-      if (p.status !== ProofStatus.Pending && p.status !== ProofStatus.Accepted) this.liveProofs.delete(i);
-      if (p.decidedAt !== height || p.status === ProofStatus.Pending) continue;
+      if (openProofs.has(i) && idKey(p.id) === id) continue;
+      this.liveProofs.delete(i);
+      if (idKey(p.id) !== id || p.decidedAt !== height || p.status === ProofStatus.Pending) continue;
       const status = Object.keys(ProofStatus).find((k) => ProofStatus[k as keyof typeof ProofStatus] === p.status);
       this.logger.info({ proof: toHex(p.id).slice(0, 18), job: toHex(jobs[p.job]!.id).slice(0, 18), status, worker: encodeAddress(p.worker) }, `Proof ${status?.toLowerCase()}`);
     }
+    for (const i of openProofs) if (!this.liveProofs.has(i)) this.liveProofs.set(i, idKey(proofs[i]!.id));
   }
 
   /** A transaction from gossip: relayed only if the mempool took it; malformed or mis-signed ones count against the peer. */

@@ -9,7 +9,7 @@
  */
 import type { BlobStore } from "../db/blobs.ts";
 import { decodeManifest } from "../pouw/proof.ts";
-import { ProofStatus, type ProofT } from "../state/schemas.ts";
+import { ProofStatus, isVacantProof, type ProofT } from "../state/schemas.ts";
 
 const isFinal = (p: ProofT) => p.status === ProofStatus.Paid || p.status === ProofStatus.Rejected || p.status === ProofStatus.Fraudulent;
 
@@ -22,16 +22,23 @@ async function blobsOf(p: ProofT, blobs: BlobStore): Promise<Uint8Array[]> {
 
 /**
  * Deletes the blobs of proofs decided in [the last run's floor, `floor`) and
- * records `floor`. Returns how many blobs went. Scans the proof list in
- * memory (it is append-only until the live-state rules of 0010 land) and
- * reads the manifests of the proofs involved.
+ * records `floor`. Returns how many blobs went. Looks at the live proofs in
+ * memory and, through `archivedFrom`, at the proofs of jobs that left the
+ * live state having ended at or after the last run's floor (decision 0010:
+ * every proof decided since is among those two), and reads the manifests of
+ * the proofs involved.
  */
-export async function pruneProofBlobs(proofs: readonly ProofT[], blobs: BlobStore, floor: number): Promise<number> {
+export async function pruneProofBlobs(
+  proofs: readonly ProofT[],
+  blobs: BlobStore,
+  floor: number,
+  archivedFrom: (height: number) => Promise<ProofT[]> = async () => [],
+): Promise<number> {
   const from = await blobs.prunedBelow();
   if (floor <= from) return 0;
   const keep = new Set<string>();
   const drop = new Map<string, Uint8Array>();
-  for (const p of proofs) {
+  for (const p of [...proofs.filter((x) => !isVacantProof(x)), ...(await archivedFrom(from))]) {
     const gone = isFinal(p) && p.decidedAt < floor;
     if (gone && p.decidedAt < from) continue; // done by an earlier run
     for (const id of await blobsOf(p, blobs)) {

@@ -6,14 +6,16 @@
  * acceptance by its attestation deadline is rejected and its bond slashed
  * (the job opens again); an accepted proof whose challenge window passed is
  * paid its reward, its bond and a share of the PoUW pool; an open job past
- * its deadline expires and is refunded.
+ * its deadline expires and is refunded; a job that ended
+ * `jobRetentionBlocks` ago leaves the live state with its proofs (decision
+ * 0010).
  */
 import type { ValueOf } from "@chainsafe/ssz";
 import { sha256 } from "../crypto/hash.ts";
 import { WorkError } from "../pouw/errors.ts";
 import { bitsToF32, checkpointCount, f32ToBits, targetFields, validateJobSpec } from "../pouw/training.ts";
 import { parameterCount } from "../pouw/kernel/mlp.ts";
-import { JobStatus, ProofStatus, type JobT, type ProofT } from "../state/schemas.ts";
+import { JobStatus, ProofStatus, isEndedJob, type JobT, type ProofT } from "../state/schemas.ts";
 import { addrKey, idKey, type StateOverlay } from "../state/world.ts";
 import type { Genesis } from "../types/genesis.ts";
 import type { CancelJob, CreateJob, JobSpecT, SubmitProof } from "../types/transaction.ts";
@@ -51,7 +53,7 @@ export function genesisJobs(genesis: Genesis): JobT[] {
     const index = new Uint8Array(4);
     new DataView(index.buffer).setUint32(0, i, true);
     const id = sha256(concatBytes(utf8("pouw/genesis-job/v1"), utf8(genesis.chainId), index));
-    return { id, requester: j.requester, spec, reward: j.reward, workerBond: j.workerBond, status: JobStatus.Open, createdAt: 0, proof: 0 };
+    return { id, requester: j.requester, spec, reward: j.reward, workerBond: j.workerBond, status: JobStatus.Open, createdAt: 0, proof: 0, endedAt: 0 };
   });
 }
 
@@ -83,17 +85,18 @@ export function applyCreateJob(env: TxEnvelope, body: ValueOf<typeof CreateJob>,
     status: JobStatus.Open,
     createdAt: ctx.height,
     proof: 0,
+    endedAt: 0,
   });
   return null;
 }
 
-export function applyCancelJob(env: TxEnvelope, body: ValueOf<typeof CancelJob>, o: StateOverlay): ExecCode | null {
+export function applyCancelJob(env: TxEnvelope, body: ValueOf<typeof CancelJob>, o: StateOverlay, ctx: Pick<BlockContext, "height">): ExecCode | null {
   const ji = o.jobIndexOf(idKey(body.jobId));
   if (ji === undefined) return ExecErrorCode.JOB_NOT_FOUND;
   const job = o.jobs.get(ji)!;
   if (addrKey(job.requester) !== env.senderHex) return ExecErrorCode.NOT_REQUESTER;
   if (job.status !== JobStatus.Open) return ExecErrorCode.JOB_NOT_OPEN;
-  refund(o, ji, JobStatus.Cancelled);
+  refund(o, ji, JobStatus.Cancelled, ctx.height);
   return null;
 }
 
@@ -138,12 +141,13 @@ export function meetsTarget(job: Pick<JobT, "spec">, metric: number): boolean {
   return Number.isFinite(loss) && loss >= 0 && loss <= bitsToF32(targetThreshold);
 }
 
-/** The job's reward back to its requester. */
-export function refund(o: StateOverlay, ji: number, status: number): void {
+/** The job's reward back to its requester; the job ends (cancelled or expired) at `height`. */
+export function refund(o: StateOverlay, ji: number, status: number, height: number): void {
   const job = o.jobs.mutable(ji);
   o.mutable(addrKey(job.requester), job.requester).balance += job.reward;
   o.totals.escrowed -= job.reward;
   job.status = status;
+  job.endedAt = height;
 }
 
 /**
@@ -168,7 +172,7 @@ export function slashProof(o: StateOverlay, pi: number, status: number, height: 
   o.totals.supply -= burned;
   const mj = o.jobs.mutable(p.job);
   mj.proof = 0;
-  if (height > job.spec.deadline) refund(o, p.job, JobStatus.Expired);
+  if (height > job.spec.deadline) refund(o, p.job, JobStatus.Expired, height);
   else mj.status = JobStatus.Open;
 }
 
@@ -193,12 +197,20 @@ export function endBlockJobs(o: StateOverlay, ctx: BlockContext): void {
   noteJobWakes(o, params, height);
 }
 
-/** One job's bookkeeping: expire it, reject its overdue proof, or queue its accepted proof for payment. */
+/**
+ * One job's bookkeeping: expire it, reject its overdue proof, queue its
+ * accepted proof for payment, or, `jobRetentionBlocks` after it ended, take
+ * it and its proofs out of the live state.
+ */
 export function settleJob(o: StateOverlay, ji: number, ctx: BlockContext, toPay: number[]): void {
   const { params, height } = ctx;
   const job = o.jobs.get(ji)!;
+  if (isEndedJob(job)) {
+    if (params.jobRetentionBlocks > 0 && height >= job.endedAt + params.jobRetentionBlocks) o.vacateJob(ji);
+    return;
+  }
   if (job.status === JobStatus.Open) {
-    if (height > job.spec.deadline) refund(o, ji, JobStatus.Expired);
+    if (height > job.spec.deadline) refund(o, ji, JobStatus.Expired, height);
     return;
   }
   if (job.status !== JobStatus.Proving) return;
@@ -228,6 +240,7 @@ export function payProofs(o: StateOverlay, pis: number[], height: number): void 
     p.status = ProofStatus.Paid;
     p.decidedAt = height;
     job.status = JobStatus.Completed;
+    job.endedAt = height;
   });
 }
 

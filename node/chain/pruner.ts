@@ -13,6 +13,7 @@
  */
 import type { BlobStore } from "../db/blobs.ts";
 import type { Params } from "../types/params.ts";
+import { archivedProofsEndedFrom } from "../state/job-archive.ts";
 import { pruneProofBlobs } from "./blob-pruning.ts";
 import type { Blockchain } from "./blockchain.ts";
 
@@ -110,7 +111,7 @@ export class Pruner {
         const target = this.target();
         if (store.floor >= target) return;
         await store.prune(Math.min(target, store.floor + this.batchHeights));
-        if (this.opts.blobs) await pruneProofBlobs(this.chain.world.proofs, this.opts.blobs, store.floor);
+        if (this.opts.blobs) await pruneProofBlobs(this.chain.world.proofs, this.opts.blobs, store.floor, (h) => archivedProofsEndedFrom(store.db, h));
         this.opts.onPruned?.(store.floor);
         // Let commits, sync and RPC in between batches.
         await new Promise((r) => setImmediate(r));

@@ -128,7 +128,7 @@ export function applyTx(env: TxEnvelope, gasUsed: number, overlay: StateOverlay,
   else if (selector === TxSelector.Unjail) error = applyUnjail(env, overlay, ctx);
   else if (selector === TxSelector.WithdrawRewards) error = applyWithdrawRewards(env, value as ValueOf<typeof WithdrawRewards>, overlay);
   else if (selector === TxSelector.CreateJob) error = applyCreateJob(env, value as ValueOf<typeof CreateJob>, overlay, ctx);
-  else if (selector === TxSelector.CancelJob) error = applyCancelJob(env, value as ValueOf<typeof CancelJob>, overlay);
+  else if (selector === TxSelector.CancelJob) error = applyCancelJob(env, value as ValueOf<typeof CancelJob>, overlay, ctx);
   else if (selector === TxSelector.SubmitProof) error = applySubmitProof(env, value as ValueOf<typeof SubmitProof>, overlay, ctx);
   else if (selector === TxSelector.ChallengeProof) error = applyChallengeProof(env, value as ChallengeBody, overlay, ctx);
   else if (selector === TxSelector.Withdraw) error = applyWithdraw(env, value as ValueOf<typeof Withdraw>, overlay, ctx);

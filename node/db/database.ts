@@ -46,6 +46,12 @@ export const Bucket = {
   /** Withdrawals and checkpoints that left the live state (decision 0010), outside the state root: same keys and values as in `withdrawal` and `checkpoint`. */
   withdrawalArchive: 23,
   checkpointArchive: 24,
+  /** Jobs that left the live state with their proofs (decision 0010), outside the state root: job id → ArchivedJob. */
+  jobArchive: 25,
+  /** Proof id → job id, for proofs in `jobArchive`. */
+  proofArchive: 26,
+  /** u64 height the job ended ‖ job id → empty: archived jobs in the order they ended (blob pruning). */
+  jobArchiveByEnd: 27,
 } as const;
 export type BucketId = (typeof Bucket)[keyof typeof Bucket];
 

@@ -4,7 +4,8 @@ import { sha256 } from "../crypto/hash.ts";
 import { MAX_BLOB_BYTES } from "../db/blobs.ts";
 import { blobMatches } from "../pouw/proof.ts";
 import { bitsToF32, checkpointCount, targetJson } from "../pouw/training.ts";
-import { JobStatus, ProofStatus, type JobT, type ProofT } from "../state/schemas.ts";
+import { archivedJob, archivedProof } from "../state/job-archive.ts";
+import { JobStatus, ProofStatus, isVacantJob, type JobT, type ProofT } from "../state/schemas.ts";
 import { addrKey, idKey, type WorldState } from "../state/world.ts";
 import type { JobSpecT } from "../types/transaction.ts";
 import { toHex } from "../util/hex.ts";
@@ -13,7 +14,7 @@ import { DIRECT_CONTEXT, RawJson } from "./heavy.ts";
 import type { Method } from "./methods.ts";
 import { addressParam, hexParam, jsonKind, objectParam, paramList } from "./params.ts";
 
-const JOB_STATUS = Object.fromEntries(Object.entries(JobStatus).map(([k, v]) => [v, k.toLowerCase()])) as Record<number, string>;
+const JOB_STATUS = Object.fromEntries(Object.entries(JobStatus).filter(([k]) => k !== "Vacant").map(([k, v]) => [v, k.toLowerCase()])) as Record<number, string>;
 const PROOF_STATUS = Object.fromEntries(Object.entries(ProofStatus).map(([k, v]) => [v, k.toLowerCase()])) as Record<number, string>;
 
 export function specJson(spec: JobSpecT) {
@@ -32,8 +33,12 @@ export function specJson(spec: JobSpecT) {
   };
 }
 
-function jobJson(world: WorldState, j: JobT) {
-  const proof = j.proof > 0 ? world.proofs[j.proof - 1]! : null;
+/**
+ * A job as RPC shows it. `proof` is the proof in progress or paid; `archived`
+ * says the job left the live state (decision 0010) and comes from this node's
+ * archive.
+ */
+function jobJson(j: JobT, proof: ProofT | null, archived: boolean) {
   return {
     id: toHex(j.id),
     requester: encodeAddress(j.requester),
@@ -43,12 +48,15 @@ function jobJson(world: WorldState, j: JobT) {
     createdAt: j.createdAt,
     spec: specJson(j.spec),
     proof: proof ? toHex(proof.id) : null,
+    endedAt: j.endedAt || null,
+    archived,
   };
 }
 
-function proofJson(world: WorldState, p: ProofT, attestationDeadline: number, challengeWindow: number) {
+const liveJobJson = (world: WorldState, j: JobT) => jobJson(j, j.proof > 0 ? world.proofs[j.proof - 1]! : null, false);
+
+function proofJson(p: ProofT, job: JobT, attestationDeadline: number, challengeWindow: number) {
   const c = p.commitment;
-  const job = world.jobs[p.job]!;
   return {
     id: toHex(p.id),
     jobId: toHex(job.id),
@@ -76,16 +84,23 @@ function proofJson(world: WorldState, p: ProofT, attestationDeadline: number, ch
 const MAX_LIST = 100;
 
 export const jobMethods: Record<string, Method> = {
-  /** A job by id (the hash of its CreateJob transaction). */
-  pouw_getJob(node, params) {
+  /** A job by id (the hash of its CreateJob transaction), from the live state or, once it left, this node's archive. */
+  async pouw_getJob(node, params) {
     const [id] = paramList(params, 1, 1);
+    const jobId = hexParam(id, "jobId", { length: 32 });
     const { world } = node.chain;
-    const i = world.jobIndex.get(idKey(hexParam(id, "jobId", { length: 32 })));
-    if (i === undefined) throw notFound("job");
-    return jobJson(world, world.jobs[i]!);
+    const i = world.jobIndex.get(idKey(jobId));
+    if (i !== undefined) return liveJobJson(world, world.jobs[i]!);
+    const a = await archivedJob(node.chain.store.db, jobId);
+    if (!a) throw notFound("job");
+    return jobJson(a.job, a.job.status === JobStatus.Completed ? (a.proofs.find((p) => p.status === ProofStatus.Paid) ?? null) : null, true);
   },
 
-  /** Jobs, newest first: `{status?, requester?, offset?, limit? (≤ 100)}`. */
+  /**
+   * Jobs in the live state, newest first: `{status?, requester?, offset?,
+   * limit? (≤ 100)}`. A job that ended more than `jobRetentionBlocks` ago has
+   * left it (decision 0010): `pouw_getJob` still finds it by id.
+   */
   pouw_listJobs(node, params) {
     const [raw] = paramList(params, 0, 1);
     const o = objectParam(raw, "filter");
@@ -105,8 +120,11 @@ export const jobMethods: Record<string, Method> = {
     const out = [];
     let skipped = 0;
     let total = 0;
-    for (let i = world.jobs.length - 1; i >= 0; i--) {
+    // Slots are reused, so the order is by creation height (then slot), not by index.
+    const order = [...world.jobIndex.values()].sort((a, b) => world.jobs[b]!.createdAt - world.jobs[a]!.createdAt || b - a);
+    for (const i of order) {
       const j = world.jobs[i]!;
+      if (isVacantJob(j)) continue;
       if (status !== undefined && JOB_STATUS[j.status] !== status) continue;
       if (requester !== null && addrKey(j.requester) !== requester) continue;
       total++;
@@ -114,7 +132,7 @@ export const jobMethods: Record<string, Method> = {
         skipped++;
         continue;
       }
-      if (out.length < limit) out.push(jobJson(world, j));
+      if (out.length < limit) out.push(liveJobJson(world, j));
     }
     return { height: head.header.height, total, jobs: out };
   },
@@ -157,15 +175,21 @@ export const jobMethods: Record<string, Method> = {
     });
   },
 
-  /** A proof by id, with its commitment and the attestations it gathered. */
-  pouw_getProof(node, params) {
+  /** A proof by id, with its commitment and the attestations it gathered (from the archive once its job left the live state). */
+  async pouw_getProof(node, params) {
     const [id] = paramList(params, 1, 1);
+    const proofId = hexParam(id, "proofId", { length: 32 });
     const { world, params: p } = node.chain;
-    const i = world.proofIndex.get(idKey(hexParam(id, "proofId", { length: 32 })));
-    if (i === undefined) throw notFound("proof");
-    return proofJson(world, world.proofs[i]!, p.attestationDeadline, p.challengeWindow);
+    const i = world.proofIndex.get(idKey(proofId));
+    if (i !== undefined) {
+      const proof = world.proofs[i]!;
+      return { ...proofJson(proof, world.jobs[proof.job]!, p.attestationDeadline, p.challengeWindow), archived: false };
+    }
+    const a = await archivedProof(node.chain.store.db, proofId);
+    if (!a) throw notFound("proof");
+    return { ...proofJson(a.proof, a.archived.job, p.attestationDeadline, p.challengeWindow), archived: true };
   },
 };
 
 export type JobJson = ReturnType<typeof jobJson>;
-export type ProofJson = ReturnType<typeof proofJson>;
+export type ProofJson = ReturnType<typeof proofJson> & { archived: boolean };

@@ -1,7 +1,8 @@
 /**
  * Which jobs may need end-of-block bookkeeping at which height: an open job
  * at its deadline + 1, a pending proof's job at its attestation deadline, an
- * accepted proof's job when its challenge window closes. Derived from the
+ * accepted proof's job when its challenge window closes, an ended job when it
+ * is to leave the live state. Derived from the
  * state (never hashed, never stored): built from the committed jobs when a
  * block first needs it and kept current as blocks commit, so `endBlockJobs`
  * looks only at the jobs due now and those the block touched, not at every
@@ -13,10 +14,17 @@ export class JobWakes {
   /** The params the heights were computed with; a world used with other params rebuilds. */
   readonly attestationDeadline: number;
   readonly challengeWindow: number;
+  readonly jobRetentionBlocks: number;
 
-  constructor(attestationDeadline: number, challengeWindow: number) {
-    this.attestationDeadline = attestationDeadline;
-    this.challengeWindow = challengeWindow;
+  constructor(params: { attestationDeadline: number; challengeWindow: number; jobRetentionBlocks: number }) {
+    this.attestationDeadline = params.attestationDeadline;
+    this.challengeWindow = params.challengeWindow;
+    this.jobRetentionBlocks = params.jobRetentionBlocks;
+  }
+
+  /** Whether the heights were computed with these params. */
+  builtWith(params: { attestationDeadline: number; challengeWindow: number; jobRetentionBlocks: number }): boolean {
+    return this.attestationDeadline === params.attestationDeadline && this.challengeWindow === params.challengeWindow && this.jobRetentionBlocks === params.jobRetentionBlocks;
   }
 
   add(height: number, job: number): void {

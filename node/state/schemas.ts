@@ -97,9 +97,18 @@ export const JobStatus = {
   Cancelled: 3,
   /** The deadline passed with no accepted proof; reward refunded. */
   Expired: 4,
+  /**
+   * An empty slot: the job that held it left the live state (decision 0010)
+   * and the next new job takes the lowest such slot. Never a job's status.
+   */
+  Vacant: 5,
 } as const;
 
-/** A training job: its spec, the escrowed reward and the bond a worker must post. Index-addressed, never removed. */
+/**
+ * A training job: its spec, the escrowed reward and the bond a worker must
+ * post. Index-addressed; a finished job leaves the live state with its proofs
+ * `jobRetentionBlocks` after it ended, and its slot is reused (decision 0010).
+ */
 export const Job = new ContainerType(
   {
     /** The hash of the CreateJob transaction. */
@@ -112,6 +121,8 @@ export const Job = new ContainerType(
     createdAt: UintNum64,
     /** Index + 1 in `proofs` of the proof in progress or paid; 0 when none. */
     proof: Uint32,
+    /** Height at which it became Completed, Cancelled or Expired; 0 before. */
+    endedAt: UintNum64,
   },
   { typeName: "Job" },
 );
@@ -127,6 +138,8 @@ export const ProofStatus = {
   Rejected: 3,
   /** A challenge proved a segment forged: bond slashed, attesters slashed, job open again. */
   Fraudulent: 4,
+  /** An empty slot (its proof left the live state with its job); never a proof's status. */
+  Vacant: 5,
 } as const;
 
 /** A worker's proof of learning for a job, with the attestations it gathered. */
@@ -281,5 +294,21 @@ export type DelegationT = ValueOf<typeof Delegation>;
 export type UnbondingEntryT = ValueOf<typeof UnbondingEntry>;
 export type JobT = ValueOf<typeof Job>;
 export type ProofT = ValueOf<typeof Proof>;
+
+/** What an empty job slot holds (decision 0010). */
+export const vacantJob = (): JobT => ({ ...Job.defaultValue(), status: JobStatus.Vacant });
+/** What an empty proof slot holds. */
+export const vacantProof = (): ProofT => ({ ...Proof.defaultValue(), status: ProofStatus.Vacant });
+export const isVacantJob = (j: Pick<JobT, "status">): boolean => j.status === JobStatus.Vacant;
+export const isVacantProof = (p: Pick<ProofT, "status">): boolean => p.status === ProofStatus.Vacant;
+/** A job nothing can change any more: paid, cancelled or expired (its proofs are all decided too). */
+export const isEndedJob = (j: Pick<JobT, "status">): boolean => j.status === JobStatus.Completed || j.status === JobStatus.Cancelled || j.status === JobStatus.Expired;
+
+/**
+ * A job that left the live state, with every proof it had, as nodes keep it
+ * on disk outside the state root (Bucket.jobArchive) to answer RPC.
+ */
+export const ArchivedJob = new ContainerType({ job: Job, proofs: new ListCompositeType(Proof, 2 ** 20) }, { typeName: "ArchivedJob" });
+export type ArchivedJobT = ValueOf<typeof ArchivedJob>;
 export type WithdrawalT = ValueOf<typeof Withdrawal>;
 export type EpochCheckpointT = ValueOf<typeof EpochCheckpoint>;

@@ -75,6 +75,14 @@ export class TableOverlay<T> {
     return d;
   }
 
+  /** Puts `item` in place of record `i` (an emptied or refilled slot). */
+  replace(i: number, item: T): void {
+    if (i >= this.base.length) {
+      if (i - this.base.length >= this.added.length) throw new RangeError(`no record ${i}`);
+      this.added[i - this.base.length] = item;
+    } else this.dirty.set(i, item);
+  }
+
   push(item: T): number {
     this.added.push(item);
     return this.length - 1;

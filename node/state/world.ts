@@ -42,7 +42,13 @@ import {
   type TotalsT,
   type UnbondingEntryT,
   type WithdrawalT,
+  isVacantJob,
+  isVacantProof,
+  vacantJob,
+  vacantProof,
+  ProofStatus,
 } from "./schemas.ts";
+import { jobArchiveOps, type LeftJob } from "./job-archive.ts";
 import { TableOverlay, loadTable, tablePutOp, type TableSpec } from "./table.ts";
 import { ACCOUNT_BYTES, ADDRESS_BYTES, AccountTree, encodeAccountAt, resizedColumns, type AccountColumns, type AccountDelta } from "./account-tree.ts";
 import type { JobWakeChanges, JobWakes } from "./job-wakes.ts";
@@ -106,10 +112,18 @@ export class WorldState {
   readonly withdrawals: WithdrawalT[];
   /** One per finished epoch: `checkpoints[e - 1]` is epoch e's. */
   readonly checkpoints: EpochCheckpointT[];
-  /** Job id hex → index in `jobs`. */
+  /** Job id hex → index in `jobs` (live jobs only: not vacant slots). */
   readonly jobIndex: Map<string, number>;
-  /** Proof id hex → index in `proofs`. */
+  /** Proof id hex → index in `proofs` (live proofs only). */
   readonly proofIndex: Map<string, number>;
+  /** Vacant job slots, ascending: new jobs take the lowest first (decision 0010). Derived from the records. */
+  readonly freeJobSlots: number[];
+  /** Vacant proof slots, ascending. */
+  readonly freeProofSlots: number[];
+  /** Job index → indices of its proofs in `proofs` (every proof it had, decided ones too, until it leaves). */
+  readonly proofsOfJob: Map<number, number[]>;
+  /** Proofs still pending or accepted (what verifiers and logs watch). */
+  readonly openProofs: Set<number>;
   /** Jobs by the height their bookkeeping is due (derived, not hashed); null until a block first needs it. */
   jobWakes: JobWakes | null = null;
   /** Validator address hex → index in `staking`. */
@@ -142,8 +156,17 @@ export class WorldState {
     this.proofs = p.proofs;
     this.withdrawals = p.withdrawals;
     this.checkpoints = p.checkpoints;
-    this.jobIndex = new Map(p.jobs.map((j, i) => [idKey(j.id), i]));
-    this.proofIndex = new Map(p.proofs.map((x, i) => [idKey(x.id), i]));
+    this.jobIndex = new Map();
+    this.freeJobSlots = [];
+    p.jobs.forEach((j, i) => (isVacantJob(j) ? this.freeJobSlots.push(i) : this.jobIndex.set(idKey(j.id), i)));
+    this.proofIndex = new Map();
+    this.freeProofSlots = [];
+    this.proofsOfJob = new Map();
+    this.openProofs = new Set();
+    p.proofs.forEach((x, i) => {
+      if (isVacantProof(x)) this.freeProofSlots.push(i);
+      else indexProof(this, x, i);
+    });
     this.validators = p.validators;
     this.lastValidators = p.lastValidators;
     this.priorities = p.priorities;
@@ -326,6 +349,44 @@ export class WorldState {
   }
 }
 
+function indexProof(world: WorldState, p: ProofT, i: number): void {
+  world.proofIndex.set(idKey(p.id), i);
+  const l = world.proofsOfJob.get(p.job);
+  if (l) l.push(i);
+  else world.proofsOfJob.set(p.job, [i]);
+  if (isOpenProof(p)) world.openProofs.add(i);
+}
+
+function unindexProof(world: WorldState, p: ProofT, i: number): void {
+  world.proofIndex.delete(idKey(p.id));
+  const l = world.proofsOfJob.get(p.job);
+  if (l) {
+    const k = l.indexOf(i);
+    if (k >= 0) l.splice(k, 1);
+    if (l.length === 0) world.proofsOfJob.delete(p.job);
+  }
+  world.openProofs.delete(i);
+}
+
+const isOpenProof = (p: ProofT): boolean => p.status === ProofStatus.Pending || p.status === ProofStatus.Accepted;
+
+/** Inserts `i` into the ascending list `l` (no duplicates). */
+function insertSorted(l: number[], i: number): void {
+  let lo = 0;
+  let hi = l.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (l[mid]! < i) lo = mid + 1;
+    else hi = mid;
+  }
+  if (l[lo] !== i) l.splice(lo, 0, i);
+}
+
+function removeSorted(l: number[], i: number): void {
+  const k = l.indexOf(i);
+  if (k >= 0) l.splice(k, 1);
+}
+
 function indexDelegation(byKey: Map<string, number>, of: Map<string, number[]>, d: DelegationT, i: number): void {
   const hex = addrKey(d.delegator);
   byKey.set(delegationKey(hex, d.validator), i);
@@ -395,6 +456,12 @@ export class StateOverlay {
   readonly checkpoints: TableOverlay<EpochCheckpointT>;
   private readonly newJobs = new Map<string, number>();
   private readonly newProofs = new Map<string, number>();
+  /** Free slots of the base taken by this block's new jobs and proofs (the first ones of each list). */
+  private jobsReused = 0;
+  private proofsReused = 0;
+  /** Jobs (with their proofs) that leave the live state at the end of this block. */
+  private readonly left: LeftJob[] = [];
+  private readonly goneIds = new Set<string>();
   private readonly newValidators = new Map<string, number>();
   private readonly newOperators = new Map<string, number>();
   private readonly newDelegations = new Map<string, number>();
@@ -485,23 +552,61 @@ export class StateOverlay {
   }
 
   jobIndexOf(idHex: string): number | undefined {
+    if (this.goneIds.has(idHex)) return undefined;
     return this.base.jobIndex.get(idHex) ?? this.newJobs.get(idHex);
   }
 
   proofIndexOf(idHex: string): number | undefined {
+    if (this.goneIds.has(idHex)) return undefined;
     return this.base.proofIndex.get(idHex) ?? this.newProofs.get(idHex);
   }
 
+  /** Adds a job in the lowest vacant slot, or at the end; returns its index. */
   addJob(j: JobT): number {
-    const i = this.jobs.push(j);
+    const slot = this.base.freeJobSlots[this.jobsReused];
+    let i: number;
+    if (slot === undefined) i = this.jobs.push(j);
+    else {
+      this.jobsReused++;
+      this.jobs.replace(slot, j);
+      i = slot;
+    }
     this.newJobs.set(idKey(j.id), i);
     return i;
   }
 
+  /** Adds a proof in the lowest vacant slot, or at the end; returns its index. */
   addProof(p: ProofT): number {
-    const i = this.proofs.push(p);
+    const slot = this.base.freeProofSlots[this.proofsReused];
+    let i: number;
+    if (slot === undefined) i = this.proofs.push(p);
+    else {
+      this.proofsReused++;
+      this.proofs.replace(slot, p);
+      i = slot;
+    }
     this.newProofs.set(idKey(p.id), i);
     return i;
+  }
+
+  /**
+   * Job `ji` and every proof it had leave the live state (decision 0010):
+   * their slots become vacant (reused from the next block on) and the records
+   * go to the archive in the block's batch. Only for an ended job of an
+   * earlier block, whose proofs are all in the committed state.
+   */
+  vacateJob(ji: number): void {
+    const job = this.jobs.get(ji);
+    if (!job || isVacantJob(job)) throw new RangeError(`job ${ji} is not in the state`);
+    const pis = this.base.proofsOfJob.get(ji) ?? [];
+    const proofs = pis.map((pi) => this.proofs.get(pi)!);
+    this.left.push({ job, proofs });
+    this.goneIds.add(idKey(job.id));
+    this.jobs.replace(ji, vacantJob());
+    pis.forEach((pi, k) => {
+      this.goneIds.add(idKey(proofs[k]!.id));
+      this.proofs.replace(pi, vacantProof());
+    });
   }
 
   addDelegation(d: DelegationT): number {
@@ -523,8 +628,8 @@ export class StateOverlay {
       signingInfos: applyTable(view.signingInfos, SigningInfo, this.base.signingInfos, this.signingInfos.changes()),
       delegations: applyTable(view.delegations, Delegation, this.base.delegations, this.delegations.changes()),
       unbonding: applyTable(view.unbonding, UnbondingEntry, this.base.unbonding, this.unbonding.changes()),
-      jobs: applyTable(view.jobs, Job, this.base.jobs, this.jobs.changes()),
-      proofs: applyTable(view.proofs, Proof, this.base.proofs, this.proofs.changes()),
+      jobs: applyTable(view.jobs, Job, this.base.jobs, this.jobs.changes(), (a, b) => isVacantJob(a) || isVacantJob(b)),
+      proofs: applyTable(view.proofs, Proof, this.base.proofs, this.proofs.changes(), (a, b) => isVacantProof(a) || isVacantProof(b)),
       withdrawals: applyTable(view.withdrawals, Withdrawal, this.base.withdrawals, this.withdrawals.changes()),
       checkpoints: applyTable(view.checkpoints, EpochCheckpoint, this.base.checkpoints, this.checkpoints.changes()),
     };
@@ -544,6 +649,7 @@ export class StateOverlay {
       totals: this.totals,
       tables,
       trimmed,
+      left: this.left,
       validators: this.validators,
       lastValidators: this.lastValidators,
       priorities: this.priorities,
@@ -559,12 +665,21 @@ export class StateOverlay {
  * (a validator's 1,312-byte consensus key) are not hashed again.
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-function applyTable<T>(list: any, type: { toViewDU(t: T): unknown; fields: Record<string, any> }, base: readonly T[], changes: [number, T][]): [number, T][] {
+function applyTable<T>(
+  list: any,
+  type: { toViewDU(t: T): unknown; fields: Record<string, any> },
+  base: readonly T[],
+  changes: [number, T][],
+  /** A slot emptied or filled again (jobs, proofs): the record is written whole. */
+  whole: (prev: T, t: T) => boolean = () => false,
+): [number, T][] {
   const keys = Object.keys(type.fields) as (keyof T & string)[];
   // Basic fields and byte arrays are set as values; other composite fields (lists of addresses, containers) as views.
   const asView = keys.map((k) => !type.fields[k].isBasic && !(type.fields[k] instanceof ByteArrayType));
   for (const [i, t] of changes) {
-    if (i < base.length) {
+    if (i < base.length && whole(base[i]!, t)) {
+      list.set(i, type.toViewDU(t));
+    } else if (i < base.length) {
       const prev = base[i]!;
       const view = list.get(i);
       keys.forEach((k, n) => {
@@ -595,6 +710,8 @@ export interface SealedState {
   };
   /** Records that left the front of the windowed tables at the end of the block (after `tables` applied, whose indices are the block's start). */
   trimmed: { withdrawals: number; checkpoints: number };
+  /** Jobs that left the live state at the end of the block, with their proofs (their slots are vacant in `tables`). */
+  left: LeftJob[];
   validators: ValidatorSetT;
   lastValidators: ValidatorSetT;
   priorities: bigint[];
@@ -619,7 +736,7 @@ export function sealedWriteOps(world: WorldState, sealed: SealedState): BatchOp[
   const cb = world.checkpointBase - 1;
   for (const [i, w] of t.withdrawals) ops.push(tablePutOp(WITHDRAWALS, wb + i, w));
   for (const [i, c] of t.checkpoints) ops.push(tablePutOp(CHECKPOINTS, cb + i, c));
-  ops.push(...trimOps(world, sealed.trimmed));
+  ops.push(...trimOps(world, sealed.trimmed), ...jobArchiveOps(sealed.left));
   ops.push(
     metaOp(sealed.validators, sealed.lastValidators, sealed.priorities, sealed.totals, [
       sealed.accounts.count,
@@ -670,7 +787,7 @@ export class TouchedRecords {
   private readonly proofs = new Set<number>();
   private readonly withdrawals = new Set<number>();
   private readonly checkpoints = new Set<number>();
-  /** Withdrawals and checkpoints (by global key) that left the state during the run. */
+  /** Withdrawals and checkpoints (by global key) that left the state during the run, and jobs archived. */
   private readonly trims: BatchOp[] = [];
 
   /** Called before `sealed` is adopted into `world` (its table indices are relative to `world`'s windows). */
@@ -686,7 +803,7 @@ export class TouchedRecords {
     // Withdrawals and checkpoints by global key: a run may move their windows.
     for (const [i] of t.withdrawals) this.withdrawals.add(world.withdrawalBase + i);
     for (const [i] of t.checkpoints) this.checkpoints.add(world.checkpointBase - 1 + i);
-    this.trims.push(...trimOps(world, sealed.trimmed));
+    this.trims.push(...trimOps(world, sealed.trimmed), ...jobArchiveOps(sealed.left));
   }
 
   /** The batch operations that persist these records as `world` now holds them (after `adoptSealed` of every block). */
@@ -733,11 +850,28 @@ export function adoptSealed(world: WorldState, sealed: SealedState): void {
   }
   for (const [i, u] of t.unbonding) world.unbonding[i] = u;
   for (const [i, j] of t.jobs) {
-    if (i === world.jobs.length) world.jobIndex.set(idKey(j.id), i);
+    const old = world.jobs[i];
+    const wasLive = old !== undefined && !isVacantJob(old);
+    const live = !isVacantJob(j);
+    if (wasLive && (!live || !bytesEqual(old.id, j.id))) world.jobIndex.delete(idKey(old.id));
+    if (live && !(wasLive && bytesEqual(old.id, j.id))) world.jobIndex.set(idKey(j.id), i);
+    if (live && old !== undefined && !wasLive) removeSorted(world.freeJobSlots, i);
+    if (!live && (old === undefined || wasLive)) insertSorted(world.freeJobSlots, i);
     world.jobs[i] = j;
   }
   for (const [i, p] of t.proofs) {
-    if (i === world.proofs.length) world.proofIndex.set(idKey(p.id), i);
+    const old = world.proofs[i];
+    const wasLive = old !== undefined && !isVacantProof(old);
+    const live = !isVacantProof(p);
+    const same = wasLive && live && bytesEqual(old.id, p.id);
+    if (wasLive && !same) unindexProof(world, old, i);
+    if (live && !same) indexProof(world, p, i);
+    if (same) {
+      if (isOpenProof(p)) world.openProofs.add(i);
+      else world.openProofs.delete(i);
+    }
+    if (live && old !== undefined && !wasLive) removeSorted(world.freeProofSlots, i);
+    if (!live && (old === undefined || wasLive)) insertSorted(world.freeProofSlots, i);
     world.proofs[i] = p;
   }
   for (const [i, w] of t.withdrawals) world.withdrawals[i] = w;

@@ -81,6 +81,13 @@ export interface Params {
    * answer withdrawal proofs). 0 keeps everything.
    */
   settlementRetentionEpochs: number;
+  /**
+   * Blocks a finished job (completed, cancelled, expired) and its proofs stay
+   * in the live state after it ended (decision 0010); then they leave it
+   * (nodes keep them on disk, outside the state root, to answer RPC) and the
+   * slots are reused. 0 keeps everything.
+   */
+  jobRetentionBlocks: number;
 }
 
 export const DEFAULT_PARAMS: Params = {
@@ -128,6 +135,7 @@ export const DEFAULT_PARAMS: Params = {
   slashFractionBadAttestationBps: 100,
   settlementDomains: [],
   settlementRetentionEpochs: 1000,
+  jobRetentionBlocks: 100_000,
 };
 
 const BIGINT_KEYS = ["initialBaseFeePerGas", "minBaseFeePerGas", "blockReward", "powerReduction"] as const;
@@ -178,6 +186,7 @@ export function validateParams(p: Params): void {
   if (p.blockReward < 0n) throw new RangeError("param blockReward must not be negative");
   validateSettlementDomains(p.settlementDomains);
   if (!Number.isSafeInteger(p.settlementRetentionEpochs) || p.settlementRetentionEpochs < 0) throw new RangeError(`param settlementRetentionEpochs must be a whole number of epochs (0: keep all), got ${String(p.settlementRetentionEpochs)}`);
+  if (!Number.isSafeInteger(p.jobRetentionBlocks) || p.jobRetentionBlocks < 0) throw new RangeError(`param jobRetentionBlocks must be a whole number of blocks (0: keep all), got ${String(p.jobRetentionBlocks)}`);
 }
 
 /** `settlementDomains` from JSON: each domain lowercased (compared as hex); checked by validateParams. */

@@ -41,8 +41,6 @@ export class WorkVerifier {
   private readonly retryAt = new Map<string, number>();
   private readonly done = new Set<string>();
   private running = false;
-  /** Proofs before this index are all decided or judged: scans start here, not at 0. */
-  private scanFrom = 0;
   private closed = false;
   /** Outcomes, for tests and status. */
   readonly results = new Map<string, VerifyResult>();
@@ -81,23 +79,27 @@ export class WorkVerifier {
     const world = chain.world;
     const height = chain.head.header.height;
     if (!world.validators.some((v) => addrKey(v.address) === addrKey(key.address))) return null;
-    let settled = true; // every proof so far is out of our hands
-    for (let i = this.scanFrom; i < world.proofs.length; i++) {
+    // Only the open proofs are looked at (slots are reused, so index order is not age: sort by submission).
+    const pending = [...world.openProofs].filter((i) => world.proofs[i]!.status === ProofStatus.Pending);
+    pending.sort((a, b) => world.proofs[a]!.submittedAt - world.proofs[b]!.submittedAt || a - b);
+    const live = new Set<string>();
+    let next: ProofT | null = null;
+    for (const i of pending) {
       const p = world.proofs[i]!;
       const id = idKey(p.id);
-      if (p.status !== ProofStatus.Pending || this.done.has(id)) {
-        if (settled) this.scanFrom = i + 1;
-        continue;
-      }
-      settled = false;
+      live.add(id);
+      if (next || this.done.has(id)) continue;
       if (height < p.submittedAt + 1 || height < (this.retryAt.get(id) ?? 0)) continue;
       if (p.attesters.some((a) => addrKey(a) === addrKey(key.address)) || p.dissenters.some((a) => addrKey(a) === addrKey(key.address))) {
         this.done.add(id);
         continue;
       }
-      return p;
+      next = p;
     }
-    return null;
+    // Forget proofs that are decided: what is kept stays as small as the open set.
+    for (const id of this.done) if (!live.has(id)) this.done.delete(id);
+    for (const id of this.retryAt.keys()) if (!live.has(id)) this.retryAt.delete(id);
+    return next;
   }
 
   private async blob(id: Uint8Array): Promise<Uint8Array | undefined> {

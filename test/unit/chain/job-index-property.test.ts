@@ -3,8 +3,11 @@
  * the height plus those the block touched) leaves byte-identical state roots
  * to the old walk over every job, over random histories of job creation,
  * cancellation, proof submission, acceptance, rejection and challenges, with
- * random attestation deadlines and challenge windows (0 included) and the
- * index dropped and rebuilt (a restart) at random blocks.
+ * random attestation deadlines, challenge windows and job retentions (0
+ * included: kept forever) and the index dropped and rebuilt (a restart) at
+ * random blocks. Ended jobs leave the live state and their slots are reused;
+ * the derived indices (id maps, free slots, proofs per job, open proofs) kept
+ * current block by block equal those rebuilt from the records (a restart).
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -15,8 +18,9 @@ import { genesisStaking } from "../../../node/chain/staking.ts";
 import { sha256 } from "../../../node/crypto/hash.ts";
 import { syntheticDataset } from "../../../node/pouw/datasets.ts";
 import { checkpointCount } from "../../../node/pouw/training.ts";
-import { JobStatus, ProofStatus } from "../../../node/state/schemas.ts";
+import { JobStatus, ProofStatus, isEndedJob, isVacantJob, type AccountT } from "../../../node/state/schemas.ts";
 import { StateOverlay, WorldState, addrKey, adoptSealed } from "../../../node/state/world.ts";
+import { AccountTree } from "../../../node/state/account-tree.ts";
 import { parseGenesis } from "../../../node/types/genesis.ts";
 import type { Params } from "../../../node/types/params.ts";
 import type { JobSpecT } from "../../../node/types/transaction.ts";
@@ -41,8 +45,12 @@ function endBlockJobsFullWalk(o: StateOverlay, ctx: BlockContext): void {
   const toPay: number[] = [];
   for (let ji = 0; ji < o.jobs.length; ji++) {
     const job = o.jobs.get(ji)!;
+    if (isEndedJob(job)) {
+      if (params.jobRetentionBlocks > 0 && height >= job.endedAt + params.jobRetentionBlocks) o.vacateJob(ji);
+      continue;
+    }
     if (job.status === JobStatus.Open) {
-      if (height > job.spec.deadline) refund(o, ji, JobStatus.Expired);
+      if (height > job.spec.deadline) refund(o, ji, JobStatus.Expired, height);
       continue;
     }
     if (job.status !== JobStatus.Proving) continue;
@@ -89,7 +97,7 @@ function applyOps(o: StateOverlay, ops: Op[], ctx: BlockContext, envs: TxEnvelop
     const jobs = o.jobs.length;
     const proofs = o.proofs.length;
     if (op.kind === "create") applyCreateJob(tx, { spec: spec(ctx.height + op.deadlineIn), reward: op.reward, workerBond: 1000n }, o, ctx);
-    else if (op.kind === "cancel" && jobs > 0) applyCancelJob(tx, { jobId: o.jobs.get(op.job % jobs)!.id }, o);
+    else if (op.kind === "cancel" && jobs > 0) applyCancelJob(tx, { jobId: o.jobs.get(op.job % jobs)!.id }, o, ctx);
     else if (op.kind === "submit" && jobs > 0) {
       const job = o.jobs.get(op.job % jobs)!;
       const commitment = { checkpointsRoot: new Uint8Array(32).fill(1), count: checkpointCount(job.spec), finalWeightsHash: new Uint8Array(32).fill(2), claimedMetric: 9000, bond: 5000n };
@@ -110,6 +118,25 @@ function applyOps(o: StateOverlay, ops: Op[], ctx: BlockContext, envs: TxEnvelop
 
 const freshWorld = () => WorldState.fromGenesis(genesis.accounts(), genesisStaking(genesis.validators, genesis.params), []);
 
+/** The same records loaded afresh (as a restart does): every derived index rebuilt from them. */
+function reloaded(w: WorldState, height: number): WorldState {
+  const accounts: AccountT[] = [];
+  for (let i = 0; i < w.accounts.count; i++) accounts.push(w.accounts.get(i)!);
+  const { staking, signingInfos, delegations, unbonding, validators, lastValidators, priorities, totals, jobs, proofs, withdrawals, checkpoints } = w;
+  const rest = { accounts: [], staking, signingInfos, delegations, unbonding, validators, lastValidators, totals, jobs, proofs, withdrawals, checkpoints, priorities: priorities.map((p) => BigInt.asUintN(64, p)) };
+  return WorldState.fromParts(rest, AccountTree.fromAccounts(accounts), height);
+}
+
+/** The derived indices of a world, comparable with toEqual. */
+const derived = (w: WorldState) => ({
+  jobIndex: [...w.jobIndex].sort(),
+  proofIndex: [...w.proofIndex].sort(),
+  freeJobSlots: [...w.freeJobSlots],
+  freeProofSlots: [...w.freeProofSlots],
+  proofsOfJob: [...w.proofsOfJob].map(([j, l]) => [j, [...l].sort((a, b) => a - b)]).sort((a, b) => (a[0] as number) - (b[0] as number)),
+  openProofs: [...w.openProofs].sort((a, b) => a - b),
+});
+
 describe("endBlockJobs with the job index (property)", () => {
   it("gives byte-identical state roots to the walk over every job", () => {
     const outcomes = new Map<string, number>();
@@ -117,15 +144,22 @@ describe("endBlockJobs with the job index (property)", () => {
       fc.property(
         fc.nat({ max: 4 }),
         fc.nat({ max: 3 }),
+        fc.nat({ max: 6 }),
         fc.array(blockArb, { minLength: 5, maxLength: 40 }),
-        (attestationDeadline, challengeWindow, blocks) => {
-          const params: Params = { ...genesis.params, attestationDeadline, challengeWindow };
-          const indexed = freshWorld();
+        (attestationDeadline, challengeWindow, jobRetentionBlocks, blocks) => {
+          const params: Params = { ...genesis.params, attestationDeadline, challengeWindow, jobRetentionBlocks };
+          let indexed = freshWorld();
           const walked = freshWorld();
           blocks.forEach((b, i) => {
             const ctx: BlockContext = { chainId: utf8(genesis.chainId), height: i + 1, baseFeePerGas: 0n, proposer: addresses[0]!, params, datasets: datasetMap(genesis.datasets) };
-            if (b.restart) indexed.jobWakes = null;
+            if (b.restart) {
+              const again = reloaded(indexed, i);
+              expect(derived(again), `indices after block ${i}`).toEqual(derived(indexed));
+              expect(toHex(again.root)).toBe(toHex(indexed.root));
+              indexed = again;
+            }
             const envs = b.ops.map((op) => env("who" in op ? op.who : 0));
+            const freeBefore = [...walked.freeJobSlots];
             const oi = new StateOverlay(indexed);
             const ow = new StateOverlay(walked);
             applyOps(oi, b.ops, ctx, envs);
@@ -137,7 +171,9 @@ describe("endBlockJobs with the job index (property)", () => {
             expect(toHex(si.root), `block ${i + 1}`).toBe(toHex(sw.root));
             adoptSealed(indexed, si);
             adoptSealed(walked, sw);
+            if (freeBefore.some((k) => !isVacantJob(walked.jobs[k]!))) outcomes.set("slot reused", (outcomes.get("slot reused") ?? 0) + 1);
           });
+          expect(derived(reloaded(indexed, blocks.length))).toEqual(derived(indexed));
           for (const j of walked.jobs) outcomes.set(`job ${j.status}`, (outcomes.get(`job ${j.status}`) ?? 0) + 1);
           for (const p of walked.proofs) outcomes.set(`proof ${p.status}`, (outcomes.get(`proof ${p.status}`) ?? 0) + 1);
         },
@@ -149,11 +185,15 @@ describe("endBlockJobs with the job index (property)", () => {
     expect(outcomes.get(`job ${JobStatus.Completed}`)).toBeGreaterThan(0);
     expect(outcomes.get(`proof ${ProofStatus.Rejected}`)).toBeGreaterThan(0);
     expect(outcomes.get(`proof ${ProofStatus.Paid}`)).toBeGreaterThan(0);
+    // And jobs left the live state (vacant slots), some of them taken again by newer jobs.
+    expect(outcomes.get(`job ${JobStatus.Vacant}`)).toBeGreaterThan(0);
+    expect(outcomes.get(`proof ${ProofStatus.Vacant}`)).toBeGreaterThan(0);
+    expect(outcomes.get("slot reused")).toBeGreaterThan(0);
   });
 
   it("keeps the index small: a job that settled leaves it once its height passes", () => {
     const w = freshWorld();
-    const params: Params = { ...genesis.params, attestationDeadline: 2, challengeWindow: 1 };
+    const params: Params = { ...genesis.params, attestationDeadline: 2, challengeWindow: 1, jobRetentionBlocks: 0 };
     for (let h = 1; h <= 30; h++) {
       const ctx: BlockContext = { chainId: utf8(genesis.chainId), height: h, baseFeePerGas: 0n, proposer: addresses[0]!, params, datasets: datasetMap(genesis.datasets) };
       const o = new StateOverlay(w);
