@@ -2,7 +2,9 @@
  * A pruned node deletes the blobs of proofs that are final and were decided
  * below its floor, and keeps a blob another proof still counts on (live, or
  * decided at or above the floor), a staged one, and everything above the
- * floor; a second run does not redo the range.
+ * floor; a second run does not redo the range. Proofs whose job left the
+ * live state (decision 0010) count the same through the archive, and a
+ * vacant slot counts for nothing.
  */
 import { describe, expect, it } from "vitest";
 import { pruneProofBlobs } from "../../../node/chain/blob-pruning.ts";
@@ -11,7 +13,7 @@ import { BlobStore } from "../../../node/db/blobs.ts";
 import { openDb } from "../../../node/db/database.ts";
 import { merkleRoot } from "../../../node/pouw/merkle.ts";
 import { encodeManifest } from "../../../node/pouw/proof.ts";
-import { ProofStatus, type ProofT } from "../../../node/state/schemas.ts";
+import { ProofStatus, vacantProof, type ProofT } from "../../../node/state/schemas.ts";
 import { utf8 } from "../../../node/util/hex.ts";
 
 const blob = (name: string) => utf8(`checkpoint ${name}`);
@@ -67,6 +69,27 @@ describe("pruning proofs' blobs", () => {
     expect(await pruneProofBlobs([paid, rejected, live, recent], store, 31)).toBe(3);
     expect(await has("d0")).toBe(false);
     expect(await has("shared")).toBe(true);
+    await db.close();
+  });
+
+  it("counts archived proofs (their job left the live state) like live ones, asking from the last run's floor", async () => {
+    const db = await openDb(null);
+    const store = new BlobStore(db);
+    const paid = await proofWith(store, ["a0", "shared"], ProofStatus.Paid, 5);
+    const recent = await proofWith(store, ["d0", "shared"], ProofStatus.Rejected, 30);
+    const asked: number[] = [];
+    const start = await store.prunedBelow();
+    const archived = async (h: number) => {
+      asked.push(h);
+      return [paid, recent];
+    };
+    // Only vacant slots are left in memory; the archive holds both proofs. "shared" is the recent one's too.
+    expect(await pruneProofBlobs([vacantProof(), vacantProof()], store, 20, archived)).toBe(2);
+    expect(await store.has(sha256(blob("a0")))).toBe(false);
+    expect(await store.has(sha256(blob("shared")))).toBe(true);
+    expect(await pruneProofBlobs([vacantProof()], store, 31, archived)).toBe(3);
+    expect(await store.has(sha256(blob("shared")))).toBe(false);
+    expect(asked).toEqual([start, 20]);
     await db.close();
   });
 });
