@@ -2,11 +2,14 @@
  * Bounded history over a long run (decision 0010): one validator's chain on
  * disk (real LevelDB, block files in 64 MiB segments — or smaller with
  * --segment-kib), a transfer in every block and a job posted every 50 blocks
- * (left to expire), pruned to the last --keep blocks, or archive. Prints the
- * block files' bytes, the LevelDB directory's bytes and the RSS every
- * --every blocks, so flatness after the window can be read off.
+ * (left to expire), pruned to the last --keep blocks, or archive. Expired
+ * jobs leave the live state --job-retention blocks after they ended, and
+ * checkpoints and withdrawals after --settlement-retention epochs (genesis
+ * params; 0 keeps them). Prints the block files' bytes, the LevelDB
+ * directory's bytes, the RSS and the live state's job slots every --every
+ * blocks, so flatness after the window can be read off.
  *
- *   node bench/pruning.ts --blocks 50000 --keep 1000 [--archive] [--segment-kib 1024]
+ *   node --expose-gc bench/pruning.ts --blocks 50000 --keep 1000 [--archive] [--segment-kib 1024] [--job-retention 1000] [--settlement-retention 10]
  */
 import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -27,8 +30,18 @@ import { makeTestNet } from "../test/helpers/genesis.ts";
 import { signedTransfer, signedTx } from "../test/helpers/tx.ts";
 
 const { values: a } = parseArgs({
-  options: { blocks: { type: "string", default: "20000" }, keep: { type: "string", default: "1000" }, every: { type: "string", default: "" }, archive: { type: "boolean", default: false }, "segment-kib": { type: "string", default: "65536" } },
+  options: {
+    blocks: { type: "string", default: "20000" },
+    keep: { type: "string", default: "1000" },
+    every: { type: "string", default: "" },
+    archive: { type: "boolean", default: false },
+    "segment-kib": { type: "string", default: "65536" },
+    "job-retention": { type: "string", default: "1000" },
+    "settlement-retention": { type: "string", default: "10" },
+  },
 });
+const JOB_RETENTION = Number(a["job-retention"]);
+const SETTLEMENT_RETENTION = Number(a["settlement-retention"]);
 const BLOCKS = Number(a.blocks);
 const KEEP = Number(a.keep);
 const EVERY = Number(a.every || Math.max(1000, Math.floor(BLOCKS / 10)));
@@ -36,7 +49,7 @@ const data = syntheticDataset({ seed: "bench-pruning", features: 8, classes: 3, 
 const net = makeTestNet({
   accounts: 2,
   label: "bench-pruning",
-  params: { epochLength: 100, signedBlocksWindow: 100, attestationDeadline: 20, challengeWindow: 10 },
+  params: { epochLength: 100, signedBlocksWindow: 100, attestationDeadline: 20, challengeWindow: 10, jobRetentionBlocks: JOB_RETENTION, settlementRetentionEpochs: SETTLEMENT_RETENTION },
   datasets: [{ name: data.name, id: toHex(data.id), features: 8, classes: 3, train: 64, validation: 16 }],
 });
 const [alice, bob] = net.accounts as [AccountKey, AccountKey];
@@ -46,7 +59,7 @@ const db = await openDb(join(dir, "db"));
 const chain = await Blockchain.open(db, parseGenesis(JSON.parse(net.genesisJson)), genesisFileHash(net.genesisJson), join(dir, "blocks"), { maxFileBytes: Number(a["segment-kib"]) * 1024 });
 const pruner = a.archive ? null : new Pruner(chain, { keep: KEEP });
 pruner?.start();
-console.log(JSON.stringify({ blocks: BLOCKS, keep: a.archive ? "archive" : KEEP, segmentKiB: Number(a["segment-kib"]) }));
+console.log(JSON.stringify({ blocks: BLOCKS, keep: a.archive ? "archive" : KEEP, segmentKiB: Number(a["segment-kib"]), jobRetentionBlocks: JOB_RETENTION, settlementRetentionEpochs: SETTLEMENT_RETENTION }));
 let nonce = 0n;
 const t0 = performance.now();
 for (let h = 1; h <= BLOCKS; h++) {
@@ -63,7 +76,7 @@ for (let h = 1; h <= BLOCKS; h++) {
   if (h % EVERY === 0) {
     await pruner?.idle();
     globalThis.gc?.();
-    console.log(JSON.stringify({ height: h, floor: chain.store.floor, blockFilesBytes: bytes(join(dir, "blocks")), levelDbBytes: bytes(join(dir, "db")), rssMiB: Math.round(process.memoryUsage().rss / 2 ** 20), jobs: chain.world.jobs.length, jobIndex: chain.world.jobWakes?.size ?? 0, seconds: Math.round((performance.now() - t0) / 1000) }));
+    console.log(JSON.stringify({ height: h, floor: chain.store.floor, blockFilesBytes: bytes(join(dir, "blocks")), levelDbBytes: bytes(join(dir, "db")), rssMiB: Math.round(process.memoryUsage().rss / 2 ** 20), jobSlots: chain.world.jobs.length, liveJobs: chain.world.jobIndex.size, checkpoints: chain.world.checkpoints.length, jobIndex: chain.world.jobWakes?.size ?? 0, seconds: Math.round((performance.now() - t0) / 1000) }));
   }
 }
 await pruner?.stop();

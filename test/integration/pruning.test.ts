@@ -6,7 +6,10 @@
  * its lowest retained height on the history protocol; pouw_getBlock of a
  * pruned height is BLOCK_PRUNED with that height. An archive follower keeps
  * everything and serves old blocks; a fresh node syncs the whole chain with
- * the archive node and the pruned one both as its peers.
+ * the archive node and the pruned one both as its peers. A job posted every
+ * 10 blocks (left to expire) leaves the live state 20 blocks after it ended,
+ * and old checkpoints after 2 epochs, so the state's lists stay as short as
+ * what is in flight.
  */
 import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -24,11 +27,21 @@ import { Block } from "../../node/types/block.ts";
 import { freePort } from "../helpers/child.ts";
 import { makeTestNet } from "../helpers/genesis.ts";
 import { createGossipPeer } from "../helpers/gossip-peer.ts";
-import { signedTransfer } from "../helpers/tx.ts";
+import { smallJobSpec } from "../helpers/job-spec.ts";
+import { body, signedTransfer, signedTx } from "../helpers/tx.ts";
+import { syntheticDataset } from "../../node/pouw/datasets.ts";
+import { toHex } from "../../node/util/hex.ts";
 
 const KEEP = 50;
 const HEIGHT = 300;
-const net = makeTestNet({ label: "pruning-e2e", accounts: 2, params: { epochLength: 20, signedBlocksWindow: 10, attestationDeadline: 4, challengeWindow: 2 } });
+const JOB_RETENTION = 20;
+const data = syntheticDataset({ seed: "pruning-e2e", features: 8, classes: 3, train: 64, validation: 16 });
+const net = makeTestNet({
+  label: "pruning-e2e",
+  accounts: 2,
+  params: { epochLength: 20, signedBlocksWindow: 10, attestationDeadline: 4, challengeWindow: 2, jobRetentionBlocks: JOB_RETENTION, settlementRetentionEpochs: 2 },
+  datasets: [{ name: data.name, id: toHex(data.id), features: 8, classes: 3, train: 64, validation: 16 }],
+});
 const [alice, bob] = net.accounts as [NonNullable<(typeof net.accounts)[0]>, NonNullable<(typeof net.accounts)[0]>];
 
 async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
@@ -49,6 +62,10 @@ describe("pruning (retention 50 over 300 blocks)", { timeout: 240_000 }, () => {
   let vAddr: string;
   let aAddr: string;
   const sizes = new Map<number, { blocks: number; files: number }>();
+  /** Job slots in the live state (and live jobs) by height, and jobs posted. */
+  const jobSlots = new Map<number, { slots: number; live: number }>();
+  let jobsPosted = 0;
+  const jobIds: Uint8Array[] = [];
 
   beforeAll(async () => {
     home = mkdtempSync(join(tmpdir(), "pouw-pruning-e2e-"));
@@ -84,9 +101,25 @@ describe("pruning (retention 50 over 300 blocks)", { timeout: 240_000 }, () => {
       nonce++;
       validator.submitTransaction(tx.bytes).catch(() => nonce--);
     });
+    // A job every 10 blocks from bob, left to expire 5 blocks later.
+    let jobNonce = 0n;
+    validator.onCommit((c) => {
+      const h = c.block.header.height;
+      if (h % 10 !== 0 || (validator.chain.world.getAccount(bob.address)?.nonce ?? 0n) !== jobNonce) return;
+      const tx = signedTx(bob, { chainId: net.chainId, nonce: jobNonce, body: body.createJob(smallJobSpec(data.id, { deadline: h + 5 }), 10n, 1n), gasLimit: 1_000_000 });
+      jobNonce++;
+      validator.submitTransaction(tx.bytes).then(
+        () => {
+          jobsPosted++;
+          jobIds.push(tx.env.hash);
+        },
+        () => jobNonce--,
+      );
+    });
     validator.onCommit((c) => {
       const h = c.block.header.height;
       if (h % 50 === 0) sizes.set(h, { blocks: dirBytes(join(home, "blocks")), files: readdirSync(join(home, "blocks")).length });
+      if (h % 10 === 0) jobSlots.set(h, { slots: validator.chain.world.jobs.length, live: validator.chain.world.jobIndex.size });
     });
     await validator.start();
     await archive.start();
@@ -114,6 +147,25 @@ describe("pruning (retention 50 over 300 blocks)", { timeout: 240_000 }, () => {
     // Flat: 200 blocks later the pruned node's block files are no bigger than one more segment.
     expect(at300.blocks).toBeLessThanOrEqual(at100.blocks + 64 * 1024);
     expect(at300.files).toBeLessThanOrEqual(at100.files + 1);
+  });
+
+  it("keeps the state's job list as short as the jobs in flight: ended jobs leave and their slots are reused", () => {
+    const w = validator.chain.world;
+    console.log("job slots (slots, live) by height:", JSON.stringify([...jobSlots.entries()].filter(([h]) => h % 50 === 0)));
+    // A job lives 5 blocks to its deadline and R more: at most (5 + 1 + R) / 10 + 1 at once, however many were posted.
+    const bound = Math.floor((5 + 1 + JOB_RETENTION) / 10) + 1;
+    expect(jobsPosted).toBeGreaterThanOrEqual(20);
+    expect(w.jobs.length).toBeLessThanOrEqual(bound);
+    expect(Math.max(...[...jobSlots.values()].map((x) => x.slots))).toBeLessThanOrEqual(bound);
+    expect(w.checkpoints.length).toBeLessThanOrEqual(2);
+  });
+
+  it("answers for a job that left the live state from its archive, on the validator and on the archive follower", async () => {
+    for (const node of [validator, archive]) {
+      expect(node.chain.world.jobIndex.has(toHex(jobIds[0]!).slice(2))).toBe(false);
+      expect(node.chain.world.jobs.length).toBeLessThanOrEqual(3);
+      expect(await methods.pouw_getJob!(node, [toHex(jobIds[0]!)])).toMatchObject({ id: toHex(jobIds[0]!), status: "expired", archived: true });
+    }
   });
 
   it("answers BLOCK_PRUNED below its window and serves the rest; the archive node serves old blocks", async () => {
