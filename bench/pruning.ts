@@ -76,7 +76,7 @@ for (let h = 1; h <= BLOCKS; h++) {
   if (h % EVERY === 0) {
     await pruner?.idle();
     globalThis.gc?.();
-    console.log(JSON.stringify({ height: h, floor: chain.store.floor, blockFilesBytes: bytes(join(dir, "blocks")), levelDbBytes: bytes(join(dir, "db")), rssMiB: Math.round(process.memoryUsage().rss / 2 ** 20), jobSlots: chain.world.jobs.length, liveJobs: chain.world.jobIndex.size, checkpoints: chain.world.checkpoints.length, jobIndex: chain.world.jobWakes?.size ?? 0, seconds: Math.round((performance.now() - t0) / 1000) }));
+    console.log(JSON.stringify({ height: h, floor: chain.store.floor, blockFilesBytes: bytes(join(dir, "blocks")), levelDbBytes: bytes(join(dir, "db")), rssMiB: Math.round(process.memoryUsage().rss / 2 ** 20), heapMiB: Math.round(process.memoryUsage().heapUsed / 2 ** 20), externalMiB: Math.round(process.memoryUsage().external / 2 ** 20), jobSlots: chain.world.jobs.length, liveJobs: chain.world.jobIndex.size, checkpoints: chain.world.checkpoints.length, jobIndex: chain.world.jobWakes?.size ?? 0, seconds: Math.round((performance.now() - t0) / 1000) }));
   }
 }
 await pruner?.stop();

@@ -86,7 +86,7 @@ function describeJob(j: JobInfo): string {
   const t = j.spec.target;
   const target = t.metric === "accuracy" ? `accuracy ≥ ${t.thresholdBps / 100} %` : `loss ≤ ${short(t.threshold)}`;
   return [
-    `job ${j.id}  ${j.status.toUpperCase()}`,
+    `job ${j.id}  ${j.status.toUpperCase()}${j.endedAt ? ` at height ${j.endedAt}` : ""}${j.archived ? " (archived: left the live state)" : ""}`,
     `  requester ${j.requester}, created at ${j.createdAt}, deadline ${j.spec.deadline}`,
     `  MLP ${j.spec.layers.join("-")} on ${j.spec.datasetId}, ${j.spec.steps} steps × batch ${j.spec.batchSize}, lr ${short(j.spec.learningRate)}, momentum ${short(j.spec.momentum)}, checkpoint every ${j.spec.segmentLength}`,
     `  target ${target}; reward ${formatPouw(j.reward)} POUW; worker bond ${formatPouw(j.workerBond)} POUW`,

@@ -157,6 +157,10 @@ export interface JobInfo {
   createdAt: number;
   spec: JobSpecInfo;
   proof: string | null;
+  /** Height it was paid, cancelled or expired; null before. */
+  endedAt: number | null;
+  /** It left the live state (`jobRetentionBlocks` after it ended) and the node answered from its archive. */
+  archived: boolean;
 }
 
 export interface JobList {
@@ -179,6 +183,8 @@ export interface WorkProofInfo {
   invalidPower: string;
   attesters: string[];
   dissenters: string[];
+  /** Its job left the live state and the node answered from its archive. */
+  archived: boolean;
 }
 
 export interface FeeEstimate {
