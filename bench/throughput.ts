@@ -18,7 +18,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
@@ -110,7 +110,7 @@ async function main(): Promise<void> {
   const ceil = await ceiling(raw);
   console.log(`verification ceiling (two worker threads, this run): ${ceil.toFixed(0)} signatures/s`);
 
-  const children: ChildProcess[] = homes.map((home) => spawn(process.execPath, [CLI, "start", "--home", home, "--json-logs", "--log-level", "warn"], { stdio: ["ignore", "ignore", "inherit"] }));
+  const children: ChildProcess[] = homes.map((home) => spawn(process.execPath, [...(process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean), CLI, "start", "--home", home, "--json-logs", "--log-level", "warn"], { stdio: ["ignore", "ignore", "inherit"] }));
   try {
     const clients = rpc.map((u) => new PouwClient(u));
     for (;;) {
@@ -155,16 +155,27 @@ async function main(): Promise<void> {
         lastResponseAt = performance.now();
       }
     };
+    const cpuTicks = () => children.reduce((n, c) => {
+      // utime + stime of the node process (and its worker threads), in clock ticks (100 a second here).
+      const f = readFileSync(`/proc/${c.pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+      return n + Number(f[11]) + Number(f[12]);
+    }, 0);
+    const nodeCpu0 = cpuTicks();
+    const benchCpu0 = process.cpuUsage();
     t = performance.now();
     await Promise.all(Array.from({ length: CLIENTS }, (_, k) => client(k)));
     const deadline = performance.now() + 120_000;
     while (finalized < admitted && performance.now() < deadline) await sleep(20);
     unsubscribe();
+    const nodeCores = (cpuTicks() - nodeCpu0) / 100 / ((performance.now() - t) / 1000);
+    const b = process.cpuUsage(benchCpu0);
+    const benchCores = (b.user + b.system) / 1e6 / ((performance.now() - t) / 1000);
     const admitS = (lastResponseAt - t) / 1000;
     const finalS = (lastBlockAt - t) / 1000;
     const finalTps = finalized / finalS;
     console.log(`admitted   ${admitted} in ${admitS.toFixed(2)} s = ${(admitted / admitS).toFixed(0)} tx/s${errors.size ? `; refused ${JSON.stringify(Object.fromEntries(errors))}` : ""}`);
     console.log(`finalized  ${finalized} in ${finalS.toFixed(2)} s = ${finalTps.toFixed(0)} tx/s (${blocks} blocks, largest ${largest}) = ${((100 * finalTps) / ceil).toFixed(0)} % of the ceiling`);
+    console.log(`cores busy ${nodeCores.toFixed(2)} in the node process(es), ${benchCores.toFixed(2)} in this one (the clients) — of ${availableParallelism()}`);
   } finally {
     for (const c of children) c.kill("SIGTERM");
     await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once("exit", r)))));

@@ -20,6 +20,7 @@ import { PouwNetwork, type Verdict } from "./network/network.ts";
 import type { NetworkOptions } from "./network/options.ts";
 import { ADDRESS_BOOK_FILE } from "./network/address-book.ts";
 import { BlockSync } from "./sync/sync.ts";
+import { AdmissionQueue } from "./mempool/admission.ts";
 import { Mempool } from "./mempool/mempool.ts";
 import type { MempoolOptions } from "./mempool/options.ts";
 import { SignatureVerifier } from "./mempool/verifier.ts";
@@ -126,6 +127,8 @@ export class PouwNode implements RpcNode {
   readonly db: Level;
   readonly chain: Blockchain;
   readonly mempool: Mempool;
+  /** RPC and gossip transactions on their way into the mempool, in micro-batches. */
+  private readonly admission: AdmissionQueue;
   readonly verifier: SignatureVerifier;
   readonly consensus: ConsensusEngine | null;
   readonly network: PouwNetwork | null;
@@ -192,6 +195,7 @@ export class PouwNode implements RpcNode {
     this.db = parts.db;
     this.chain = parts.chain;
     this.mempool = parts.mempool;
+    this.admission = new AdmissionQueue((envs) => this.mempool.addBatch(envs));
     this.verifier = parts.verifier;
     this.consensus = parts.consensus;
     this.network = parts.network;
@@ -351,9 +355,9 @@ export class PouwNode implements RpcNode {
         },
         // Accepted means journaled: a crash or restart does not lose it.
         onAdmitted: journal
-          ? (envs) => {
+          ? async (envs) => {
               try {
-                journal!.append(envs.map((e) => e.bytes));
+                await journal!.append(envs.map((e) => e.bytes));
               } catch (e) {
                 node?.storageFault(e);
                 throw e;
@@ -490,7 +494,7 @@ export class PouwNode implements RpcNode {
       metrics?.headHeight.set(chain.head.header.height);
       return node;
     } catch (e) {
-      journal?.close();
+      await journal?.close();
       await network?.stop().catch(() => undefined);
       await verifier?.close();
       await opened?.close();
@@ -547,7 +551,7 @@ export class PouwNode implements RpcNode {
       kept += results.filter((r) => r === null).length;
       envs.forEach((env, j) => results[j] === null && this.noteChallenge(env));
     }
-    this.journal.rewrite([...this.mempool.all()].map((e) => e.bytes));
+    await this.journal.rewrite([...this.mempool.all()].map((e) => e.bytes));
     this.logger.info({ journaled: txs.length, restored: kept }, "Restored the mempool from its journal");
     // Peers may never have got them (this node died before its gossip went out): send them again once the
     // mesh has formed, and once more a little later, while they are still waiting here.
@@ -584,11 +588,11 @@ export class PouwNode implements RpcNode {
     if (this.journal) {
       // Compacted to what is still pending: a clean restart does not re-check thousands of included transactions.
       try {
-        this.journal.rewrite([...this.mempool.all()].map((e) => e.bytes));
+        await this.journal.rewrite([...this.mempool.all()].map((e) => e.bytes));
       } catch (e) {
         this.logger.warn({ err: e }, "Could not compact the mempool journal at close (the next start re-checks it whole)");
       }
-      this.journal.close();
+      await this.journal.close();
     }
     // A state snapshot being written finishes (a torn one would be deleted at the next start anyway).
     await this.stateSnapshots?.idle();
@@ -620,11 +624,7 @@ export class PouwNode implements RpcNode {
     this.mempool.removeCommitted(c.txs);
     // The journal only grows between rewrites: rewrite it once it is well past what the pool holds.
     if (this.journal && this.journal.bytes > Math.max(64 * 1024 * 1024, 4 * this.mempool.bytes)) {
-      try {
-        this.journal.rewrite([...this.mempool.all()].map((e) => e.bytes));
-      } catch (e) {
-        this.storageFault(e);
-      }
+      this.journal.rewrite([...this.mempool.all()].map((e) => e.bytes)).catch((e: unknown) => this.storageFault(e));
     }
     this.attestations.prune();
     this.workVerifier?.onCommit(c);
@@ -668,7 +668,7 @@ export class PouwNode implements RpcNode {
     } catch {
       return "reject";
     }
-    const [err] = await this.mempool.addBatch([env]);
+    const err = await this.admission.submit(env);
     if (!err) {
       this.noteChallenge(env);
       void this.blobCache.prefetch(challengeStarts([env.signed]));
@@ -728,7 +728,8 @@ export class PouwNode implements RpcNode {
       if (e instanceof TxDecodeError) throw new TxError(TxErrorCode.MALFORMED_TX, e.reason, { field: e.field, size: e.size });
       throw new TxError(TxErrorCode.MALFORMED_TX, "transaction does not decode as an SSZ SignedTransaction");
     }
-    await this.mempool.add(env);
+    const err = await this.admission.submit(env);
+    if (err) throw err;
     this.noteChallenge(env);
     await this.blobCache.prefetch(challengeStarts([env.signed]));
     this.rejected.delete(env.hashHex);

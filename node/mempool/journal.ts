@@ -9,8 +9,13 @@
  * way when it has grown well past what the pool holds.
  *
  * Frames: [length u32 LE][transaction bytes]; reading stops at a torn tail.
+ *
+ * Appends are written by libuv's thread pool, not the event loop (a batch of
+ * 500 transactions is ~2 MB), one after another in call order; a rewrite
+ * waits its turn in the same queue, so no append lands on a file that was
+ * replaced.
  */
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, write, writeSync } from "node:fs";
 import { asStorageFault } from "../util/storage-fault.ts";
 
 const MAX_FRAME = 1024 * 1024;
@@ -19,6 +24,8 @@ export class MempoolJournal {
   readonly path: string;
   private fd: number;
   private size: number;
+  /** The writes in progress, in order: each one starts after the one before. */
+  private queue: Promise<void> = Promise.resolve();
 
   private constructor(path: string, fd: number, size: number) {
     this.path = path;
@@ -44,21 +51,32 @@ export class MempoolJournal {
     return this.size;
   }
 
-  /** Appends transactions (their encoded bytes); on disk in the page cache when it returns. */
-  append(txs: readonly Uint8Array[]): void {
-    if (txs.length === 0) return;
+  /** Appends transactions (their encoded bytes); on disk in the page cache when it resolves. */
+  append(txs: readonly Uint8Array[]): Promise<void> {
+    if (txs.length === 0) return Promise.resolve();
     const buf = frame(txs);
-    try {
-      let at = 0;
-      while (at < buf.length) at += writeSync(this.fd, buf, at, buf.length - at);
-    } catch (e) {
-      throw asStorageFault(e, "mempool journal", this.path);
-    }
     this.size += buf.length;
+    return this.enqueue(async () => {
+      let at = 0;
+      while (at < buf.length) {
+        at += await new Promise<number>((resolve, reject) => write(this.fd, buf, at, buf.length - at, null, (e, n) => (e ? reject(asStorageFault(e, "mempool journal", this.path)) : resolve(n))));
+      }
+    });
   }
 
-  /** Replaces the journal with exactly `txs` (written to a temporary file, synced, renamed over it). */
-  rewrite(txs: readonly Uint8Array[]): void {
+  /** Replaces the journal with exactly `txs` (written to a temporary file, synced, renamed over it) once earlier appends are written. */
+  rewrite(txs: readonly Uint8Array[]): Promise<void> {
+    return this.enqueue(async () => this.rewriteNow(txs));
+  }
+
+  /** Runs `op` after every write queued before it; a failure is the caller's and does not stop later writes. */
+  private enqueue(op: () => Promise<void>): Promise<void> {
+    const run = this.queue.then(op);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private rewriteNow(txs: readonly Uint8Array[]): void {
     const tmp = `${this.path}.tmp`;
     try {
       const buf = frame(txs);
@@ -79,7 +97,9 @@ export class MempoolJournal {
     }
   }
 
-  close(): void {
+  /** Closes the file once the queued writes are done. */
+  async close(): Promise<void> {
+    await this.queue;
     if (this.fd < 0) return;
     closeSync(this.fd);
     this.fd = -1;

@@ -40,7 +40,7 @@ export interface MempoolDeps {
   /** Told about transactions evicted to make room (their status becomes "rejected: EVICTED"). */
   onEvicted?: (envs: TxEnvelope[]) => void;
   /** Told about the transactions a batch admitted, before `addBatch` resolves (the node journals them). */
-  onAdmitted?: (envs: TxEnvelope[]) => void;
+  onAdmitted?: (envs: TxEnvelope[]) => void | Promise<void>;
 }
 
 interface Entry {
@@ -161,7 +161,7 @@ export class Mempool {
     }
     if (this.deps.onAdmitted && candidates.length > 0) {
       const admitted = candidates.filter((i) => results[i] === null).map((i) => envs[i]!);
-      if (admitted.length > 0) this.deps.onAdmitted(admitted);
+      if (admitted.length > 0) await this.deps.onAdmitted(admitted);
     }
     const m = this.deps.metrics;
     if (m) {

@@ -267,7 +267,10 @@ export class PouwNetwork {
   }
 
   publish(kind: TopicKind, data: Uint8Array): void {
-    void this.libp2p.services.pubsub.publish(this.topics[kind], data).catch((e: unknown) => this.logger.debug({ err: e, topic: kind }, "Publish failed"));
+    const pubsub = this.libp2p.services.pubsub;
+    // Nobody to send it to (a lone validator): not encoded and signed for nothing.
+    if (pubsub.getSubscribers(this.topics[kind]).length === 0) return;
+    void pubsub.publish(this.topics[kind], data).catch((e: unknown) => this.logger.debug({ err: e, topic: kind }, "Publish failed"));
   }
 
   /** The consensus engine's view of the network. */

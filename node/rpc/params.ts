@@ -5,7 +5,7 @@
  */
 import { ADDRESS_PREFIX, decodeAddress } from "../crypto/address.ts";
 import { TxError, TxErrorCode } from "../chain/errors.ts";
-import { fromHex } from "../util/hex.ts";
+import { hexBytes } from "../util/hex.ts";
 import { invalidParams } from "./errors.ts";
 
 /** What a JSON value is, for messages ("a number", "null"…), without echoing it. */
@@ -35,14 +35,15 @@ export function paramList(params: unknown, min: number, max: number): unknown[] 
 export function hexParam(v: unknown, name: string, opts: { length?: number; maxBytes?: number } = {}): Uint8Array {
   const want = opts.length !== undefined ? ` of ${opts.length} bytes` : "";
   if (typeof v !== "string") throw invalidParams(`${name} must be a 0x-prefixed hex string${want}, got ${jsonKind(v)}`, { field: name });
-  const problem = hexProblem(v, name);
-  if (problem) throw invalidParams(problem, { field: name });
-  const n = (v.length - 2) / 2;
+  // Decoded first: only a string that does not decode is scanned for the reason.
+  const bytes = v.startsWith("0x") ? hexBytes(v) : null;
+  if (!bytes) throw invalidParams(hexProblem(v, name) ?? `${name} is not hex`, { field: name });
+  const n = bytes.length;
   if (opts.maxBytes !== undefined && n > opts.maxBytes) throw invalidParams(`${name} is ${n} bytes; at most ${opts.maxBytes}`, { field: name, size: n, limit: opts.maxBytes });
   if (opts.length !== undefined && n !== opts.length) {
     throw invalidParams(`${name} must be ${opts.length} bytes (${2 * opts.length} hex digits after 0x), got ${n}`, { field: name, size: n, expected: opts.length });
   }
-  return fromHex(v);
+  return bytes;
 }
 
 /**

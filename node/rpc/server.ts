@@ -287,17 +287,26 @@ export class RpcServer {
       if (msg.length > this.opts.maxBatch) return errorResponse(null, RpcCode.INVALID_REQUEST, "BATCH_TOO_LARGE", `batch exceeds ${this.opts.maxBatch} requests`);
       const out: Response[] = [];
       let bytes = 0;
-      for (const m of msg) {
+      for (let i = 0; i < msg.length; ) {
+        const m = msg[i];
         if (bytes > this.opts.maxBatchResponseBytes) {
           // Like geth: the rest of the batch is answered with an error rather than grown without bound.
           const id = m && typeof m === "object" && "id" in m && validId((m as { id: unknown }).id) ? (m as { id: Id }).id : null;
           out.push(errorResponse(id, RpcCode.SERVER_ERROR, "RESPONSE_TOO_LARGE", `batch response exceeds ${this.opts.maxBatchResponseBytes} bytes`));
+          i++;
           continue;
         }
-        const r = await this.handleOne(m, ws);
-        if (!r) continue;
-        out.push(r);
-        if (r.result instanceof RawJson) bytes += r.result.bytes.length;
+        // A run of submissions is handled at once, so the node admits them as one micro-batch (their answers are
+        // small); every other call is handled in turn, so a batch of heavy reads is bounded by the size limit.
+        let j = i;
+        while (j < msg.length && isSubmission(msg[j])) j++;
+        const group = j > i ? msg.slice(i, j) : [m];
+        i += group.length;
+        for (const r of await Promise.all(group.map((g) => this.handleOne(g, ws)))) {
+          if (!r) continue;
+          out.push(r);
+          if (r.result instanceof RawJson) bytes += r.result.bytes.length;
+        }
       }
       return out.length ? out : undefined;
     }
@@ -490,6 +499,10 @@ function remoteOf(req: IncomingMessage): string {
   const s = req.socket;
   return s.remoteAddress ? `${s.remoteAddress}:${s.remotePort}` : "unknown";
 }
+
+/** Calls answered concurrently within a batch: transaction submissions (the node micro-batches their admission). */
+const SUBMISSIONS = new Set(["pouw_sendRawTransaction"]);
+const isSubmission = (m: unknown): boolean => m !== null && typeof m === "object" && SUBMISSIONS.has((m as { method?: unknown }).method as string);
 
 /** One response or a batch as pieces: a RawJson result is spliced in as its shared buffer. */
 function encode(out: Response | Response[]): Chunks {

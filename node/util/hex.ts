@@ -8,11 +8,26 @@ export function isHex(s: unknown): s is string {
   return typeof s === "string" && HEX_RE.test(s);
 }
 
-/** Parses `0x`-prefixed (or bare) hex; throws `TypeError` on anything else. */
+/**
+ * Parses `0x`-prefixed (or bare) hex; throws `TypeError` on anything else.
+ * Buffer's decoder stops at the first pair that is not hex, so a short result
+ * is the whole check (no regular expression over a 7 KB transaction).
+ */
 export function fromHex(s: string): Uint8Array {
-  if (!isHex(s)) throw new TypeError("not an even-length hex string");
-  const body = s.startsWith("0x") ? s.slice(2) : s;
-  return new Uint8Array(Buffer.from(body, "hex"));
+  const out = hexBytes(s);
+  if (!out) throw new TypeError("not an even-length hex string");
+  return out;
+}
+
+/** The bytes of `0x`-prefixed (or bare) even-length hex, or null when it is not that. */
+export function hexBytes(s: string): Uint8Array | null {
+  const from = s.startsWith("0x") ? 2 : 0;
+  const digits = s.length - from;
+  if (digits % 2 !== 0) return null;
+  const buf = Buffer.from(from === 0 ? s : s.substring(from), "hex");
+  if (buf.length * 2 !== digits) return null;
+  // Small results sit in Buffer's shared pool: copied, so no caller can see (or transfer) another's bytes.
+  return buf.byteOffset === 0 && buf.buffer.byteLength === buf.byteLength ? new Uint8Array(buf.buffer) : new Uint8Array(buf);
 }
 
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
