@@ -14,7 +14,7 @@ import { AnchorKey } from "../node/crypto/anchor-key.ts";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Worker } from "node:worker_threads";
+import { presign } from "./presign.ts";
 import { parseArgs } from "node:util";
 import { Blockchain, genesisFileHash } from "../node/chain/blockchain.ts";
 import { baseFeeAfter } from "../node/chain/block.ts";
@@ -49,26 +49,6 @@ const pct = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? 0;
 };
 
-async function presign(): Promise<Uint8Array[]> {
-  const threads = 2;
-  const step = Math.ceil(ACCOUNTS / threads);
-  const parts = await Promise.all(
-    Array.from({ length: threads }, (_, t) =>
-      new Promise<Uint8Array[]>((resolve, reject) => {
-        const w = new Worker(new URL("./sign-worker.ts", import.meta.url), {
-          workerData: { chainId: CHAIN_ID, label: LABEL, accounts: ACCOUNTS, from: t * step, to: Math.min(ACCOUNTS, (t + 1) * step), perAccount: PER_ACCOUNT },
-        });
-        w.once("message", resolve);
-        w.once("error", reject);
-      }),
-    ),
-  );
-  // Interleave so consecutive transactions come from different senders, nonce order kept.
-  const out: Uint8Array[] = [];
-  const per = parts.map((p) => p.length / PER_ACCOUNT);
-  for (let n = 0; n < PER_ACCOUNT; n++) for (let t = 0; t < threads; t++) out.push(...parts[t]!.slice(n * per[t]!, (n + 1) * per[t]!));
-  return out.slice(0, TXS);
-}
 
 function verifySpeed(): { native: number | null; noble: number } {
   const key = AccountKey.fromLabel("bench/verify", new NobleMlDsa());
@@ -97,7 +77,7 @@ function verifySpeed(): { native: number | null; noble: number } {
 async function main(): Promise<void> {
   console.log(`bench:throughput — ${TXS} transfers from ${ACCOUNTS} accounts, Node ${process.version}, ML-DSA ${hasNativeMlDsa() ? "native" : "noble"}`);
   let t = performance.now();
-  const raw = await presign();
+  const raw = await presign({ chainId: CHAIN_ID, label: LABEL, accounts: ACCOUNTS, perAccount: PER_ACCOUNT, total: TXS });
   console.log(`pre-signed ${raw.length} transfers in ${((performance.now() - t) / 1000).toFixed(1)} s (not measured)`);
 
   const validator = AccountKey.fromLabel(`${LABEL}/validator/0`);

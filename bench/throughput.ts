@@ -21,7 +21,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Worker } from "node:worker_threads";
+import { presign } from "./presign.ts";
 import { parseArgs } from "node:util";
 import { prepareDevnet } from "../node/cli/devnet.ts";
 import { PouwClient } from "../node/client/client.ts";
@@ -52,28 +52,6 @@ const LABEL = "bench-rpc";
 const CLI = fileURLToPath(new URL("../node/cli/main.ts", import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Signs PER_ACCOUNT transfers per account in two worker threads, interleaved so consecutive ones come from different senders. */
-async function presign(chainId: string): Promise<Uint8Array[]> {
-  const threads = 2;
-  const step = Math.ceil(ACCOUNTS / threads);
-  const parts = await Promise.all(
-    Array.from(
-      { length: threads },
-      (_, t) =>
-        new Promise<Uint8Array[]>((resolve, reject) => {
-          const w = new Worker(new URL("./sign-worker.ts", import.meta.url), {
-            workerData: { chainId, label: LABEL, accounts: ACCOUNTS, from: t * step, to: Math.min(ACCOUNTS, (t + 1) * step), perAccount: PER_ACCOUNT },
-          });
-          w.once("message", resolve);
-          w.once("error", reject);
-        }),
-    ),
-  );
-  const out: Uint8Array[] = [];
-  const per = parts.map((p) => p.length / PER_ACCOUNT);
-  for (let n = 0; n < PER_ACCOUNT; n++) for (let t = 0; t < threads; t++) out.push(...parts[t]!.slice(n * per[t]!, (n + 1) * per[t]!));
-  return out.slice(0, TXS);
-}
 
 /** Two verifier workers checking the transfers' signatures and nothing else (keys cached first, as a node's are). */
 async function ceiling(raw: Uint8Array[]): Promise<number> {
@@ -104,7 +82,7 @@ async function main(): Promise<void> {
 
   console.log(`bench:throughput — ${TXS} transfers from ${ACCOUNTS} accounts over JSON-RPC to ${V} \`pouw start\` process(es), ${CLIENTS} clients, batches of ${BATCH}; Node ${process.version}, ML-DSA ${hasNativeMlDsa() ? "native" : "noble"}`);
   let t = performance.now();
-  const raw = await presign(genesis.chainId);
+  const raw = await presign({ chainId: genesis.chainId, label: LABEL, accounts: ACCOUNTS, perAccount: PER_ACCOUNT, total: TXS });
   const hex = raw.map((b) => toHex(b));
   console.log(`pre-signed ${raw.length} transfers in ${((performance.now() - t) / 1000).toFixed(1)} s (not measured)`);
   const ceil = await ceiling(raw);
