@@ -17,7 +17,7 @@
  *   npm run bench:throughput [-- --txs 20000 --clients 8 --batch 100 --validators 1]
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -70,6 +70,29 @@ async function ceiling(raw: Uint8Array[]): Promise<number> {
   }
 }
 
+/**
+ * CPU of the node processes by kind of thread, in clock ticks (100 a second here): the event loop
+ * ("main"), the signature workers ("workers"), V8's helpers (GC, compilation), libuv's pool (file I/O).
+ */
+function threadTicks(children: readonly ChildProcess[]): Map<string, number> {
+  const kinds: Record<string, string> = { MainThread: "main", WorkerThread: "workers", V8Worker: "v8", "libuv-worker": "libuv" };
+  const out = new Map<string, number>();
+  for (const c of children) {
+    for (const tid of readdirSync(`/proc/${c.pid}/task`)) {
+      try {
+        const stat = readFileSync(`/proc/${c.pid}/task/${tid}/stat`, "utf8");
+        const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+        const f = stat.slice(stat.lastIndexOf(") ") + 2).split(" ");
+        const kind = kinds[name] ?? "other";
+        out.set(kind, (out.get(kind) ?? 0) + Number(f[11]) + Number(f[12]));
+      } catch {
+        // the thread ended between listing and reading
+      }
+    }
+  }
+  return out;
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "pouw-bench-rpc-"));
   const rpcBase = await freePortRange(V);
@@ -88,7 +111,7 @@ async function main(): Promise<void> {
   const ceil = await ceiling(raw);
   console.log(`verification ceiling (two worker threads, this run): ${ceil.toFixed(0)} signatures/s`);
 
-  const children: ChildProcess[] = homes.map((home) => spawn(process.execPath, [...(process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean), CLI, "start", "--home", home, "--json-logs", "--log-level", "warn"], { stdio: ["ignore", "ignore", "inherit"] }));
+  const children: ChildProcess[] = homes.map((home) => spawn(process.execPath, [...(process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean), CLI, "start", "--home", home, "--json-logs", "--log-level", process.env.BENCH_LOG_LEVEL ?? "warn"], { stdio: ["ignore", process.env.BENCH_LOG_LEVEL ? "inherit" : "ignore", "inherit"] }));
   try {
     const clients = rpc.map((u) => new PouwClient(u));
     for (;;) {
@@ -109,18 +132,20 @@ async function main(): Promise<void> {
       lastBlockAt = performance.now();
     });
 
+    // Request bodies are encoded before the clock starts: a wallet's encoding is not the node's work, and the clients share this machine's cores with it.
+    const bodies: string[] = [];
+    for (let from = 0; from < hex.length; from += BATCH) {
+      bodies.push(JSON.stringify(hex.slice(from, from + BATCH).map((h, i) => ({ jsonrpc: "2.0", id: from + i + 1, method: "pouw_sendRawTransaction", params: [h] }))));
+    }
     let next = 0;
     let admitted = 0;
     const errors = new Map<string, number>();
     let lastResponseAt = 0;
-    let id = 1;
     const client = async (k: number) => {
       const url = rpc[k % V]!;
       for (;;) {
-        const from = next;
-        if (from >= hex.length) return;
-        next = Math.min(hex.length, from + BATCH);
-        const body = JSON.stringify(hex.slice(from, next).map((h) => ({ jsonrpc: "2.0", id: id++, method: "pouw_sendRawTransaction", params: [h] })));
+        const body = bodies[next++];
+        if (body === undefined) return;
         const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body });
         const out = (await res.json()) as { result?: unknown; error?: { data?: { code?: string }; message: string } }[];
         for (const r of out) {
@@ -133,19 +158,17 @@ async function main(): Promise<void> {
         lastResponseAt = performance.now();
       }
     };
-    const cpuTicks = () => children.reduce((n, c) => {
-      // utime + stime of the node process (and its worker threads), in clock ticks (100 a second here).
-      const f = readFileSync(`/proc/${c.pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-      return n + Number(f[11]) + Number(f[12]);
-    }, 0);
-    const nodeCpu0 = cpuTicks();
+    const nodeCpu0 = threadTicks(children);
     const benchCpu0 = process.cpuUsage();
     t = performance.now();
     await Promise.all(Array.from({ length: CLIENTS }, (_, k) => client(k)));
     const deadline = performance.now() + 120_000;
     while (finalized < admitted && performance.now() < deadline) await sleep(20);
     unsubscribe();
-    const nodeCores = (cpuTicks() - nodeCpu0) / 100 / ((performance.now() - t) / 1000);
+    const nodeCpu = threadTicks(children);
+    const span = (performance.now() - t) / 1000;
+    const coresOf = (k: string) => ((nodeCpu.get(k) ?? 0) - (nodeCpu0.get(k) ?? 0)) / 100 / span;
+    const nodeCores = [...nodeCpu.keys()].reduce((n, k) => n + coresOf(k), 0);
     const b = process.cpuUsage(benchCpu0);
     const benchCores = (b.user + b.system) / 1e6 / ((performance.now() - t) / 1000);
     const admitS = (lastResponseAt - t) / 1000;
@@ -154,6 +177,7 @@ async function main(): Promise<void> {
     console.log(`admitted   ${admitted} in ${admitS.toFixed(2)} s = ${(admitted / admitS).toFixed(0)} tx/s${errors.size ? `; refused ${JSON.stringify(Object.fromEntries(errors))}` : ""}`);
     console.log(`finalized  ${finalized} in ${finalS.toFixed(2)} s = ${finalTps.toFixed(0)} tx/s (${blocks} blocks, largest ${largest}) = ${((100 * finalTps) / ceil).toFixed(0)} % of the ceiling`);
     console.log(`cores busy ${nodeCores.toFixed(2)} in the node process(es), ${benchCores.toFixed(2)} in this one (the clients) — of ${availableParallelism()}`);
+    console.log(`  node threads: ${[...nodeCpu.keys()].sort().map((k) => `${k} ${coresOf(k).toFixed(2)}`).join(", ")}`);
   } finally {
     for (const c of children) c.kill("SIGTERM");
     await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once("exit", r)))));

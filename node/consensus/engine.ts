@@ -15,7 +15,7 @@ import { BlockError, isBlobUnavailable } from "../chain/errors.ts";
 import type { ExecutionResult } from "../chain/execute.ts";
 import { mlDsa } from "../crypto/mldsa.ts";
 import { addrKey } from "../state/world.ts";
-import { DuplicateVoteEvidence, ProposalMessage, Vote, VoteType, type BlockT, type CommitT, type DuplicateVoteEvidenceT, type WorkAttestationT } from "../types/block.ts";
+import { DuplicateVoteEvidence, encodeProposalMessage, ProposalMessage, Vote, VoteType, type BlockT, type CommitT, type DuplicateVoteEvidenceT, type WorkAttestationT } from "../types/block.ts";
 import { evidenceHash, makeEvidence, verifyEvidence } from "../chain/evidence.ts";
 import { envelopeFromSigned, type TxEnvelope } from "../types/txcodec.ts";
 import type { Clock } from "../util/clock.ts";
@@ -95,6 +95,13 @@ interface Candidate {
   exec: ExecutionResult;
 }
 
+interface OwnMessage {
+  kind: "proposal" | "vote";
+  /** Tells own proposals apart (votes are compared by their bytes). */
+  id: string;
+  bytes: () => Uint8Array;
+}
+
 const ZERO_HASH = new Uint8Array(32);
 const MAX_FUTURE_PROPOSALS = 64;
 
@@ -109,7 +116,8 @@ export class ConsensusEngine {
   private candidates = new Map<string, Candidate>();
   /** Signatures of the votes of this height and the next, by `${height}/${kind}/${round}/${validator}/${value}`. */
   private sigs = new Map<string, Uint8Array>();
-  private own: { kind: "proposal" | "vote"; bytes: Uint8Array }[] = [];
+  /** This height's own messages, re-sent while it is undecided; a proposal is encoded only when a peer would get it. */
+  private own: OwnMessage[] = [];
   /** Verified evidence waiting for a block, by hash. */
   readonly evidence = new Map<string, DuplicateVoteEvidenceT>();
   private futureProposals: { bytes: Uint8Array; from: string }[] = [];
@@ -556,9 +564,12 @@ export class ConsensusEngine {
       }
       await this.m.wal.append({ type: "ownProposal", height: h, round, polRound, blockHash: c.hash, signature }, true);
     }
-    const bytes = ProposalMessage.serialize({ round, polRound: polRound + 1, block: c.block, signature });
-    this.rememberOwn("proposal", bytes);
-    this.m.transport?.publishProposal(bytes);
+    const sig = signature;
+    let bytes: Uint8Array | null = null;
+    const encode = () => (bytes ??= encodeProposalMessage(round, polRound + 1, c.block, c.envs.map((e) => e.bytes), sig));
+    const id = `proposal/${key}`;
+    if (!this.own.some((o) => o.id === id)) this.own.push({ kind: "proposal", id, bytes: encode });
+    this.sendOwn("proposal", encode);
     failpoint("proposed", h);
   }
 
@@ -594,8 +605,16 @@ export class ConsensusEngine {
     await this.feed({ type: "vote", vote: v });
   }
 
-  private rememberOwn(kind: "proposal" | "vote", bytes: Uint8Array): void {
-    if (!this.own.some((o) => o.kind === kind && bytesEqual(o.bytes, bytes))) this.own.push({ kind, bytes });
+  private rememberOwn(kind: "vote", bytes: Uint8Array): void {
+    if (!this.own.some((o) => o.kind === kind && bytesEqual(o.bytes(), bytes))) this.own.push({ kind, id: "", bytes: () => bytes });
+  }
+
+  /** Publishes an own message, encoding it only if some peer listens. */
+  private sendOwn(kind: "proposal" | "vote", bytes: () => Uint8Array): void {
+    const t = this.m.transport;
+    if (!t || t.hasListeners?.(kind) === false) return;
+    if (kind === "proposal") t.publishProposal(bytes());
+    else t.publishVote(bytes());
   }
 
   // ---- inbound
@@ -759,7 +778,9 @@ export class ConsensusEngine {
       }
     }
     const next = height + 1;
-    const wait = Math.max(0, c.block.header.time + this.opts.blockTimeMs - this.m.clock.now());
+    // The next height starts a block time after this block's time, but never more than a block time from now: a
+    // proposer whose clock runs ahead (by up to maxClockDriftMs, which verification allows) cannot stall the chain.
+    const wait = Math.min(this.opts.blockTimeMs, Math.max(0, c.block.header.time + this.opts.blockTimeMs - this.m.clock.now()));
     const graceUntil = this.m.clock.now() + wait + this.opts.commitGraceMs;
     const expected = this.liveSigners;
     const fire = () => {
@@ -780,10 +801,7 @@ export class ConsensusEngine {
 
   private regossip(): void {
     if (!this.m.transport || this.machine.step === "decided") return;
-    for (const o of this.own) {
-      if (o.kind === "proposal") this.m.transport.publishProposal(o.bytes);
-      else this.m.transport.publishVote(o.bytes);
-    }
+    for (const o of this.own) this.sendOwn(o.kind, o.bytes);
   }
 
   /** The next height's set and proposer priorities, as the committed state holds them. */

@@ -3,6 +3,8 @@ export interface ConsensusTransport {
   publishProposal(bytes: Uint8Array): void;
   publishVote(bytes: Uint8Array): void;
   publishEvidence?(bytes: Uint8Array): void;
+  /** False when no peer would get a message of this kind (a lone validator): the engine need not encode it. */
+  hasListeners?(kind: "proposal" | "vote"): boolean;
   /**
    * Registers the handlers for inbound messages. Each resolves to true (valid:
    * relay it), false (malformed, mis-signed, from a non-validator: drop it and

@@ -190,7 +190,8 @@ export class ConsensusWal {
     const fh = await this.file();
     let at = 0;
     const all = [head, ...parts];
-    for (let i = 0; i < all.length; i += 512) at += (await fh.writev(all.slice(i, i + 512), at)).bytesWritten;
+    // One call for every part: libuv writes them IOV_MAX at a time in one thread-pool job (one wait, not one per slice).
+    at += (await fh.writev(all, at)).bytesWritten;
     if (at !== FRAME_HEAD + length) throw new Error(`short write to the consensus WAL: ${at} of ${FRAME_HEAD + length} bytes`);
     await fh.truncate(at);
     await fh.datasync();

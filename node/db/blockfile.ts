@@ -134,21 +134,14 @@ export class BlockFiles {
     const length = this.pendingBytes;
     this.pending = [];
     this.pendingBytes = 0;
-    let written = 0;
-    // writev takes at most IOV_MAX buffers per call on some platforms: go in slices.
-    for (let i = 0; i < parts.length; i += 512) {
-      const slice = parts.slice(i, i + 512) as Uint8Array[];
-      const want = slice.reduce((s, p) => s + p.length, 0);
-      let done = (await cur.fh.writev(slice, cur.size + written)).bytesWritten;
-      written += done;
-      // A short write (e.g. the disk filled up partway): write the rest, so the OS says why it cannot.
-      while (done < want) {
-        const rest = tail(slice, done);
-        const { bytesWritten } = await cur.fh.write(rest, 0, rest.length, cur.size + written);
-        if (bytesWritten === 0) throw new StorageFault("block file", join(this.dir, fileName(cur.n)), new Error(`short write: ${written} of ${length} bytes`));
-        done += bytesWritten;
-        written += bytesWritten;
-      }
+    // One call for every part: libuv writes them IOV_MAX at a time in one thread-pool job (one wait, not one per slice).
+    let written = (await cur.fh.writev(parts as Uint8Array[], cur.size)).bytesWritten;
+    // A short write (e.g. the disk filled up partway): write the rest, so the OS says why it cannot.
+    while (written < length) {
+      const rest = tail(parts, written);
+      const { bytesWritten } = await cur.fh.write(rest, 0, rest.length, cur.size + written);
+      if (bytesWritten === 0) throw new StorageFault("block file", join(this.dir, fileName(cur.n)), new Error(`short write: ${written} of ${length} bytes`));
+      written += bytesWritten;
     }
     cur.size += length;
     this.dirty = true;

@@ -279,6 +279,7 @@ export class PouwNetwork {
       publishProposal: (b) => this.publish("proposal", b),
       publishVote: (b) => this.publish("vote", b),
       publishEvidence: (b) => this.publish("evidence", b),
+      hasListeners: (kind) => this.libp2p.services.pubsub.getSubscribers(this.topics[kind]).length > 0,
       subscribe: (h) => {
         const verdict = (ok: boolean | null): Verdict => (ok === null ? "ignore" : ok ? "accept" : "reject");
         this.on("proposal", async (data, from) => verdict(await h.proposal(data, from)));

@@ -136,6 +136,25 @@ export function encodeBlock(block: BlockT, txBytes: readonly Uint8Array[]): Uint
   return concatBytes(...encodeBlockParts(block, txBytes));
 }
 
+/** Where a ProposalMessage's block starts: round, polRound, the block's offset and the signature come first. */
+const PROPOSAL_FIXED_BYTES = 4 + 4 + 4 + Signature.lengthBytes;
+
+/**
+ * A ProposalMessage encoded from the block's parts (`encodeBlockParts`):
+ * byte-identical to `ProposalMessage.serialize`, without re-serializing
+ * every transaction.
+ */
+export function encodeProposalMessage(round: number, polRound: number, block: BlockT, txBytes: readonly Uint8Array[], signature: Uint8Array): Uint8Array {
+  if (signature.length !== Signature.lengthBytes) throw new RangeError(`proposal signature is ${signature.length} bytes, not ${Signature.lengthBytes}`);
+  const fixed = new Uint8Array(PROPOSAL_FIXED_BYTES);
+  const dv = new DataView(fixed.buffer);
+  dv.setUint32(0, round, true);
+  dv.setUint32(4, polRound, true);
+  dv.setUint32(8, PROPOSAL_FIXED_BYTES, true);
+  fixed.set(signature, 12);
+  return concatBytes(fixed, ...encodeBlockParts(block, txBytes));
+}
+
 /**
  * The encoded transactions inside an encoded block, as views (no copy): the
  * inverse of `encodeBlockParts`, so decoding a received block need not

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { AccountKey } from "../../../node/crypto/keys.ts";
-import { Block, blockLastCommitBytes, blockTxBytes, Commit, encodeBlock, type BlockT } from "../../../node/types/block.ts";
+import { Block, blockLastCommitBytes, blockTxBytes, Commit, encodeBlock, encodeProposalMessage, ProposalMessage, type BlockT } from "../../../node/types/block.ts";
 import { signedTransfer } from "../../helpers/tx.ts";
 
 const a = AccountKey.fromLabel("block-encoding/a");
@@ -43,5 +43,25 @@ describe("encodeBlock", () => {
 
   it("refuses a mismatched number of encodings", () => {
     expect(() => encodeBlock(block(2, 0, 5), [txPool[0]!.bytes])).toThrow(RangeError);
+  });
+});
+
+describe("encodeProposalMessage", () => {
+  it("is byte-identical to ProposalMessage.serialize and decodes back", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 8 }), fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 2 ** 32 - 1 }), fc.integer({ min: 0, max: 2 ** 32 - 1 }), fc.integer({ min: 0, max: 255 }), (n, s, round, polRound, fill) => {
+        const blk = block(n, s, 7);
+        const signature = new Uint8Array(2420).fill(fill);
+        const fast = encodeProposalMessage(round, polRound, blk, txPool.slice(0, n).map((t) => t.bytes), signature);
+        expect(Buffer.from(fast).equals(Buffer.from(ProposalMessage.serialize({ round, polRound, block: blk, signature })))).toBe(true);
+        const back = ProposalMessage.deserialize(fast);
+        expect([back.round, back.polRound, back.block.body.txs.length]).toEqual([round, polRound, n]);
+      }),
+      { seed: 20261202, numRuns: 60 },
+    );
+  });
+
+  it("refuses a signature of the wrong size", () => {
+    expect(() => encodeProposalMessage(0, 0, block(0, 0, 3), [], new Uint8Array(100))).toThrow(RangeError);
   });
 });
