@@ -133,9 +133,9 @@ async function main(): Promise<void> {
     });
 
     // Request bodies are encoded before the clock starts: a wallet's encoding is not the node's work, and the clients share this machine's cores with it.
-    const bodies: string[] = [];
+    const bodies: Buffer[] = [];
     for (let from = 0; from < hex.length; from += BATCH) {
-      bodies.push(JSON.stringify(hex.slice(from, from + BATCH).map((h, i) => ({ jsonrpc: "2.0", id: from + i + 1, method: "pouw_sendRawTransaction", params: [h] }))));
+      bodies.push(Buffer.from(JSON.stringify(hex.slice(from, from + BATCH).map((h, i) => ({ jsonrpc: "2.0", id: from + i + 1, method: "pouw_sendRawTransaction", params: [h] })))));
     }
     let next = 0;
     let admitted = 0;

@@ -32,7 +32,7 @@ import type { NodeHealthInfo, RpcNode } from "./rpc/methods.ts";
 import { BlobIntake } from "./work/blob-intake.ts";
 import { addrKey, idKey } from "./state/world.ts";
 import { parseGenesis, type Genesis, type GenesisJson } from "./types/genesis.ts";
-import { decodeTransaction, TxDecodeError, type TxEnvelope } from "./types/txcodec.ts";
+import { decodeTransaction, decodeUnhashed, envelopeOf, TxDecodeError, type DecodedTx, type TxEnvelope } from "./types/txcodec.ts";
 import { systemClock, type Clock } from "./util/clock.ts";
 import { PouwError } from "./util/errors.ts";
 import { bytesEqual, toHex } from "./util/hex.ts";
@@ -121,6 +121,9 @@ const REJECTED_CACHE = 10_000;
 /** Most pending challenges whose start checkpoints are pinned while this validator builds a block. */
 const MAX_BUILD_CHALLENGES = 64;
 
+/** What admission answers a submitter: the completed envelope (once hashed) and null, or why the transaction was refused. */
+type Admitted = { env: TxEnvelope; error: null } | { env: null; error: PouwError } | { env: TxEnvelope; error: PouwError };
+
 export class PouwNode implements RpcNode {
   readonly version = NODE_VERSION;
   readonly genesis: Genesis;
@@ -128,7 +131,7 @@ export class PouwNode implements RpcNode {
   readonly chain: Blockchain;
   readonly mempool: Mempool;
   /** RPC and gossip transactions on their way into the mempool, in micro-batches. */
-  private readonly admission: AdmissionQueue;
+  private readonly admission: AdmissionQueue<DecodedTx, Admitted>;
   readonly verifier: SignatureVerifier;
   readonly consensus: ConsensusEngine | null;
   readonly network: PouwNetwork | null;
@@ -195,7 +198,7 @@ export class PouwNode implements RpcNode {
     this.db = parts.db;
     this.chain = parts.chain;
     this.mempool = parts.mempool;
-    this.admission = new AdmissionQueue((envs) => this.mempool.addBatch(envs));
+    this.admission = new AdmissionQueue((batch) => this.admit(batch));
     this.verifier = parts.verifier;
     this.consensus = parts.consensus;
     this.network = parts.network;
@@ -660,15 +663,53 @@ export class PouwNode implements RpcNode {
     for (const i of openProofs) if (!this.liveProofs.has(i)) this.liveProofs.set(i, idKey(proofs[i]!.id));
   }
 
+  /**
+   * A micro-batch of arriving transactions: the checks that need no hash on
+   * the event loop, then roots, hash and signature in the workers, then the
+   * mempool (which checks again against the state it has by then).
+   */
+  private async admit(batch: readonly DecodedTx[]): Promise<Admitted[]> {
+    const out: Admitted[] = new Array(batch.length);
+    const pass: number[] = [];
+    batch.forEach((d, i) => {
+      const error = this.mempool.screen(d);
+      if (error) out[i] = { env: null, error };
+      else pass.push(i);
+    });
+    if (pass.length === 0) return out;
+    const digests = await this.verifier.digestAndVerify(pass.map((i) => batch[i]!.bytes));
+    const envs: TxEnvelope[] = [];
+    const oks: boolean[] = [];
+    pass.forEach((i, k) => {
+      const d = digests[k]!;
+      if (d.ok === null) {
+        out[i] = { env: null, error: new PouwError("INTERNAL", "the node failed to check this transaction (an internal error; the node's log has the cause)") };
+        this.logger.error({ bytes: batch[i]!.bytes.length }, "A signature worker could not decode a transaction the event loop decoded");
+        return;
+      }
+      envs.push(envelopeOf(batch[i]!, d.hash, d.txRoot));
+      oks.push(d.ok);
+    });
+    const results = await this.mempool.addBatch(envs, oks);
+    let k = 0;
+    for (const i of pass) {
+      if (out[i]) continue;
+      const error = results[k]!;
+      out[i] = error ? { env: envs[k]!, error } : { env: envs[k]!, error: null };
+      k++;
+    }
+    return out;
+  }
+
   /** A transaction from gossip: relayed only if the mempool took it; malformed or mis-signed ones count against the peer. */
   private async onGossipTx(data: Uint8Array): Promise<Verdict> {
-    let env: TxEnvelope;
+    let decoded: DecodedTx;
     try {
-      env = decodeTransaction(data);
+      decoded = decodeUnhashed(data);
     } catch {
       return "reject";
     }
-    const err = await this.admission.submit(env);
+    const { env, error: err } = await this.admission.submit(decoded);
     if (!err) {
       this.noteChallenge(env);
       void this.blobCache.prefetch(challengeStarts([env.signed]));
@@ -720,15 +761,15 @@ export class PouwNode implements RpcNode {
     if (bytes.length > this.chain.params.maxTxBytes) {
       throw new TxError(TxErrorCode.TX_TOO_LARGE, `transaction is ${bytes.length} bytes, limit ${this.chain.params.maxTxBytes}`);
     }
-    let env: TxEnvelope;
+    let decoded: DecodedTx;
     try {
-      env = decodeTransaction(bytes);
+      decoded = decodeUnhashed(bytes);
     } catch (e) {
       // The field at fault and the limit, never the decoder's own text.
       if (e instanceof TxDecodeError) throw new TxError(TxErrorCode.MALFORMED_TX, e.reason, { field: e.field, size: e.size });
       throw new TxError(TxErrorCode.MALFORMED_TX, "transaction does not decode as an SSZ SignedTransaction");
     }
-    const err = await this.admission.submit(env);
+    const { env, error: err } = await this.admission.submit(decoded);
     if (err) throw err;
     this.noteChallenge(env);
     await this.blobCache.prefetch(challengeStarts([env.signed]));

@@ -37,7 +37,7 @@ export const ENABLED_TYPES: ReadonlySet<number> = new Set([
 ]);
 
 /** Checks that need no state: size, chain id, type, gas and fee fields, and (params only) a Withdraw's domain and recipient. */
-export function checkTxStateless(env: TxEnvelope, ctx: Pick<BlockContext, "chainId" | "params">): number {
+export function checkTxStateless(env: Pick<TxEnvelope, "signed" | "bytes" | "type">, ctx: Pick<BlockContext, "chainId" | "params">): number {
   const { tx } = env.signed;
   const { params } = ctx;
   if (env.bytes.length > params.maxTxBytes) throw new TxError(TxErrorCode.TX_TOO_LARGE, `transaction is ${env.bytes.length} bytes, limit ${params.maxTxBytes}`);
@@ -67,7 +67,7 @@ export function checkTxStateless(env: TxEnvelope, ctx: Pick<BlockContext, "chain
 }
 
 /** The most a transaction can cost its sender: gasLimit × maxFeePerGas plus the value it moves. */
-export function maxCost(env: TxEnvelope): bigint {
+export function maxCost(env: Pick<TxEnvelope, "signed">): bigint {
   const { tx } = env.signed;
   let cost = BigInt(tx.gasLimit) * tx.maxFeePerGas;
   if (tx.body.selector === TxSelector.Transfer) cost += (tx.body.value as TransferT).amount;

@@ -1,15 +1,13 @@
 /**
  * The node's admission pipeline: transactions arriving one at a time (an RPC
  * call each, a gossip message each) are decoded and checked by their caller
- * on arrival, then queued here and handed to the mempool in micro-batches —
- * everything that arrived during one turn of the event loop, up to
- * `maxBatch` — so the signature workers get batches instead of one
- * round trip per transaction. A few batches stay in flight at once, so the
- * main thread prepares the next while the workers verify the last. Each
- * caller gets its own transaction's result, exactly as `addBatch` gives it.
+ * on arrival, then queued here and handed on in micro-batches — everything
+ * that arrived during one turn of the event loop, up to `maxBatch` — so the
+ * signature workers get batches instead of one round trip per transaction.
+ * A few batches stay in flight at once, so the main thread prepares the
+ * next while the workers verify the last. Each caller gets its own item's
+ * result, exactly as the batch handler gives it.
  */
-import type { PouwError } from "../util/errors.ts";
-import type { TxEnvelope } from "../types/txcodec.ts";
 
 export interface AdmissionOptions {
   /** Most transactions handed to the mempool in one batch. */
@@ -20,24 +18,25 @@ export interface AdmissionOptions {
 
 export const DEFAULT_ADMISSION: AdmissionOptions = { maxBatch: 512, maxInFlight: 4 };
 
-interface Waiting {
-  env: TxEnvelope;
-  resolve: (err: PouwError | null) => void;
+interface Waiting<T, R> {
+  item: T;
+  resolve: (r: R) => void;
   reject: (e: unknown) => void;
 }
 
-export class AdmissionQueue {
-  private readonly addBatch: (envs: readonly TxEnvelope[]) => Promise<(PouwError | null)[]>;
+export class AdmissionQueue<T, R> {
+  private readonly handle: (items: readonly T[]) => Promise<R[]>;
   private readonly opts: AdmissionOptions;
-  private queue: Waiting[] = [];
+  private queue: Waiting<T, R>[] = [];
   private scheduled = false;
   private inFlight = 0;
   /** Batches sent to the mempool and transactions in them (for tests and metrics). */
   batches = 0;
   admittedThrough = 0;
 
-  constructor(addBatch: (envs: readonly TxEnvelope[]) => Promise<(PouwError | null)[]>, opts: Partial<AdmissionOptions> = {}) {
-    this.addBatch = addBatch;
+  /** `handle` answers a batch with one result per item, in order. */
+  constructor(handle: (items: readonly T[]) => Promise<R[]>, opts: Partial<AdmissionOptions> = {}) {
+    this.handle = handle;
     this.opts = { ...DEFAULT_ADMISSION, ...opts };
   }
 
@@ -46,10 +45,10 @@ export class AdmissionQueue {
     return this.queue.length;
   }
 
-  /** Resolves with null when the mempool took `env`, or the error it refused it with. */
-  submit(env: TxEnvelope): Promise<PouwError | null> {
+  /** Resolves with the batch handler's result for `item`. */
+  submit(item: T): Promise<R> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ env, resolve, reject });
+      this.queue.push({ item, resolve, reject });
       this.schedule();
     });
   }
@@ -71,9 +70,9 @@ export class AdmissionQueue {
       this.inFlight++;
       this.batches++;
       this.admittedThrough += batch.length;
-      this.addBatch(batch.map((w) => w.env)).then(
+      this.handle(batch.map((w) => w.item)).then(
         (results) => {
-          batch.forEach((w, i) => w.resolve(results[i] ?? null));
+          batch.forEach((w, i) => w.resolve(results[i]!));
           this.done();
         },
         (e: unknown) => {

@@ -15,9 +15,10 @@ import { maxCost, checkTxStateless } from "../chain/transaction.ts";
 import { TxError, TxErrorCode } from "../chain/errors.ts";
 import { effectiveTip } from "../chain/fees.ts";
 import type { Params } from "../types/params.ts";
-import type { TxEnvelope } from "../types/txcodec.ts";
+import type { DecodedTx, TxEnvelope } from "../types/txcodec.ts";
 import { Heap } from "../util/heap.ts";
 import { PouwError } from "../util/errors.ts";
+import { bytesEqual } from "../util/hex.ts";
 import type { Metrics } from "../util/metrics.ts";
 import { MempoolError, MempoolErrorCode } from "./errors.ts";
 import { mempoolOptions, type MempoolOptions } from "./options.ts";
@@ -113,10 +114,26 @@ export class Mempool {
   }
 
   /**
+   * Every check admission makes that needs neither the hash nor the
+   * signature (against the committed state): the admission path runs it on
+   * arrival, so a transaction refused anyway costs no signature check.
+   */
+  screen(d: DecodedTx): PouwError | null {
+    try {
+      this.precheck(d, this.deps.view.baseFee());
+      return null;
+    } catch (e) {
+      return asPouwError(e);
+    }
+  }
+
+  /**
    * Admits many transactions with one round of signature verification.
    * Returns, per transaction in order, null when admitted or the error.
+   * `signatures`, when given, are the verdicts already reached for them
+   * (the admission path checks them with their hashes in the workers).
    */
-  async addBatch(envs: readonly TxEnvelope[]): Promise<(PouwError | null)[]> {
+  async addBatch(envs: readonly TxEnvelope[], signatures?: readonly boolean[]): Promise<(PouwError | null)[]> {
     const results: (PouwError | null)[] = new Array(envs.length).fill(null);
     const candidates: number[] = [];
     const inBatch = new Set<string>();
@@ -135,9 +152,11 @@ export class Mempool {
     if (candidates.length > 0) {
       let oks: boolean[];
       try {
-        oks = await this.deps.verifier.verifyBatch(
-          candidates.map((i) => ({ publicKey: envs[i]!.signed.tx.publicKey, message: envs[i]!.signingMessage, signature: envs[i]!.signed.signature })),
-        );
+        oks = signatures
+          ? candidates.map((i) => signatures[i] === true)
+          : await this.deps.verifier.verifyBatch(
+              candidates.map((i) => ({ publicKey: envs[i]!.signed.tx.publicKey, message: envs[i]!.signingMessage, signature: envs[i]!.signed.signature })),
+            );
       } catch (e) {
         const err = asPouwError(e);
         for (const i of candidates) results[i] = err;
@@ -233,8 +252,8 @@ export class Mempool {
   }
 
   /** Every check short of the signature; returns the entry it would replace, if any. */
-  private precheck(env: TxEnvelope, baseFee: bigint): Entry | undefined {
-    if (this.byHash.has(env.hashHex)) throw new MempoolError(MempoolErrorCode.ALREADY_KNOWN, `transaction ${env.hashHex} is already in the mempool`);
+  private precheck(env: DecodedTx & { hashHex?: string }, baseFee: bigint): Entry | undefined {
+    if (env.hashHex !== undefined && this.byHash.has(env.hashHex)) throw new MempoolError(MempoolErrorCode.ALREADY_KNOWN, `transaction ${env.hashHex} is already in the mempool`);
     const { view } = this.deps;
     checkTxStateless(env, view);
     const { tx } = env.signed;
@@ -251,6 +270,10 @@ export class Mempool {
 
     const q = this.bySender.get(env.senderHex);
     const old = q?.get(tx.nonce);
+    // Not hashed yet (on arrival): the very same bytes are the very same transaction.
+    if (old && env.hashHex === undefined && bytesEqual(old.env.bytes, env.bytes)) {
+      throw new MempoolError(MempoolErrorCode.ALREADY_KNOWN, `transaction ${old.env.hashHex} is already in the mempool`);
+    }
     if (old) {
       const bump = BigInt(100 + this.opts.replaceBumpPercent);
       const minFee = ceilDiv(old.maxFee * bump, 100n);

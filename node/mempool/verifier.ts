@@ -8,12 +8,21 @@ import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { mlDsa } from "../crypto/mldsa.ts";
 import { MempoolError, MempoolErrorCode } from "./errors.ts";
+import { digestTxs, TX_DIGEST_BYTES, TX_UNDECODABLE } from "./digest.ts";
 import type { VerifyRequest, VerifyResponse } from "./verify-worker.ts";
 
 export interface VerifyItem {
   publicKey: Uint8Array;
   message: Uint8Array;
   signature: Uint8Array;
+}
+
+/** What the pool computes for one encoded transaction: its hash, its Transaction root and whether its signature verifies. */
+export interface TxDigest {
+  /** True: the signature verifies. False: it does not. Null: the bytes do not decode (the caller decoded them, so a bug). */
+  ok: boolean | null;
+  hash: Uint8Array;
+  txRoot: Uint8Array;
 }
 
 export interface SignatureVerifierOptions {
@@ -117,6 +126,40 @@ export class SignatureVerifier {
     return out;
   }
 
+  /**
+   * For each encoded signed transaction, in order: its hash and Transaction
+   * root, computed with its signature check in the workers (the roots are
+   * most of what decoding costs, so the event loop is spared them).
+   */
+  async digestAndVerify(txs: readonly Uint8Array[]): Promise<TxDigest[]> {
+    if (this.closed) throw new MempoolError(MempoolErrorCode.VERIFIER_CLOSED, "signature verifier closed");
+    if (txs.length === 0) return [];
+    const parts = this.pool.length === 0 ? 0 : txs.length < 16 ? 1 : this.pool.length;
+    const answers: Uint8Array[] = [];
+    if (parts === 0) {
+      const req = txRequest(0, txs);
+      answers.push(digestTxs(req.data, req.offsets));
+    } else {
+      const size = Math.ceil(txs.length / parts);
+      const jobs: Promise<Uint8Array>[] = [];
+      for (let i = 0; i < txs.length; i += size) {
+        const t = this.pool[this.next++ % this.pool.length]!;
+        const id = this.nextId++;
+        const slice = txs.slice(i, i + size);
+        jobs.push(t.run(() => txRequest(id, slice)));
+      }
+      answers.push(...(await Promise.all(jobs)));
+    }
+    const out: TxDigest[] = [];
+    for (const a of answers) {
+      for (let at = 0; at < a.length; at += TX_DIGEST_BYTES) {
+        const v = a[at]!;
+        out.push({ ok: v === TX_UNDECODABLE ? null : v === 1, hash: a.slice(at + 1, at + 33), txRoot: a.slice(at + 33, at + 65) });
+      }
+    }
+    return out;
+  }
+
   /** A request factory with a fixed id: the same id if it has to be rebuilt for a respawned worker. */
   private requestFor(items: readonly VerifyItem[]): () => VerifyRequest {
     const id = this.nextId++;
@@ -156,7 +199,7 @@ export class SignatureVerifier {
       at += it.signature.length;
       offsets[k++] = at;
     }
-    return { id, data, offsets };
+    return { id, kind: "sig", data, offsets };
   }
 
   async close(): Promise<void> {
@@ -164,4 +207,18 @@ export class SignatureVerifier {
     this.closed = true;
     await Promise.all(this.pool.map((t) => t.close()));
   }
+}
+
+/** Encoded transactions packed one after another; item i is data[offsets[i]..offsets[i+1]]. */
+function txRequest(id: number, txs: readonly Uint8Array[]): VerifyRequest {
+  const offsets = new Uint32Array(txs.length + 1);
+  let total = 0;
+  txs.forEach((t, i) => {
+    offsets[i] = total;
+    total += t.length;
+  });
+  offsets[txs.length] = total;
+  const data = new Uint8Array(total);
+  txs.forEach((t, i) => data.set(t, offsets[i]!));
+  return { id, kind: "tx", data, offsets };
 }

@@ -278,11 +278,10 @@ export const methods: Record<string, Method> = {
     };
   },
 
-  async pouw_sendRawTransaction(node, params) {
-    const [raw] = paramList(params, 1, 1);
-    const bytes = rawTxParam(raw, node.chain.params.maxTxBytes);
-    const env = await node.submitTransaction(bytes);
-    return { hash: env.hashHex };
+  pouw_sendRawTransaction(node, params) {
+    // Not an async function: nothing here (the hex above all) is kept while the node admits the transaction.
+    const bytes = rawTxParam(paramList(params, 1, 1)[0], node.chain.params.maxTxBytes);
+    return node.submitTransaction(bytes).then((env) => ({ hash: env.hashHex }));
   },
 
   async pouw_getTransaction(node, params) {

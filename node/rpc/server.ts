@@ -13,6 +13,7 @@
  * to the event loop and reuse cached block JSON (./heavy.ts).
  */
 import { checkpointJson } from "./settlement.ts";
+import { StringDecoder } from "node:string_decoder";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { WebSocketServer, type WebSocket } from "ws";
@@ -255,12 +256,12 @@ export class RpcServer {
       if (req.method !== "POST") {
         return send(res, 405, errorResponse(null, RpcCode.INVALID_REQUEST, "METHOD_NOT_ALLOWED", "use POST for JSON-RPC, GET for /health, /status and /metrics"));
       }
-      const body = await readBody(req, this.opts.maxBodyBytes);
-      if (body === null) {
+      const text = await readBody(req, this.opts.maxBodyBytes);
+      if (text === null) {
         res.setHeader("connection", "close");
         return send(res, 413, errorResponse(null, RpcCode.INVALID_REQUEST, "BODY_TOO_LARGE", `request body exceeds ${this.opts.maxBodyBytes} bytes`));
       }
-      const out = await this.handleText(body.toString("utf8"));
+      const out = await this.handleText(text);
       if (out === undefined) {
         res.writeHead(204).end();
         return;
@@ -282,6 +283,8 @@ export class RpcServer {
     } catch {
       return errorResponse(null, RpcCode.PARSE_ERROR, "PARSE_ERROR", "request is not valid JSON");
     }
+    // Parsed: the text (up to the body limit) is not held while the calls are answered.
+    text = "";
     if (Array.isArray(msg)) {
       if (msg.length === 0) return errorResponse(null, RpcCode.INVALID_REQUEST, "EMPTY_BATCH", "batch is empty");
       if (msg.length > this.opts.maxBatch) return errorResponse(null, RpcCode.INVALID_REQUEST, "BATCH_TOO_LARGE", `batch exceeds ${this.opts.maxBatch} requests`);
@@ -301,8 +304,12 @@ export class RpcServer {
         let j = i;
         while (j < msg.length && isSubmission(msg[j])) j++;
         const group = j > i ? msg.slice(i, j) : [m];
+        const answers = Promise.all(group.map((g) => this.handleOne(g, ws)));
+        // A submission has taken its bytes by now (its hex is decoded before its first wait): let the request and
+        // its hex string go, rather than keep ~7.6 KB per transaction alive (and promoted) until the batch is answered.
+        if (j > i) for (let k = i; k < j; k++) msg[k] = undefined;
         i += group.length;
-        for (const r of await Promise.all(group.map((g) => this.handleOne(g, ws)))) {
+        for (const r of await answers) {
           if (!r) continue;
           out.push(r);
           if (r.result instanceof RawJson) bytes += r.result.bytes.length;
@@ -335,7 +342,11 @@ export class RpcServer {
           this.metrics?.rpcRequests.inc({ method: "unknown", outcome: "error" });
           return errorResponse(id, RpcCode.METHOD_NOT_FOUND, "METHOD_NOT_FOUND", `method ${JSON.stringify(method).slice(0, 80)} does not exist`);
         }
-        result = await fn(this.node, req.params, this.ctx);
+        const pending = fn(this.node, req.params, this.ctx);
+        // A submission has decoded its transaction before its first wait: its hex (~7.6 KB a transfer) need not
+        // stay alive, and be promoted to the old generation, while the mempool takes it.
+        if (SUBMISSIONS.has(method)) req.params = undefined;
+        result = await pending;
       }
       this.metrics?.rpcRequests.inc({ method, outcome: "ok" });
       return isNotification ? null : { jsonrpc: "2.0", id, result: result ?? null };
@@ -542,15 +553,21 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
-/** Reads the body, or returns null as soon as it exceeds `max` bytes (the rest is discarded). */
-function readBody(req: IncomingMessage, max: number): Promise<Buffer | null> {
+/**
+ * Reads the body as UTF-8 text, or returns null as soon as it exceeds `max`
+ * bytes (the rest is discarded). Each chunk is decoded as it arrives (a
+ * character split between chunks is carried over), so the body is never
+ * concatenated into a buffer of its own first.
+ */
+function readBody(req: IncomingMessage, max: number): Promise<string | null> {
   const declared = Number(req.headers["content-length"] ?? 0);
   if (declared > max) {
     req.resume();
     return Promise.resolve(null);
   }
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
+    const decoder = new StringDecoder("utf8");
+    let text = "";
     let size = 0;
     let over = false;
     req.on("data", (c: Buffer) => {
@@ -558,12 +575,12 @@ function readBody(req: IncomingMessage, max: number): Promise<Buffer | null> {
       size += c.length;
       if (size > max) {
         over = true;
-        chunks.length = 0;
+        text = "";
         return;
       }
-      chunks.push(c);
+      text += decoder.write(c);
     });
-    req.on("end", () => resolve(over ? null : Buffer.concat(chunks)));
+    req.on("end", () => resolve(over ? null : text + decoder.end()));
     req.on("error", reject);
   });
 }

@@ -88,8 +88,33 @@ export class TxDecodeError extends TypeError {
   }
 }
 
+/**
+ * A transaction decoded but not yet hashed: what admission checks on arrival,
+ * before the signature workers compute its roots and hash and verify it
+ * (`envelopeOf` completes it with what they return).
+ */
+export type DecodedTx = Omit<TxEnvelope, "hash" | "hashHex" | "signingMessage">;
+
+/** The roots and hash a decoded transaction lacks: its Transaction root and its hash. */
+export function txDigests(signed: SignedTransactionT): { txRoot: Uint8Array; hash: Uint8Array } {
+  const txRoot = transactionRoot(signed.tx, keyInfo(signed.tx.publicKey).root);
+  return { txRoot, hash: sha256(txRoot, Signature.hashTreeRoot(signed.signature)) };
+}
+
+/** A decoded transaction completed with its Transaction root and hash (as `txDigests` gives them). */
+export function envelopeOf(d: DecodedTx, hash: Uint8Array, txRoot: Uint8Array): TxEnvelope {
+  return { ...d, hash, hashHex: "0x" + toHexPlain(hash), signingMessage: txSigningMessage(txRoot) };
+}
+
 /** Decodes SSZ bytes; throws `TxDecodeError` (a `TypeError`) naming the field at fault on malformed input. */
 export function decodeTransaction(bytes: Uint8Array): TxEnvelope {
+  const d = decodeUnhashed(bytes);
+  const { hash, txRoot } = txDigests(d.signed);
+  return envelopeOf(d, hash, txRoot);
+}
+
+/** `decodeTransaction` without the roots and hash (the admission path leaves those to the signature workers). */
+export function decodeUnhashed(bytes: Uint8Array): DecodedTx {
   const n = bytes.length;
   if (n < MIN_SIGNED_TX_BYTES) throw new TxDecodeError("transaction", `transaction is ${n} bytes; a signed transaction is at least ${MIN_SIGNED_TX_BYTES} bytes`, n);
   if (n > MAX_SIGNED_TX_BYTES) {
@@ -103,7 +128,10 @@ export function decodeTransaction(bytes: Uint8Array): TxEnvelope {
     const p = explainSsz(SignedTransaction, bytes, "transaction") ?? { field: "transaction", reason: "transaction does not decode as an SSZ SignedTransaction (docs/transactions.md §2)" };
     throw new TxDecodeError(p.field, p.reason, n);
   }
-  return envelopeFromSigned(signed, bytes);
+  const type = TX_TYPES[signed.tx.body.selector];
+  if (type === undefined) throw new TxDecodeError("tx.body", `unknown body selector ${signed.tx.body.selector}`, n);
+  const sender = keyInfo(signed.tx.publicKey).address;
+  return { signed, bytes, sender, senderHex: toHexPlain(sender), type };
 }
 
 export function senderOf(tx: TransactionT): Uint8Array {

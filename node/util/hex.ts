@@ -24,10 +24,12 @@ export function hexBytes(s: string): Uint8Array | null {
   const from = s.startsWith("0x") ? 2 : 0;
   const digits = s.length - from;
   if (digits % 2 !== 0) return null;
-  const buf = Buffer.from(from === 0 ? s : s.substring(from), "hex");
-  if (buf.length * 2 !== digits) return null;
-  // Small results sit in Buffer's shared pool: copied, so no caller can see (or transfer) another's bytes.
-  return buf.byteOffset === 0 && buf.buffer.byteLength === buf.byteLength ? new Uint8Array(buf.buffer) : new Uint8Array(buf);
+  // Decoded straight into a buffer of its own (never Buffer's shared pool, so no caller can see or transfer another's
+  // bytes): one allocation per call. Decoding stops at the first pair that is not hex, so a short count means bad input.
+  const n = digits / 2;
+  const buf = Buffer.allocUnsafeSlow(n);
+  if (n > 0 && buf.write(from === 0 ? s : s.substring(from), 0, n, "hex") !== n) return null;
+  return new Uint8Array(buf.buffer, buf.byteOffset, n);
 }
 
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {

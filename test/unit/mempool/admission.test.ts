@@ -22,7 +22,7 @@ describe("admission queue", () => {
     const batches: number[] = [];
     let inFlight = 0;
     let most = 0;
-    const q = new AdmissionQueue(
+    const q = new AdmissionQueue<TxEnvelope, PouwError | null>(
       async (envs) => {
         batches.push(envs.length);
         most = Math.max(most, ++inFlight);
@@ -42,7 +42,7 @@ describe("admission queue", () => {
 
   it("a batch that throws rejects its own callers only; later submissions go on", async () => {
     let n = 0;
-    const q = new AdmissionQueue(async (envs) => {
+    const q = new AdmissionQueue<TxEnvelope, PouwError | null>(async (envs) => {
       if (n++ === 0) throw new Error("verifier closed");
       return envs.map(() => null);
     });

@@ -6,7 +6,7 @@ import { Mempool, type MempoolChainView } from "../../../node/mempool/mempool.ts
 import type { MempoolOptions } from "../../../node/mempool/options.ts";
 import { SignatureVerifier } from "../../../node/mempool/verifier.ts";
 import { SignedTransaction } from "../../../node/types/transaction.ts";
-import { decodeTransaction, type TxEnvelope } from "../../../node/types/txcodec.ts";
+import { decodeTransaction, decodeUnhashed, type TxEnvelope } from "../../../node/types/txcodec.ts";
 import { DEFAULT_PARAMS } from "../../../node/types/params.ts";
 import { utf8 } from "../../../node/util/hex.ts";
 import { PouwError } from "../../../node/util/errors.ts";
@@ -285,3 +285,31 @@ describe("caps and eviction", () => {
     );
   });
 });
+
+describe("screen (admission's checks on arrival, before hashing)", () => {
+  it("refuses what the mempool would refuse without a hash or a signature, and knows a resubmission by its bytes", async () => {
+    const { mp, view } = pool();
+    const first = tx(0, 0);
+    expect(mp.screen(decodeUnhashed(first.bytes))).toBeNull();
+    await mp.add(first);
+    // The very same bytes again: already known, before any hashing.
+    expect(mp.screen(decodeUnhashed(first.bytes))?.code).toBe("ALREADY_KNOWN");
+    // Same sender and nonce, a different transaction without the fee bump: underpriced.
+    expect(mp.screen(decodeUnhashed(tx(0, 0, 1n, 101n).bytes))?.code).toBe("REPLACEMENT_UNDERPRICED");
+    view.setNonce(keys[1]!, 3n);
+    expect(mp.screen(decodeUnhashed(tx(1, 2).bytes))?.code).toBe("NONCE_TOO_LOW");
+    view.fee = 200n;
+    expect(mp.screen(decodeUnhashed(tx(2, 0).bytes))?.code).toBe("FEE_BELOW_BASE_FEE");
+    expect(mp.size).toBe(1);
+  });
+
+  it("addBatch with verdicts given takes them instead of verifying again", async () => {
+    const { mp } = pool();
+    const a = tx(3, 0);
+    const b = tx(3, 1);
+    const results = await mp.addBatch([a, b], [true, false]);
+    expect(results.map((r) => r?.code ?? "ADMITTED")).toEqual(["ADMITTED", "BAD_SIGNATURE"]);
+    expect(mp.has(a.hashHex) && !mp.has(b.hashHex)).toBe(true);
+  });
+});
+

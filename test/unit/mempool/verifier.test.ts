@@ -3,6 +3,9 @@ import { afterAll, describe, expect, it } from "vitest";
 import { AccountKey } from "../../../node/crypto/keys.ts";
 import { mlDsa } from "../../../node/crypto/mldsa.ts";
 import { SignatureVerifier, type VerifyItem } from "../../../node/mempool/verifier.ts";
+import { SignedTransaction } from "../../../node/types/transaction.ts";
+import { decodeTransaction, decodeUnhashed, envelopeOf } from "../../../node/types/txcodec.ts";
+import { signedTransfer } from "../../helpers/tx.ts";
 
 const keys = Array.from({ length: 3 }, (_, i) => AccountKey.fromLabel(`verifier-test/${i}`));
 const items: VerifyItem[] = Array.from({ length: 40 }, (_, i) => {
@@ -49,5 +52,34 @@ describe("SignatureVerifier", () => {
     const v = new SignatureVerifier({ threads: 1 });
     await v.close();
     await expect(v.verifyBatch(items)).rejects.toMatchObject({ code: "VERIFIER_CLOSED" });
+  });
+
+  it("digestAndVerify: each transaction's hash and signing message as decodeTransaction derives them, and its verdict", async () => {
+    const to = AccountKey.fromLabel("verifier-test/to").address;
+    const txs = Array.from({ length: 37 }, (_, i) => signedTransfer(keys[i % keys.length]!, { nonce: BigInt(i), to, amount: BigInt(i + 1) }).bytes);
+    // Some with a flipped signature bit: same bytes layout, so they decode, hash differently and fail verification.
+    const bad = new Set([4, 17, 30]);
+    const inputs = txs.map((b, i) => {
+      if (!bad.has(i)) return b;
+      const copy = new Uint8Array(b);
+      const { signature } = SignedTransaction.deserialize(copy, { reuseBytes: true });
+      signature[100]! ^= 1;
+      return copy;
+    });
+    for (const threads of [0, 2]) {
+      const v = new SignatureVerifier({ threads });
+      pools.push(v);
+      for (const batch of [inputs, inputs.slice(0, 5)]) {
+        const got = await v.digestAndVerify(batch);
+        expect(got.length).toBe(batch.length);
+        batch.forEach((b, i) => {
+          const env = decodeTransaction(b);
+          expect(Buffer.from(got[i]!.hash).toString("hex"), `threads ${threads}, tx ${i}`).toBe(Buffer.from(env.hash).toString("hex"));
+          expect(envelopeOf(decodeUnhashed(b), got[i]!.hash, got[i]!.txRoot)).toEqual(env);
+          expect(got[i]!.ok).toBe(!bad.has(i));
+        });
+      }
+      expect(await v.digestAndVerify([])).toEqual([]);
+    }
   });
 });
