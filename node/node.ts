@@ -32,6 +32,7 @@ import type { NodeHealthInfo, RpcNode } from "./rpc/methods.ts";
 import { BlobIntake } from "./work/blob-intake.ts";
 import { addrKey, idKey } from "./state/world.ts";
 import { parseGenesis, type Genesis, type GenesisJson } from "./types/genesis.ts";
+import { bundleTxs, TxBundle } from "./types/tx-bundle.ts";
 import { decodeTransaction, decodeUnhashed, envelopeOf, TxDecodeError, type DecodedTx, type TxEnvelope } from "./types/txcodec.ts";
 import { systemClock, type Clock } from "./util/clock.ts";
 import { PouwError } from "./util/errors.ts";
@@ -122,7 +123,18 @@ const REJECTED_CACHE = 10_000;
 const MAX_BUILD_CHALLENGES = 64;
 
 /** What admission answers a submitter: the completed envelope (once hashed) and null, or why the transaction was refused. */
+/** A transaction arriving for admission: `local` when it came over RPC (this node gossips those, in bundles). */
+interface Arrival {
+  tx: DecodedTx;
+  local: boolean;
+}
+
 type Admitted = { env: TxEnvelope; error: null } | { env: null; error: PouwError } | { env: TxEnvelope; error: PouwError };
+
+/** Refusals that are the sending peer's fault (gossip): anything else may be a matter of timing (a nonce, a full pool). */
+function peerFault(e: PouwError): boolean {
+  return e.code === TxErrorCode.BAD_SIGNATURE || e.code === TxErrorCode.WRONG_CHAIN_ID || e.code === TxErrorCode.TX_TOO_LARGE;
+}
 
 export class PouwNode implements RpcNode {
   readonly version = NODE_VERSION;
@@ -131,7 +143,7 @@ export class PouwNode implements RpcNode {
   readonly chain: Blockchain;
   readonly mempool: Mempool;
   /** RPC and gossip transactions on their way into the mempool, in micro-batches. */
-  private readonly admission: AdmissionQueue<DecodedTx, Admitted>;
+  private readonly admission: AdmissionQueue<Arrival, Admitted>;
   readonly verifier: SignatureVerifier;
   readonly consensus: ConsensusEngine | null;
   readonly network: PouwNetwork | null;
@@ -493,6 +505,7 @@ export class PouwNode implements RpcNode {
       }
       network?.on("anchor", (data) => checkpoints.onGossip(data));
       network?.on("tx", (data) => node.onGossipTx(data));
+      network?.on("txs", (data) => node.onGossipBundle(data));
       network?.on("attestation", async (data) => attestations.onGossip(data));
       metrics?.headHeight.set(chain.head.header.height);
       return node;
@@ -561,10 +574,8 @@ export class PouwNode implements RpcNode {
     const restored = [...this.mempool.all()].map((e) => e.hashHex);
     for (const ms of [2_000, 10_000]) {
       const t = setTimeout(() => {
-        for (const h of restored) {
-          const env = this.mempool.get(h);
-          if (env) this.network?.publish("tx", env.bytes);
-        }
+        const still = restored.flatMap((h) => this.mempool.get(h)?.bytes ?? []);
+        if (this.network) for (const b of bundleTxs(still)) this.network.publish("txs", b);
       }, ms);
       t.unref();
       this.closeHooks.push(() => clearTimeout(t));
@@ -668,7 +679,8 @@ export class PouwNode implements RpcNode {
    * the event loop, then roots, hash and signature in the workers, then the
    * mempool (which checks again against the state it has by then).
    */
-  private async admit(batch: readonly DecodedTx[]): Promise<Admitted[]> {
+  private async admit(arrivals: readonly Arrival[]): Promise<Admitted[]> {
+    const batch = arrivals.map((a) => a.tx);
     const out: Admitted[] = new Array(batch.length);
     const pass: number[] = [];
     batch.forEach((d, i) => {
@@ -692,13 +704,52 @@ export class PouwNode implements RpcNode {
     });
     const results = await this.mempool.addBatch(envs, oks);
     let k = 0;
+    const gossip: Uint8Array[] = [];
     for (const i of pass) {
       if (out[i]) continue;
       const error = results[k]!;
       out[i] = error ? { env: envs[k]!, error } : { env: envs[k]!, error: null };
+      if (!error && arrivals[i]!.local) gossip.push(envs[k]!.bytes);
       k++;
     }
+    // What this batch took over RPC goes out as bundles: one gossip message per batch, not one per transaction.
+    if (gossip.length > 0 && this.network) for (const b of bundleTxs(gossip)) this.network.publish("txs", b);
     return out;
+  }
+
+  /**
+   * A bundle from gossip: relayed if the mempool took any of it, dropped
+   * quietly if it held nothing new, and held against the peer if any
+   * transaction in it is malformed, mis-signed, for another chain or too large.
+   */
+  private async onGossipBundle(data: Uint8Array): Promise<Verdict> {
+    let list: Uint8Array[];
+    try {
+      list = TxBundle.deserialize(data);
+    } catch {
+      return "reject";
+    }
+    if (list.length === 0) return "reject";
+    const decoded: DecodedTx[] = [];
+    for (const bytes of list) {
+      try {
+        decoded.push(decodeUnhashed(bytes));
+      } catch {
+        return "reject";
+      }
+    }
+    const results = await Promise.all(decoded.map((tx) => this.admission.submit({ tx, local: false })));
+    let fresh = false;
+    for (const r of results) {
+      if (r.error) {
+        if (peerFault(r.error)) return "reject";
+        continue;
+      }
+      fresh = true;
+      this.noteChallenge(r.env);
+      void this.blobCache.prefetch(challengeStarts([r.env.signed]));
+    }
+    return fresh ? "accept" : "ignore";
   }
 
   /** A transaction from gossip: relayed only if the mempool took it; malformed or mis-signed ones count against the peer. */
@@ -709,13 +760,13 @@ export class PouwNode implements RpcNode {
     } catch {
       return "reject";
     }
-    const { env, error: err } = await this.admission.submit(decoded);
+    const { env, error: err } = await this.admission.submit({ tx: decoded, local: false });
     if (!err) {
       this.noteChallenge(env);
       void this.blobCache.prefetch(challengeStarts([env.signed]));
       return "accept";
     }
-    return err.code === TxErrorCode.BAD_SIGNATURE || err.code === TxErrorCode.WRONG_CHAIN_ID || err.code === TxErrorCode.TX_TOO_LARGE ? "reject" : "ignore";
+    return peerFault(err) ? "reject" : "ignore";
   }
 
   private noteChallenge(env: TxEnvelope): void {
@@ -769,12 +820,11 @@ export class PouwNode implements RpcNode {
       if (e instanceof TxDecodeError) throw new TxError(TxErrorCode.MALFORMED_TX, e.reason, { field: e.field, size: e.size });
       throw new TxError(TxErrorCode.MALFORMED_TX, "transaction does not decode as an SSZ SignedTransaction");
     }
-    const { env, error: err } = await this.admission.submit(decoded);
+    const { env, error: err } = await this.admission.submit({ tx: decoded, local: true });
     if (err) throw err;
     this.noteChallenge(env);
     await this.blobCache.prefetch(challengeStarts([env.signed]));
     this.rejected.delete(env.hashHex);
-    this.network?.publish("tx", bytes);
     return env;
   }
 

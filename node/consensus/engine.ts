@@ -15,9 +15,10 @@ import { BlockError, isBlobUnavailable } from "../chain/errors.ts";
 import type { ExecutionResult } from "../chain/execute.ts";
 import { mlDsa } from "../crypto/mldsa.ts";
 import { addrKey } from "../state/world.ts";
-import { DuplicateVoteEvidence, encodeProposalMessage, ProposalMessage, Vote, VoteType, type BlockT, type CommitT, type DuplicateVoteEvidenceT, type WorkAttestationT } from "../types/block.ts";
+import { blockTxBytes, DuplicateVoteEvidence, encodeBlockParts, encodeProposalMessage, ProposalMessage, proposalBlockBytes, Vote, VoteType, type BlockT, type CommitT, type DuplicateVoteEvidenceT, type WorkAttestationT } from "../types/block.ts";
 import { evidenceHash, makeEvidence, verifyEvidence } from "../chain/evidence.ts";
 import { envelopeFromSigned, type TxEnvelope } from "../types/txcodec.ts";
+import { sha256 } from "../crypto/hash.ts";
 import type { Clock } from "../util/clock.ts";
 import { bytesEqual, fromHex, toHex } from "../util/hex.ts";
 import type { Logger } from "../util/logger.ts";
@@ -100,9 +101,38 @@ interface OwnMessage {
   /** Tells own proposals apart (votes are compared by their bytes). */
   id: string;
   bytes: () => Uint8Array;
+  /** Re-gossip ticks seen (proposals back off). */
+  ticks?: number;
 }
 
 const ZERO_HASH = new Uint8Array(32);
+/** Room kept in a proposal for everything but the transactions: header, attestations, evidence, signature. */
+const PROPOSAL_RESERVE_BYTES = 256 * 1024;
+/** A lastCommit signature (ML-DSA-44) with its address and offset. */
+const LAST_COMMIT_BYTES_PER_VALIDATOR = 2_420 + 20 + 8;
+
+/** The candidates, in order, while their encodings fit in `budget` bytes (one too large is skipped, not the end). */
+function* withinBytes(candidates: Iterable<TxEnvelope>, budget: number): Generator<TxEnvelope> {
+  if (budget === Infinity) return yield* candidates;
+  let used = 0;
+  for (const env of candidates) {
+    const n = env.bytes.length + 4;
+    if (used + n > budget) {
+      if (budget - used < 1024) return;
+      continue;
+    }
+    used += n;
+    yield env;
+  }
+}
+
+/** The encoded size of a ProposalMessage for `block` (without encoding it). */
+function proposalSize(block: BlockT, txs: readonly TxEnvelope[]): number {
+  let n = 4 + 4 + 4 + 2_420;
+  for (const p of encodeBlockParts({ ...block, body: { ...block.body, txs: [] } }, [])) n += p.length;
+  for (const t of txs) n += 4 + t.bytes.length;
+  return n;
+}
 const MAX_FUTURE_PROPOSALS = 64;
 
 export class ConsensusEngine {
@@ -121,6 +151,8 @@ export class ConsensusEngine {
   /** Verified evidence waiting for a block, by hash. */
   readonly evidence = new Map<string, DuplicateVoteEvidenceT>();
   private futureProposals: { bytes: Uint8Array; from: string }[] = [];
+  /** Digests of proposal messages already judged valid (a re-gossiped copy is not judged again). */
+  private judgedProposals = new Set<string>();
   private timers = new Set<NodeJS.Timeout>();
   private nextHeightTimer: NodeJS.Timeout | null = null;
   private regossipTimer: NodeJS.Timeout | null = null;
@@ -212,7 +244,7 @@ export class ConsensusEngine {
         if (this.machine.height !== height || this.machine.step === "decided") break;
         switch (r.type) {
           case "proposal":
-            await this.onProposalBytes(r.bytes, "", false);
+            await this.judgeProposal(r.bytes, "", false);
             break;
           case "vote":
             await this.onVoteBytes(r.bytes, "", false);
@@ -409,7 +441,7 @@ export class ConsensusEngine {
     await this.perform(this.machine.startHeight(height, this.set!, round));
     const future = this.futureProposals;
     this.futureProposals = [];
-    for (const f of future) await this.onProposalBytes(f.bytes, f.from, false); // logged when it arrived
+    for (const f of future) await this.judgeProposal(f.bytes, f.from, false); // logged (and counted as judged) when it arrived
   }
 
   private async perform(actions: ConsensusAction[]): Promise<void> {
@@ -514,14 +546,23 @@ export class ConsensusEngine {
       const lease = await this.m.prepareBuild?.();
       let built;
       try {
-        built = chain.build({
-          time: Math.max(clock.now(), chain.head.header.time + 1),
-          proposer: this.m.privval!.key.address,
-          candidates: txs.pending(baseFeeAfter(chain.head, chain.params)),
-          verified: (env) => txs.verified(env),
-          evidence: this.evidence.values(),
-          attestations: this.m.attestations?.() ?? [],
-        });
+        // Other validators must receive the proposal: its block stays within what the transport can deliver.
+        const limit = chain.world.validators.length > 1 ? (this.m.transport?.maxProposalBytes ?? Infinity) : Infinity;
+        const reserve = Math.min(PROPOSAL_RESERVE_BYTES, limit / 4);
+        let budget = limit - reserve - LAST_COMMIT_BYTES_PER_VALIDATOR * chain.world.validators.length;
+        for (let attempt = 0; ; attempt++) {
+          built = chain.build({
+            time: Math.max(clock.now(), chain.head.header.time + 1),
+            proposer: this.m.privval!.key.address,
+            candidates: withinBytes(txs.pending(baseFeeAfter(chain.head, chain.params)), budget),
+            verified: (env) => txs.verified(env),
+            evidence: this.evidence.values(),
+            attestations: this.m.attestations?.() ?? [],
+          });
+          const size = proposalSize(built.block, built.result.txs);
+          if (size <= limit || attempt >= 3 || built.result.txs.length === 0) break;
+          budget -= size - limit + reserve; // the rest of the block was larger than reserved
+        }
       } finally {
         lease?.release();
       }
@@ -541,10 +582,29 @@ export class ConsensusEngine {
     for (const e of c.envs) this.proposing.add(e.hashHex);
   }
 
-  private verifyCandidate(block: BlockT): Candidate {
-    const envs = block.body.txs.map((s) => envelopeFromSigned(s));
-    const exec = this.m.chain.verify(block, envs, this.m.clock.now(), (env) => this.m.txs.verified(env));
+  private verifyCandidate(block: BlockT, envs = block.body.txs.map((s) => envelopeFromSigned(s)), verified = (env: TxEnvelope) => this.m.txs.verified(env)): Candidate {
+    const exec = this.m.chain.verify(block, envs, this.m.clock.now(), verified);
     return { block, hash: blockHash(block.header), envs, exec };
+  }
+
+  /**
+   * A proposed block's transactions as envelopes (their bytes taken from the
+   * encoded block, not re-encoded), with the signatures the mempool has not
+   * verified checked in the worker pool rather than one by one on the event
+   * loop. One that fails there is checked again by block verification, which
+   * then refuses the block.
+   */
+  private async checkedEnvelopes(block: BlockT, blockBytes: Uint8Array): Promise<{ envs: TxEnvelope[]; verified: (env: TxEnvelope) => boolean }> {
+    const txBytes = blockTxBytes(blockBytes);
+    const envs = block.body.txs.map((s, i) => envelopeFromSigned(s, txBytes[i]));
+    const known = (env: TxEnvelope) => this.m.txs.verified(env);
+    const unknown = envs.filter((e) => !known(e));
+    const checked = new Set<TxEnvelope>();
+    if (unknown.length > 0 && this.m.verifier) {
+      const oks = await this.m.verifier.verifyBatch(unknown.map((e) => ({ publicKey: e.signed.tx.publicKey, message: e.signingMessage, signature: e.signed.signature }))).catch(() => [] as boolean[]);
+      unknown.forEach((e, i) => oks[i] === true && checked.add(e));
+    }
+    return { envs, verified: (env) => checked.has(env) || known(env) };
   }
 
   private async publishProposal(round: number, polRound: number, value: string): Promise<void> {
@@ -641,6 +701,19 @@ export class ConsensusEngine {
    * Null: not judged (an old or far-future height): neither relayed nor held against anyone.
    */
   private async onProposalBytes(bytes: Uint8Array, from: string, log = true): Promise<boolean | null> {
+    // The very same bytes again (a proposer re-gossips, a peer relays): judged once. Content-addressed, so a copy
+    // with anything changed is judged afresh; a duplicate is not relayed again (null).
+    const digest = toHex(sha256(bytes));
+    if (this.judgedProposals.has(digest)) return null;
+    const verdict = await this.judgeProposal(bytes, from, log);
+    if (verdict === true) {
+      if (this.judgedProposals.size >= 4 * MAX_FUTURE_PROPOSALS) this.judgedProposals.delete(this.judgedProposals.keys().next().value as string);
+      this.judgedProposals.add(digest);
+    }
+    return verdict;
+  }
+
+  private async judgeProposal(bytes: Uint8Array, from: string, log: boolean): Promise<boolean | null> {
     let msg;
     try {
       msg = ProposalMessage.deserialize(bytes);
@@ -674,7 +747,8 @@ export class ConsensusEngine {
     if (!this.candidates.has(toHex(hash))) {
       const lease = await this.m.prepare?.([block]);
       try {
-        this.remember(this.verifyCandidate(block));
+        const { envs, verified } = await this.checkedEnvelopes(block, proposalBlockBytes(bytes));
+        this.remember(this.verifyCandidate(block, envs, verified));
       } catch (e) {
         if (!(e instanceof BlockError)) throw e;
         if (isBlobUnavailable(e)) {
@@ -799,9 +873,22 @@ export class ConsensusEngine {
     this.nextHeightTimer = setTimeout(fire, wait);
   }
 
+  /**
+   * Re-sends this height's own messages (gossip lost to a restart or a
+   * partition). A proposal (a block: megabytes under load, and every copy a
+   * new gossip message) only until the round has seen a polka, and less
+   * often each time: after 1, 2, 4, 8 … ticks.
+   */
   private regossip(): void {
     if (!this.m.transport || this.machine.step === "decided") return;
-    for (const o of this.own) this.sendOwn(o.kind, o.bytes);
+    const beforePolka = this.machine.step === "propose" || this.machine.step === "prevote";
+    for (const o of this.own) {
+      if (o.kind === "proposal") {
+        o.ticks = (o.ticks ?? 0) + 1;
+        if (!beforePolka || (o.ticks & (o.ticks - 1)) !== 0) continue;
+      }
+      this.sendOwn(o.kind, o.bytes);
+    }
   }
 
   /** The next height's set and proposer priorities, as the committed state holds them. */

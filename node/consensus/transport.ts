@@ -3,6 +3,8 @@ export interface ConsensusTransport {
   publishProposal(bytes: Uint8Array): void;
   publishVote(bytes: Uint8Array): void;
   publishEvidence?(bytes: Uint8Array): void;
+  /** The largest proposal message the transport delivers (a proposer of a multi-validator set builds blocks within it). */
+  maxProposalBytes?: number;
   /** False when no peer would get a message of this kind (a lone validator): the engine need not encode it. */
   hasListeners?(kind: "proposal" | "vote"): boolean;
   /**

@@ -30,6 +30,7 @@ import type { Logger } from "../util/logger.ts";
 import type { Metrics } from "../util/metrics.ts";
 import { networkOptions, type NetworkOptions } from "./options.ts";
 import { topicNames, type TopicKind } from "./topics.ts";
+import { TX_BUNDLE_MAX_BYTES } from "../types/tx-bundle.ts";
 import { ListenError } from "../util/listen-error.ts";
 import { AddressBook } from "./address-book.ts";
 import { PeerKeeper } from "./discovery.ts";
@@ -49,6 +50,14 @@ export function discoveryTopic(chainId: string): string {
 export type Verdict = "accept" | "reject" | "ignore";
 
 type Services = { pubsub: ReturnType<ReturnType<typeof gossipsub>>; identify: unknown; ping: unknown };
+
+/**
+ * The largest gossip message this transport can send: gossipsub frames each
+ * RPC with it-length-prefixed's default limit of 4 MiB (not configurable),
+ * and a larger message is dropped at the sender without a word (it reaches
+ * no peer). Less a margin for the RPC's own fields (signature, key, topic).
+ */
+export const GOSSIP_MAX_MESSAGE_BYTES = 4 * 1024 * 1024 - 16 * 1024;
 
 export class PouwNetwork {
   readonly opts: NetworkOptions;
@@ -92,7 +101,7 @@ export class PouwNetwork {
       logger,
       metrics,
     });
-    const caps: Record<TopicKind, number> = { tx: opts.maxTxBytes, proposal: opts.maxProposalBytes, vote: opts.maxVoteBytes, attestation: opts.maxVoteBytes, evidence: opts.maxVoteBytes, anchor: 128 };
+    const caps: Record<TopicKind, number> = { tx: opts.maxTxBytes, txs: TX_BUNDLE_MAX_BYTES, proposal: opts.maxProposalBytes, vote: opts.maxVoteBytes, attestation: opts.maxVoteBytes, evidence: opts.maxVoteBytes, anchor: 128 };
     for (const [kind, topic] of Object.entries(this.topics) as [TopicKind, string][]) this.byTopic.set(topic, { kind, maxBytes: caps[kind], handler: null });
   }
 
@@ -105,7 +114,9 @@ export class PouwNetwork {
       addresses: { listen: opts.listen },
       transports: [tcp()],
       connectionEncrypters: [noise()],
-      streamMuxers: [yamux()],
+      // A stream's unread data may reach several large gossip messages (proposals near the gossip limit) while the
+      // event loop is busy: past yamux's default 4 MiB the stream is aborted, and with it all gossip with that peer.
+      streamMuxers: [yamux({ streamOptions: { maxReadBufferLength: 4 * GOSSIP_MAX_MESSAGE_BYTES } })],
       connectionManager: {
         // libp2p's own hard cap (it prunes by tag value beyond it); the keeper holds the target below it.
         maxConnections: 2 * opts.targetPeers + 8,
@@ -279,6 +290,7 @@ export class PouwNetwork {
       publishProposal: (b) => this.publish("proposal", b),
       publishVote: (b) => this.publish("vote", b),
       publishEvidence: (b) => this.publish("evidence", b),
+      maxProposalBytes: Math.min(this.opts.maxProposalBytes, GOSSIP_MAX_MESSAGE_BYTES),
       hasListeners: (kind) => this.libp2p.services.pubsub.getSubscribers(this.topics[kind]).length > 0,
       subscribe: (h) => {
         const verdict = (ok: boolean | null): Verdict => (ok === null ? "ignore" : ok ? "accept" : "reject");

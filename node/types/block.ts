@@ -155,6 +155,11 @@ export function encodeProposalMessage(round: number, polRound: number, block: Bl
   return concatBytes(fixed, ...encodeBlockParts(block, txBytes));
 }
 
+/** The encoded block inside an encoded ProposalMessage (which decoded), as a view. */
+export function proposalBlockBytes(bytes: Uint8Array): Uint8Array {
+  return bytes.subarray(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(8, true));
+}
+
 /**
  * The encoded transactions inside an encoded block, as views (no copy): the
  * inverse of `encodeBlockParts`, so decoding a received block need not
