@@ -20,6 +20,7 @@ import { fileURLToPath } from "node:url";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { verificationCeiling } from "./ceiling.ts";
 import { generateKeyPair } from "@libp2p/crypto/keys";
 import { Blockchain, genesisFileHash } from "../node/chain/blockchain.ts";
 import { voteSigningMessage } from "../node/chain/commit.ts";
@@ -27,7 +28,6 @@ import { initHome, peerIdOf } from "../node/cli/home.ts";
 import { PouwClient } from "../node/client/client.ts";
 import { AccountKey } from "../node/crypto/keys.ts";
 import { openDb } from "../node/db/database.ts";
-import { SignatureVerifier } from "../node/mempool/verifier.ts";
 import { PouwNode } from "../node/node.ts";
 import { VoteType } from "../node/types/block.ts";
 import { parseGenesis } from "../node/types/genesis.ts";
@@ -53,20 +53,6 @@ const genesisJson = JSON.stringify({
 
 /** Every transfer the source chain holds, as the syncing node will verify them (for the ceiling). */
 const sourceTxs: { publicKey: Uint8Array; message: Uint8Array; signature: Uint8Array }[] = [];
-
-/** Two verifier workers checking the chain's transfer signatures and nothing else (keys cached first, as a node's are). */
-async function ceiling(): Promise<number> {
-  const verifier = new SignatureVerifier({ threads: 2 });
-  try {
-    const items = sourceTxs.slice(0, 10_000);
-    await verifier.verifyBatch(items.slice(0, accounts.length));
-    const t0 = performance.now();
-    for (let i = 0; i < items.length; i += 500) await Promise.all([verifier.verifyBatch(items.slice(i, i + 250)), verifier.verifyBatch(items.slice(i + 250, i + 500))]);
-    return (items.length * 1000) / (performance.now() - t0);
-  } finally {
-    await verifier.close();
-  }
-}
 
 async function buildSource(dir: string): Promise<void> {
   const db = await openDb(join(dir, "data"));
@@ -119,7 +105,7 @@ async function main(): Promise<void> {
   let t = performance.now();
   await buildSource(srcDir);
   console.log(`built the source chain in ${((performance.now() - t) / 1000).toFixed(1)} s (not measured)`);
-  const ceil = sourceTxs.length > 0 ? await ceiling() : 0;
+  const ceil = sourceTxs.length > 0 ? await verificationCeiling(sourceTxs, accounts.length) : 0;
   if (ceil > 0) console.log(`verification ceiling (two worker threads, this run): ${ceil.toFixed(0)} signatures/s`);
 
   // The source is a separate `pouw start` process, as a peer would be.

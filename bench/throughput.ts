@@ -27,7 +27,8 @@ import { prepareDevnet } from "../node/cli/devnet.ts";
 import { PouwClient } from "../node/client/client.ts";
 import { AccountKey } from "../node/crypto/keys.ts";
 import { hasNativeMlDsa } from "../node/crypto/mldsa.ts";
-import { SignatureVerifier } from "../node/mempool/verifier.ts";
+import type { VerifyItem } from "../node/mempool/verifier.ts";
+import { verificationCeiling } from "./ceiling.ts";
 import { DEFAULT_PARAMS, paramsToJson } from "../node/types/params.ts";
 import { decodeTransaction } from "../node/types/txcodec.ts";
 import { toHex } from "../node/util/hex.ts";
@@ -53,21 +54,12 @@ const CLI = fileURLToPath(new URL("../node/cli/main.ts", import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 
-/** Two verifier workers checking the transfers' signatures and nothing else (keys cached first, as a node's are). */
-async function ceiling(raw: Uint8Array[]): Promise<number> {
-  const verifier = new SignatureVerifier({ threads: 2 });
-  try {
-    const items = raw.slice(0, 10_000).map((b) => {
-      const e = decodeTransaction(b);
-      return { publicKey: e.signed.tx.publicKey, message: e.signingMessage, signature: e.signed.signature };
-    });
-    await verifier.verifyBatch(items.slice(0, ACCOUNTS));
-    const t0 = performance.now();
-    for (let i = 0; i < items.length; i += 500) await Promise.all([verifier.verifyBatch(items.slice(i, i + 250)), verifier.verifyBatch(items.slice(i + 250, i + 500))]);
-    return (items.length * 1000) / (performance.now() - t0);
-  } finally {
-    await verifier.close();
-  }
+/** The transfers' signatures as the node's workers check them (for the same-run ceiling). */
+function verifyItems(raw: Uint8Array[]): VerifyItem[] {
+  return raw.slice(0, 10_000).map((b) => {
+    const e = decodeTransaction(b);
+    return { publicKey: e.signed.tx.publicKey, message: e.signingMessage, signature: e.signed.signature };
+  });
 }
 
 /**
@@ -108,7 +100,7 @@ async function main(): Promise<void> {
   const raw = await presign({ chainId: genesis.chainId, label: LABEL, accounts: ACCOUNTS, perAccount: PER_ACCOUNT, total: TXS });
   const hex = raw.map((b) => toHex(b));
   console.log(`pre-signed ${raw.length} transfers in ${((performance.now() - t) / 1000).toFixed(1)} s (not measured)`);
-  const ceil = await ceiling(raw);
+  const ceil = await verificationCeiling(verifyItems(raw), ACCOUNTS);
   console.log(`verification ceiling (two worker threads, this run): ${ceil.toFixed(0)} signatures/s`);
 
   const children: ChildProcess[] = homes.map((home) => spawn(process.execPath, [...(process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean), CLI, "start", "--home", home, "--json-logs", "--log-level", process.env.BENCH_LOG_LEVEL ?? "warn"], { stdio: ["ignore", process.env.BENCH_LOG_LEVEL ? "inherit" : "ignore", "inherit"] }));

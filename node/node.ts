@@ -122,13 +122,13 @@ const REJECTED_CACHE = 10_000;
 /** Most pending challenges whose start checkpoints are pinned while this validator builds a block. */
 const MAX_BUILD_CHALLENGES = 64;
 
-/** What admission answers a submitter: the completed envelope (once hashed) and null, or why the transaction was refused. */
 /** A transaction arriving for admission: `local` when it came over RPC (this node gossips those, in bundles). */
 interface Arrival {
   tx: DecodedTx;
   local: boolean;
 }
 
+/** What admission answers a submitter: the completed envelope (once hashed) and null, or why the transaction was refused. */
 type Admitted = { env: TxEnvelope; error: null } | { env: null; error: PouwError } | { env: TxEnvelope; error: PouwError };
 
 /** Refusals that are the sending peer's fault (gossip): anything else may be a matter of timing (a nonce, a full pool). */

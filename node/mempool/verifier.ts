@@ -113,16 +113,8 @@ export class SignatureVerifier {
       await Promise.all(this.pool.map((t) => t.run(this.requestFor([]))));
       return [];
     }
-    // Small batches go to one worker round-robin; large ones are split across all.
-    const parts = items.length < 16 ? 1 : this.pool.length;
-    const size = Math.ceil(items.length / parts);
-    const jobs: Promise<Uint8Array>[] = [];
-    for (let i = 0; i < items.length; i += size) {
-      const t = this.pool[this.next++ % this.pool.length]!;
-      jobs.push(t.run(this.requestFor(items.slice(i, i + size))));
-    }
     const out: boolean[] = [];
-    for (const ok of await Promise.all(jobs)) for (const b of ok) out.push(b === 1);
+    for (const ok of await this.spread(items, (slice) => this.requestFor(slice))) for (const b of ok) out.push(b === 1);
     return out;
   }
 
@@ -134,21 +126,15 @@ export class SignatureVerifier {
   async digestAndVerify(txs: readonly Uint8Array[]): Promise<TxDigest[]> {
     if (this.closed) throw new MempoolError(MempoolErrorCode.VERIFIER_CLOSED, "signature verifier closed");
     if (txs.length === 0) return [];
-    const parts = this.pool.length === 0 ? 0 : txs.length < 16 ? 1 : this.pool.length;
-    const answers: Uint8Array[] = [];
-    if (parts === 0) {
+    let answers: Uint8Array[];
+    if (this.pool.length === 0) {
       const req = txRequest(0, txs);
-      answers.push(digestTxs(req.data, req.offsets));
+      answers = [digestTxs(req.data, req.offsets)];
     } else {
-      const size = Math.ceil(txs.length / parts);
-      const jobs: Promise<Uint8Array>[] = [];
-      for (let i = 0; i < txs.length; i += size) {
-        const t = this.pool[this.next++ % this.pool.length]!;
+      answers = await this.spread(txs, (slice) => {
         const id = this.nextId++;
-        const slice = txs.slice(i, i + size);
-        jobs.push(t.run(() => txRequest(id, slice)));
-      }
-      answers.push(...(await Promise.all(jobs)));
+        return () => txRequest(id, slice);
+      });
     }
     const out: TxDigest[] = [];
     for (const a of answers) {
@@ -158,6 +144,15 @@ export class SignatureVerifier {
       }
     }
     return out;
+  }
+
+  /** Small batches go to one worker round-robin; large ones are split across all. The answers come back in order. */
+  private spread<T>(items: readonly T[], request: (slice: readonly T[]) => () => VerifyRequest): Promise<Uint8Array[]> {
+    const parts = items.length < 16 ? 1 : this.pool.length;
+    const size = Math.ceil(items.length / parts);
+    const jobs: Promise<Uint8Array>[] = [];
+    for (let i = 0; i < items.length; i += size) jobs.push(this.pool[this.next++ % this.pool.length]!.run(request(items.slice(i, i + size))));
+    return Promise.all(jobs);
   }
 
   /** A request factory with a fixed id: the same id if it has to be rebuilt for a respawned worker. */

@@ -13,18 +13,11 @@ import { toHex } from "../../node/util/hex.ts";
 import { makeTestNet } from "../helpers/genesis.ts";
 import { LocalBus } from "../helpers/local-bus.ts";
 import { signedTransfer } from "../helpers/tx.ts";
+import { until } from "../helpers/until.ts";
 
 const net = makeTestNet({ validators: 4, accounts: 4, label: "proposal-size" });
 const TIMEOUTS = { proposeMs: 600, proposeDeltaMs: 200, prevoteMs: 300, prevoteDeltaMs: 100, precommitMs: 300, precommitDeltaMs: 100 };
 const MAX_MESSAGE = 60_000;
-
-async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe("proposals larger than the transport delivers", () => {
   const bus = new LocalBus({ maxMessageBytes: MAX_MESSAGE });
@@ -46,7 +39,7 @@ describe("proposals larger than the transport delivers", () => {
     expect(txs.reduce((s, t) => s + t.length, 0)).toBeGreaterThan(3 * MAX_MESSAGE);
     await Promise.all(txs.map((t) => nodes[1]!.submitTransaction(t)));
     const done = () => nodes.every((n) => net.accounts.every((a) => n.chain.world.getAccount(a.address)!.nonce === 15n));
-    await until(done, 60_000, "all 60 transfers on every node");
+    await until(done, Boolean, 60_000, "all 60 transfers on every node", 20);
     expect(bus.tooLarge).toBe(0);
     expect(bus.largestProposal).toBeLessThanOrEqual(MAX_MESSAGE);
     // They took several blocks, none over the limit, and every node has the same ones.

@@ -8,17 +8,10 @@ import { openDb } from "../../../node/db/database.ts";
 import { parseGenesis } from "../../../node/types/genesis.ts";
 import { silentLogger } from "../../../node/util/logger.ts";
 import { makeTestNet } from "../../helpers/genesis.ts";
+import { until } from "../../helpers/until.ts";
 
 const net = makeTestNet({ accounts: 2, label: "engine-pacing" });
 const BLOCK_MS = 200;
-
-async function until(cond: () => boolean, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error("timed out");
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
 
 describe("consensus engine pacing", () => {
   it("starts the next height within a block time even when the last block's time is seconds ahead of the clock", async () => {
@@ -36,11 +29,11 @@ describe("consensus engine pacing", () => {
     expect(offset).toBeLessThan(genesis.params.maxClockDriftMs);
     await engine.start();
     try {
-      await until(() => chain.head.header.height >= 1, 5_000);
+      await until(() => chain.head.header.height, (h) => h >= 1, 5_000, "height 1", 2);
       offset = 0;
       const t1 = Date.now();
       expect(chain.head.header.time - Date.now()).toBeGreaterThan(4_000);
-      await until(() => chain.head.header.height >= 3, 10_000);
+      await until(() => chain.head.header.height, (h) => h >= 3, 10_000, "height 3", 2);
       // Two more heights: each waits at most a block time (plus the height's own work), not the 5 s lead.
       expect(Date.now() - t1).toBeLessThan(2 * BLOCK_MS + 1_500);
       // Times still increase, from the ahead-of-time parent.
