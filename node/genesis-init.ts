@@ -10,7 +10,7 @@
  * `Blockchain.open` does in process (accounts, block, account snapshot), and
  * exits; the node then opens the directory as on any restart.
  *
- * The child reads `{ dataDir, genesisDir, maxFileBytes, blockTimeMs }` as a
+ * The child reads `{ dataDir, genesisDir, maxFileBytes }` as a
  * JSON argument and the genesis text on stdin, and prints one error line on
  * failure (exit 1).
  */
@@ -28,7 +28,6 @@ export interface GenesisInitArgs {
   dataDir: string;
   genesisDir: string;
   maxFileBytes?: number;
-  blockTimeMs?: number;
 }
 
 const SELF = fileURLToPath(import.meta.url);
@@ -53,7 +52,6 @@ async function main(): Promise<void> {
   let text = "";
   for await (const chunk of process.stdin) text += chunk;
   const genesis = parseGenesis(JSON.parse(text) as GenesisJson, { dir: args.genesisDir });
-  if (args.blockTimeMs !== undefined) genesis.params.blockTimeMs = args.blockTimeMs;
   const db = await openDb(join(args.dataDir, "data"));
   try {
     const chain = await Blockchain.open(db, genesis, genesisFileHash(text), join(args.dataDir, "blocks"), {

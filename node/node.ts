@@ -80,7 +80,11 @@ export interface NodeConfig {
   relay?: { targets: AnchorTarget[]; retryMs?: number } | null;
   /** RPC listener; null disables RPC. */
   rpc: Partial<RpcServerOptions> | null;
-  /** Overrides the genesis block time (tests, benchmarks). */
+  /**
+   * This node's block time instead of the genesis' (tests, benchmarks): how it
+   * paces heights when nothing waits. Node-local, not a consensus rule: the
+   * least spacing between blocks stays the genesis' (`minBlockIntervalMs`).
+   */
   blockTimeMs?: number;
   /** libp2p networking; null or absent for a lone node. */
   network?: Partial<NetworkOptions> | null;
@@ -154,6 +158,8 @@ export class PouwNode implements RpcNode {
   readonly validatorAddress: Uint8Array | null;
   readonly blobs: BlobStore;
   readonly attestations: AttestationPool;
+  /** The block time consensus is paced by (the genesis', or the configured override). */
+  readonly blockTimeMs: number;
   /** Verifies pending proofs and attests them (validators only). */
   readonly workVerifier: WorkVerifier | null;
   /** Epoch checkpoints and the anchor signatures gathered for them. */
@@ -203,7 +209,9 @@ export class PouwNode implements RpcNode {
     dataDir: string | null;
     onStorageFault: ((fault: StorageFault) => void) | null;
     journal: { journal: MempoolJournal; restore: Uint8Array[] } | null;
+    blockTimeMs: number;
   }) {
+    this.blockTimeMs = parts.blockTimeMs;
     this.journal = parts.journal?.journal ?? null;
     this.journalRestore = parts.journal?.restore ?? [];
     this.genesis = parts.genesis;
@@ -243,7 +251,6 @@ export class PouwNode implements RpcNode {
     const genesisJson = JSON.parse(cfg.genesisJson) as GenesisJson;
     const genesis = parseGenesis(genesisJson, { dir: cfg.genesisDir ?? cfg.dataDir ?? "." });
     const genesisHash = genesisFileHash(cfg.genesisJson);
-    if (cfg.blockTimeMs !== undefined) genesis.params.blockTimeMs = cfg.blockTimeMs;
 
     let dbPath: string | null = null;
     let blocksDir: string | null = null;
@@ -272,7 +279,6 @@ export class PouwNode implements RpcNode {
           dataDir: cfg.dataDir,
           genesisDir: cfg.genesisDir ?? cfg.dataDir,
           ...(blockFileBytes === undefined ? {} : { maxFileBytes: blockFileBytes }),
-          ...(cfg.blockTimeMs === undefined ? {} : { blockTimeMs: cfg.blockTimeMs }),
         },
         cfg.genesisJson,
       );
@@ -398,14 +404,14 @@ export class PouwNode implements RpcNode {
         }
         const privval = key ? await PrivValidator.open(db, key, chain.ctx.chainId, metrics) : null;
         consensus = new ConsensusEngine(
-          { blockTimeMs: genesis.params.blockTimeMs, ...(cfg.timeouts ? { timeouts: cfg.timeouts } : {}) },
+          { blockTimeMs: cfg.blockTimeMs ?? genesis.params.blockTimeMs, ...(cfg.timeouts ? { timeouts: cfg.timeouts } : {}) },
           {
             chain,
             privval,
             transport,
             verifier,
             wal: new ConsensusWal(db, cfg.dataDir === null ? null : join(cfg.dataDir, "consensus-wal")),
-            txs: { pending: (baseFee) => mempool.pending(baseFee), verified: (env) => mempool.verified(env) },
+            txs: { pending: (baseFee) => mempool.pending(baseFee), verified: (env) => mempool.verified(env), hasReady: (baseFee) => mempool.hasReady(baseFee) },
             clock,
             logger: logger.child({ module: "consensus" }),
             metrics,
@@ -466,6 +472,7 @@ export class PouwNode implements RpcNode {
       });
       const relayer = cfg.relay && cfg.relay.targets.length > 0 ? new Relayer({ book: checkpoints, targets: cfg.relay.targets, retryMs: cfg.relay.retryMs, logger: logger.child({ module: "relayer" }), metrics }) : null;
       node = new PouwNode({
+        blockTimeMs: cfg.blockTimeMs ?? genesis.params.blockTimeMs,
         genesis,
         db,
         chain,
@@ -866,6 +873,7 @@ export class PouwNode implements RpcNode {
       consensus: this.consensus ? { height: this.consensus.height, round: this.consensus.round } : null,
       storageFault: this.fault ? this.fault.message : null,
       blobs: this.blobIntake.stats(),
+      blockTimeMs: this.blockTimeMs,
     };
   }
 

@@ -2,7 +2,7 @@
 import { bytesEqual } from "../util/hex.ts";
 import { AttestationRootList, BlockHeader, EvidenceRootList, MAX_EVIDENCE, TxHashList, type BlockHeaderT, type BlockT, type CommitT, type DuplicateVoteEvidenceT, type WorkAttestationT } from "../types/block.ts";
 import { evidenceHash, verifyEvidence, type EvidenceContext } from "./evidence.ts";
-import type { Params } from "../types/params.ts";
+import { blockSpacingMs, type Params } from "../types/params.ts";
 import type { DatasetInfo } from "../types/genesis.ts";
 import { envelopeFromSigned, type TxEnvelope } from "../types/txcodec.ts";
 import { validatorSetRoot } from "../types/validator.ts";
@@ -107,7 +107,7 @@ export function buildBlock(world: WorldState, head: Head, ctx: ChainContext, inp
   const header: BlockHeaderT = {
     chainId: ctx.chainId,
     height,
-    time: Math.max(input.time, head.header.time + 1),
+    time: Math.max(input.time, head.header.time + blockSpacingMs(ctx.params)),
     lastBlockHash: head.hash,
     lastCommitHash: commitHash(input.lastCommit),
     txRoot: txRoot(result.txs),
@@ -150,7 +150,8 @@ export function verifyBlock(world: WorldState, head: Head, block: BlockT, ctx: C
   check(bytesEqual(h.chainId, ctx.chainId), BlockErrorCode.WRONG_CHAIN_ID, "block is for another chain");
   check(h.height === head.header.height + 1, BlockErrorCode.BAD_HEIGHT, `height ${h.height}, expected ${head.header.height + 1}`);
   check(bytesEqual(h.lastBlockHash, head.hash), BlockErrorCode.BAD_PARENT, "lastBlockHash is not the head");
-  check(h.time > head.header.time, BlockErrorCode.BAD_TIME, "time does not increase");
+  const spacing = blockSpacingMs(params);
+  check(h.time >= head.header.time + spacing, BlockErrorCode.BAD_TIME, `time is ${h.time - head.header.time} ms after its parent's, at least ${spacing} ms required (minBlockIntervalMs)`);
   check(h.time <= input.now + params.maxClockDriftMs, BlockErrorCode.TIME_TOO_FAR_AHEAD, `time is ${h.time - input.now} ms ahead of local time`);
   check(h.baseFeePerGas === baseFeeAfter(head, params), BlockErrorCode.BAD_BASE_FEE, "baseFeePerGas does not follow EIP-1559 from the parent");
   check(h.gasUsed <= params.maxBlockGas, BlockErrorCode.GAS_LIMIT_EXCEEDED, "gasUsed exceeds the block gas limit");

@@ -32,12 +32,18 @@ import type { ConsensusTransport } from "./transport.ts";
 import type { ConsensusWal, WalRecord } from "./wal.ts";
 import { isStorageFault } from "../util/storage-fault.ts";
 import { failpoint } from "../util/failpoint.ts";
+import { blockSpacingMs } from "../types/params.ts";
+
+/** How often a validator waiting for the next height looks for something to put in a block, ms. */
+const WORK_POLL_MS = 10;
 
 export interface TxSource {
   /** Candidate transactions for the next block, best first. */
   pending(baseFee: bigint): Iterable<TxEnvelope>;
   /** True if the mempool already verified this transaction's signature. */
   verified(env: TxEnvelope): boolean;
+  /** True if `pending(baseFee)` would yield anything (without building the list); derived from `pending` when absent. */
+  hasReady?(baseFee: bigint): boolean;
 }
 
 export interface EngineOptions {
@@ -852,17 +858,33 @@ export class ConsensusEngine {
       }
     }
     const next = height + 1;
-    // The next height starts a block time after this block's time, but never more than a block time from now: a
-    // proposer whose clock runs ahead (by up to maxClockDriftMs, which verification allows) cannot stall the chain.
-    const wait = Math.min(this.opts.blockTimeMs, Math.max(0, c.block.header.time + this.opts.blockTimeMs - this.m.clock.now()));
-    const graceUntil = this.m.clock.now() + wait + this.opts.commitGraceMs;
+    // The next height starts as soon as the block spacing (minBlockIntervalMs) has passed if there is something to
+    // put in a block, and a block time after this block's time if there is not (decision 0014). Each is counted from
+    // the block's time but never more than that long from now: a proposer whose clock runs ahead (by up to
+    // maxClockDriftMs, which verification allows) cannot stall the chain. The waits are timed on the monotonic clock.
+    const sinceBlock = this.m.clock.now() - c.block.header.time;
+    const spacing = blockSpacingMs(this.m.chain.params);
+    const now = performance.now();
+    const earliest = now + Math.min(spacing, Math.max(0, spacing - sinceBlock));
+    const latest = now + Math.min(this.opts.blockTimeMs, Math.max(0, this.opts.blockTimeMs - sinceBlock));
+    const graceUntil = latest + this.opts.commitGraceMs;
     const expected = this.liveSigners;
+    let readyAt: number | null = null;
     const fire = () => {
       this.nextHeightTimer = null;
+      const at = performance.now();
+      if (readyAt === null) {
+        if (at < latest && this.running && !this.hasWork()) {
+          this.nextHeightTimer = setTimeout(fire, Math.min(WORK_POLL_MS, latest - at));
+          return;
+        }
+        readyAt = at;
+      }
       const signed = new Set(this.m.chain.headCommit.signatures.map((x) => addrKey(x.validator)));
-      // Wait a little for validators that signed last time and whose precommit is still on its way.
+      // Wait a little for validators that signed last time and whose precommit is still on its way: past the block
+      // time by up to commitGraceMs, or, starting early for waiting work, by up to one more block spacing.
       const missing = [...expected].filter((id) => !signed.has(id));
-      if (missing.length > 0 && this.m.clock.now() < graceUntil && this.running) {
+      if (missing.length > 0 && at < (readyAt < latest ? Math.min(graceUntil, readyAt + spacing) : graceUntil) && this.running) {
         this.nextHeightTimer = setTimeout(fire, 5);
         return;
       }
@@ -870,7 +892,22 @@ export class ConsensusEngine {
       this.liveSigners = signed;
       this.enqueue(() => this.beginHeight(next, 0));
     };
-    this.nextHeightTimer = setTimeout(fire, wait);
+    this.nextHeightTimer = setTimeout(fire, earliest - now);
+  }
+
+  /**
+   * Something for the next height to include, or a sign that it has begun: a
+   * transaction ready in the mempool, an attestation waiting, or the
+   * proposer's proposal already here. (Evidence waits for the block time: it
+   * may be too old to include, and then it would never stop counting.)
+   */
+  private hasWork(): boolean {
+    if (this.futureProposals.length > 0) return true;
+    const { chain, txs } = this.m;
+    const baseFee = baseFeeAfter(chain.head, chain.params);
+    if (txs.hasReady ? txs.hasReady(baseFee) : !txs.pending(baseFee)[Symbol.iterator]().next().done) return true;
+    const att = this.m.attestations?.();
+    return att !== undefined && !att[Symbol.iterator]().next().done;
   }
 
   /**

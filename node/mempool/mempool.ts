@@ -211,6 +211,15 @@ export class Mempool {
     }
   }
 
+  /** True if `pending(baseFee)` would yield anything: some sender's next nonce waits, paying at least `baseFee`. */
+  hasReady(baseFee: bigint): boolean {
+    for (const [sender, q] of this.bySender) {
+      const e = q.get(this.deps.view.account(sender)?.nonce ?? 0n);
+      if (e && e.maxFee >= baseFee) return true;
+    }
+    return false;
+  }
+
   /** Every transaction held, in arrival order. */
   *all(): Generator<TxEnvelope> {
     for (const e of this.byHash.values()) yield e.env;

@@ -28,7 +28,7 @@ export interface Health {
 export function health(node: RpcNode, now: number): Health {
   const h = node.chain.head.header;
   const info = node.healthInfo();
-  const blockTimeMs = node.chain.params.blockTimeMs;
+  const blockTimeMs = info.blockTimeMs ?? node.chain.params.blockTimeMs;
   const headAgeMs = Math.max(0, now - h.time);
   const reason: UnhealthyReason | null = info.storageFault ? "storage fault" : info.syncing ? "syncing" : headAgeMs > STALL_BLOCK_TIMES * blockTimeMs ? "stalled" : null;
   return { healthy: reason === null, reason, height: h.height, headTime: h.time, headAgeMs, blockTimeMs };

@@ -61,6 +61,8 @@ export interface NodeHealthInfo {
   storageFault: string | null;
   /** Unreferenced blobs taken over RPC (pouw_putBlob) and their quota. */
   blobs: { stagedBytes: number; stagedBlobs: number; quotaBytes: number } | null;
+  /** The block time this node paces consensus by (a test or benchmark may override the genesis'); absent: the genesis'. */
+  blockTimeMs?: number;
 }
 
 export type { MethodContext };

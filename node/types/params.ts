@@ -29,8 +29,16 @@ export interface SettlementDomain {
 }
 
 export interface Params {
-  /** Target interval between blocks, ms. */
+  /** Interval between blocks when no transaction is waiting, ms. */
   blockTimeMs: number;
+  /**
+   * Least interval between a block and its parent, ms (a validity rule on the
+   * header's time; capped at `blockTimeMs`). A validator proposes this soon
+   * after the parent when transactions, evidence or attestations wait, and
+   * every `blockTimeMs` when none do (decision 0014). It bounds how fast
+   * windows counted in blocks (challenge, liveness, epochs) can pass in time.
+   */
+  minBlockIntervalMs: number;
   /** How far a block's time may run ahead of local time, ms. */
   maxClockDriftMs: number;
   maxBlockGas: number;
@@ -92,6 +100,7 @@ export interface Params {
 
 export const DEFAULT_PARAMS: Params = {
   blockTimeMs: 1000,
+  minBlockIntervalMs: 200,
   maxClockDriftMs: 10_000,
   maxBlockGas: 400_000_000,
   maxBlockTxs: 20_000,
@@ -138,6 +147,11 @@ export const DEFAULT_PARAMS: Params = {
   jobRetentionBlocks: 100_000,
 };
 
+/** The least time (ms) by which a block's time must exceed its parent's: minBlockIntervalMs, at most blockTimeMs, at least 1. */
+export function blockSpacingMs(p: Pick<Params, "minBlockIntervalMs" | "blockTimeMs">): number {
+  return Math.max(1, Math.min(p.minBlockIntervalMs, p.blockTimeMs));
+}
+
 const BIGINT_KEYS = ["initialBaseFeePerGas", "minBaseFeePerGas", "blockReward", "powerReduction"] as const;
 
 /** Params as JSON (bigints as decimal strings). */
@@ -169,6 +183,7 @@ export function validateParams(p: Params): void {
     if (typeof v !== "number" || !Number.isSafeInteger(v) || v <= 0) throw new RangeError(`param ${k} must be a positive integer, got ${String(v)}`);
   };
   for (const k of ["blockTimeMs", "maxBlockGas", "maxBlockTxs", "maxTxBytes", "baseFeeChangeDenominator", "elasticityMultiplier"] as const) positiveInt(k);
+  if (!Number.isSafeInteger(p.minBlockIntervalMs) || p.minBlockIntervalMs < 0) throw new RangeError(`param minBlockIntervalMs must be a whole number of ms, got ${String(p.minBlockIntervalMs)}`);
   if (Math.floor(p.maxBlockGas / p.elasticityMultiplier) < 1) throw new RangeError("param maxBlockGas / elasticityMultiplier must be at least 1 (the EIP-1559 gas target)");
   if (p.minBaseFeePerGas < 1n) throw new RangeError("param minBaseFeePerGas must be at least 1");
   if (p.initialBaseFeePerGas < p.minBaseFeePerGas) throw new RangeError("param initialBaseFeePerGas must be at least minBaseFeePerGas");

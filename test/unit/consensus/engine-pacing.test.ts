@@ -43,4 +43,53 @@ describe("consensus engine pacing", () => {
       await db.close();
     }
   });
+
+  it("starts the next height a block spacing after the last block when work waits, a block time after it when none does", async () => {
+    const spaced = makeTestNet({ accounts: 1, label: "engine-pacing-spacing", params: { blockTimeMs: 1_000, minBlockIntervalMs: 100 } });
+    const db = await openDb(null);
+    const genesis = parseGenesis(JSON.parse(spaced.genesisJson));
+    const chain = await Blockchain.open(db, genesis, genesisFileHash(spaced.genesisJson));
+    const privval = await PrivValidator.open(db, spaced.validator, chain.ctx.chainId);
+    let ready = true;
+    const engine = new ConsensusEngine(
+      { blockTimeMs: genesis.params.blockTimeMs },
+      { chain, privval, wal: new ConsensusWal(db), transport: null, txs: { pending: () => [], verified: () => false, hasReady: () => ready }, clock: { now: () => Date.now() }, logger: silentLogger(), metrics: null },
+    );
+    await engine.start();
+    try {
+      // With something waiting: blocks 100 ms apart (the spacing), far sooner than the 1 s block time.
+      await until(() => chain.head.header.height, (h) => h >= 6, 5_000, "height 6", 2);
+      const busy = await times(chain, 2, 6);
+      for (const gap of busy) expect(gap).toBeGreaterThanOrEqual(100);
+      expect(Math.max(...busy)).toBeLessThan(450);
+      // Nothing waiting: the block time again.
+      ready = false;
+      const from = chain.head.header.height + 1;
+      await until(() => chain.head.header.height, (h) => h >= from + 2, 6_000, "two idle heights", 5);
+      const idle = await times(chain, from, from + 2);
+      for (const gap of idle) expect(gap).toBeGreaterThanOrEqual(950);
+      // Work arriving mid-wait starts the height at once (within a poll), not at the block time.
+      await until(() => Date.now() - chain.head.header.time, (age) => age >= 300, 2_000, "300 ms into the wait", 2);
+      const waitingFrom = chain.head.header.height;
+      ready = true;
+      const t = Date.now();
+      await until(() => chain.head.header.height, (h) => h > waitingFrom, 2_000, "the next height", 2);
+      expect(Date.now() - t).toBeLessThan(400);
+    } finally {
+      await engine.stop();
+      await db.close();
+    }
+  });
 });
+
+/** Gaps between consecutive block times from `from` to `to` (heights, inclusive). */
+async function times(chain: Blockchain, from: number, to: number): Promise<number[]> {
+  const out: number[] = [];
+  let prev = (await chain.store.getBlock(from - 1))!.header.time;
+  for (let h = from; h <= to; h++) {
+    const t = (await chain.store.getBlock(h))!.header.time;
+    out.push(t - prev);
+    prev = t;
+  }
+  return out;
+}
