@@ -160,6 +160,7 @@ export class PouwNode implements RpcNode {
   readonly attestations: AttestationPool;
   /** The block time consensus is paced by (the genesis', or the configured override). */
   readonly blockTimeMs: number;
+  private readonly consensusVerifier: SignatureVerifier | null;
   /** Verifies pending proofs and attests them (validators only). */
   readonly workVerifier: WorkVerifier | null;
   /** Epoch checkpoints and the anchor signatures gathered for them. */
@@ -210,8 +211,10 @@ export class PouwNode implements RpcNode {
     onStorageFault: ((fault: StorageFault) => void) | null;
     journal: { journal: MempoolJournal; restore: Uint8Array[] } | null;
     blockTimeMs: number;
+    consensusVerifier: SignatureVerifier | null;
   }) {
     this.blockTimeMs = parts.blockTimeMs;
+    this.consensusVerifier = parts.consensusVerifier;
     this.journal = parts.journal?.journal ?? null;
     this.journalRestore = parts.journal?.restore ?? [];
     this.genesis = parts.genesis;
@@ -286,6 +289,7 @@ export class PouwNode implements RpcNode {
     }
     const db = await openDb(dbPath);
     let verifier: SignatureVerifier | undefined;
+    let consensusVerifier: SignatureVerifier | null = null;
     let opened: Blockchain | undefined;
     let network: PouwNetwork | null = null;
     let journal: MempoolJournal | null = null;
@@ -403,6 +407,9 @@ export class PouwNode implements RpcNode {
           );
         }
         const privval = key ? await PrivValidator.open(db, key, chain.ctx.chainId, metrics) : null;
+        // Peers' votes and proposals are checked by a thread of their own (also with verifierThreads 0): they never
+        // wait behind transaction batches.
+        consensusVerifier = transport ? new SignatureVerifier({ threads: 1 }) : null;
         consensus = new ConsensusEngine(
           { blockTimeMs: cfg.blockTimeMs ?? genesis.params.blockTimeMs, ...(cfg.timeouts ? { timeouts: cfg.timeouts } : {}) },
           {
@@ -410,6 +417,7 @@ export class PouwNode implements RpcNode {
             privval,
             transport,
             verifier,
+            consensusVerifier,
             wal: new ConsensusWal(db, cfg.dataDir === null ? null : join(cfg.dataDir, "consensus-wal")),
             txs: { pending: (baseFee) => mempool.pending(baseFee), verified: (env) => mempool.verified(env), hasReady: (baseFee) => mempool.hasReady(baseFee) },
             clock,
@@ -473,6 +481,7 @@ export class PouwNode implements RpcNode {
       const relayer = cfg.relay && cfg.relay.targets.length > 0 ? new Relayer({ book: checkpoints, targets: cfg.relay.targets, retryMs: cfg.relay.retryMs, logger: logger.child({ module: "relayer" }), metrics }) : null;
       node = new PouwNode({
         blockTimeMs: cfg.blockTimeMs ?? genesis.params.blockTimeMs,
+        consensusVerifier,
         genesis,
         db,
         chain,
@@ -520,6 +529,7 @@ export class PouwNode implements RpcNode {
       await journal?.close();
       await network?.stop().catch(() => undefined);
       await verifier?.close();
+      await consensusVerifier?.close();
       await opened?.close();
       await db.close();
       throw e;
@@ -606,6 +616,7 @@ export class PouwNode implements RpcNode {
     await this.network?.stop();
     await this.rpcServer?.close();
     await this.verifier.close();
+    await this.consensusVerifier?.close();
     if (this.journal) {
       // Compacted to what is still pending: a clean restart does not re-check thousands of included transactions.
       try {

@@ -15,7 +15,7 @@ import { BlockError, isBlobUnavailable } from "../chain/errors.ts";
 import type { ExecutionResult } from "../chain/execute.ts";
 import { mlDsa } from "../crypto/mldsa.ts";
 import { addrKey } from "../state/world.ts";
-import { blockTxBytes, DuplicateVoteEvidence, encodeBlockParts, encodeProposalMessage, ProposalMessage, proposalBlockBytes, Vote, VoteType, type BlockT, type CommitT, type DuplicateVoteEvidenceT, type WorkAttestationT } from "../types/block.ts";
+import { blockTxBytes, DuplicateVoteEvidence, encodeBlockParts, encodeProposalMessage, ProposalMessage, proposalBlockBytes, Vote, VoteType, type BlockT, type CommitT, type DuplicateVoteEvidenceT, type VoteT, type WorkAttestationT } from "../types/block.ts";
 import { evidenceHash, makeEvidence, verifyEvidence } from "../chain/evidence.ts";
 import { envelopeFromSigned, type TxEnvelope } from "../types/txcodec.ts";
 import { sha256 } from "../crypto/hash.ts";
@@ -32,6 +32,7 @@ import type { ConsensusTransport } from "./transport.ts";
 import type { ConsensusWal, WalRecord } from "./wal.ts";
 import { isStorageFault } from "../util/storage-fault.ts";
 import { failpoint } from "../util/failpoint.ts";
+import { SignatureBatch, type BatchVerifier } from "./signature-batch.ts";
 import { blockSpacingMs } from "../types/params.ts";
 
 /** How often a validator waiting for the next height looks for something to put in a block, ms. */
@@ -70,6 +71,11 @@ export interface EngineModules {
   logger: Logger;
   metrics: Metrics | null;
   transport: ConsensusTransport | null;
+  /**
+   * Verifies the signatures of gossiped votes and proposals off the event loop (a thread of its own); absent: on the
+   * event loop.
+   */
+  consensusVerifier?: BatchVerifier | null;
   /** Verifies signatures in parallel (the mempool's worker pool); used for blocks fetched by sync. */
   verifier?: { verifyBatch(items: readonly { publicKey: Uint8Array; message: Uint8Array; signature: Uint8Array }[]): Promise<boolean[]> };
   /** Called when a block was built, with the transactions dropped from it and why. */
@@ -171,6 +177,7 @@ export class ConsensusEngine {
   private walCarry: WalRecord[] = [];
   /** Validators whose precommit for the previous height arrived (the next height waits a little for those). */
   private liveSigners = new Set<string>();
+  private readonly signatures: SignatureBatch | null;
   /** Transactions in blocks being voted on, for the "included" status. */
   readonly proposing = new Set<string>();
 
@@ -179,6 +186,7 @@ export class ConsensusEngine {
     this.m = modules;
     this.self = modules.privval ? addrKey(modules.privval.key.address) : null;
     this.machine = new Tendermint({ self: this.self, timeouts: this.opts.timeouts });
+    this.signatures = modules.consensusVerifier ? new SignatureBatch(modules.consensusVerifier) : null;
   }
 
   get height(): number {
@@ -208,7 +216,7 @@ export class ConsensusEngine {
     this.liveSigners = new Set(chain.world.validators.map((v) => addrKey(v.address)));
     this.m.transport?.subscribe({
       proposal: (bytes, from) => this.enqueueResult(() => this.onProposalBytes(bytes, from), null),
-      vote: (bytes, from) => this.enqueueResult(() => this.onVoteBytes(bytes, from), null),
+      vote: (bytes, from) => this.onVoteGossip(bytes, from),
       evidence: (bytes) => this.enqueueResult(async () => this.onEvidenceBytes(bytes), null),
     });
     this.running = true;
@@ -739,7 +747,9 @@ export class ConsensusEngine {
     if (!set) return null; // the next height's set is not known yet (an epoch boundary): re-gossiped later
     if (!proposer || set.proposerAt(round).id !== proposerId) return false;
     const hash = blockHash(block.header);
-    if (!mlDsa().verify(proposer.publicKey, proposalSigningMessage(this.m.chain.ctx.chainId, h, round, polRound, hash), signature)) return false;
+    const message = proposalSigningMessage(this.m.chain.ctx.chainId, h, round, polRound, hash);
+    const signed = this.signatures ? await this.signatures.check(proposer.publicKey, message, signature).catch(() => mlDsa().verify(proposer.publicKey, message, signature)) : mlDsa().verify(proposer.publicKey, message, signature);
+    if (!signed) return false;
     if (h !== this.machine.height || this.machine.step === "decided") {
       // Signed by the right proposer but for a height not started yet: its block is checked then.
       if (h <= this.machine.height) return null; // this height is decided
@@ -772,24 +782,54 @@ export class ConsensusEngine {
     return true;
   }
 
-  private async onVoteBytes(bytes: Uint8Array, _from: string, log = true): Promise<boolean | null> {
-    let v;
+  /**
+   * A gossiped vote: its signature is checked off the event loop first (with the key of the validator its address
+   * names, which an address always names), then the vote is handled on the consensus queue.
+   */
+  private async onVoteGossip(bytes: Uint8Array, from: string): Promise<boolean | null> {
+    let v: VoteT;
     try {
       v = Vote.deserialize(bytes);
     } catch {
       return false;
     }
+    let signed: boolean | undefined;
+    const batch = this.signatures;
+    const head = this.m.chain.head.header.height;
+    // Only votes the queue would look at (the head's late precommits, this height's and the next's) are checked here.
+    if (batch && v.height >= head && v.height <= head + 2) {
+      const id = addrKey(v.validator);
+      const key = (v.height === head ? this.m.chain.world.lastValidators.find((x) => addrKey(x.address) === id) : undefined) ?? this.validator(id);
+      if (key) {
+        signed = await batch.check(key.publicKey, voteSigningMessage(this.m.chain.ctx.chainId, v.type, v.height, v.round, v.blockHash), v.signature).catch(() => undefined);
+        if (signed === false) return false;
+      }
+    }
+    return this.enqueueResult(() => this.onVoteBytes(bytes, from, true, v, signed), null);
+  }
+
+  /** `decoded`, `signed`: the vote already decoded, and its signature already checked (true) or not (undefined). */
+  private async onVoteBytes(bytes: Uint8Array, _from: string, log = true, decoded?: VoteT, signed?: boolean): Promise<boolean | null> {
+    let v;
+    if (decoded) v = decoded;
+    else {
+      try {
+        v = Vote.deserialize(bytes);
+      } catch {
+        return false;
+      }
+    }
     if (v.type !== VoteType.Prevote && v.type !== VoteType.Precommit) return false;
     const head = this.m.chain.head.header.height;
     const current = head + 1;
-    if (v.height === head && v.type === VoteType.Precommit) return this.onLatePrecommit(v);
+    if (v.height === head && v.type === VoteType.Precommit) return this.onLatePrecommit(v, signed);
     if (v.height > current + 1) this.m.onBehind?.();
     if (v.height < current || v.height > current + 1) return null;
     if (!this.setFor(v.height)) return null; // the next height's set is not known yet
     const id = addrKey(v.validator);
     const val = this.validator(id);
     if (!val) return false;
-    if (!mlDsa().verify(val.publicKey, voteSigningMessage(this.m.chain.ctx.chainId, v.type, v.height, v.round, v.blockHash), v.signature)) return false;
+    if (signed !== true && !mlDsa().verify(val.publicKey, voteSigningMessage(this.m.chain.ctx.chainId, v.type, v.height, v.round, v.blockHash), v.signature)) return false;
     const vote = voteMsg(v);
     this.sigs.set(sigKey(vote), v.signature);
     if (log) {
@@ -812,7 +852,7 @@ export class ConsensusEngine {
    * the head's commit so the next block's lastCommit carries it and its
    * validator is not counted as missing (CometBFT's LastCommit).
    */
-  private onLatePrecommit(v: ReturnType<typeof Vote.deserialize>): boolean | null {
+  private onLatePrecommit(v: VoteT, signed?: boolean): boolean | null {
     const { chain } = this.m;
     const hc = chain.headCommit;
     if (v.round !== hc.round || !bytesEqual(v.blockHash, chain.head.hash)) return null;
@@ -820,7 +860,7 @@ export class ConsensusEngine {
     if (hc.signatures.some((s) => addrKey(s.validator) === id)) return null;
     const member = chain.world.lastValidators.find((x) => addrKey(x.address) === id);
     if (!member) return false;
-    if (!mlDsa().verify(member.publicKey, voteSigningMessage(chain.ctx.chainId, v.type, v.height, v.round, v.blockHash), v.signature)) return false;
+    if (signed !== true && !mlDsa().verify(member.publicKey, voteSigningMessage(chain.ctx.chainId, v.type, v.height, v.round, v.blockHash), v.signature)) return false;
     chain.addHeadCommitSignature(v.validator, v.signature);
     return true;
   }
