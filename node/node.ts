@@ -56,6 +56,8 @@ import { Relayer } from "./anchor/relayer.ts";
 import { fetchAnchorSignatures, serveAnchorSignatures } from "./network/anchor-signatures.ts";
 import { ProofStatus } from "./state/schemas.ts";
 import { createMetrics, type Metrics } from "./util/metrics.ts";
+import { MetricsServer } from "./rpc/metrics-server.ts";
+import { NodeMetrics } from "./node-metrics.ts";
 import { freeBytes, StorageFault, storageFaultLine } from "./util/storage-fault.ts";
 import { ValidatorWatch } from "./node-events.ts";
 import { Pruner, type Pruning } from "./chain/pruner.ts";
@@ -98,6 +100,8 @@ export interface NodeConfig {
   logger?: Logger;
   /** Collect Prometheus metrics (served at GET /metrics). */
   metrics?: boolean;
+  /** A listener of its own serving only GET /metrics (`pouw start --metrics-addr`); turns metrics on. */
+  metricsListen?: { host: string; port: number } | null;
   clock?: Clock;
   /**
    * Called once, after the node has logged a storage fault (the disk refused
@@ -153,6 +157,7 @@ export class PouwNode implements RpcNode {
   readonly network: PouwNetwork | null;
   readonly sync: BlockSync | null;
   readonly rpcServer: RpcServer | null;
+  readonly metricsServer: MetricsServer | null;
   readonly logger: Logger;
   readonly metrics: Metrics | null;
   readonly validatorAddress: Uint8Array | null;
@@ -197,6 +202,7 @@ export class PouwNode implements RpcNode {
     network: PouwNetwork | null;
     sync: BlockSync | null;
     rpc: Partial<RpcServerOptions> | null;
+    metricsListen: { host: string; port: number } | null;
     logger: Logger;
     metrics: Metrics | null;
     validatorAddress: Uint8Array | null;
@@ -227,6 +233,7 @@ export class PouwNode implements RpcNode {
     this.network = parts.network;
     this.sync = parts.sync;
     this.rpcServer = parts.rpc ? new RpcServer(parts.rpc, this, parts.logger.child({ module: "rpc" }), parts.metrics) : null;
+    this.metricsServer = parts.metricsListen && parts.metrics ? new MetricsServer(parts.metricsListen, parts.metrics, parts.logger.child({ module: "metrics" })) : null;
     this.logger = parts.logger;
     this.metrics = parts.metrics;
     this.validatorAddress = parts.validatorAddress;
@@ -249,7 +256,7 @@ export class PouwNode implements RpcNode {
 
   static async create(cfg: NodeConfig): Promise<PouwNode> {
     const logger = cfg.logger ?? silentLogger();
-    const metrics = cfg.metrics ? createMetrics({ defaultMetrics: true }) : null;
+    const metrics = cfg.metrics || cfg.metricsListen ? createMetrics({ defaultMetrics: true, ownValidator: !!cfg.validatorKey, dataDir: cfg.dataDir !== null }) : null;
     const clock = cfg.clock ?? systemClock;
     const genesisJson = JSON.parse(cfg.genesisJson) as GenesisJson;
     const genesis = parseGenesis(genesisJson, { dir: cfg.genesisDir ?? cfg.dataDir ?? "." });
@@ -491,6 +498,7 @@ export class PouwNode implements RpcNode {
         network,
         sync,
         rpc: cfg.rpc,
+        metricsListen: cfg.metricsListen ?? null,
         logger,
         metrics,
         validatorAddress: cfg.validatorKey?.address ?? null,
@@ -506,6 +514,10 @@ export class PouwNode implements RpcNode {
         journal: journaled ? { journal: journaled.journal, restore: journaled.txs } : null,
       });
       chain.onCommit((c) => node.afterCommit(c));
+      if (metrics) {
+        const derived = new NodeMetrics(chain, metrics, { validator: cfg.validatorKey?.address ?? null, dataDir: cfg.dataDir });
+        chain.onCommit((c) => derived.onCommit(c));
+      }
       if (cfg.validatorKey) {
         const watch = new ValidatorWatch(chain, cfg.validatorKey.address, logger.child({ module: "validator" }));
         chain.onCommit((c) => watch.onCommit(c));
@@ -541,6 +553,10 @@ export class PouwNode implements RpcNode {
     if (this.rpcServer) {
       const { host, port } = await this.rpcServer.listen();
       this.logger.info({ url: `http://${host}:${port}/` }, "JSON-RPC listening");
+    }
+    if (this.metricsServer) {
+      await this.metricsServer.listen();
+      this.logger.info({ url: this.metricsServer.url }, "Metrics listening");
     }
     const h = this.chain.head.header;
     this.logger.info({ chainId: this.genesis.chainId, height: h.height, stateRoot: toHex(h.stateRoot).slice(0, 18) }, "Chain loaded");
@@ -615,6 +631,7 @@ export class PouwNode implements RpcNode {
     await this.consensus?.stop();
     await this.network?.stop();
     await this.rpcServer?.close();
+    await this.metricsServer?.close();
     await this.verifier.close();
     await this.consensusVerifier?.close();
     if (this.journal) {

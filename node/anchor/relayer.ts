@@ -8,7 +8,7 @@
  * any but lastEpoch + 1 anyway).
  */
 import type { Logger } from "../util/logger.ts";
-import type { Metrics } from "../util/metrics.ts";
+import { preset, type Metrics } from "../util/metrics.ts";
 import type { CheckpointBook } from "./book.ts";
 import { hasQuorum, type AnchorTarget } from "./checkpoint.ts";
 
@@ -43,6 +43,12 @@ export class Relayer {
   }
 
   start(): void {
+    const m = this.deps.metrics;
+    if (m) {
+      // Each target's failure count is a series from the start, and its lag is read at each scrape.
+      preset(m.relayFailures, this.lanes.map((l) => ({ target: l.target.name })));
+      m.sample(m.relayLagEpochs, () => this.sampleLag(m));
+    }
     this.unsubscribe = this.deps.book.onQuorum(() => this.kick());
     this.timer = setInterval(() => this.kick(), this.deps.retryMs ?? 5_000);
     this.timer.unref();
@@ -59,6 +65,17 @@ export class Relayer {
   /** The last epoch each target is known to have accepted (-1 before the first read). */
   status(): { target: string; lastEpoch: bigint; failures: number }[] {
     return this.lanes.map((l) => ({ target: l.target.name, lastEpoch: l.anchored, failures: l.failures }));
+  }
+
+  /**
+   * pouw_relay_lag_epochs: the last finished epoch minus the last one each
+   * target accepted. A target not read yet (its node unreachable since the
+   * start) has no lag series; pouw_relay_failures_total counts its failures.
+   */
+  private sampleLag(m: Metrics): void {
+    m.relayLagEpochs.reset();
+    const last = BigInt(this.deps.book.lastEpoch);
+    for (const l of this.lanes) if (l.anchored >= 0n) m.relayLagEpochs.set({ target: l.target.name }, Number(last > l.anchored ? last - l.anchored : 0n));
   }
 
   private kick(): void {

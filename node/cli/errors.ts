@@ -16,6 +16,7 @@ export const CliErrorCode = {
   HOME_IN_USE: "HOME_IN_USE",
   RPC_LISTEN_FAILED: "RPC_LISTEN_FAILED",
   P2P_LISTEN_FAILED: "P2P_LISTEN_FAILED",
+  METRICS_LISTEN_FAILED: "METRICS_LISTEN_FAILED",
   VALIDATOR_DID_NOT_START: "VALIDATOR_DID_NOT_START",
 } as const;
 export type CliErrorCode = (typeof CliErrorCode)[keyof typeof CliErrorCode];
@@ -34,6 +35,8 @@ export const EXIT = {
   RPC_LISTEN_FAILED: 81,
   /** The P2P address cannot be listened on. */
   P2P_LISTEN_FAILED: 82,
+  /** The --metrics-addr address cannot be listened on. */
+  METRICS_LISTEN_FAILED: 85,
 } as const;
 
 /** The exit status for an error that ends the command. */
@@ -42,6 +45,7 @@ export function exitCodeOf(e: unknown): number {
     if (e.code === "HOME_IN_USE") return EXIT.HOME_IN_USE;
     if (e.code === "RPC_LISTEN_FAILED") return EXIT.RPC_LISTEN_FAILED;
     if (e.code === "P2P_LISTEN_FAILED") return EXIT.P2P_LISTEN_FAILED;
+    if (e.code === "METRICS_LISTEN_FAILED") return EXIT.METRICS_LISTEN_FAILED;
     if (e.code === "VALIDATOR_DID_NOT_START" && typeof e.context.exitCode === "number" && e.context.exitCode > 0) return e.context.exitCode;
   }
   return EXIT.ERROR;

@@ -44,6 +44,8 @@ export interface HomeConfig {
   stateSync?: { trustHeight: number; trustHash: string };
   /** State snapshots this node makes and serves: every N blocks (0: none), the last `keep` kept (default 1000 and 2). */
   stateSnapshots?: { every?: number; keep?: number };
+  /** A listener of its own serving only GET /metrics, "host:port" (absent: metrics on the RPC port only). --metrics-addr overrides it. */
+  metricsAddr?: string;
 }
 
 export const DEFAULT_HOME_CONFIG: HomeConfig = { rpc: { host: "127.0.0.1", port: 8750 }, p2p: null, logLevel: "info", validatorKeyFile: "keys/validator.json" };
@@ -122,10 +124,18 @@ export function peerIdOf(raw: Uint8Array): string {
 export const MAX_TARGET_PEERS = 1000;
 export const isTargetPeers = (n: unknown): n is number => Number.isInteger(n) && (n as number) >= 1 && (n as number) <= MAX_TARGET_PEERS;
 
+/** "host:port", "[v6]:port" or ":port" (all interfaces) as a listen address; null if it is not one. */
+export function parseHostPort(text: unknown): { host: string; port: number } | null {
+  if (typeof text !== "string") return null;
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]\s]*)):(\d{1,5})$/.exec(text.trim());
+  if (!m || Number(m[3]) > 65_535) return null;
+  return { host: m[1] ?? (m[2] || "0.0.0.0"), port: Number(m[3]) };
+}
+
 /** pino's levels: what `logLevel` and `--log-level` may say. */
 export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
 
-const CONFIG_KEYS: readonly string[] = [...Object.keys(DEFAULT_HOME_CONFIG), "pruning", "stateSync", "stateSnapshots"];
+const CONFIG_KEYS: readonly string[] = [...Object.keys(DEFAULT_HOME_CONFIG), "pruning", "stateSync", "stateSnapshots", "metricsAddr"];
 
 /**
  * Reads config.json over the defaults, checking each key's shape (a typo or a
@@ -159,6 +169,7 @@ export function readConfig(home: string): { config: HomeConfig; unknownKeys: str
     const whole = (x: unknown, min: number) => x === undefined || (Number.isSafeInteger(x) && (x as number) >= min);
     if (typeof s !== "object" || s === null || !whole(s.every, 0) || !whole(s.keep, 1)) throw bad("stateSnapshots", '{ "every": <blocks, 0: none>, "keep": <snapshots ≥ 1> }');
   }
+  if (c.metricsAddr !== undefined && parseHostPort(c.metricsAddr) === null) throw bad("metricsAddr", '"host:port", e.g. "127.0.0.1:9750"');
   if (typeof c.logLevel !== "string" || !(LOG_LEVELS as readonly string[]).includes(c.logLevel)) throw bad("logLevel", `one of ${LOG_LEVELS.join(", ")}`);
   if (c.validatorKeyFile !== null && typeof c.validatorKeyFile !== "string") throw bad("validatorKeyFile", "a path relative to the home, or null");
   return { config: c, unknownKeys: Object.keys(raw).filter((k) => !CONFIG_KEYS.includes(k)) };

@@ -8,15 +8,19 @@ import { DatabaseLockedError } from "../db/database.ts";
 import { ListenError } from "../util/listen-error.ts";
 import { CliError } from "./errors.ts";
 
+/** Each listener's name in the message, the flags that move it and its error code (so its exit status). */
+const LISTENERS = {
+  rpc: { what: "RPC", port: "--rpc-port", host: "--rpc-host", code: "RPC_LISTEN_FAILED" },
+  p2p: { what: "P2P", port: "--p2p-port", host: "--p2p-host", code: "P2P_LISTEN_FAILED" },
+  metrics: { what: "Metrics", port: "--metrics-addr", host: "--metrics-addr", code: "METRICS_LISTEN_FAILED" },
+} as const;
+
 function listenFailure(e: ListenError): CliError {
-  const rpc = e.service === "rpc";
-  const what = rpc ? "RPC" : "P2P";
-  const flag = rpc ? "--rpc" : "--p2p";
-  const code = rpc ? "RPC_LISTEN_FAILED" : "P2P_LISTEN_FAILED";
+  const { what, port, host, code } = LISTENERS[e.service];
   const ctx = { address: e.address, errno: e.errno };
-  if (e.errno === "EADDRINUSE") return new CliError(code, `${what} port ${e.address} is in use (another pouw node?): stop it or start with ${flag}-port`, ctx, { cause: e });
-  if (e.errno === "EACCES" || e.errno === "EPERM") return new CliError(code, `${what} port ${e.address} is not permitted (ports below 1024 need privileges): start with another ${flag}-port`, ctx, { cause: e });
-  if (e.errno === "EADDRNOTAVAIL") return new CliError(code, `${what} address ${e.address} is not an address of this machine: start with another ${flag}-host`, ctx, { cause: e });
+  if (e.errno === "EADDRINUSE") return new CliError(code, `${what} port ${e.address} is in use (another pouw node?): stop it or start with ${port}`, ctx, { cause: e });
+  if (e.errno === "EACCES" || e.errno === "EPERM") return new CliError(code, `${what} port ${e.address} is not permitted (ports below 1024 need privileges): start with another ${port}`, ctx, { cause: e });
+  if (e.errno === "EADDRNOTAVAIL") return new CliError(code, `${what} address ${e.address} is not an address of this machine: start with another ${host}`, ctx, { cause: e });
   const why = e.cause instanceof Error ? e.cause.message.split("\n")[0] : String(e.cause);
   return new CliError(code, `cannot listen for ${what} on ${e.address}: ${why}`, ctx, { cause: e });
 }

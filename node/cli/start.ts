@@ -11,7 +11,7 @@ import { asStorageFault, freeBytes, isStorageFault, StorageFault, storageFaultLi
 import { generateKeyPair } from "@libp2p/crypto/keys";
 import { defaultHome } from "./default-home.ts";
 import { CliError, EXIT } from "./errors.ts";
-import { DEFAULT_HOME_CONFIG, DEVNET_GENESIS_PATH, initHome, isInitialised, isTargetPeers, loadHome, LOG_LEVELS, MAX_TARGET_PEERS, peerIdOf, readConfig, writeNodeKey, type HomeConfig, type P2pConfig } from "./home.ts";
+import { DEFAULT_HOME_CONFIG, DEVNET_GENESIS_PATH, initHome, isInitialised, isTargetPeers, loadHome, LOG_LEVELS, MAX_TARGET_PEERS, parseHostPort, peerIdOf, readConfig, writeNodeKey, type HomeConfig, type P2pConfig } from "./home.ts";
 import { createFailure, startFailure } from "./start-errors.ts";
 import { Keyring } from "./keyring.ts";
 import { startWorker } from "./worker.ts";
@@ -55,6 +55,8 @@ export interface StartOptions {
   trustHash?: string;
   trustAnchor?: string;
   snapshotEvery?: string;
+  /** host:port of a listener serving only GET /metrics (over config.json's metricsAddr). */
+  metricsAddr?: string;
 }
 
 /** sysexits.h EX_IOERR: the exit status after a storage fault (the disk refused a write). */
@@ -187,6 +189,14 @@ export function resolveStateSnapshots(config: HomeConfig, opts: StartOptions): {
   return { ...config.stateSnapshots, every: Number(opts.snapshotEvery) };
 }
 
+/** The metrics listener: --metrics-addr, else config.json's metricsAddr, else none (metrics stay on the RPC port). */
+export function resolveMetricsAddr(config: HomeConfig, opts: StartOptions): { host: string; port: number } | null {
+  if (opts.metricsAddr === undefined) return config.metricsAddr === undefined ? null : parseHostPort(config.metricsAddr);
+  const addr = parseHostPort(opts.metricsAddr);
+  if (!addr) throw new CliError("BAD_FLAG", `--metrics-addr must be host:port (e.g. 127.0.0.1:9750, [::1]:9750, :9750 for every interface), got "${opts.metricsAddr}"`);
+  return addr;
+}
+
 /** A one-line progress bar on a terminal (stderr), redrawn in place; nothing when stderr is not a terminal. */
 function progressBar(): ((p: StateSyncProgress) => void) | undefined {
   if (!process.stderr.isTTY) return undefined;
@@ -217,6 +227,7 @@ export async function startCommand(opts: StartOptions): Promise<void> {
   if (opts.p2pPort !== undefined) parsePort(opts.p2pPort, "--p2p-port");
   resolveStateSync(DEFAULT_HOME_CONFIG, opts);
   resolveStateSnapshots(DEFAULT_HOME_CONFIG, opts);
+  resolveMetricsAddr(DEFAULT_HOME_CONFIG, opts);
   const initDevnet = opts.devnet === true && !isInitialised(home);
   if (initDevnet) await initHome(home, { genesisPath: DEVNET_GENESIS_PATH, validatorKey: AccountKey.fromLabel(devValidatorLabel(0)) });
   if (opts.devnet && readFileSync(join(home, "genesis.json"), "utf8") !== readFileSync(DEVNET_GENESIS_PATH, "utf8")) {
@@ -255,6 +266,7 @@ export async function startCommand(opts: StartOptions): Promise<void> {
     rpc,
     logger,
     metrics: true,
+    metricsListen: resolveMetricsAddr(loaded.config, opts),
     blockTimeMs: opts.blockTime !== undefined ? Number(opts.blockTime) : undefined,
     pruning: resolvePruning(loaded.config, opts, loaded.validatorKey !== null),
     stateSnapshots: resolveStateSnapshots(loaded.config, opts),
@@ -292,7 +304,7 @@ export async function startCommand(opts: StartOptions): Promise<void> {
   for (const t of targets) logger.info({ target: t.name }, "Relaying checkpoints");
   const workerKey = typeof opts.worker === "string" ? opts.worker : opts.worker !== false && opts.devnet ? "dev:1" : null;
   if (workerKey && node.rpcServer) {
-    const worker = startWorker({ rpc: node.rpcServer.url, key: new Keyring(opts.keyring).get(workerKey), logger: logger.child({ module: "worker" }) });
+    const worker = startWorker({ rpc: node.rpcServer.url, key: new Keyring(opts.keyring).get(workerKey), logger: logger.child({ module: "worker" }), metrics: node.metrics });
     node.onClose(() => worker.stop());
   } else if (workerKey) logger.warn("The built-in worker needs the JSON-RPC server: not started");
 }

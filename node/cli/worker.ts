@@ -3,6 +3,7 @@ import { PouwClient } from "../client/client.ts";
 import type { AccountKey } from "../crypto/keys.ts";
 import { WorkThread } from "../pouw/work-pool.ts";
 import { createLogger, type Logger } from "../util/logger.ts";
+import type { Metrics } from "../util/metrics.ts";
 import { JobWorker } from "../work/worker.ts";
 import { parsePouw } from "./amount.ts";
 import { Keyring } from "./keyring.ts";
@@ -34,9 +35,9 @@ function progressReporter(logger: Logger, tty: boolean) {
 }
 
 /** Starts a worker loop against `rpc`; returns it (stop() ends it and its thread). */
-export function startWorker(o: { rpc: string; key: AccountKey; logger: Logger; minReward?: bigint }): { stop: () => Promise<void> } {
+export function startWorker(o: { rpc: string; key: AccountKey; logger: Logger; minReward?: bigint; metrics?: Metrics | null }): { stop: () => Promise<void> } {
   const thread = new WorkThread();
-  const worker = new JobWorker({ client: new PouwClient(o.rpc), key: o.key, thread, logger: o.logger, minReward: o.minReward ?? 0n, onProgress: progressReporter(o.logger, false) });
+  const worker = new JobWorker({ client: new PouwClient(o.rpc), key: o.key, thread, logger: o.logger, minReward: o.minReward ?? 0n, onProgress: progressReporter(o.logger, false), metrics: o.metrics ?? null });
   o.logger.info({ worker: o.key.bech32 }, "Built-in worker looking for jobs");
   worker.start();
   return {

@@ -33,6 +33,7 @@ import type { ConsensusWal, WalRecord } from "./wal.ts";
 import { isStorageFault } from "../util/storage-fault.ts";
 import { failpoint } from "../util/failpoint.ts";
 import { SignatureBatch, type BatchVerifier } from "./signature-batch.ts";
+import { StepTimes } from "./step-times.ts";
 import { blockSpacingMs } from "../types/params.ts";
 
 /** How often a validator waiting for the next height looks for something to put in a block, ms. */
@@ -178,6 +179,8 @@ export class ConsensusEngine {
   /** Validators whose precommit for the previous height arrived (the next height waits a little for those). */
   private liveSigners = new Set<string>();
   private readonly signatures: SignatureBatch | null;
+  /** Time each height spends in each step (pouw_consensus_step_duration_seconds). */
+  private readonly stepTimes = new StepTimes();
   /** Transactions in blocks being voted on, for the "included" status. */
   readonly proposing = new Set<string>();
 
@@ -460,6 +463,7 @@ export class ConsensusEngine {
 
   private async perform(actions: ConsensusAction[]): Promise<void> {
     this.m.metrics?.consensusRound.set(this.machine.round);
+    this.stepTimes.at(this.machine.height, this.machine.step, performance.now());
     for (const a of actions) {
       switch (a.type) {
         case "getValue":
@@ -889,6 +893,8 @@ export class ConsensusEngine {
     failpoint("committed", height);
     for (const ev of c.block.body.evidence) this.evidence.delete(evidenceHash(ev));
     this.m.metrics?.blockCommitSeconds.observe((performance.now() - t0) / 1000);
+    const spent = this.stepTimes.committed(height, performance.now());
+    if (spent && this.m.metrics) for (const [step, seconds] of spent) this.m.metrics.consensusStepSeconds.observe({ step }, seconds);
     this.proposing.clear();
     // Precommits for this block still on their way (same round) are added to the head's commit as they arrive.
     for (const [k, sig] of this.sigs) {

@@ -19,7 +19,7 @@ import type { DecodedTx, TxEnvelope } from "../types/txcodec.ts";
 import { Heap } from "../util/heap.ts";
 import { PouwError } from "../util/errors.ts";
 import { bytesEqual } from "../util/hex.ts";
-import type { Metrics } from "../util/metrics.ts";
+import { preset, type Metrics } from "../util/metrics.ts";
 import { MempoolError, MempoolErrorCode } from "./errors.ts";
 import { mempoolOptions, type MempoolOptions } from "./options.ts";
 import type { SignatureVerifier } from "./verifier.ts";
@@ -79,6 +79,14 @@ export class Mempool {
   constructor(opts: Partial<MempoolOptions>, deps: MempoolDeps) {
     this.opts = mempoolOptions(opts);
     this.deps = deps;
+    // Every admission result is a series from the start (0 until it happens): ADMITTED and each refusal code.
+    if (deps.metrics) preset(deps.metrics.mempoolAdmitted, ["ADMITTED", ...Object.values(TxErrorCode), ...Object.values(MempoolErrorCode)].map((result) => ({ result })));
+  }
+
+  /** The size gauges, after the pool changed. */
+  private gauges(): void {
+    this.deps.metrics?.mempoolSize.set(this.byHash.size);
+    this.deps.metrics?.mempoolBytes.set(this.totalBytes);
   }
 
   get size(): number {
@@ -185,7 +193,7 @@ export class Mempool {
     const m = this.deps.metrics;
     if (m) {
       for (const r of results) m.mempoolAdmitted.inc({ result: r ? r.code : "ADMITTED" });
-      m.mempoolSize.set(this.byHash.size);
+      this.gauges();
     }
     return results;
   }
@@ -249,14 +257,14 @@ export class Mempool {
         this.removeEntry(e);
       }
     }
-    this.deps.metrics?.mempoolSize.set(this.byHash.size);
+    this.gauges();
   }
 
   /** Removes one transaction (e.g. found invalid while building a block). Later nonces of its sender stay queued. */
   remove(hashHex: string): boolean {
     const e = this.byHash.get(hashHex);
     this.removeEntry(e);
-    this.deps.metrics?.mempoolSize.set(this.byHash.size);
+    this.gauges();
     return e !== undefined;
   }
 

@@ -14,7 +14,7 @@ import type { Libp2p, PeerId } from "@libp2p/interface";
 import { peerIdFromString } from "@libp2p/peer-id";
 import { multiaddr } from "@multiformats/multiaddr";
 import type { Logger } from "../util/logger.ts";
-import type { Metrics } from "../util/metrics.ts";
+import { preset, type Metrics } from "../util/metrics.ts";
 import type { AddressBook } from "./address-book.ts";
 
 /** Most dials started per round (the rest wait for the next round). */
@@ -66,6 +66,7 @@ export class PeerKeeper {
 
   constructor(deps: PeerKeeperDeps) {
     this.d = deps;
+    if (deps.metrics) preset(deps.metrics.peerDials, [{ result: "connected" }, { result: "failed" }]);
     this.bootstrapIds = new Set(deps.bootstrap.map((a) => a.split("/p2p/")[1]).filter((x): x is string => x !== undefined));
   }
 

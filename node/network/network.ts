@@ -27,7 +27,7 @@ import { tcp } from "@libp2p/tcp";
 import { createLibp2p, type Libp2p } from "libp2p";
 import type { ConsensusTransport } from "../consensus/transport.ts";
 import type { Logger } from "../util/logger.ts";
-import type { Metrics } from "../util/metrics.ts";
+import { preset, type Metrics } from "../util/metrics.ts";
 import { networkOptions, type NetworkOptions } from "./options.ts";
 import { topicNames, type TopicKind } from "./topics.ts";
 import { TX_BUNDLE_MAX_BYTES } from "../types/tx-bundle.ts";
@@ -103,6 +103,8 @@ export class PouwNetwork {
     });
     const caps: Record<TopicKind, number> = { tx: opts.maxTxBytes, txs: TX_BUNDLE_MAX_BYTES, proposal: opts.maxProposalBytes, vote: opts.maxVoteBytes, attestation: opts.maxVoteBytes, evidence: opts.maxVoteBytes, anchor: 128 };
     for (const [kind, topic] of Object.entries(this.topics) as [TopicKind, string][]) this.byTopic.set(topic, { kind, maxBytes: caps[kind], handler: null });
+    // Every topic's verdicts are series from the start (0 until a message comes).
+    if (metrics) preset(metrics.gossipVerdicts, Object.keys(this.topics).flatMap((topic) => (["accept", "reject", "ignore"] as const).map((verdict) => ({ topic, verdict }))));
   }
 
   static async create(partial: Partial<NetworkOptions>, chainId: string, logger: Logger, metrics: Metrics | null = null): Promise<PouwNetwork> {

@@ -19,7 +19,7 @@ import type { AddressInfo, Socket } from "node:net";
 import { WebSocketServer, type WebSocket } from "ws";
 import { ListenError } from "../util/listen-error.ts";
 import type { Logger } from "../util/logger.ts";
-import type { Metrics } from "../util/metrics.ts";
+import { preset, type Metrics } from "../util/metrics.ts";
 import { RpcCode, RpcError, invalidParams, toJsonRpcError, type JsonRpcErrorObject } from "./errors.ts";
 import { headerJson } from "./format.ts";
 import { health, healthJson, statusJson } from "./health.ts";
@@ -143,6 +143,8 @@ export class RpcServer {
     this.node = node;
     this.logger = logger;
     this.metrics = metrics;
+    // Every method's outcomes are series from the start (0 until it is called).
+    if (metrics) preset(metrics.rpcRequests, [...Object.keys(methods), "pouw_subscribe", "pouw_unsubscribe"].flatMap((method) => [{ method, outcome: "ok" }, { method, outcome: "error" }]));
     this.heavy = new HeavyReads({ concurrency: this.opts.maxConcurrentHeavy, cacheBytes: BLOCK_CACHE.bytes, cacheEntries: BLOCK_CACHE.entries });
     this.ctx = { heavy: this.heavy };
     this.http = createServer((req, res) => void this.handleHttp(req, res));

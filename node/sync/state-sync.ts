@@ -26,7 +26,7 @@ import type { BlockT, CommitT } from "../types/block.ts";
 import { PouwError } from "../util/errors.ts";
 import { bytesEqual, toHex, utf8 } from "../util/hex.ts";
 import type { Logger } from "../util/logger.ts";
-import type { Metrics } from "../util/metrics.ts";
+import { preset, type Metrics } from "../util/metrics.ts";
 import { MAX_BLOCKS_PER_REQUEST, StatusMessage } from "./messages.ts";
 import { fetchBlockRange, type SyncItem } from "./range.ts";
 import { ManifestHead, MAX_REST_BYTES, SnapshotList, StateRequest, stateProtocolId, type SnapshotInfoT } from "./state-messages.ts";
@@ -93,6 +93,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms).unref());
 export async function stateSync(ctx: StateSyncContext): Promise<RestoredState> {
   const o = { ...DEFAULT_STATE_SYNC_OPTIONS, ...ctx.opts };
   const { logger, trust } = ctx;
+  if (ctx.metrics) preset(ctx.metrics.stateSyncChunks, [{ result: "ok" }, { result: "bad" }, { result: "failed" }]);
   const t0 = performance.now();
   const deadline = Date.now() + o.timeoutMs;
   const dropped = new Set<string>();

@@ -1,23 +1,26 @@
 /**
  * A listener that could not open its socket (the JSON-RPC server, the libp2p
- * host): which service, which address and the OS reason (EADDRINUSE, EACCES,
+ * host, the metrics listener): which service, which address and the OS reason (EADDRINUSE, EACCES,
  * EADDRNOTAVAIL), so the command line can say in one line what to change.
  */
 import { PouwError } from "./errors.ts";
 
 export const LISTEN_FAILED = "LISTEN_FAILED";
 
+export type ListenService = "rpc" | "p2p" | "metrics";
+const SERVICE_NAMES: Record<ListenService, string> = { rpc: "JSON-RPC", p2p: "P2P", metrics: "metrics" };
+
 const ERRNOS = ["EADDRINUSE", "EACCES", "EADDRNOTAVAIL", "EPERM"] as const;
 
 export class ListenError extends PouwError<typeof LISTEN_FAILED> {
-  readonly service: "rpc" | "p2p";
+  readonly service: ListenService;
   /** host:port (or the multiaddrs) it tried. */
   readonly address: string;
   readonly errno: string | null;
 
-  constructor(service: "rpc" | "p2p", address: string, cause: unknown) {
+  constructor(service: ListenService, address: string, cause: unknown) {
     const errno = listenErrno(cause);
-    super(LISTEN_FAILED, `cannot listen for ${service === "rpc" ? "JSON-RPC" : "P2P"} on ${address}${errno ? `: ${errno}` : ""}`, { service, address, errno }, { cause });
+    super(LISTEN_FAILED, `cannot listen for ${SERVICE_NAMES[service]} on ${address}${errno ? `: ${errno}` : ""}`, { service, address, errno }, { cause });
     this.service = service;
     this.address = address;
     this.errno = errno;

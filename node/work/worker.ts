@@ -17,6 +17,7 @@ import { TxSelector, type JobSpecT, type TransactionT } from "../types/transacti
 import type { DatasetInfo } from "../types/genesis.ts";
 import { fromHex, toHex } from "../util/hex.ts";
 import type { Logger } from "../util/logger.ts";
+import type { Metrics } from "../util/metrics.ts";
 
 export interface JobWorkerOptions {
   client: PouwClient;
@@ -29,6 +30,8 @@ export interface JobWorkerOptions {
   pollMs?: number;
   /** Called with step 0 when training starts, then every few steps with the mean loss since the last call. */
   onProgress?: (job: JobInfo, step: number, loss: number) => void;
+  /** pouw_worker_training_steps_per_second: the speed over the last progress interval while training, 0 otherwise. */
+  metrics?: Metrics | null;
 }
 
 export type WorkOutcome =
@@ -121,7 +124,20 @@ export class JobWorker {
     logger.info({ job: job.id, model: spec.layers.join("-"), steps: spec.steps, dataset: dataset.name, reward: job.reward }, "Training a job");
     const t0 = performance.now();
     this.o.onProgress?.(job, 0, NaN);
-    const out = await thread.prove(spec, fromHex(job.id), dataset, (step, loss) => this.o.onProgress?.(job, step, loss), Math.max(1, Math.floor(spec.steps / 20)));
+    const speed = this.o.metrics?.workerStepsPerSecond;
+    let last = { at: t0, step: 0 };
+    const progress = (step: number, loss: number) => {
+      const now = performance.now();
+      if (step > last.step && now > last.at) speed?.set(((step - last.step) * 1000) / (now - last.at));
+      last = { at: now, step };
+      this.o.onProgress?.(job, step, loss);
+    };
+    let out;
+    try {
+      out = await thread.prove(spec, fromHex(job.id), dataset, progress, Math.max(1, Math.floor(spec.steps / 20)));
+    } finally {
+      speed?.set(0);
+    }
     const secs = (performance.now() - t0) / 1000;
     if (!out.finite) return { kind: "skipped", jobId: job.id, reason: "training did not stay finite (the job fails on every node)" };
     const meets = meetsTarget({ spec }, out.commitment.claimedMetric); // the rule SubmitProof applies
