@@ -843,6 +843,10 @@ export class PouwNode implements RpcNode {
     };
   }
 
+  relayStatus(): { target: string; lastEpoch: number; failures: number }[] | null {
+    return this.relayer?.status().map((s) => ({ target: s.target, lastEpoch: Number(s.lastEpoch), failures: s.failures })) ?? null;
+  }
+
   async submitTransaction(bytes: Uint8Array): Promise<TxEnvelope> {
     if (bytes.length > this.chain.params.maxTxBytes) {
       throw new TxError(TxErrorCode.TX_TOO_LARGE, `transaction is ${bytes.length} bytes, limit ${this.chain.params.maxTxBytes}`);

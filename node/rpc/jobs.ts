@@ -2,15 +2,17 @@
 import { encodeAddress } from "../crypto/address.ts";
 import { sha256 } from "../crypto/hash.ts";
 import { MAX_BLOB_BYTES } from "../db/blobs.ts";
-import { blobMatches } from "../pouw/proof.ts";
-import { bitsToF32, checkpointCount, targetJson } from "../pouw/training.ts";
+import { blobMatches, decodeManifest } from "../pouw/proof.ts";
+import { loadDataset } from "../pouw/registry.ts";
+import { parameterCount } from "../pouw/kernel/mlp.ts";
+import { bitsToF32, checkpointCount, decodeCheckpoint, targetJson, Trainer } from "../pouw/training.ts";
 import { archivedJob, archivedProof } from "../state/job-archive.ts";
 import { JobStatus, ProofStatus, isVacantJob, type JobT, type ProofT } from "../state/schemas.ts";
 import { addrKey, idKey, type WorldState } from "../state/world.ts";
 import type { JobSpecT } from "../types/transaction.ts";
 import { toHex } from "../util/hex.ts";
 import { invalidParams, notFound } from "./errors.ts";
-import { DIRECT_CONTEXT, RawJson } from "./heavy.ts";
+import { DIRECT_CONTEXT, RawJson, yieldToLoop } from "./heavy.ts";
 import type { Method } from "./methods.ts";
 import { addressParam, hexParam, jsonKind, objectParam, paramList } from "./params.ts";
 
@@ -82,6 +84,60 @@ function proofJson(p: ProofT, job: JobT, attestationDeadline: number, challengeW
 }
 
 const MAX_LIST = 100;
+/** Checkpoints a training curve evaluates at most (each is one pass over the validation split). */
+const MAX_CURVE_POINTS = 512;
+/** Curves of proofs already evaluated: their blobs never change. */
+const curves = new Map<string, CurveJson>();
+const MAX_CACHED_CURVES = 32;
+
+interface CurvePoint {
+  index: number;
+  step: number;
+  loss: number;
+  accuracyBps: number;
+}
+interface CurveJson {
+  jobId: string;
+  proof: string | null;
+  /** The job's target metric. */
+  metric: "accuracy" | "loss";
+  /** Checkpoints the proof commits to. */
+  checkpoints: number;
+  /** One per checkpoint whose blob this node holds and whose model evaluates finite, in order. */
+  points: CurvePoint[];
+  /** Checkpoints without a point (blob not here, not a checkpoint, or not finite). */
+  missing: number;
+}
+
+/** The validation loss and accuracy of each checkpoint of a proof's manifest, from the blobs this node holds. */
+async function evaluateCurve(node: Parameters<Method>[0], job: JobT, proof: ProofT): Promise<CurvePoint[]> {
+  const manifest = await node.getBlob(proof.commitment.checkpointsRoot);
+  const hashes = manifest ? decodeManifest(manifest, proof.commitment.checkpointsRoot) : null;
+  const info = node.chain.genesis.datasets.find((d) => toHex(d.id) === toHex(job.spec.datasetId));
+  const dataset = info ? loadDataset(info) : null;
+  if (!hashes || !dataset) return [];
+  let trainer: Trainer;
+  try {
+    trainer = new Trainer(job.spec, job.id, dataset);
+  } catch {
+    return [];
+  }
+  const n = parameterCount(job.spec.layers);
+  const points: CurvePoint[] = [];
+  for (let i = 0; i < Math.min(hashes.length, MAX_CURVE_POINTS); i++) {
+    if (i > 0) await yieldToLoop();
+    const blob = await node.getBlob(hashes[i]!);
+    if (!blob) continue;
+    try {
+      const state = decodeCheckpoint(blob, n);
+      const ev = trainer.evaluate(state.params);
+      if (ev.finite) points.push({ index: i, step: state.step, loss: ev.loss, accuracyBps: ev.accuracyBps });
+    } catch {
+      // not a checkpoint of this model: no point
+    }
+  }
+  return points;
+}
 
 export const jobMethods: Record<string, Method> = {
   /** A job by id (the hash of its CreateJob transaction), from the live state or, once it left, this node's archive. */
@@ -172,6 +228,47 @@ export const jobMethods: Record<string, Method> = {
       if (!bytes) throw notFound("blob");
       const b64 = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64");
       return new RawJson(Buffer.from(`{"id":"${toHex(id)}","size":${bytes.length},"data":"${b64}"}`));
+    });
+  },
+
+  /**
+   * A job's training curve for the explorer: the validation loss and
+   * accuracy of each checkpoint of its proof (the one in progress or paid),
+   * evaluated here from the checkpoint blobs this node holds. A heavy read;
+   * a proof's curve is computed once. `points` is empty for a job without a
+   * proof, or whose blobs or dataset this node lacks.
+   */
+  async pouw_getJobCurve(node, params, ctx = DIRECT_CONTEXT) {
+    const [id] = paramList(params, 1, 1);
+    const jobId = hexParam(id, "jobId", { length: 32 });
+    const { world } = node.chain;
+    let job: JobT;
+    let proof: ProofT | null;
+    const i = world.jobIndex.get(idKey(jobId));
+    if (i !== undefined) {
+      job = world.jobs[i]!;
+      proof = job.proof > 0 ? world.proofs[job.proof - 1]! : null;
+    } else {
+      const a = await archivedJob(node.chain.store.db, jobId);
+      if (!a) throw notFound("job");
+      job = a.job;
+      proof = a.proofs.find((p) => p.status === ProofStatus.Paid) ?? a.proofs[a.proofs.length - 1] ?? null;
+    }
+    const base = { jobId: toHex(job.id), proof: proof ? toHex(proof.id) : null, metric: job.spec.targetMetric === 0 ? ("accuracy" as const) : ("loss" as const) };
+    if (!proof) return { ...base, checkpoints: 0, points: [], missing: 0 };
+    const key = `${toHex(proof.id)}:${toHex(proof.commitment.checkpointsRoot)}`;
+    const hit = curves.get(key);
+    if (hit) return hit;
+    const p = proof;
+    return ctx.heavy.run(async () => {
+      const points = await evaluateCurve(node, job, p);
+      const out: CurveJson = { ...base, checkpoints: p.commitment.count, points, missing: p.commitment.count - points.length };
+      // Only complete curves are kept: blobs still on their way would be missing for good.
+      if (out.missing === 0) {
+        if (curves.size >= MAX_CACHED_CURVES) curves.delete(curves.keys().next().value!);
+        curves.set(key, out);
+      }
+      return out;
     });
   },
 

@@ -46,6 +46,8 @@ export interface RpcNode {
   getBlob(id: Uint8Array): Promise<Uint8Array | undefined>;
   /** Epoch checkpoints and their anchor signatures (absent on nodes that do not keep them). */
   readonly checkpoints?: CheckpointSource;
+  /** The last epoch each relay target is known to have anchored (-1: not read yet); null or absent when this node relays nowhere. */
+  relayStatus?(): { target: string; lastEpoch: number; failures: number }[] | null;
   /** What GET /health and GET /status report beyond the chain head. */
   healthInfo(): NodeHealthInfo;
 }

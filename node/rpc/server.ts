@@ -22,6 +22,7 @@ import type { Logger } from "../util/logger.ts";
 import { preset, type Metrics } from "../util/metrics.ts";
 import { RpcCode, RpcError, invalidParams, toJsonRpcError, type JsonRpcErrorObject } from "./errors.ts";
 import { headerJson } from "./format.ts";
+import { serveExplorer } from "./explorer.ts";
 import { health, healthJson, statusJson } from "./health.ts";
 import { HeavyReads, RawJson } from "./heavy.ts";
 import { methods, type MethodContext, type RpcNode } from "./methods.ts";
@@ -255,8 +256,10 @@ export class RpcServer {
         res.end(body);
         return;
       }
+      // The read-only explorer: GET / and /explorer/* (./explorer.ts).
+      if (serveExplorer(req, res, path)) return;
       if (req.method !== "POST") {
-        return send(res, 405, errorResponse(null, RpcCode.INVALID_REQUEST, "METHOD_NOT_ALLOWED", "use POST for JSON-RPC, GET for /health, /status and /metrics"));
+        return send(res, 405, errorResponse(null, RpcCode.INVALID_REQUEST, "METHOD_NOT_ALLOWED", "use POST for JSON-RPC, GET for the explorer (/), /health, /status and /metrics"));
       }
       const text = await readBody(req, this.opts.maxBodyBytes);
       if (text === null) {

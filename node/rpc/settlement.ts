@@ -89,6 +89,16 @@ export const settlementMethods: Record<string, Method> = {
   },
 
   /**
+   * Where this node's relayer anchored checkpoints: the last finished epoch
+   * and, per target, the last epoch it accepted (-1 until first read) and
+   * its consecutive failures. `targets` is empty when this node relays nowhere.
+   */
+  pouw_relayStatus(node, params) {
+    paramList(params, 0, 0);
+    return { lastEpoch: node.checkpoints?.lastEpoch ?? 0, targets: node.relayStatus?.() ?? [] };
+  },
+
+  /**
    * The leaf and proof for a vault's `withdraw`, by the Withdraw transaction's
    * hash or by `{ epoch, index }`. Until the epoch's last block, the leaf is
    * returned with `status: "pending"` and no proof.
