@@ -15,6 +15,7 @@ import { PouwClient } from "../client/client.ts";
 import { toHex } from "../util/hex.ts";
 import { CliError } from "./errors.ts";
 import { DEVNET_GENESIS_PATH, initHome, peerIdOf } from "./home.ts";
+import { DEVNET_INSECURE_LABEL } from "./key-file.ts";
 
 export interface DevnetOptions {
   validators: string;
@@ -59,6 +60,7 @@ export async function prepareDevnet(n: number, dir: string, rpcBase: number, p2p
     await initHome(home, {
       genesisPath,
       validatorKey: validators[i]!,
+      insecure: DEVNET_INSECURE_LABEL,
       rpcPort: rpcBase + i,
       // Genesis validators peer with each other; extra ones dial them.
       p2p: { listen: [`/ip4/127.0.0.1/tcp/${p2pBase + i}`], peers: addrs.filter((_, j) => j !== i && (j < n || i >= n)) },

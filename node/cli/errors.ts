@@ -3,6 +3,7 @@
  * and the exit status of each fatal start-up failure, so a script or a
  * supervisor can tell them apart. One line each, naming what to do.
  */
+import { KeystoreError } from "../crypto/keystore.ts";
 import { PouwError } from "../util/errors.ts";
 
 export const CliErrorCode = {
@@ -18,6 +19,8 @@ export const CliErrorCode = {
   P2P_LISTEN_FAILED: "P2P_LISTEN_FAILED",
   METRICS_LISTEN_FAILED: "METRICS_LISTEN_FAILED",
   VALIDATOR_DID_NOT_START: "VALIDATOR_DID_NOT_START",
+  /** A key file is encrypted and no password was given (no --password-file, no terminal to ask on). */
+  KEY_LOCKED: "KEY_LOCKED",
 } as const;
 export type CliErrorCode = (typeof CliErrorCode)[keyof typeof CliErrorCode];
 
@@ -35,6 +38,10 @@ export const EXIT = {
   RPC_LISTEN_FAILED: 81,
   /** The P2P address cannot be listened on. */
   P2P_LISTEN_FAILED: 82,
+  /** A key (a validator key for `pouw start`) is encrypted and no password was given: --password-file, or a terminal. */
+  KEY_LOCKED: 83,
+  /** A key's password is wrong (its keystore's checksum does not match). */
+  KEY_BAD_PASSWORD: 84,
   /** The --metrics-addr address cannot be listened on. */
   METRICS_LISTEN_FAILED: 85,
 } as const;
@@ -46,7 +53,9 @@ export function exitCodeOf(e: unknown): number {
     if (e.code === "RPC_LISTEN_FAILED") return EXIT.RPC_LISTEN_FAILED;
     if (e.code === "P2P_LISTEN_FAILED") return EXIT.P2P_LISTEN_FAILED;
     if (e.code === "METRICS_LISTEN_FAILED") return EXIT.METRICS_LISTEN_FAILED;
+    if (e.code === "KEY_LOCKED") return EXIT.KEY_LOCKED;
     if (e.code === "VALIDATOR_DID_NOT_START" && typeof e.context.exitCode === "number" && e.context.exitCode > 0) return e.context.exitCode;
   }
+  if (e instanceof KeystoreError && e.code === "KEYSTORE_BAD_PASSWORD") return EXIT.KEY_BAD_PASSWORD;
   return EXIT.ERROR;
 }

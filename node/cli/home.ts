@@ -2,9 +2,11 @@
  * The node's home directory:
  *   config.json          RPC and P2P addresses, peers, log level, key file (pouw start's flags override each)
  *   genesis.json         the chain's genesis (pinned by hash in the database)
- *   keys/validator.json  the validator's ML-DSA seed (0600), apart from data
- *   keys/node_key.json   the libp2p identity (Ed25519), when networking is on
- *   keys/anchor.json     optional secp256k1 anchor key (default: derived from the validator seed)
+ *   keys/validator.json  the validator's ML-DSA seed (0600), apart from data: an encrypted keystore
+ *                        (pouw init --password-file; pouw start --password-file reads it), or plaintext
+ *                        (the devnet's published keys, labelled "insecure", and homes from before)
+ *   keys/node_key.json   the libp2p identity (Ed25519), when networking is on (plaintext: it signs nothing of value)
+ *   keys/anchor.json     optional secp256k1 anchor key, encrypted or plaintext (default: derived from the validator seed)
  *   peers.json           the address book: peers met before, dialed again after a restart (written by the node)
  *   data/                LevelDB: state, receipts, index, privval
  *   blocks/              block bodies;  consensus-wal: the block being voted on
@@ -14,11 +16,11 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { generateKeyPair, privateKeyFromRaw } from "@libp2p/crypto/keys";
 import { peerIdFromPrivateKey } from "@libp2p/peer-id";
-import { AnchorKey } from "../crypto/anchor-key.ts";
+import type { AnchorKey } from "../crypto/anchor-key.ts";
 import type { AccountKey } from "../crypto/keys.ts";
 import { parseGenesis, type GenesisJson } from "../types/genesis.ts";
 import { CliError } from "./errors.ts";
-import { readKeyFile, writeKeyFile } from "./keyring.ts";
+import { readAnchorKeyFile, readKeyFile, writeAnchorKeyFile, writeKeyFile, type ReadOptions } from "./key-file.ts";
 
 export const DEVNET_GENESIS_PATH = fileURLToPath(new URL("../../genesis/devnet.json", import.meta.url));
 
@@ -58,6 +60,12 @@ export interface InitOptions {
   p2p?: P2pConfig | null;
   /** The libp2p key (raw Ed25519); generated when p2p is on and none is given. */
   nodeKey?: Uint8Array;
+  /** Written as keys/anchor.json (else the node derives the anchor key from the validator key). */
+  anchorKey?: AnchorKey;
+  /** Encrypt keys/validator.json (and keys/anchor.json) under this password; absent or null: plaintext. */
+  password?: string | null;
+  /** A plaintext key's label: DEVNET_INSECURE_LABEL for the devnet's published keys. */
+  insecure?: string;
 }
 
 export function isInitialised(home: string): boolean {
@@ -80,7 +88,9 @@ export async function initHome(home: string, opts: InitOptions): Promise<HomeCon
     p2p: opts.p2p ?? null,
     validatorKeyFile: opts.validatorKey ? "keys/validator.json" : null,
   };
-  if (opts.validatorKey) writeKeyFile(join(home, "keys", "validator.json"), "validator", opts.validatorKey);
+  const write = { password: opts.password ?? null, ...(opts.insecure ? { insecure: opts.insecure } : {}) };
+  if (opts.validatorKey) await writeKeyFile(join(home, "keys", "validator.json"), "validator", opts.validatorKey, write);
+  if (opts.anchorKey) await writeAnchorKeyFile(join(home, ANCHOR_KEY_FILE), opts.anchorKey, write);
   if (config.p2p) writeNodeKey(home, opts.nodeKey ?? (await generateKeyPair("Ed25519")).raw);
   writeFileSync(join(home, "config.json"), JSON.stringify(config, null, 2) + "\n");
   return config;
@@ -89,23 +99,28 @@ export async function initHome(home: string, opts: InitOptions): Promise<HomeCon
 export interface LoadedHome {
   config: HomeConfig;
   genesisJson: string;
-  validatorKey: AccountKey | null;
-  /** keys/anchor.json when present; otherwise the node derives the anchor key from the validator key. */
-  anchorKey: AnchorKey | null;
+  /** The validator key file (config.json validatorKeyFile, in the home), or null for a non-validating node; read by unlockHomeKeys. */
+  validatorKeyPath: string | null;
+  /**
+   * keys/anchor.json when present: `{ "privateKey": "0x…" }` or an anchor keystore, for operators who keep
+   * the anchor key apart from the consensus seed. Otherwise the node derives the anchor key from the validator key.
+   */
+  anchorKeyPath: string | null;
   nodeKey: Uint8Array | null;
 }
 
 const ANCHOR_KEY_FILE = join("keys", "anchor.json");
 
-/** keys/anchor.json: `{ "privateKey": "0x…" }` (secp256k1), for operators who keep the anchor key apart from the consensus seed. */
-function readAnchorKey(home: string): AnchorKey | null {
-  const path = join(home, ANCHOR_KEY_FILE);
-  if (!existsSync(path)) return null;
-  try {
-    return new AnchorKey((JSON.parse(readFileSync(path, "utf8")) as { privateKey: `0x${string}` }).privateKey);
-  } catch (e) {
-    throw new Error(`${path}: ${(e as Error).message}`);
-  }
+/**
+ * The home's validator and anchor keys, decrypting keystores with `o.password`
+ * (one password for both). An encrypted key with no password to be had is
+ * KEY_LOCKED naming the file and --password-file; plaintext files are read
+ * with a warning (`o.warn`).
+ */
+export async function unlockHomeKeys(loaded: LoadedHome, o: ReadOptions): Promise<{ validatorKey: AccountKey | null; anchorKey: AnchorKey | null }> {
+  const validatorKey = loaded.validatorKeyPath ? await readKeyFile(loaded.validatorKeyPath, { ...o, what: "validator key" }) : null;
+  const anchorKey = loaded.anchorKeyPath ? await readAnchorKeyFile(loaded.anchorKeyPath, { ...o, what: "anchor key" }) : null;
+  return { validatorKey, anchorKey };
 }
 
 const NODE_KEY_FILE = join("keys", "node_key.json");
@@ -179,8 +194,9 @@ export function loadHome(home: string): LoadedHome {
   if (!isInitialised(home)) throw new CliError("BAD_FLAG", `${resolve(home)} is not initialised (run \`pouw init --home ${home}\`)`);
   const { config } = readConfig(home);
   const genesisJson = readFileSync(join(home, "genesis.json"), "utf8");
-  const validatorKey = config.validatorKeyFile ? readKeyFile(join(home, config.validatorKeyFile)) : null;
+  const validatorKeyPath = config.validatorKeyFile ? resolve(home, config.validatorKeyFile) : null;
+  const anchorKeyPath = existsSync(join(home, ANCHOR_KEY_FILE)) ? resolve(home, ANCHOR_KEY_FILE) : null;
   const nodeKeyPath = join(home, NODE_KEY_FILE);
   const nodeKey = existsSync(nodeKeyPath) ? new Uint8Array(Buffer.from((JSON.parse(readFileSync(nodeKeyPath, "utf8")) as { privateKey: string }).privateKey, "hex")) : null;
-  return { config, genesisJson, validatorKey, anchorKey: readAnchorKey(home), nodeKey };
+  return { config, genesisJson, validatorKeyPath, anchorKeyPath, nodeKey };
 }

@@ -1,22 +1,19 @@
 /**
- * Key files: one JSON file per key, mode 0600, holding the 32-byte ML-DSA
- * seed in hex (unencrypted: protect the directory). `dev:N` names the
- * devnet's published account keys, which need no file.
+ * The account keyring: one file per key in a directory, encrypted keystores
+ * by default (key-file.ts; plaintext ones from before still read, with a
+ * warning). `dev:N` and `devval:N` name the devnet's published keys, which
+ * need no file.
  */
-import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, readdirSync } from "node:fs";
+import { basename, join } from "node:path";
 import { ADDRESS_PREFIX, decodeAddress } from "../crypto/address.ts";
+import { AnchorKey } from "../crypto/anchor-key.ts";
 import { AccountKey, devAccountLabel, devValidatorLabel } from "../crypto/keys.ts";
-import { fromHex, isHex, toHex } from "../util/hex.ts";
+import { toHex } from "../util/hex.ts";
 import { defaultHome } from "./default-home.ts";
 import { CliError } from "./errors.ts";
-
-export interface KeyFile {
-  name: string;
-  address: string;
-  publicKey: string;
-  seed: string;
-}
+import { keyFileInfo, readKeyFile, writeKeyFile, type KeyFileInfo, type ReadOptions } from "./key-file.ts";
+import type { PasswordSource } from "./password.ts";
 
 /** $POUW_KEYRING, else `keyring/` in the default home ($POUW_HOME or ~/.pouw). */
 export function defaultKeyring(): string {
@@ -24,27 +21,6 @@ export function defaultKeyring(): string {
 }
 
 const NAME_RE = /^[A-Za-z0-9_.-]{1,64}$/;
-
-export function writeKeyFile(path: string, name: string, key: AccountKey, opts: { overwrite?: boolean } = {}): void {
-  if (existsSync(path) && !opts.overwrite) throw new Error(`${path} already exists; refusing to overwrite a key`);
-  mkdirSync(join(path, ".."), { recursive: true, mode: 0o700 });
-  const file: KeyFile = { name, address: key.bech32, publicKey: toHex(key.publicKey), seed: toHex(key.seed) };
-  writeFileSync(path, JSON.stringify(file, null, 2) + "\n", { mode: 0o600 });
-  chmodSync(path, 0o600);
-}
-
-export function readKeyFile(path: string): AccountKey {
-  let file: KeyFile;
-  try {
-    file = JSON.parse(readFileSync(path, "utf8")) as KeyFile;
-  } catch (e) {
-    throw new Error(`cannot read key file ${path}: ${(e as Error).message}`);
-  }
-  if (!isHex(file.seed) || fromHex(file.seed).length !== 32) throw new Error(`${path}: seed must be 32 bytes of hex`);
-  const key = new AccountKey(fromHex(file.seed));
-  if (file.address && file.address !== key.bech32) throw new Error(`${path}: address ${file.address} does not match the seed (${key.bech32})`);
-  return key;
-}
 
 const HEX_ADDRESS = /^0x[0-9a-f]*$/i;
 const POUW_ADDRESS = new RegExp(`^${ADDRESS_PREFIX}1`, "i");
@@ -64,14 +40,27 @@ export function resolveAddress(keyring: Keyring, who: string, flag = ""): Uint8A
       throw new CliError("BAD_ADDRESS", `${what} is not a valid pouw address (${(e as Error).message})`);
     }
   }
-  return keyring.get(who).address;
+  return keyring.info(who).addressBytes;
 }
+
+/** A key's public facts (no password needed). */
+export interface KeyInfo extends Omit<KeyFileInfo, "path"> {
+  name: string;
+  /** The file, or null for a devnet key. */
+  path: string | null;
+  addressBytes: Uint8Array;
+}
+
+const noPassword: PasswordSource = async () => null;
 
 export class Keyring {
   readonly dir: string;
+  private readonly read: ReadOptions;
 
-  constructor(dir = defaultKeyring()) {
+  /** `password`: where an encrypted key's password comes from (default: none, so an encrypted key is refused naming --password-file). */
+  constructor(dir = defaultKeyring(), opts: { password?: PasswordSource; warn?: ReadOptions["warn"] } = {}) {
     this.dir = dir;
+    this.read = { password: opts.password ?? noPassword, ...(opts.warn ? { warn: opts.warn } : {}) };
   }
 
   path(name: string): string {
@@ -79,33 +68,60 @@ export class Keyring {
     return join(this.dir, `${name}.json`);
   }
 
-  /** A named key, or `dev:N` / `devval:N` for the devnet's published keys. An address is refused: it cannot sign. */
-  get(name: string): AccountKey {
+  private devKey(name: string): AccountKey | null {
     const dev = /^dev:(\d+)$/.exec(name);
     if (dev) return AccountKey.fromLabel(devAccountLabel(Number(dev[1])));
     const val = /^devval:(\d+)$/.exec(name);
     if (val) return AccountKey.fromLabel(devValidatorLabel(Number(val[1])));
+    return null;
+  }
+
+  /** The file of a named key, refusing addresses (they cannot sign) and naming `pouw keys new` for a missing one. */
+  private fileOf(name: string): string {
     if (HEX_ADDRESS.test(name)) throw new CliError("BAD_ADDRESS", `${name} is an EVM/hex address, not a pouw address (pouw1…) or a key name`);
     if (POUW_ADDRESS.test(name)) throw new CliError("BAD_ADDRESS", `${name} is an address, not a key: signing needs a key name from the keyring (pouw keys list) or dev:N`);
     const p = this.path(name);
     if (!existsSync(p)) throw new Error(`no key "${name}" in ${this.dir} (create one with \`pouw keys new --name ${name}\`)`);
-    return readKeyFile(p);
-  }
-
-  add(name: string, key: AccountKey): string {
-    if (HEX_ADDRESS.test(name) || POUW_ADDRESS.test(name)) throw new CliError("BAD_FLAG", `key name "${name}" looks like an address; choose another name`);
-    const p = this.path(name);
-    writeKeyFile(p, name, key);
     return p;
   }
 
-  list(): { name: string; address: string }[] {
+  /** A named key, or `dev:N` / `devval:N` for the devnet's published keys, decrypted if it is encrypted. An address is refused: it cannot sign. */
+  async get(name: string): Promise<AccountKey> {
+    return this.devKey(name) ?? readKeyFile(this.fileOf(name), this.read);
+  }
+
+  /** A key's address and public key, without its password. */
+  info(name: string): KeyInfo {
+    const dev = this.devKey(name);
+    if (dev) {
+      return { name, path: null, encrypted: false, address: dev.bech32, addressBytes: dev.address, publicKey: toHex(dev.publicKey), anchorAddress: AnchorKey.fromSeed(dev.seed).address, insecure: "devnet key, published seed" };
+    }
+    const i = keyFileInfo(this.fileOf(name));
+    return { ...i, name, addressBytes: decodeAddress(i.address) };
+  }
+
+  /** Refuses a name that looks like an address or is taken, before a password is asked for. */
+  checkNew(name: string): string {
+    if (HEX_ADDRESS.test(name) || POUW_ADDRESS.test(name)) throw new CliError("BAD_FLAG", `key name "${name}" looks like an address; choose another name`);
+    const p = this.path(name);
+    if (existsSync(p)) throw new Error(`${p} already exists; refusing to overwrite a key`);
+    return p;
+  }
+
+  /** Writes a key: encrypted under `password`, or plaintext when it is null (--insecure-plaintext). */
+  async add(name: string, key: AccountKey, opts: { password: string | null }): Promise<string> {
+    const p = this.checkNew(name);
+    await writeKeyFile(p, name, key, { password: opts.password });
+    return p;
+  }
+
+  list(): { name: string; address: string; encrypted: boolean }[] {
     if (!existsSync(this.dir)) return [];
     return readdirSync(this.dir)
       .filter((f) => f.endsWith(".json"))
       .map((f) => {
-        const k = JSON.parse(readFileSync(join(this.dir, f), "utf8")) as KeyFile;
-        return { name: k.name, address: k.address };
+        const i = keyFileInfo(join(this.dir, f));
+        return { name: basename(f, ".json"), address: i.address, encrypted: i.encrypted };
       });
   }
 }

@@ -10,7 +10,9 @@ import { NODE_VERSION } from "../node.ts";
 import { formatPouw } from "./amount.ts";
 import { DEVNET_GENESIS_PATH, initHome, loadHome, peerIdOf } from "./home.ts";
 import { jobCancelCommand, jobCreateCommand, jobListCommand, jobShowCommand } from "./job.ts";
-import { Keyring, readKeyFile, resolveAddress } from "./keyring.ts";
+import { Keyring, resolveAddress } from "./keyring.ts";
+import { DEVNET_INSECURE_LABEL, keyFileInfo, readAnchorKeyFile, readKeyFile } from "./key-file.ts";
+import { canPrompt, newPassword, promptPassword, readPasswordFile } from "./password.ts";
 import { encodeAddress } from "../crypto/address.ts";
 import { parsePort, startCommand } from "./start.ts";
 import { resolveHome } from "./default-home.ts";
@@ -25,6 +27,7 @@ const program = new Command("pouw").description("pouw node: proof-of-stake BFT c
 const splitList = (s: string | undefined): string[] => (s ?? "").split(",").map((x) => x.trim()).filter(Boolean);
 const rpcOption = () => new Option("--rpc <url>", "node JSON-RPC URL").default(process.env.POUW_RPC ?? "http://127.0.0.1:8750/");
 const keyringOption = () => new Option("--keyring <dir>", "key directory (default $POUW_KEYRING or ~/.pouw/keyring)");
+const passwordFileOption = (what = "an encrypted key") => new Option("--password-file <file>", `the password of ${what}: the first line of this file (default: asked on a terminal)`);
 
 program
   .command("init")
@@ -33,6 +36,8 @@ program
   .option("--genesis <file>", "genesis file", DEVNET_GENESIS_PATH)
   .option("--validator-key <file>", "use this key file as the validator key")
   .option("--dev-validator <n>", "use the devnet's published validator key n (INSECURE, devnet only)")
+  .option("--anchor-key <file>", "write this anchor key ({ \"privateKey\": \"0x…\" } or an anchor keystore) as keys/anchor.json (default: derived from the validator key)")
+  .option("--password-file <file>", "encrypt keys/validator.json (and keys/anchor.json) under the first line of this file; also the password of an encrypted --validator-key (default: plaintext, or asked on a terminal when --validator-key is encrypted)")
   .option("--rpc-port <port>", "JSON-RPC port", "8750")
   .option("--rpc-host <host>", "JSON-RPC bind address", "127.0.0.1")
   .option("--p2p-port <port>", "turn networking on, listening on this TCP port")
@@ -42,12 +47,20 @@ program
     const home = resolveHome(o.home);
     const rpcPort = parsePort(o.rpcPort, "--rpc-port");
     const p2pPort = o.p2pPort !== undefined ? parsePort(o.p2pPort, "--p2p-port") : undefined;
-    const key = o.validatorKey ? readKeyFile(o.validatorKey) : o.devValidator !== undefined ? new Keyring().get(`devval:${o.devValidator}`) : null;
+    // The home's keys are encrypted under --password-file's password, or under an encrypted --validator-key's own (never decrypted to plaintext).
+    let password = o.passwordFile !== undefined ? readPasswordFile(o.passwordFile) : null;
+    if (password === null && o.validatorKey && keyFileInfo(o.validatorKey).encrypted && canPrompt()) password = await promptPassword(`password for ${o.validatorKey}: `);
+    const read = { password: async () => password };
+    const key = o.validatorKey ? await readKeyFile(o.validatorKey, { ...read, what: "validator key" }) : o.devValidator !== undefined ? await new Keyring().get(`devval:${o.devValidator}`) : null;
+    const anchorKey = o.anchorKey ? await readAnchorKeyFile(o.anchorKey, { ...read, what: "anchor key" }) : undefined;
     const p2p = p2pPort !== undefined ? { listen: [`/ip4/${o.p2pHost}/tcp/${p2pPort}`], peers: splitList(o.peers) } : null;
-    await initHome(home, { genesisPath: o.genesis, validatorKey: key, rpcPort, rpcHost: o.rpcHost, p2p });
+    const insecure = o.devValidator !== undefined ? { insecure: DEVNET_INSECURE_LABEL } : {};
+    await initHome(home, { genesisPath: o.genesis, validatorKey: key, rpcPort, rpcHost: o.rpcHost, p2p, password, ...insecure, ...(anchorKey ? { anchorKey } : {}) });
+    if (key && password === null && o.devValidator === undefined) console.error(`warning: ${resolve(home, "keys/validator.json")} is UNENCRYPTED: give --password-file to encrypt it`);
     const node = loadHome(home).nodeKey;
-    const anchor = key ? `\n  anchor address ${AnchorKey.fromSeed(key.seed).address} (signs checkpoints; put it in genesis or CreateValidator)` : "";
-    console.log(`initialised ${resolve(home)}${key ? ` (validator ${key.bech32})` : " (non-validating)"}${anchor}${node ? `\n  peer id ${peerIdOf(node)}` : ""}`);
+    const anchor = key ? `\n  anchor address ${(anchorKey ?? AnchorKey.fromSeed(key.seed)).address} (signs checkpoints; put it in genesis or CreateValidator)` : "";
+    const sealed = key ? `\n  keys/validator.json ${password !== null ? "encrypted (pouw start needs --password-file or a terminal)" : o.devValidator !== undefined ? "plaintext: a DEVNET key, published seed" : "plaintext (UNENCRYPTED)"}` : "";
+    console.log(`initialised ${resolve(home)}${key ? ` (validator ${key.bech32})` : " (non-validating)"}${anchor}${sealed}${node ? `\n  peer id ${peerIdOf(node)}` : ""}`);
   });
 
 program
@@ -95,6 +108,7 @@ program
   .option("--relay-evm <deployment.json>", "relay checkpoints to the EVM anchor of this deployment record (gas from POUW_EVM_KEY; POUW_EVM_RPC overrides its RPC URL)")
   .option("--relay-sui <deployment.json>", "relay checkpoints to the Sui anchor of this deployment record (gas from POUW_SUI_KEY; POUW_SUI_RPC overrides its RPC URL)")
   .addOption(keyringOption())
+  .addOption(passwordFileOption("the home's encrypted validator and anchor keys (and an encrypted --worker key)"))
   .action((o) => startCommand(o));
 
 program
@@ -105,19 +119,28 @@ program
   .option("--once", "train at most one job, then exit")
   .addOption(rpcOption())
   .addOption(keyringOption())
+  .addOption(passwordFileOption("an encrypted --from key"))
   .action((o) => workerCommand(o));
+
+const sealedNote = (password: string | null) =>
+  password === null ? "UNENCRYPTED seed (--insecure-plaintext): devnets and tests only" : "encrypted keystore: back up this file and remember its password; neither is any use without the other";
 
 const keys = program.command("keys").description("manage ML-DSA-44 account keys");
 keys
   .command("new")
-  .description("generate a key")
+  .description("generate a key (an encrypted keystore; --insecure-plaintext for a devnet or test key)")
   .requiredOption("--name <name>", "key name")
   .addOption(keyringOption())
+  .addOption(passwordFileOption("the new key (what it is encrypted under)"))
+  .option("--insecure-plaintext", "write the seed UNENCRYPTED (devnets and tests only)")
   .option("--json", "JSON output")
-  .action((o) => {
+  .action(async (o) => {
+    const keyring = new Keyring(o.keyring);
+    keyring.checkNew(o.name);
+    const password = await newPassword(o, "pouw keys new");
     const key = AccountKey.generate();
-    const path = new Keyring(o.keyring).add(o.name, key);
-    console.log(o.json ? JSON.stringify({ name: o.name, address: key.bech32, file: path }) : `created ${o.name}: ${key.bech32}\n  ${path} (unencrypted seed: keep it private)`);
+    const path = await keyring.add(o.name, key, { password });
+    console.log(o.json ? JSON.stringify({ name: o.name, address: key.bech32, file: path, encrypted: password !== null }) : `created ${o.name}: ${key.bech32}\n  ${path} (${sealedNote(password)})`);
   });
 keys
   .command("show")
@@ -126,28 +149,34 @@ keys
   .addOption(keyringOption())
   .option("--json", "JSON output")
   .action((name, o) => {
-    const key = new Keyring(o.keyring).get(name);
-    const pk = Buffer.from(key.publicKey).toString("hex");
+    // Public facts only: no password needed, for an encrypted keystore too.
+    const i = new Keyring(o.keyring).info(name);
     // As a validator key: the anchor address its checkpoint signatures recover to (unless the home holds keys/anchor.json).
-    const anchor = AnchorKey.fromSeed(key.seed).address;
+    const anchor = i.anchorAddress ?? "(not recorded in this keystore)";
+    const file = i.path === null ? "devnet key (published seed: never hold value on it)" : `${i.path} (${i.encrypted ? "encrypted keystore" : i.insecure ? `plaintext: ${i.insecure}` : "UNENCRYPTED plaintext"})`;
     console.log(
       o.json
-        ? JSON.stringify({ name, address: key.bech32, publicKey: "0x" + pk, anchorAddress: anchor })
-        : `${name}: ${key.bech32}\n  public key 0x${pk.slice(0, 32)}… (1312 bytes)\n  anchor address ${anchor} (checkpoint signer, as a validator key)`,
+        ? JSON.stringify({ name, address: i.address, publicKey: i.publicKey, anchorAddress: i.anchorAddress ?? null, encrypted: i.encrypted, file: i.path })
+        : `${name}: ${i.address}\n  public key ${i.publicKey.slice(0, 34)}… (1312 bytes)\n  anchor address ${anchor} (checkpoint signer, as a validator key)\n  ${file}`,
     );
   });
 keys
   .command("import")
-  .description("import a key from its 32-byte seed (hex)")
+  .description("import a key from its 32-byte seed (hex) into an encrypted keystore (--insecure-plaintext for a devnet or test key)")
   .requiredOption("--name <name>", "key name")
   .requiredOption("--seed <hex>", "32-byte ML-DSA seed")
   .addOption(keyringOption())
+  .addOption(passwordFileOption("the imported key (what it is encrypted under)"))
+  .option("--insecure-plaintext", "write the seed UNENCRYPTED (devnets and tests only)")
   .option("--json", "JSON output")
-  .action((o) => {
+  .action(async (o) => {
     if (!/^(0x)?[0-9a-fA-F]{64}$/.test(o.seed)) throw new Error("--seed must be the 32-byte seed as 64 hex digits");
+    const keyring = new Keyring(o.keyring);
+    keyring.checkNew(o.name);
+    const password = await newPassword(o, "pouw keys import");
     const key = new AccountKey(fromHex(o.seed));
-    const path = new Keyring(o.keyring).add(o.name, key);
-    console.log(o.json ? JSON.stringify({ name: o.name, address: key.bech32, file: path }) : `imported ${o.name}: ${key.bech32}\n  ${path}`);
+    const path = await keyring.add(o.name, key, { password });
+    console.log(o.json ? JSON.stringify({ name: o.name, address: key.bech32, file: path, encrypted: password !== null }) : `imported ${o.name}: ${key.bech32}\n  ${path} (${sealedNote(password)})`);
   });
 keys
   .command("list")
@@ -156,7 +185,7 @@ keys
   .option("--json", "JSON output")
   .action((o) => {
     const list = new Keyring(o.keyring).list();
-    console.log(o.json ? JSON.stringify(list) : list.map((k) => `${k.name}\t${k.address}`).join("\n") || "(no keys)");
+    console.log(o.json ? JSON.stringify(list) : list.map((k) => `${k.name}\t${k.address}\t${k.encrypted ? "encrypted" : "PLAINTEXT"}`).join("\n") || "(no keys)");
   });
 
 const tx = program.command("tx").description("build, sign and send transactions");
@@ -170,7 +199,8 @@ function sendOptions(c: Command): Command {
     .option("--no-wait", "return once the node accepted it")
     .option("--json", "JSON output")
     .addOption(rpcOption())
-    .addOption(keyringOption());
+    .addOption(keyringOption())
+    .addOption(passwordFileOption("an encrypted --from key"));
 }
 
 sendOptions(

@@ -11,7 +11,9 @@ import { asStorageFault, freeBytes, isStorageFault, StorageFault, storageFaultLi
 import { generateKeyPair } from "@libp2p/crypto/keys";
 import { defaultHome } from "./default-home.ts";
 import { CliError, EXIT } from "./errors.ts";
-import { DEFAULT_HOME_CONFIG, DEVNET_GENESIS_PATH, initHome, isInitialised, isTargetPeers, loadHome, LOG_LEVELS, MAX_TARGET_PEERS, parseHostPort, peerIdOf, readConfig, writeNodeKey, type HomeConfig, type P2pConfig } from "./home.ts";
+import { DEFAULT_HOME_CONFIG, DEVNET_GENESIS_PATH, initHome, isInitialised, isTargetPeers, loadHome, LOG_LEVELS, MAX_TARGET_PEERS, parseHostPort, peerIdOf, readConfig, unlockHomeKeys, writeNodeKey, type HomeConfig, type P2pConfig } from "./home.ts";
+import { DEVNET_INSECURE_LABEL } from "./key-file.ts";
+import { passwordSource } from "./password.ts";
 import { createFailure, startFailure } from "./start-errors.ts";
 import { Keyring } from "./keyring.ts";
 import { startWorker } from "./worker.ts";
@@ -48,6 +50,8 @@ export interface StartOptions {
   /** A key name for the built-in worker, or false (--no-worker). */
   worker?: string | boolean;
   keyring?: string;
+  /** The password of the home's encrypted keys (and of an encrypted --worker key): the first line of this file. */
+  passwordFile?: string;
   relayEvm?: string;
   relaySui?: string;
   stateSync?: boolean;
@@ -229,7 +233,7 @@ export async function startCommand(opts: StartOptions): Promise<void> {
   resolveStateSnapshots(DEFAULT_HOME_CONFIG, opts);
   resolveMetricsAddr(DEFAULT_HOME_CONFIG, opts);
   const initDevnet = opts.devnet === true && !isInitialised(home);
-  if (initDevnet) await initHome(home, { genesisPath: DEVNET_GENESIS_PATH, validatorKey: AccountKey.fromLabel(devValidatorLabel(0)) });
+  if (initDevnet) await initHome(home, { genesisPath: DEVNET_GENESIS_PATH, validatorKey: AccountKey.fromLabel(devValidatorLabel(0)), insecure: DEVNET_INSECURE_LABEL });
   if (opts.devnet && readFileSync(join(home, "genesis.json"), "utf8") !== readFileSync(DEVNET_GENESIS_PATH, "utf8")) {
     // A home from an earlier release: its chain (and data format) is not this devnet's.
     throw new Error(`${home} holds an older devnet genesis than this release's; remove it (rm -rf ${home}) to start the current devnet`);
@@ -237,6 +241,12 @@ export async function startCommand(opts: StartOptions): Promise<void> {
   const loaded = loadHome(home);
   const logger = createLogger({ level: resolveLogLevel(loaded.config, opts), pretty: opts.jsonLogs ? false : undefined });
   if (initDevnet) logger.warn({ home }, "Initialised a DEVNET home: its validator and funded accounts use PUBLISHED keys; never hold value on them");
+  // Keys before anything else starts: an encrypted validator key with no password is one line and exit 83 (KEY_LOCKED).
+  const password = passwordSource(opts);
+  const warn = (message: string, info: { path: string }) => logger.warn({ file: info.path }, message);
+  const { validatorKey, anchorKey } = await unlockHomeKeys(loaded, { password, warn });
+  const workerName = typeof opts.worker === "string" ? opts.worker : opts.worker !== false && opts.devnet ? "dev:1" : null;
+  const workerKey = workerName ? await new Keyring(opts.keyring, { password, warn }).get(workerName) : null;
   const { unknownKeys } = readConfig(home);
   if (unknownKeys.length > 0) logger.warn({ home, keys: unknownKeys }, "config.json has keys this node does not know: ignored");
   const rpcAddr = resolveRpc(loaded.config, opts);
@@ -260,15 +270,15 @@ export async function startCommand(opts: StartOptions): Promise<void> {
   const create = PouwNode.create({
     dataDir: home,
     genesisJson: loaded.genesisJson,
-    validatorKey: loaded.validatorKey,
-    ...(loaded.anchorKey ? { anchorKey: loaded.anchorKey } : {}),
+    validatorKey,
+    ...(anchorKey ? { anchorKey } : {}),
     relay: targets.length > 0 ? { targets } : null,
     rpc,
     logger,
     metrics: true,
     metricsListen: resolveMetricsAddr(loaded.config, opts),
     blockTimeMs: opts.blockTime !== undefined ? Number(opts.blockTime) : undefined,
-    pruning: resolvePruning(loaded.config, opts, loaded.validatorKey !== null),
+    pruning: resolvePruning(loaded.config, opts, validatorKey !== null),
     stateSnapshots: resolveStateSnapshots(loaded.config, opts),
     stateSync: trust
       ? {
@@ -300,11 +310,10 @@ export async function startCommand(opts: StartOptions): Promise<void> {
   process.on("SIGTERM", () => void stop("SIGTERM"));
   // A port in use (RPC or P2P) is one line and its own exit status (main.ts), with nothing signed yet.
   await node.start().catch((e: unknown) => Promise.reject(startFailure(e)));
-  if (loaded.validatorKey) logger.info({ validator: loaded.validatorKey.bech32, home }, "Validating");
+  if (validatorKey) logger.info({ validator: validatorKey.bech32, home }, "Validating");
   for (const t of targets) logger.info({ target: t.name }, "Relaying checkpoints");
-  const workerKey = typeof opts.worker === "string" ? opts.worker : opts.worker !== false && opts.devnet ? "dev:1" : null;
   if (workerKey && node.rpcServer) {
-    const worker = startWorker({ rpc: node.rpcServer.url, key: new Keyring(opts.keyring).get(workerKey), logger: logger.child({ module: "worker" }), metrics: node.metrics });
+    const worker = startWorker({ rpc: node.rpcServer.url, key: workerKey, logger: logger.child({ module: "worker" }), metrics: node.metrics });
     node.onClose(() => worker.stop());
   } else if (workerKey) logger.warn("The built-in worker needs the JSON-RPC server: not started");
 }

@@ -7,12 +7,16 @@ import type { AccountKey } from "../crypto/keys.ts";
 import { TxSelector, type TransactionT } from "../types/transaction.ts";
 import { fromHex, isHex } from "../util/hex.ts";
 import { formatPouw, parsePouw, parseWhole } from "./amount.ts";
-import { Keyring, readKeyFile, resolveAddress } from "./keyring.ts";
+import { readKeyFile } from "./key-file.ts";
+import { Keyring, resolveAddress } from "./keyring.ts";
+import { passwordSource } from "./password.ts";
 
 export interface SendOptions {
   from: string;
   rpc: string;
   keyring?: string;
+  /** The password of an encrypted --from key (first line of this file); else asked on a terminal. */
+  passwordFile?: string;
   tip?: string;
   maxFee?: string;
   nonce?: string;
@@ -34,6 +38,11 @@ export function sendOverrides(opts: Pick<SendOptions, "tip" | "maxFee" | "nonce"
   };
 }
 
+/** The keyring for signing: an encrypted key's password from --password-file, else a terminal prompt. */
+export function signingKeyring(opts: { keyring?: string; passwordFile?: string }): Keyring {
+  return new Keyring(opts.keyring, { password: passwordSource(opts) });
+}
+
 /**
  * Signs `body` from `opts.from` (node/client/send.ts: the node's fee
  * suggestion, a gas limit of exactly the intrinsic gas), sends it and
@@ -41,7 +50,7 @@ export function sendOverrides(opts: Pick<SendOptions, "tip" | "maxFee" | "nonce"
  */
 export async function send(opts: SendOptions, body: TransactionT["body"], what: string): Promise<{ hash: string; success: boolean }> {
   const overrides = sendOverrides(opts); // bad numbers fail before the key is read or the node asked
-  const key = new Keyring(opts.keyring).get(opts.from);
+  const key = await signingKeyring(opts).get(opts.from);
   const client = new PouwClient(opts.rpc);
   const { hash, nonce } = await signAndSubmit(client, key, body, overrides);
   const out = (o: Record<string, unknown>, text: string) => console.log(opts.json ? JSON.stringify(o) : text);
@@ -74,8 +83,8 @@ export async function transferCommand(opts: TransferOptions): Promise<void> {
   const keyring = new Keyring(opts.keyring);
   const to = resolveAddress(keyring, opts.to, "--to");
   const amount = parsePouw(opts.amount);
-  const from = keyring.get(opts.from);
-  await send(opts, { selector: TxSelector.Transfer, value: { to, amount } }, `sent ${formatPouw(amount)} POUW from ${from.bech32} to ${encodeAddress(to)}`);
+  const from = keyring.info(opts.from).address; // the address only: send() decrypts the key
+  await send(opts, { selector: TxSelector.Transfer, value: { to, amount } }, `sent ${formatPouw(amount)} POUW from ${from} to ${encodeAddress(to)}`);
 }
 
 export interface CreateValidatorOptions extends SendOptions {
@@ -86,8 +95,9 @@ export interface CreateValidatorOptions extends SendOptions {
   anchorAddress?: string;
 }
 
-function consensusKeyOf(keyring: Keyring, ref: string): AccountKey {
-  return ref.endsWith(".json") ? readKeyFile(ref) : keyring.get(ref);
+/** The consensus key (its seed gives the default anchor address): a key file, encrypted or not, or a key name. */
+function consensusKeyOf(opts: SendOptions, ref: string): Promise<AccountKey> {
+  return ref.endsWith(".json") ? readKeyFile(ref, { password: passwordSource(opts), what: "consensus key" }) : signingKeyring(opts).get(ref);
 }
 
 /** Commission as a percentage ("5", "12.5") → basis points. */
@@ -99,8 +109,7 @@ export function parseCommission(s: string): number {
 }
 
 export async function createValidatorCommand(opts: CreateValidatorOptions): Promise<void> {
-  const keyring = new Keyring(opts.keyring);
-  const consensus = consensusKeyOf(keyring, opts.consensusKey);
+  const consensus = await consensusKeyOf(opts, opts.consensusKey);
   const amount = parsePouw(opts.amount);
   const commissionBps = parseCommission(opts.commission);
   // By default the anchor key derived from the consensus key (what the node signs checkpoints with when its home has no anchor key file).
@@ -127,7 +136,7 @@ export async function undelegateCommand(opts: SendOptions & { validator: string;
   const validator = resolveAddress(keyring, opts.validator, "--validator");
   let shares: bigint;
   if (opts.shares === "all") {
-    const mine = await new PouwClient(opts.rpc).getDelegations(keyring.get(opts.from).bech32);
+    const mine = await new PouwClient(opts.rpc).getDelegations(keyring.info(opts.from).address);
     const d = mine.delegations.find((x) => x.validator === encodeAddress(validator));
     if (!d) throw new Error(`${opts.from} has no delegation to ${encodeAddress(validator)}`);
     shares = BigInt(d.shares);

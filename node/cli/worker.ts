@@ -7,6 +7,7 @@ import type { Metrics } from "../util/metrics.ts";
 import { JobWorker } from "../work/worker.ts";
 import { parsePouw } from "./amount.ts";
 import { Keyring } from "./keyring.ts";
+import { passwordSource } from "./password.ts";
 
 /** A progress bar on a terminal, log lines otherwise: step, loss and speed while a job trains. */
 function progressReporter(logger: Logger, tty: boolean) {
@@ -48,8 +49,8 @@ export function startWorker(o: { rpc: string; key: AccountKey; logger: Logger; m
   };
 }
 
-export async function workerCommand(o: { from: string; rpc: string; keyring?: string; minReward: string; once?: boolean }): Promise<void> {
-  const key = new Keyring(o.keyring).get(o.from);
+export async function workerCommand(o: { from: string; rpc: string; keyring?: string; passwordFile?: string; minReward: string; once?: boolean }): Promise<void> {
+  const key = await new Keyring(o.keyring, { password: passwordSource(o) }).get(o.from);
   const logger = createLogger({});
   const thread = new WorkThread();
   const worker = new JobWorker({

@@ -26,8 +26,9 @@ async function pouw(...args: string[]): Promise<{ code: number; stdout: string; 
 describe("pouw keys", () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+  // Plaintext keys (--insecure-plaintext); encrypted keystores are cli-keys.test.ts's.
   it("creates, shows, lists and imports keys, and never overwrites one", async () => {
-    const created = await pouw("keys", "new", "--name", "alice", "--json");
+    const created = await pouw("keys", "new", "--name", "alice", "--insecure-plaintext", "--json");
     expect(created.code).toBe(0);
     const alice = JSON.parse(created.stdout) as { name: string; address: string; file: string };
     expect(alice.address).toMatch(/^pouw1[02-9ac-hj-np-z]{38}$/);
@@ -42,9 +43,9 @@ describe("pouw keys", () => {
     expect(again.stderr).toMatch(/already exists/);
 
     const seed = "11".repeat(32);
-    const imported = JSON.parse((await pouw("keys", "import", "--name", "bob", "--seed", seed, "--json")).stdout) as { address: string };
+    const imported = JSON.parse((await pouw("keys", "import", "--name", "bob", "--seed", seed, "--insecure-plaintext", "--json")).stdout) as { address: string };
     expect(imported.address).toBe(new AccountKey(Buffer.from(seed, "hex")).bech32);
-    const bad = await pouw("keys", "import", "--name", "carol", "--seed", "zz");
+    const bad = await pouw("keys", "import", "--name", "carol", "--seed", "zz", "--insecure-plaintext");
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/seed/i);
 
@@ -194,7 +195,7 @@ describe("pouw tx transfer against a live devnet node", () => {
 
   it("stakes: create-validator, delegate, undelegate, withdraw-rewards; validators and delegations show it; a failed body exits non-zero", async () => {
     const consensus = AccountKey.fromLabel("cli-test/consensus");
-    await pouw("keys", "import", "--name", "cons", "--seed", "0x" + Buffer.from(consensus.seed).toString("hex"));
+    await pouw("keys", "import", "--name", "cons", "--seed", "0x" + Buffer.from(consensus.seed).toString("hex"), "--insecure-plaintext");
     const created = await pouw("tx", "create-validator", "--from", "dev:5", "--consensus-key", "cons", "--amount", "10", "--commission", "7.5", "--rpc", rpc, "--json");
     expect(created.code, created.stderr).toBe(0);
     expect((JSON.parse(created.stdout) as { receipt: { status: string } }).receipt.status).toBe("success");
