@@ -5,6 +5,8 @@
  * file is encrypted and which flag to give.
  */
 import { readFileSync } from "node:fs";
+import { normalizePassword } from "../crypto/keystore.ts";
+import { bytesEqual } from "../util/hex.ts";
 import { CliError } from "./errors.ts";
 
 /** The password for the encrypted file `path`, or null when there is no way to get one (no --password-file, no terminal). */
@@ -81,6 +83,6 @@ export async function newPassword(o: { passwordFile?: string; insecurePlaintext?
   }
   const first = await promptPassword("new password: ");
   const second = await promptPassword("repeat it: ");
-  if (first !== second) throw new CliError("BAD_FLAG", "the two passwords differ; nothing was written");
+  if (!bytesEqual(normalizePassword(first), normalizePassword(second))) throw new CliError("BAD_FLAG", "the two passwords differ; nothing was written");
   return first;
 }

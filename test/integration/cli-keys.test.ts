@@ -9,8 +9,8 @@
  * flag, exit 83) and produces blocks with --password-file.
  * Keystores are written at a low scrypt cost ($POUW_KEYSTORE_SCRYPT_N, test only).
  */
-import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { execFile, execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -168,4 +168,29 @@ describe("pouw keys with encrypted keystores", () => {
     expect(sent.code, sent.stderr).toBe(0);
     expect(oneLine(sent.stderr)).toMatch(/^warning: key \S+plain\.json is an UNENCRYPTED plaintext file: anyone who can read it can sign with it/);
   }, 90_000);
+
+  // A terminal (a pty from util-linux `script`): the password is asked twice, never echoed.
+  const hasScript = (() => {
+    try {
+      return existsSync(execFileSync("sh", ["-c", "command -v script"], { encoding: "utf8" }).trim());
+    } catch {
+      return false;
+    }
+  })();
+  it.skipIf(!hasScript)("on a terminal, keys new asks for the password twice without echoing it", async () => {
+    const cmd = [process.execPath, CLI, "keys", "new", "--name", "tty", "--json"].map((a) => `'${a}'`).join(" ");
+    const proc = spawn("script", ["-qec", cmd, "/dev/null"], { env, stdio: ["pipe", "pipe", "pipe"] });
+    let out = "";
+    proc.stdout.on("data", (d) => (out += d));
+    const exited = new Promise<number | null>((r) => proc.on("exit", r));
+    await until(() => out, (o) => o.includes("new password: "), 30_000, "the first prompt");
+    proc.stdin.write("s\u00e9same tty\r");
+    await until(() => out, (o) => o.includes("repeat it: "), 10_000, "the second prompt");
+    proc.stdin.write("se\u0301same tty\r"); // the same password in NFKD's other spelling
+    expect(await exited).toBe(0);
+    expect(out).not.toContain("same tty");
+    const file = join(keyring, "tty.json");
+    const json = JSON.parse(readFileSync(file, "utf8"));
+    expect(new AccountKey(await decryptKeystore(json, "s\u00e9same tty", file)).bech32).toBe(json.address);
+  }, 60_000);
 });
