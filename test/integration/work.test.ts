@@ -59,7 +59,7 @@ describe("useful work on a live node", () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "pouw-work-"));
     const port = await freePort();
-    node = await PouwNode.create({ dataDir: dir, genesisJson: net.genesisJson, validatorKey: net.validator, rpc: { host: "127.0.0.1", port } });
+    node = await PouwNode.create({ dataDir: dir, genesisJson: net.genesisJson, validatorKey: net.validator, rpc: { host: "127.0.0.1", port }, metrics: true });
     node.chain.onCommit((c: CommittedBlock) => {
       history.push({ height: c.block.header.height, pool: node.chain.world.totals.pouwPool, worker: node.chain.world.getAccount(workerKey.address)?.balance ?? 0n });
     });
@@ -97,7 +97,20 @@ describe("useful work on a live node", () => {
     const jobId = await createJob(spec());
     const thread = new WorkThread();
     const steps: number[] = [];
-    const worker = new JobWorker({ client, key: workerKey, thread, logger: silentLogger(), onProgress: (_, step) => steps.push(step) });
+    // The speed gauge as it stood at each progress report (set just before the report).
+    const speeds: Promise<number>[] = [];
+    const speed = async () => (await node.metrics!.workerStepsPerSecond.get()).values[0]?.value ?? NaN;
+    const worker = new JobWorker({
+      client,
+      key: workerKey,
+      thread,
+      logger: silentLogger(),
+      metrics: node.metrics,
+      onProgress: (_, step) => {
+        steps.push(step);
+        if (step > 0) speeds.push(speed());
+      },
+    });
     try {
       const out = await worker.runOnce();
       expect(out.kind).toBe("submitted");
@@ -105,6 +118,8 @@ describe("useful work on a live node", () => {
       expect(out.jobId).toBe(jobId);
       expect(out.accuracyBps).toBeGreaterThanOrEqual(8000);
       expect(steps[steps.length - 1]).toBe(120);
+      expect(Math.min(...(await Promise.all(speeds)))).toBeGreaterThan(0);
+      expect(await speed()).toBe(0); // idle again
       const proofId = out.proofId!;
       const accepted = await until(() => client.getWorkProof(proofId), (p) => p.status !== "pending", 30_000, "the validator's attestation");
       expect(accepted.status).toBe("accepted");
@@ -159,4 +174,15 @@ describe("useful work on a live node", () => {
     expect(p.decidedAt).toBe(p.attestationDeadline);
     expect(node.chain.world.proofs.find((x) => toHex(x.id) === proofId)!.status).toBe(ProofStatus.Rejected);
   }, 60_000);
+
+  it("the metrics counted what the blocks did: one proof accepted then paid, two rejected, each decision's latency, jobs by status", async () => {
+    const text = await node.metrics!.registry.metrics();
+    const value = (series: string) => Number(text.split("\n").find((l) => l.startsWith(`${series} `))?.split(" ")[1]);
+    expect(["accepted", "rejected", "paid", "fraudulent"].map((r) => value(`pouw_proofs_total{result="${r}"}`))).toEqual([1, 2, 1, 0]);
+    expect(value("pouw_attestation_latency_blocks_count")).toBe(3);
+    // The withheld proof was decided at its deadline: attestationDeadline blocks after submission.
+    expect(value(`pouw_attestation_latency_blocks_bucket{le="+Inf"}`)).toBe(3);
+    expect(value("pouw_attestation_latency_blocks_sum")).toBeGreaterThanOrEqual(node.chain.params.attestationDeadline);
+    expect(["open", "proving", "completed"].map((s) => value(`pouw_jobs{status="${s}"}`))).toEqual([2, 0, 1]);
+  });
 });
