@@ -49,9 +49,19 @@ export async function withdrawCommand(opts: WithdrawOptions): Promise<void> {
 }
 
 export async function checkpointShowCommand(epoch: string | undefined, opts: { rpc: string; json?: boolean }): Promise<void> {
-  const c = await new PouwClient(opts.rpc).getCheckpoint(epoch === undefined || epoch === "latest" ? "latest" : Number(epoch));
-  if (opts.json) return console.log(JSON.stringify(c));
+  const client = new PouwClient(opts.rpc);
+  const c = await client.getCheckpoint(epoch === undefined || epoch === "latest" ? "latest" : Number(epoch));
+  // Anchoring as the node's relayer sees it (an older node without pouw_relayStatus: unknown).
+  const relay = await client.relayStatus().catch(() => null);
+  const anchored = relay?.targets.map((t) => ({ target: t.target, anchored: t.lastEpoch >= c.epoch, lastEpoch: t.lastEpoch })) ?? null;
+  if (opts.json) return console.log(JSON.stringify({ ...c, anchored }));
   const signed = c.validators.filter((v) => v.signature).length;
+  const anchorLines =
+    anchored === null
+      ? ["  anchored          unknown (this node does not report its relay targets)"]
+      : anchored.length === 0
+        ? ["  anchored          unknown: this node relays to no target (ask a relaying node, or read the anchor contract)"]
+        : anchored.map((a) => `  anchored on ${a.target}: ${a.anchored ? "yes" : "NO"} (its anchor has epoch ${a.lastEpoch < 0 ? "none yet" : a.lastEpoch})`);
   console.log(
     [
       `checkpoint of epoch ${c.epoch} at height ${c.height}: ${c.quorum ? "QUORUM" : "waiting for signatures"} (${signed}/${c.validators.length} signers, power ${c.signedPower}/${c.totalPower})`,
@@ -61,6 +71,7 @@ export async function checkpointShowCommand(epoch: string | undefined, opts: { r
       `  withdrawals root  ${c.withdrawalsRoot} (${c.withdrawals} withdrawals)`,
       `  validator set     ${c.validatorSetHash}`,
       `  next set          ${c.nextValidatorSetHash}`,
+      ...anchorLines,
       ...c.validators.map((v) => `    ${v.address} power ${v.power} ${v.signature ? "signed" : "—"}`),
     ].join("\n"),
   );

@@ -277,6 +277,11 @@ export class PouwClient {
     return this.request("pouw_getCheckpoint", [epoch]);
   }
 
+  /** Where the node relays checkpoints: per target, the last epoch its anchor accepted (-1 until first read) and consecutive failures. */
+  relayStatus(): Promise<{ lastEpoch: number; targets: { target: string; lastEpoch: number; failures: number }[] }> {
+    return this.request("pouw_relayStatus", []);
+  }
+
   /** A withdrawal's leaf and Merkle proof, by its Withdraw transaction's hash or by epoch and index. */
   getWithdrawalProof(ref: string | { epoch: number; index: number }): Promise<WithdrawalProofInfo> {
     return this.request("pouw_getWithdrawalProof", [ref]);

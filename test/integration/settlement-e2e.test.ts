@@ -150,6 +150,13 @@ describe("settlement on a hardhat node", { timeout: 300_000 }, () => {
     expect(first.status, first.stderr + first.stdout).toBe(0);
     expect(first.stdout).toMatch(/claimed withdrawal 0 of epoch 1/);
     expect(await evm().getBalance({ address: recipient })).toBe(amount * 1_000_000_000n);
+    // `pouw checkpoint show` says, per relay target, whether the epoch is anchored there.
+    const show = (epoch: string) => spawnSync(process.execPath, [CLI, "checkpoint", "show", epoch, "--rpc", `http://127.0.0.1:${rpcPort}/`], { encoding: "utf8" });
+    const shown = show("1");
+    expect(shown.status, shown.stderr).toBe(0);
+    expect(shown.stdout).toMatch(/anchored on \S+: yes \(its anchor has epoch \d+\)/);
+    const far = show(String((await client.getCheckpoint("latest")).epoch));
+    expect(far.stdout).toMatch(/anchored on \S+: (yes|NO) \(its anchor has epoch/);
     const second = claim();
     expect(second.status).not.toBe(0);
     expect(second.stderr).toMatch(/AlreadyWithdrawn/);
