@@ -85,7 +85,9 @@ export async function devnetCommand(o: DevnetOptions): Promise<void> {
   const lastError = homes.map(() => "");
   const children: ChildProcess[] = homes.map((home, i) => {
     const args = [CLI, "start", "--home", home, ...(o.blockTime ? ["--block-time", o.blockTime] : [])];
-    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+    // The validators' output reaches a human through this process: on a terminal they log pretty lines, not JSON.
+    const env = process.stdout.isTTY && !process.env.POUW_LOG_FORMAT ? { ...process.env, POUW_LOG_FORMAT: "pretty" } : process.env;
+    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], env });
     const prefix = `[validator-${i}] `;
     const pipe = (stream: NodeJS.ReadableStream, out: NodeJS.WriteStream) => {
       let buf = "";

@@ -4,13 +4,17 @@ export type { Logger };
 
 export interface LoggerOptions {
   level?: string;
-  /** Pretty, coloured lines for a human on a terminal; JSON lines otherwise. */
+  /**
+   * Pretty, coloured lines for a human; JSON lines otherwise. Unset: `$POUW_LOG_FORMAT` ("pretty" or "json"), else
+   * pretty on a terminal (`pouw devnet` on a terminal sets it for the validators whose output it relays).
+   */
   pretty?: boolean;
 }
 
 export function createLogger(opts: LoggerOptions = {}): Logger {
   const level = opts.level ?? process.env.POUW_LOG_LEVEL ?? "info";
-  const pretty = opts.pretty ?? Boolean(process.stdout.isTTY);
+  const format = process.env.POUW_LOG_FORMAT;
+  const pretty = opts.pretty ?? (format === "pretty" ? true : format === "json" ? false : Boolean(process.stdout.isTTY));
   if (pretty) {
     return pino({
       level,
