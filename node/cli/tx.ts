@@ -48,7 +48,7 @@ export function signingKeyring(opts: { keyring?: string; passwordFile?: string }
  * suggestion, a gas limit of exactly the intrinsic gas), sends it and
  * (unless --no-wait) follows it to finality. `what` describes it on the terminal.
  */
-export async function send(opts: SendOptions, body: TransactionT["body"], what: string): Promise<{ hash: string; success: boolean }> {
+export async function send(opts: SendOptions, body: TransactionT["body"], what: string): Promise<{ hash: string; success: boolean; fee?: bigint }> {
   const overrides = sendOverrides(opts); // bad numbers fail before the key is read or the node asked
   const key = await signingKeyring(opts).get(opts.from);
   const client = new PouwClient(opts.rpc);
@@ -67,7 +67,7 @@ export async function send(opts: SendOptions, body: TransactionT["body"], what: 
       console.log(`  ${r.status === "success" ? "finalized" : `FAILED (${r.error})`} in block ${final.blockHeight}; fee ${formatPouw(BigInt(r.feeBurned) + BigInt(r.tip))} POUW (${r.gasUsed} gas)`);
     }
     if (r.status !== "success") process.exitCode = 1;
-    return { hash, success: r.status === "success" };
+    return { hash, success: r.status === "success", fee: BigInt(r.feeBurned) + BigInt(r.tip) };
   }
   if (final.status === "replaced") {
     out(final as unknown as Record<string, unknown>, `  replaced by ${final.replacedBy} (same sender and nonce ${final.nonce}): that transaction is the one that counts`);
@@ -153,7 +153,19 @@ export async function unjailCommand(opts: SendOptions): Promise<void> {
 export async function withdrawRewardsCommand(opts: SendOptions & { validator?: string }): Promise<void> {
   const keyring = new Keyring(opts.keyring);
   const validator = opts.validator ? resolveAddress(keyring, opts.validator, "--validator") : new Uint8Array(20);
-  await send(opts, { selector: TxSelector.WithdrawRewards, value: { validator } }, `withdraw rewards${opts.validator ? ` from ${encodeAddress(validator)}` : " from every delegation"}`);
+  const client = new PouwClient(opts.rpc);
+  const from = keyring.info(opts.from).address;
+  const before = await client.getAccount(from, { proof: false });
+  const sent = await send(opts, { selector: TxSelector.WithdrawRewards, value: { validator } }, `withdraw rewards${opts.validator ? ` from ${encodeAddress(validator)}` : " from every delegation"}`);
+  if (!sent.success || sent.fee === undefined || opts.json || !opts.wait) return;
+  // How much: the balance change around the transaction, its fee added back. Exact when this was the account's only
+  // transaction meanwhile (its nonce moved by one) and nothing was sent to it in those blocks.
+  const after = await client.getAccount(from, { proof: false });
+  const withdrawn = BigInt(after.balance) - BigInt(before.balance) + sent.fee;
+  const alone = BigInt(after.nonce) === BigInt(before.nonce) + 1n;
+  console.log(
+    `  withdrew ${formatPouw(withdrawn > 0n ? withdrawn : 0n)} POUW (balance ${formatPouw(BigInt(before.balance))} → ${formatPouw(BigInt(after.balance))} POUW${alone ? "" : "; other transactions of this account ran meanwhile, so this is approximate"})`,
+  );
 }
 
 export function describeRpcError(e: unknown): string {

@@ -8,6 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AccountKey } from "../../node/crypto/keys.ts";
 import { PouwNode } from "../../node/node.ts";
 import { CLI, freePort } from "../helpers/child.ts";
+import { until } from "../helpers/until.ts";
+import { parsePouw } from "../../node/cli/amount.ts";
 
 const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), "pouw-cli-"));
@@ -211,7 +213,22 @@ describe("pouw tx transfer against a live devnet node", () => {
     const after = JSON.parse((await pouw("delegations", "dev:6", "--json", "--rpc", rpc)).stdout) as { delegations: unknown[]; unbonding: { amount: string }[] };
     expect(after.delegations).toEqual([]);
     expect(after.unbonding.map((u) => u.amount)).toEqual(["4000000000"]);
-    expect((await pouw("tx", "withdraw-rewards", "--from", "dev:5", "--rpc", rpc)).code).toBe(0);
+    const nothing = await pouw("tx", "withdraw-rewards", "--from", "dev:5", "--rpc", rpc);
+    expect(nothing.code, nothing.stderr).toBe(0);
+    expect(nothing.stdout).toMatch(/withdrew [\d.]+ POUW \(balance [\d.]+ → [\d.]+ POUW\)/);
+    // A delegator of an active validator: it says how much it withdrew, at least what was pending before it sent.
+    const active = (JSON.parse((await pouw("validators", "--json", "--rpc", rpc)).stdout) as { active: { address: string }[] }).active[0]!.address;
+    expect((await pouw("tx", "delegate", "--from", "dev:7", "--validator", active, "--amount", "3", "--rpc", rpc)).code).toBe(0);
+    const pending = async () => (JSON.parse((await pouw("delegations", "dev:7", "--json", "--rpc", rpc)).stdout) as { delegations: { pendingRewards: string }[] }).delegations[0]!.pendingRewards;
+    await until(pending, (p) => BigInt(p) > 0n, 30_000, "rewards to accrue", 200);
+    const before = BigInt(await pending());
+    const withdrew = await pouw("tx", "withdraw-rewards", "--from", "dev:7", "--rpc", rpc);
+    expect(withdrew.code, withdrew.stderr).toBe(0);
+    const m = /withdrew ([\d.]+) POUW \(balance ([\d.]+) → ([\d.]+) POUW\)/.exec(withdrew.stdout);
+    expect(m, withdrew.stdout).not.toBeNull();
+    const units = (s: string) => parsePouw(s);
+    expect(units(m![1]!)).toBeGreaterThanOrEqual(before);
+    expect(units(m![1]!)).toBeGreaterThan(0n);
     // The body fails, the fee is paid, the command says why and exits non-zero (never jailed: the window is long).
     const unjail = await pouw("tx", "unjail", "--from", "dev:5", "--rpc", rpc);
     expect(unjail.code).not.toBe(0);
