@@ -209,8 +209,17 @@ describe("settlement on a hardhat node", { timeout: 300_000 }, () => {
     const relaying = await start(true);
     await until(lastEpoch, (e) => e >= atKill + 3n, 90_000, "three more epochs anchored after the restart", relaying.output);
     // Operators see it in the metrics: the target's anchored epoch and the last checkpoint with a quorum.
-    const metrics = await (await fetch(`http://127.0.0.1:${rpcPort}/metrics`)).text();
+    // The anchor's epoch is read on chain, where the transaction lands a moment before submit() returns to the relayer
+    // and it sets the gauge: scrape until the gauge has caught up.
+    let metrics = "";
     const gauge = (name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\d+)$`, "m").exec(metrics)?.[1] ?? NaN);
+    await until(
+      async () => (metrics = await (await fetch(`http://127.0.0.1:${rpcPort}/metrics`)).text()),
+      () => gauge("pouw_relay_anchored_epoch") >= Number(atKill + 3n),
+      10_000,
+      "the anchored-epoch gauge to follow the anchor",
+      relaying.output,
+    );
     expect(gauge("pouw_relay_anchored_epoch")).toBeGreaterThanOrEqual(Number(atKill + 3n));
     expect(gauge("pouw_checkpoint_quorum_epoch")).toBeGreaterThanOrEqual(gauge("pouw_relay_anchored_epoch"));
     expect(metrics).toContain('pouw_relay_anchored_epoch{target="evm:31337"}');
