@@ -94,6 +94,8 @@ export interface NodeConfig {
   transport?: ConsensusTransport | null;
   /** Consensus timeouts (defaults: CometBFT's). */
   timeouts?: TimeoutParams;
+  /** This node waits at least this long after a block before the next height (node-local; tests that step consensus by hand). */
+  minBlockIntervalMs?: number;
   /** Signature-verification worker threads (0 = main thread). */
   verifierThreads?: number;
   mempool?: Partial<MempoolOptions>;
@@ -418,7 +420,7 @@ export class PouwNode implements RpcNode {
         // wait behind transaction batches.
         consensusVerifier = transport ? new SignatureVerifier({ threads: 1 }) : null;
         consensus = new ConsensusEngine(
-          { blockTimeMs: cfg.blockTimeMs ?? genesis.params.blockTimeMs, ...(cfg.timeouts ? { timeouts: cfg.timeouts } : {}) },
+          { blockTimeMs: cfg.blockTimeMs ?? genesis.params.blockTimeMs, ...(cfg.timeouts ? { timeouts: cfg.timeouts } : {}), ...(cfg.minBlockIntervalMs === undefined ? {} : { minBlockIntervalMs: cfg.minBlockIntervalMs }) },
           {
             chain,
             privval,

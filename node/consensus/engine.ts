@@ -60,6 +60,17 @@ export interface EngineOptions {
    * counted as missed).
    */
   commitGraceMs?: number;
+  /**
+   * This node's least wait after a block before it starts the next height, ms (node-local, e.g. a test that steps
+   * consensus by hand): it can only be longer than the chain's block spacing, never shorter.
+   */
+  minBlockIntervalMs?: number;
+  /**
+   * Peers' vote and proposal signatures go to the consensus verifier thread from this many active validators up
+   * (default 16); below, they are checked on the event loop, where a handful per height costs less than the round
+   * trip to a thread on a busy machine.
+   */
+  offThreadSignaturesFrom?: number;
 }
 
 export interface EngineModules {
@@ -185,7 +196,7 @@ export class ConsensusEngine {
   readonly proposing = new Set<string>();
 
   constructor(opts: EngineOptions, modules: EngineModules) {
-    this.opts = { timeouts: DEFAULT_TIMEOUTS, regossipMs: 1000, commitGraceMs: Math.max(500, Math.floor(opts.blockTimeMs / 2)), ...opts };
+    this.opts = { timeouts: DEFAULT_TIMEOUTS, regossipMs: 1000, commitGraceMs: Math.max(500, Math.floor(opts.blockTimeMs / 2)), minBlockIntervalMs: 0, offThreadSignaturesFrom: 16, ...opts };
     this.m = modules;
     this.self = modules.privval ? addrKey(modules.privval.key.address) : null;
     this.machine = new Tendermint({ self: this.self, timeouts: this.opts.timeouts });
@@ -752,7 +763,7 @@ export class ConsensusEngine {
     if (!proposer || set.proposerAt(round).id !== proposerId) return false;
     const hash = blockHash(block.header);
     const message = proposalSigningMessage(this.m.chain.ctx.chainId, h, round, polRound, hash);
-    const signed = this.signatures ? await this.signatures.check(proposer.publicKey, message, signature).catch(() => mlDsa().verify(proposer.publicKey, message, signature)) : mlDsa().verify(proposer.publicKey, message, signature);
+    const signed = this.offThread() ? await this.signatures!.check(proposer.publicKey, message, signature).catch(() => mlDsa().verify(proposer.publicKey, message, signature)) : mlDsa().verify(proposer.publicKey, message, signature);
     if (!signed) return false;
     if (h !== this.machine.height || this.machine.step === "decided") {
       // Signed by the right proposer but for a height not started yet: its block is checked then.
@@ -798,7 +809,7 @@ export class ConsensusEngine {
       return false;
     }
     let signed: boolean | undefined;
-    const batch = this.signatures;
+    const batch = this.offThread() ? this.signatures : null;
     const head = this.m.chain.head.header.height;
     // Only votes the queue would look at (the head's late precommits, this height's and the next's) are checked here.
     if (batch && v.height >= head && v.height <= head + 2) {
@@ -869,6 +880,11 @@ export class ConsensusEngine {
     return true;
   }
 
+  /** True when peers' signatures go to the consensus verifier thread (a large enough active set; see offThreadSignaturesFrom). */
+  private offThread(): boolean {
+    return this.signatures !== null && this.m.chain.world.validators.length >= this.opts.offThreadSignaturesFrom;
+  }
+
   private validator(id: string) {
     return this.m.chain.world.validators.find((v) => addrKey(v.address) === id);
   }
@@ -909,7 +925,7 @@ export class ConsensusEngine {
     // the block's time but never more than that long from now: a proposer whose clock runs ahead (by up to
     // maxClockDriftMs, which verification allows) cannot stall the chain. The waits are timed on the monotonic clock.
     const sinceBlock = this.m.clock.now() - c.block.header.time;
-    const spacing = blockSpacingMs(this.m.chain.params);
+    const spacing = Math.min(this.opts.blockTimeMs, Math.max(blockSpacingMs(this.m.chain.params), this.opts.minBlockIntervalMs));
     const now = performance.now();
     const earliest = now + Math.min(spacing, Math.max(0, spacing - sinceBlock));
     const latest = now + Math.min(this.opts.blockTimeMs, Math.max(0, this.opts.blockTimeMs - sinceBlock));

@@ -35,9 +35,9 @@ describe("RPC bad input", () => {
   };
 
   beforeAll(async () => {
-    net = makeTestNet({ accounts: 3, balance: 10_000_000n, params: { maxTxBytes: MAX_TX_BYTES, minBlockIntervalMs: 60_000 } });
+    net = makeTestNet({ accounts: 3, balance: 10_000_000n, params: { maxTxBytes: MAX_TX_BYTES } });
     // A slow block time keeps the state still while we probe it.
-    node = await PouwNode.create({ dataDir: null, genesisJson: net.genesisJson, validatorKey: net.validator, rpc: { host: "127.0.0.1", port: 0, maxBodyBytes: 64 * 1024 }, blockTimeMs: 60_000 });
+    node = await PouwNode.create({ dataDir: null, genesisJson: net.genesisJson, validatorKey: net.validator, rpc: { host: "127.0.0.1", port: 0, maxBodyBytes: 64 * 1024 }, blockTimeMs: 60_000, minBlockIntervalMs: 60_000 });
     await node.start();
     url = node.rpcServer!.url;
     client = new PouwClient(url);

@@ -48,9 +48,9 @@ describe("RPC under random input", () => {
   };
 
   beforeAll(async () => {
-    net = makeTestNet({ accounts: 3, balance: 10_000_000_000n, params: { minBlockIntervalMs: 60_000 } });
+    net = makeTestNet({ accounts: 3, balance: 10_000_000_000n });
     // A slow block time keeps the state still; the test commits the one block it needs itself.
-    node = await PouwNode.create({ dataDir: null, genesisJson: net.genesisJson, validatorKey: net.validator, rpc: { host: "127.0.0.1", port: 0 }, blockTimeMs: 60_000 });
+    node = await PouwNode.create({ dataDir: null, genesisJson: net.genesisJson, validatorKey: net.validator, rpc: { host: "127.0.0.1", port: 0 }, blockTimeMs: 60_000, minBlockIntervalMs: 60_000 });
     await node.start();
     url = node.rpcServer!.url;
   });

@@ -23,9 +23,9 @@ describe("pouw_getTransaction for replaced and evicted transactions", () => {
     signedTransfer(net.accounts[from]!, { nonce, to: net.accounts[3]!.address, amount: 1n, maxFeePerGas, maxPriorityFeePerGas });
 
   beforeAll(async () => {
-    net = makeTestNet({ accounts: 4, balance: 10_000_000_000n, params: { minBlockIntervalMs: 60_000 } });
+    net = makeTestNet({ accounts: 4, balance: 10_000_000_000n });
     // Blocks only when the test steps consensus (the block time and the spacing both a minute); a pool of 3 to reach eviction quickly.
-    node = await PouwNode.create({ dataDir: null, genesisJson: net.genesisJson, validatorKey: net.validator, rpc: { host: "127.0.0.1", port: 0 }, blockTimeMs: 60_000, mempool: { maxTxs: 3 } });
+    node = await PouwNode.create({ dataDir: null, genesisJson: net.genesisJson, validatorKey: net.validator, rpc: { host: "127.0.0.1", port: 0 }, blockTimeMs: 60_000, minBlockIntervalMs: 60_000, mempool: { maxTxs: 3 } });
     await node.start();
     url = node.rpcServer!.url;
     client = new PouwClient(url);

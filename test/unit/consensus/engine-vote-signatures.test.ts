@@ -36,7 +36,7 @@ describe("gossiped vote signatures", () => {
     const privval = await PrivValidator.open(db, net.validators[0]!, chain.ctx.chainId);
     const transport: ConsensusTransport = { publishProposal: () => undefined, publishVote: () => undefined, subscribe: (h) => (handlers = h) };
     engine = new ConsensusEngine(
-      { blockTimeMs: 60_000 },
+      { blockTimeMs: 60_000, offThreadSignaturesFrom: 1 },
       {
         chain,
         privval,
