@@ -27,9 +27,11 @@ describe.skipIf(!hasScript)("pouw devnet on a terminal", () => {
     const rpcBase = await freePortRange(2);
     const p2pBase = await freePortRange(2);
     const args = [process.execPath, CLI, "devnet", "--validators", "2", "--dir", join(dir, "net"), "--rpc-base-port", String(rpcBase), "--p2p-base-port", String(p2pBase), "--block-time", "300"];
-    const env = { ...process.env };
+    // `script` runs the command with $SHELL -c. The command is exec'd, so the devnet itself is what Ctrl-C reaches
+    // and what `script -e` reports: dash (CI's /bin/sh) would otherwise wait as the parent and die of the SIGINT (130).
+    const env: NodeJS.ProcessEnv = { ...process.env, SHELL: "/bin/sh" };
     delete env.POUW_LOG_FORMAT;
-    const proc = spawn("script", ["-qec", args.map((a) => `'${a}'`).join(" "), "/dev/null"], { env, stdio: ["pipe", "pipe", "pipe"] });
+    const proc = spawn("script", ["-qec", `exec ${args.map((a) => `'${a}'`).join(" ")}`, "/dev/null"], { env, stdio: ["pipe", "pipe", "pipe"] });
     let out = "";
     proc.stdout.on("data", (d) => (out += d));
     const exited = new Promise<number | null>((r) => proc.on("exit", r));
@@ -47,5 +49,9 @@ describe.skipIf(!hasScript)("pouw devnet on a terminal", () => {
       proc.stdin.write("\x03");
     }
     expect(await exited).toBe(0);
+    // Ctrl-C stopped the validators too: nothing answers on their RPC ports.
+    for (const port of [rpcBase, rpcBase + 1]) {
+      await expect(fetch(`http://127.0.0.1:${port}/health`)).rejects.toThrow();
+    }
   }, 180_000);
 });
