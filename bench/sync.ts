@@ -105,8 +105,10 @@ async function main(): Promise<void> {
   let t = performance.now();
   await buildSource(srcDir);
   console.log(`built the source chain in ${((performance.now() - t) / 1000).toFixed(1)} s (not measured)`);
-  const ceil = sourceTxs.length > 0 ? await verificationCeiling(sourceTxs, accounts.length) : 0;
-  if (ceil > 0) console.log(`verification ceiling (two worker threads, this run): ${ceil.toFixed(0)} signatures/s`);
+  // The ceiling is measured before and after the sync (nothing else running either time) and the higher one is
+  // the bar: on a shared VM two runs seconds apart differ by up to 40 %, and the ratio must not gain from a slow moment.
+  const ceilBefore = sourceTxs.length > 0 ? await verificationCeiling(sourceTxs, accounts.length) : 0;
+  if (ceilBefore > 0) console.log(`verification ceiling before the sync (two worker threads, this run): ${ceilBefore.toFixed(0)} signatures/s`);
 
   // The source is a separate `pouw start` process, as a peer would be.
   const srcKey = (await generateKeyPair("Ed25519")).raw;
@@ -143,16 +145,19 @@ async function main(): Promise<void> {
   const srcCpu = processCpuSeconds(src.pid!) - srcCpu0;
   const secs = (end - first) / 1000;
   console.log(`caught up ${BLOCKS} blocks in ${secs.toFixed(2)} s from the first range request = ${(BLOCKS / secs).toFixed(0)} blocks/s`);
-  if (TXS > 0) {
-    const perS = (BLOCKS * TXS) / secs;
-    console.log(`transfers re-verified ${(BLOCKS * TXS).toLocaleString("en")} = ${perS.toFixed(0)}/s = ${((100 * perS) / ceil).toFixed(0)} % of the ceiling`);
-  }
   console.log(`cpu of the syncing node: ${((cpu.user + cpu.system) / 1e6 / secs).toFixed(2)} cores busy on average; the serving peer: ${(srcCpu / secs).toFixed(2)}`);
   console.log(`from node start (includes connecting and the first status round): ${((end - t) / 1000).toFixed(2)} s`);
   if (toHex(dst.chain.head.hash) !== srcHead) throw new Error(`synced head ${toHex(dst.chain.head.hash)} differs from the source's ${srcHead}`);
   await dst.close();
   src.kill("SIGTERM");
   await new Promise((r) => src.once("exit", r));
+  if (TXS > 0) {
+    const ceilAfter = await verificationCeiling(sourceTxs, accounts.length);
+    const ceil = Math.max(ceilBefore, ceilAfter);
+    console.log(`verification ceiling after the sync: ${ceilAfter.toFixed(0)} signatures/s; the bar is the higher, ${ceil.toFixed(0)}`);
+    const perS = (BLOCKS * TXS) / secs;
+    console.log(`transfers re-verified ${(BLOCKS * TXS).toLocaleString("en")} = ${perS.toFixed(0)}/s = ${((100 * perS) / ceil).toFixed(0)} % of the higher ceiling`);
+  }
   rmSync(srcDir, { recursive: true, force: true });
   rmSync(dstDir, { recursive: true, force: true });
 }
