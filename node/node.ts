@@ -417,8 +417,9 @@ export class PouwNode implements RpcNode {
         }
         const privval = key ? await PrivValidator.open(db, key, chain.ctx.chainId, metrics) : null;
         // Peers' votes and proposals are checked by a thread of their own (also with verifierThreads 0): they never
-        // wait behind transaction batches.
-        consensusVerifier = transport ? new SignatureVerifier({ threads: 1 }) : null;
+        // wait behind transaction batches. The engine uses it from offThreadSignaturesFrom active validators; it starts on
+        // its first batch, so a smaller set never runs the thread.
+        consensusVerifier = transport ? new SignatureVerifier({ threads: 1, lazy: true }) : null;
         consensus = new ConsensusEngine(
           { blockTimeMs: cfg.blockTimeMs ?? genesis.params.blockTimeMs, ...(cfg.timeouts ? { timeouts: cfg.timeouts } : {}), ...(cfg.minBlockIntervalMs === undefined ? {} : { minBlockIntervalMs: cfg.minBlockIntervalMs }) },
           {

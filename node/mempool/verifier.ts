@@ -28,6 +28,8 @@ export interface TxDigest {
 export interface SignatureVerifierOptions {
   /** Worker threads; defaults to the number of cores, at most 4. */
   threads?: number;
+  /** Start the threads on the first batch rather than now (a verifier that may never be used costs nothing). */
+  lazy?: boolean;
 }
 
 interface Pending {
@@ -95,15 +97,28 @@ export class SignatureVerifier {
   private nextId = 1;
   private next = 0;
   private closed = false;
+  private started = false;
 
   constructor(opts: SignatureVerifierOptions = {}) {
     this.threads = opts.threads ?? Math.min(4, Math.max(1, availableParallelism()));
+    if (!opts.lazy) this.start();
+  }
+
+  /** Whether the worker threads exist (a lazy verifier starts them on its first batch). */
+  get running(): boolean {
+    return this.started && !this.closed;
+  }
+
+  private start(): void {
+    if (this.started) return;
+    this.started = true;
     for (let i = 0; i < this.threads; i++) this.pool.push(new VerifyThread());
   }
 
   /** One boolean per item, in order. */
   async verifyBatch(items: readonly VerifyItem[]): Promise<boolean[]> {
     if (this.closed) throw new MempoolError(MempoolErrorCode.VERIFIER_CLOSED, "signature verifier closed");
+    this.start();
     if (this.pool.length === 0) {
       const backend = mlDsa();
       return items.map((it) => backend.verify(it.publicKey, it.message, it.signature));
@@ -126,6 +141,7 @@ export class SignatureVerifier {
   async digestAndVerify(txs: readonly Uint8Array[]): Promise<TxDigest[]> {
     if (this.closed) throw new MempoolError(MempoolErrorCode.VERIFIER_CLOSED, "signature verifier closed");
     if (txs.length === 0) return [];
+    this.start();
     let answers: Uint8Array[];
     if (this.pool.length === 0) {
       const req = txRequest(0, txs);

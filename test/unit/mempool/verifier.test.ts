@@ -37,6 +37,20 @@ describe("SignatureVerifier", () => {
     expect(await inline.verifyBatch(items)).toEqual(expected);
   });
 
+  it("a lazy verifier starts its threads on the first batch, not before", async () => {
+    const v = new SignatureVerifier({ threads: 1, lazy: true });
+    pools.push(v);
+    const threads = () => (v as unknown as { pool: unknown[] }).pool.length;
+    expect(v.running).toBe(false);
+    expect(threads()).toBe(0);
+    expect(await v.verifyBatch(items)).toEqual(expected);
+    expect(v.running).toBe(true);
+    expect(threads()).toBe(1);
+    const eager = new SignatureVerifier({ threads: 1 });
+    pools.push(eager);
+    expect(eager.running).toBe(true);
+  });
+
   it("replaces a worker that died and still answers every item", async () => {
     const v = new SignatureVerifier({ threads: 1 });
     pools.push(v);
