@@ -70,6 +70,8 @@ export class Tendermint {
   private heard = new Map<number, Map<string, bigint>>();
   /** "For the first time" rules already fired, by rule and round. */
   private fired = new Set<string>();
+  /** Rounds of this height in which this node has asked for its precommit. */
+  private precommittedIn = new Set<number>();
   private buffered: ConsensusEvent[] = [];
   private out: ConsensusAction[] = [];
 
@@ -106,6 +108,7 @@ export class Tendermint {
     this.votes = new HeightVotes();
     this.heard = new Map();
     this.fired = new Set();
+    this.precommittedIn = new Set();
     this.out = [];
     this.startRound(round);
     const replay = this.buffered.filter((e) => eventHeight(e) === height);
@@ -217,6 +220,7 @@ export class Tendermint {
    */
   private castVote(kind: VoteKind, value: ValueId | null): void {
     if (this.self === null || !this.powers.has(this.self)) return;
+    if (kind === "precommit") this.precommittedIn.add(this.round);
     const vote: VoteMsg = { kind, height: this.height, round: this.round, value, validator: this.self };
     this.out.push({ type: "vote", vote });
   }
@@ -279,6 +283,10 @@ export class Tendermint {
       const p = this.proposalFor(r, v);
       if (!p || !p.valid) continue;
       this.decision = v;
+      // A validator that saw the others' precommits before it had voted itself (the proposal reached it late)
+      // precommits the decided value too, so its signature still reaches the next block's lastCommit and it is not
+      // counted as missing. Safe: the value is decided, and this round holds no other precommit of ours.
+      if (r === this.round && this.self !== null && !this.precommittedIn.has(r) && !rv.byValidator.has(this.self)) this.castVote("precommit", v);
       this.step = "decided";
       this.out.push({ type: "decide", height: this.height, round: r, value: v, precommits: rv.votesFor(v) });
       return true;

@@ -189,6 +189,42 @@ describe("Tendermint machine", () => {
     expect(done.find((a) => a.type === "decide")).toMatchObject({ value: "B", round: 0 });
   });
 
+  it("a validator that sees the others' precommits before the proposal precommits the decided value as it decides, once, and not after a nil precommit", () => {
+    // The proposal reached v3 late (as on a busy machine): three precommits are held, then the proposal decides.
+    const late = machine("v3");
+    for (const v of ["v0", "v1", "v2"]) expect(votesOut(late.vote("precommit", v, "B"))).toEqual([]);
+    const out = late.propose("B");
+    expect(votesOut(out)).toEqual(["precommit:0:B"]);
+    expect(out.map((a) => a.type).filter((t) => t === "vote" || t === "decide")).toEqual(["vote", "decide"]);
+    const d = out.find((a) => a.type === "decide");
+    expect(d).toMatchObject({ value: "B", round: 0 });
+    // The decision's precommits are the ones that decided it (its own goes to the head's commit separately).
+    expect(d && d.type === "decide" ? d.precommits.map((p) => p.validator).sort() : []).toEqual(["v0", "v1", "v2"]);
+    expect(votesOut(late.vote("precommit", "v3", "B"))).toEqual([]);
+
+    // Having precommitted nil in the round (its precommit timeout), it signs nothing more there.
+    const nil = machine("v3");
+    nil.m.handle({ type: "timeout", step: "propose", height: 1, round: 0 });
+    nil.vote("prevote", "v0", null);
+    expect(votesOut(nil.vote("prevote", "v1", null))).toEqual(["precommit:0:nil"]); // line 44: a nil polka
+    nil.propose("B");
+    const decided: ConsensusAction[] = [];
+    for (const v of ["v0", "v1", "v2"]) decided.push(...nil.vote("precommit", v, "B"));
+    expect(decided.find((a) => a.type === "decide")).toMatchObject({ value: "B", round: 0 });
+    expect(votesOut(decided)).toEqual([]);
+
+    // Decided from an earlier round's precommits while in a later round: no vote for a round it has left.
+    const later = machine("v3");
+    for (const v of ["v0", "v1"]) later.vote("prevote", v, null, 1);
+    for (const v of ["v0", "v1", "v2"]) later.vote("precommit", v, "B", 1);
+    expect(later.m.snapshot().round).toBe(1);
+    const past: ConsensusAction[] = [];
+    for (const v of ["v0", "v1", "v2"]) past.push(...later.vote("precommit", v, "C", 0));
+    past.push(...later.propose("C", 0));
+    expect(past.find((a) => a.type === "decide")).toMatchObject({ value: "C", round: 0 });
+    expect(votesOut(past)).toEqual([]);
+  });
+
   it("a node without a key follows and decides but never votes", () => {
     const set = four();
     const m = new Tendermint({ self: null, timeouts: T });
