@@ -20,7 +20,7 @@ import { ACCOUNT_BYTES, ADDRESS_BYTES, type AccountColumns } from "../state/acco
 import { syncDir } from "../state/account-snapshot.ts";
 import { ACCOUNT_CHUNK_LEVEL, ACCOUNTS_PER_CHUNK, accountChunkCount, encodeAccountChunk } from "../state/state-chunks.ts";
 import type { WorldState } from "../state/world.ts";
-import { ManifestHead, type ManifestHeadT, type SnapshotInfoT } from "./state-messages.ts";
+import { ManifestHead, MAX_LISTED_SNAPSHOTS, SnapshotList, type ManifestHeadT, type SnapshotInfoT } from "./state-messages.ts";
 
 export interface StateSnapshotOptions {
   /** Heights between snapshots (a snapshot at every multiple); 0 makes none. */
@@ -75,6 +75,15 @@ export class StateSnapshots {
   /** The snapshots served, newest first. */
   list(): SnapshotInfoT[] {
     return this.held.map((h) => h.info).sort((a, b) => b.height - a.height);
+  }
+
+  /**
+   * The answer to a peer's `state_snapshots` request: the newest
+   * MAX_LISTED_SNAPSHOTS the list holds (a node may keep more; the older
+   * ones are still served by height to a peer that asks for them).
+   */
+  listing(): Uint8Array {
+    return SnapshotList.serialize(this.list().slice(0, MAX_LISTED_SNAPSHOTS));
   }
 
   /**

@@ -6,7 +6,7 @@
 import type { Libp2p } from "@libp2p/interface";
 import { serve } from "../network/reqresp.ts";
 import type { StateSnapshots } from "./snapshot-store.ts";
-import { MAX_REST_BYTES, SnapshotList, StateRequest, stateProtocolId } from "./state-messages.ts";
+import { MAX_REST_BYTES, StateRequest, stateProtocolId } from "./state-messages.ts";
 
 const TIMEOUT_MS = 30_000;
 
@@ -19,7 +19,7 @@ export async function serveStateSnapshots(libp2p: Libp2p, chainId: string, snaps
       return null;
     }
   };
-  await serve(libp2p, stateProtocolId(chainId, "state_snapshots"), { maxResponseBytes: 64 * 1024, timeoutMs: TIMEOUT_MS }, async () => [SnapshotList.serialize(snapshots.list())]);
+  await serve(libp2p, stateProtocolId(chainId, "state_snapshots"), { maxResponseBytes: 64 * 1024, timeoutMs: TIMEOUT_MS }, async () => [snapshots.listing()]);
   await serve(libp2p, stateProtocolId(chainId, "state_manifest"), { maxResponseBytes: MAX_REST_BYTES, timeoutMs: TIMEOUT_MS }, async (req, peer) => {
     const r = decode(req, peer);
     const m = r && snapshots.manifest(r.height);

@@ -12,7 +12,7 @@ import { ACCOUNTS_PER_CHUNK, restoreState, verifyAccountChunk, type StateManifes
 import { AccountTree } from "../../../node/state/account-tree.ts";
 import { WorldState } from "../../../node/state/world.ts";
 import { StateSnapshots } from "../../../node/sync/snapshot-store.ts";
-import { ManifestHead } from "../../../node/sync/state-messages.ts";
+import { ManifestHead, MAX_LISTED_SNAPSHOTS, SnapshotList } from "../../../node/sync/state-messages.ts";
 import { bytesEqual } from "../../../node/util/hex.ts";
 import { makeTestNet } from "../../helpers/genesis.ts";
 import { genesisStaking } from "../../../node/chain/staking.ts";
@@ -99,6 +99,19 @@ describe("state snapshots on disk", () => {
     expect(warnings.join("\n")).toMatch(/10\.snap is damaged/);
     expect(existsSync(flip)).toBe(false);
     expect(existsSync(join(dir, "40.snap.tmp"))).toBe(false);
+  });
+
+  it("keeping more snapshots than a listing holds, it lists the newest 16 and still serves the older ones by height", async () => {
+    // keep 20 with snapshots every 10 blocks (settlement-e2e's config): a 17th snapshot once made the list unencodable,
+    // so the node answered state_snapshots with nothing and no peer could state sync from it.
+    const s = new StateSnapshots(null, { every: 10, keep: 20 });
+    const w = world(10, 1);
+    for (let h = 10; h <= 220; h += 10) s.capture(w, h, new Uint8Array(32).fill(h));
+    await s.idle();
+    expect(s.list().map((x) => x.height)).toEqual(Array.from({ length: 20 }, (_, i) => 220 - 10 * i));
+    const listed = SnapshotList.deserialize(s.listing()).map((x) => x.height);
+    expect(listed).toEqual(Array.from({ length: MAX_LISTED_SNAPSHOTS }, (_, i) => 220 - 10 * i));
+    expect(s.manifest(30)).not.toBeNull();
   });
 
   it("in memory (no directory) it serves the captured state the same way", async () => {
