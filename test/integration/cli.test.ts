@@ -134,15 +134,16 @@ describe("pouw tx transfer against a live devnet node", () => {
       [["job", "create", "--from", "dev:0", "--reward", "1", "--bond", "1.5.0"], /--bond "1\.5\.0" is not an amount/],
       [["worker", "--from", "dev:0", "--once", "--min-reward", "-2"], /--min-reward -2 is negative/],
     ];
-    for (const [args, message] of bad) {
-      const r = await pouw(...args, "--rpc", rpc);
-      expect(r.code, args.join(" ")).toBe(1);
-      expect(r.stderr, args.join(" ")).toMatch(message);
+    // Side by side: each is a process of its own that sends nothing (one after another they took a minute on busy CI).
+    const results = await Promise.all(bad.map(([args]) => pouw(...args, "--rpc", rpc)));
+    for (const [i, [args, message]] of bad.entries()) {
+      expect(results[i]!.code, args.join(" ")).toBe(1);
+      expect(results[i]!.stderr, args.join(" ")).toMatch(message);
     }
     const payeeAfter = JSON.parse((await pouw("balance", payee, "--rpc", rpc, "--json")).stdout) as { balance: string; nonce: string };
     expect(payeeAfter.balance).toBe("0");
     expect(JSON.parse((await pouw("balance", "dev:0", "--rpc", rpc, "--json")).stdout).nonce).toBe(nonce0); // nothing was sent
-  });
+  }, 120_000);
 
   it("an address: upper-case bech32 is accepted (normalised), mixed case and a hex 0x… address are refused as addresses, not taken for key names", async () => {
     const payee = AccountKey.fromLabel("cli-test/upper").bech32;
