@@ -15,7 +15,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { generateKeyPair, privateKeyFromRaw } from "@libp2p/crypto/keys";
-import { peerIdFromPrivateKey } from "@libp2p/peer-id";
+import { peerIdFromPrivateKey, peerIdFromString } from "@libp2p/peer-id";
 import type { AnchorKey } from "../crypto/anchor-key.ts";
 import type { AccountKey } from "../crypto/keys.ts";
 import { parseGenesis, type GenesisJson } from "../types/genesis.ts";
@@ -31,6 +31,10 @@ export interface P2pConfig {
   peers: string[];
   /** Peers to keep connected (default 16): discovered ones are dialed below it, the worst-scored non-validator dropped above it. */
   targetPeers?: number;
+  /** Peer exchange (default true); false for a validator behind sentries: it announces nothing and dials only `peers`. */
+  pex?: boolean;
+  /** Peer ids whose addresses this node never passes on and never trims (a sentry lists its validator). */
+  privatePeers?: string[];
 }
 
 export interface HomeConfig {
@@ -157,6 +161,15 @@ const CONFIG_KEYS: readonly string[] = [...Object.keys(DEFAULT_HOME_CONFIG), "pr
  * wrong type is one clear error, not a crash later). Keys it does not know are
  * returned so the node can warn about them.
  */
+function isPeerId(id: string): boolean {
+  try {
+    peerIdFromString(id);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function readConfig(home: string): { config: HomeConfig; unknownKeys: string[] } {
   const path = join(resolve(home), "config.json");
   let raw: unknown;
@@ -174,6 +187,12 @@ export function readConfig(home: string): { config: HomeConfig; unknownKeys: str
   if (c.p2p !== null && (typeof c.p2p !== "object" || !strings(c.p2p.listen) || !strings(c.p2p.peers))) throw bad("p2p", '{ "listen": ["/ip4/…/tcp/…"], "peers": [] } or null');
   if (c.p2p?.targetPeers !== undefined && !isTargetPeers(c.p2p.targetPeers)) {
     throw new CliError("BAD_CONFIG", `${path}: "p2p.targetPeers" must be a whole number from 1 to ${MAX_TARGET_PEERS}, got ${JSON.stringify(c.p2p.targetPeers)}`);
+  }
+  if (c.p2p?.pex !== undefined && typeof c.p2p.pex !== "boolean") throw new CliError("BAD_CONFIG", `${path}: "p2p.pex" must be true or false, got ${JSON.stringify(c.p2p.pex)}`);
+  if (c.p2p?.privatePeers !== undefined) {
+    const ids = c.p2p.privatePeers as unknown;
+    const badId = Array.isArray(ids) ? ids.find((id) => typeof id !== "string" || !isPeerId(id)) : ids;
+    if (!Array.isArray(ids) || badId !== undefined) throw new CliError("BAD_CONFIG", `${path}: "p2p.privatePeers" must be a list of libp2p peer ids (12D3KooW…), got ${JSON.stringify(badId)}`);
   }
   if (c.pruning !== undefined && c.pruning !== "archive" && !(Number.isSafeInteger(c.pruning) && c.pruning >= 1)) throw bad("pruning", 'a number of blocks to keep (≥ 1) or "archive"');
   if (c.stateSync !== undefined && (typeof c.stateSync !== "object" || c.stateSync === null || !(Number.isSafeInteger(c.stateSync.trustHeight) && c.stateSync.trustHeight >= 1) || !/^(0x)?[0-9a-fA-F]{64}$/.test(String(c.stateSync.trustHash)))) {

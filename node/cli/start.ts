@@ -137,7 +137,8 @@ export function resolveP2p(config: HomeConfig, opts: StartOptions): P2pConfig | 
     listen = [tcpAddr(opts.p2pHost ?? m?.[1] ?? "127.0.0.1", port ?? (m ? Number(m[2]) : 8760))];
   }
   const targetPeers = target ?? config.p2p?.targetPeers;
-  return { listen, peers: [...(config.p2p?.peers ?? []), ...extra], ...(targetPeers !== undefined ? { targetPeers } : {}) };
+  const { pex, privatePeers } = config.p2p ?? {};
+  return { listen, peers: [...(config.p2p?.peers ?? []), ...extra], ...(targetPeers !== undefined ? { targetPeers } : {}), ...(pex !== undefined ? { pex } : {}), ...(privatePeers ? { privatePeers } : {}) };
 }
 
 /**
@@ -286,7 +287,16 @@ export async function startCommand(opts: StartOptions): Promise<void> {
           ...(bar ? { onProgress: bar } : {}),
         }
       : null,
-    network: p2p ? { listen: p2p.listen, bootstrap: p2p.peers, ...(p2p.targetPeers !== undefined ? { targetPeers: p2p.targetPeers } : {}), ...(nodeKey ? { peerKey: nodeKey } : {}) } : null,
+    network: p2p
+      ? {
+          listen: p2p.listen,
+          bootstrap: p2p.peers,
+          ...(p2p.targetPeers !== undefined ? { targetPeers: p2p.targetPeers } : {}),
+          ...(p2p.pex !== undefined ? { pex: p2p.pex } : {}),
+          ...(p2p.privatePeers ? { privatePeers: p2p.privatePeers } : {}),
+          ...(nodeKey ? { peerKey: nodeKey } : {}),
+        }
+      : null,
     // Fail-stop: the node has logged the fault and stopped signing; exit now, without a graceful close that needs the disk.
     // The database is consistent as it is (every commit is one synced batch), and so is the next start.
     onStorageFault: () => process.exit(EXIT_STORAGE_FAULT),

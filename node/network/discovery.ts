@@ -8,7 +8,9 @@
  *   its own back-off after a failed dial or a short-lived connection;
  * - above the target: close the worst-scored peer (gossipsub score, which
  *   includes our validator bonus, minus the invalid messages it sent) that is
- *   not a proven validator, one per excess peer.
+ *   not a proven validator (nor a private peer), one per excess peer.
+ * With peer exchange off (`pex: false`, a validator behind sentries) only the
+ * bootstrap peers are dialed.
  */
 import type { Libp2p, PeerId } from "@libp2p/interface";
 import { peerIdFromString } from "@libp2p/peer-id";
@@ -39,6 +41,10 @@ export interface PeerKeeperDeps {
    * other peers (libp2p's maxConnections still caps a flood).
    */
   trimGraceMs: number;
+  /** False: only bootstrap peers are dialed (peer exchange off, a validator behind sentries). */
+  pex: boolean;
+  /** Peers never trimmed (private peers: a sentry's validator). */
+  keep: ReadonlySet<string>;
   isBanned(peer: string): boolean;
   isValidatorPeer(peer: string): boolean;
   /** Higher is better: the trimmer drops the lowest. */
@@ -187,6 +193,7 @@ export class PeerKeeper {
       const id = addr.split("/p2p/")[1];
       if (id) add(id, addr);
     }
+    if (!this.d.pex) return out;
     for (const e of this.d.book.all()) if (e.validator) add(e.id);
     const known = await this.d.libp2p.peerStore.all().catch(() => []);
     const recency = new Map(this.d.book.all().map((e, i) => [e.id, i]));
@@ -218,7 +225,7 @@ export class PeerKeeper {
     }
   }
 
-  /** Closes the `excess` worst-scored peers that are not validators. */
+  /** Closes the `excess` worst-scored peers that are not validators or private peers. */
   private trim(excess: number): void {
     const now = Date.now();
     const opened = new Map<string, number>();
@@ -227,7 +234,7 @@ export class PeerKeeper {
       opened.set(id, Math.min(opened.get(id) ?? Infinity, c.timeline.open));
     }
     const victims = [...opened.keys()]
-      .filter((id) => !this.d.isValidatorPeer(id))
+      .filter((id) => !this.d.isValidatorPeer(id) && !this.d.keep.has(id))
       // Lowest score first; among equals the newest connection (the settled mesh stays).
       .sort((a, b) => this.d.score(a) - this.d.score(b) || opened.get(b)! - opened.get(a)!)
       .slice(0, excess)

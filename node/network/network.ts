@@ -70,6 +70,8 @@ export class PouwNetwork {
   private readonly banned = new Map<string, number>();
   private readonly logger: Logger;
   private readonly chainId: string;
+  /** Peers whose announcements are not relayed (p2p.privatePeers). */
+  private readonly privatePeers: ReadonlySet<string>;
   readonly book: AddressBook;
   readonly keeper: PeerKeeper;
   /** Public keys proven by connected peers (validator_identity), by peer id. */
@@ -87,6 +89,7 @@ export class PouwNetwork {
     this.logger = logger;
     this.topics = topicNames(chainId);
     this.chainId = chainId;
+    this.privatePeers = new Set(opts.privatePeers);
     this.book = new AddressBook(opts.addressBook);
     this.keeper = new PeerKeeper({
       libp2p,
@@ -95,6 +98,8 @@ export class PouwNetwork {
       targetPeers: opts.targetPeers,
       redialMs: opts.redialMs,
       trimGraceMs: opts.trimGraceMs,
+      pex: opts.pex,
+      keep: this.privatePeers,
       isBanned: (p) => this.isBanned(p),
       isValidatorPeer: (p) => this.isValidatorPeer(p),
       score: (p) => this.score(p),
@@ -125,7 +130,10 @@ export class PouwNetwork {
         // Connections per second from one host: nodes sharing a host (a devnet on 127.0.0.1) may all dial at once.
         inboundConnectionThreshold: Math.max(5, opts.targetPeers),
       },
-      peerDiscovery: [pubsubPeerDiscovery({ interval: opts.announceMs, topics: [discoveryTopic(chainId)] })],
+      // Without peer exchange the node makes no announcements of its own. (pubsub-peer-discovery's listenOnly also
+      // stops it taking in others' announcements, since it counts as started only with its timer; the node still
+      // relays them as gossip. The keeper would not dial what it heard anyway.)
+      peerDiscovery: [pubsubPeerDiscovery({ interval: opts.announceMs, topics: [discoveryTopic(chainId)], listenOnly: !opts.pex })],
       connectionGater: {
         denyDialPeer: async (peer) => net?.isBanned(peer.toString()) ?? false,
         denyInboundEncryptedConnection: async (peer) => net?.isBanned(peer.toString()) ?? false,
@@ -217,10 +225,14 @@ export class PouwNetwork {
     }
   }
 
-  /** A peer announcement is relayed only if the announcer is the one who signed the gossip (a node announces itself only). */
+  /**
+   * A peer announcement is relayed only if the announcer is the one who signed the gossip (a node announces itself
+   * only), and not if the announcer is a private peer (its address stays with this node).
+   */
   private announcementVerdict(m: GossipsubMessage): Verdict {
     const { msg } = m;
     if (msg.type !== "signed" || msg.data.length > MAX_ANNOUNCE_BYTES || !msg.from.publicKey) return "reject";
+    if (this.privatePeers.has(msg.from.toString())) return "ignore";
     const key = publicKeyToProtobuf(msg.from.publicKey);
     // Peer { publicKey = 1 (bytes), addrs = 2 }: the first field must be the signer's own key.
     const ok = msg.data[0] === 0x0a && msg.data[1] === key.length && key.length < 128 && msg.data.subarray(2, 2 + key.length).every((b, i) => b === key[i]);

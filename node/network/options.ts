@@ -23,6 +23,16 @@ export interface NetworkOptions {
   announceMs: number;
   /** The address book (peers.json) that remembers peers across restarts; null keeps none. */
   addressBook: string | null;
+  /**
+   * Peer exchange (CometBFT's `pex`): announce this node's addresses on the discovery topic and dial peers heard of
+   * there. False for a validator behind sentries: it announces nothing and dials only `bootstrap`.
+   */
+  pex: boolean;
+  /**
+   * Peer ids whose addresses this node never passes on (CometBFT's `private_peer_ids`): their announcements are
+   * not relayed, and they are never trimmed. A sentry lists its validator here.
+   */
+  privatePeers: string[];
 }
 
 export const DEFAULT_NETWORK_OPTIONS: NetworkOptions = {
@@ -38,6 +48,8 @@ export const DEFAULT_NETWORK_OPTIONS: NetworkOptions = {
   trimGraceMs: 20_000,
   announceMs: 5_000,
   addressBook: null,
+  pex: true,
+  privatePeers: [],
 };
 
 export function networkOptions(partial: Partial<NetworkOptions>): NetworkOptions {

@@ -8,12 +8,12 @@
  * non-validator, never a validator; an announcement is relayed only if it
  * announces its own signer.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generateKeyPair, publicKeyToProtobuf } from "@libp2p/crypto/keys";
 import type { PrivateKey } from "@libp2p/interface";
-import { peerIdFromPrivateKey } from "@libp2p/peer-id";
+import { peerIdFromPrivateKey, peerIdFromString } from "@libp2p/peer-id";
 import { afterAll, describe, expect, it } from "vitest";
 import type { AccountKey } from "../../node/crypto/keys.ts";
 import type { NetworkOptions } from "../../node/network/options.ts";
@@ -196,5 +196,51 @@ describe("peer announcements", { timeout: 60_000 }, () => {
     await until(() => count("accept") === 1, 10_000, "the hostile peer's own announcement to be accepted");
     await hostile.services.pubsub.publish(topic, new Uint8Array(4096).fill(1));
     await until(() => count("reject") === 2, 10_000, "an oversized announcement to be rejected");
+  });
+});
+
+describe("a validator behind a sentry (p2p.pex false on the validator, p2p.privatePeers on the sentry)", { timeout: 90_000 }, () => {
+  const net = makeTestNet({ validators: 1, accounts: 1, label: "discovery-sentry" });
+  const nodes: PouwNode[] = [];
+  afterAll(async () => {
+    for (const n of nodes) await n.close();
+  });
+
+  it("neither a pex-off validator's address nor a private peer's reaches anyone past the sentry, which still relays blocks; other addresses spread as before", async () => {
+    // V: the validator, pex off, dialing only its sentry (not a private peer of the sentry: pex alone must hide it).
+    // P: a full node that announces itself as usual, listed in the sentry's privatePeers (the sentry alone must hide it).
+    // S: the sentry. O and C: public full nodes that know only S.
+    const [v, p, s, o, c] = await specs(5, [], "sentry");
+    v!.validator = net.validators[0]!;
+    const [vId, pId, sId, , cId] = [v, p, s, o, c].map((x) => peerIdFromPrivateKey(x!.key).toString()) as [string, string, string, string, string];
+    const fast = { announceMs: 500, redialMs: 500 };
+    // The validator once knew the control node (its address book says so): with pex off it does not dial it.
+    writeFileSync(join(v!.home, "peers.json"), JSON.stringify({ version: 1, peers: [{ id: cId, addrs: [`/ip4/127.0.0.1/tcp/${c!.port}`], validator: true, lastSeen: Date.now() }] }));
+    const sentry = await startNode(net.genesisJson, s!, { ...fast, bootstrap: [], privatePeers: [pId] });
+    const validator = await startNode(net.genesisJson, v!, { ...fast, bootstrap: [addrOf(s!)], pex: false });
+    const hidden = await startNode(net.genesisJson, p!, { ...fast, bootstrap: [addrOf(s!)], targetPeers: 1 });
+    const outsider = await startNode(net.genesisJson, o!, { ...fast, bootstrap: [addrOf(s!)] });
+    const control = await startNode(net.genesisJson, c!, { ...fast, bootstrap: [addrOf(s!)] });
+    nodes.push(sentry, validator, hidden, outsider, control);
+    const connectedTo = (n: PouwNode) => n.network!.libp2p.getPeers().map((x) => x.toString());
+    const addressesOf = async (n: PouwNode, id: string) => (await n.network!.libp2p.peerStore.get(peerIdFromString(id)).catch(() => null))?.addresses.length ?? 0;
+    // The control node's announcements reach the outsider through the sentry: they meet.
+    await until(() => connectedTo(outsider).includes(cId), 30_000, "the outsider to find the control node through the sentry's relay");
+    // Blocks still flow from the validator through the sentry.
+    const h = outsider.chain.head.header.height;
+    await until(() => outsider.chain.head.header.height >= h + 3 && control.chain.head.header.height >= h + 3, 30_000, "blocks on the public nodes");
+    // Many announce rounds later: neither was announced past the sentry, and the validator dialed no one else.
+    await new Promise((r) => setTimeout(r, 5_000));
+    expect(sentry.network!.verdicts.get("peers")?.accept ?? 0, "the sentry relays the public nodes' announcements").toBeGreaterThan(0);
+    for (const [name, n] of [["outsider", outsider], ["control", control]] as const) {
+      for (const [who, id] of [["the validator", vId], ["the private peer", pId]] as const) {
+        expect(connectedTo(n), `${name} connected to ${who}`).not.toContain(id);
+        expect(await addressesOf(n, id), `${name} knows an address of ${who}`).toBe(0);
+      }
+    }
+    expect(sentry.network!.verdicts.get("peers")?.ignore ?? 0, "the private peer's announcements, not relayed").toBeGreaterThan(0);
+    expect(connectedTo(validator)).toEqual([sId]);
+    expect(await addressesOf(sentry, vId)).toBeGreaterThan(0); // the sentry itself knows them
+    expect(await addressesOf(sentry, pId)).toBeGreaterThan(0);
   });
 });
