@@ -65,7 +65,8 @@ import { StateSnapshots, type StateSnapshotOptions } from "./sync/snapshot-store
 import { serveStateSnapshots } from "./sync/state-serve.ts";
 import { stateSync, type StateSyncOptions, type StateSyncProgress, type TrustRoot } from "./sync/state-sync.ts";
 
-export const NODE_VERSION = "pouw/0.1.0";
+import { NODE_VERSION } from "./version.ts";
+export { NODE_VERSION };
 
 export interface NodeConfig {
   /** Data directory (LevelDB under `data/`); null keeps everything in memory (tests). */

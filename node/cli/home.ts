@@ -161,6 +161,12 @@ const CONFIG_KEYS: readonly string[] = [...Object.keys(DEFAULT_HOME_CONFIG), "pr
  * wrong type is one clear error, not a crash later). Keys it does not know are
  * returned so the node can warn about them.
  */
+/** A port given on the command line (`flag` names it in the error). */
+export function parsePort(text: string, flag: string): number {
+  if (!/^\d{1,5}$/.test(text.trim()) || Number(text) > 65_535) throw new CliError("BAD_FLAG", `${flag} must be a port number from 0 to 65535, got "${text}"`);
+  return Number(text);
+}
+
 function isPeerId(id: string): boolean {
   try {
     peerIdFromString(id);

@@ -1,25 +1,20 @@
 #!/usr/bin/env node
 /** The `pouw` command line. */
-import { checkpointClaimCommand, checkpointProofCommand, checkpointShowCommand, withdrawCommand } from "./settlement.ts";
 import { AnchorKey } from "../crypto/anchor-key.ts";
 import { Command, Option } from "commander";
+import { NODE_VERSION } from "../version.ts";
 import { AccountKey } from "../crypto/keys.ts";
 import { PouwClient } from "../client/client.ts";
 import { fromHex } from "../util/hex.ts";
-import { NODE_VERSION } from "../node.ts";
 import { formatPouw } from "./amount.ts";
-import { DEVNET_GENESIS_PATH, initHome, loadHome, peerIdOf } from "./home.ts";
-import { jobCancelCommand, jobCreateCommand, jobListCommand, jobShowCommand } from "./job.ts";
+import { DEVNET_GENESIS_PATH, initHome, loadHome, parsePort, peerIdOf } from "./home.ts";
 import { Keyring, resolveAddress } from "./keyring.ts";
 import { DEVNET_INSECURE_LABEL, keyFileInfo, readAnchorKeyFile, readKeyFile } from "./key-file.ts";
 import { canPrompt, newPassword, promptPassword, readPasswordFile } from "./password.ts";
 import { encodeAddress } from "../crypto/address.ts";
-import { parsePort, startCommand } from "./start.ts";
 import { resolveHome } from "./default-home.ts";
 import { exitCodeOf } from "./errors.ts";
 import { resolve } from "node:path";
-import { workerCommand } from "./worker.ts";
-import { devnetCommand } from "./devnet.ts";
 import { createValidatorCommand, delegateCommand, describeRpcError, transferCommand, undelegateCommand, unjailCommand, withdrawRewardsCommand } from "./tx.ts";
 import { delegationsCommand, validatorsCommand } from "./staking.ts";
 
@@ -71,7 +66,7 @@ program
   .option("--rpc-base-port <port>", "validator i serves JSON-RPC on this + i", "8750")
   .option("--p2p-base-port <port>", "validator i listens for peers on this + i", "8760")
   .option("--block-time <ms>", "block time")
-  .action((o) => devnetCommand(o));
+  .action(async (o) => (await import("./devnet.ts")).devnetCommand(o));
 
 program
   .command("start")
@@ -109,7 +104,7 @@ program
   .option("--relay-sui <deployment.json>", "relay checkpoints to the Sui anchor of this deployment record (gas from POUW_SUI_KEY; POUW_SUI_RPC overrides its RPC URL)")
   .addOption(keyringOption())
   .addOption(passwordFileOption("the home's encrypted validator and anchor keys (and an encrypted --worker key)"))
-  .action((o) => startCommand(o));
+  .action(async (o) => (await import("./start.ts")).startCommand(o));
 
 program
   .command("worker")
@@ -120,7 +115,7 @@ program
   .addOption(rpcOption())
   .addOption(keyringOption())
   .addOption(passwordFileOption("an encrypted --from key"))
-  .action((o) => workerCommand(o));
+  .action(async (o) => (await import("./worker.ts")).workerCommand(o));
 
 const sealedNote = (password: string | null) =>
   password === null ? "UNENCRYPTED seed (--insecure-plaintext): devnets and tests only" : "encrypted keystore: back up this file and remember its password; neither is any use without the other";
@@ -265,7 +260,7 @@ sendOptions(
     .requiredOption("--to <0x…>", "payee on the settlement chain: an EVM address (20 bytes) or a Sui address (32 bytes)")
     .option("--deployment <file>", "the vault's deployment record (deployments/<network>.json): gives the domain")
     .option("--domain <0x…>", "the vault's 32-byte domain, instead of --deployment"),
-).action((o) => withdrawCommand(o));
+).action(async (o) => (await import("./settlement.ts")).withdrawCommand(o));
 
 const checkpoint = program.command("checkpoint").description("epoch checkpoints, withdrawal proofs and claims (settlement)");
 checkpoint
@@ -274,14 +269,14 @@ checkpoint
   .argument("[epoch]", 'epoch number or "latest"', "latest")
   .option("--json", "JSON output")
   .addOption(rpcOption())
-  .action((epoch, o) => checkpointShowCommand(epoch, o));
+  .action(async (epoch, o) => (await import("./settlement.ts")).checkpointShowCommand(epoch, o));
 checkpoint
   .command("proof")
   .description("the leaf and Merkle proof of a withdrawal, by its Withdraw transaction's hash")
   .argument("<tx-hash>")
   .option("--json", "JSON output")
   .addOption(rpcOption())
-  .action((hash, o) => checkpointProofCommand(hash, o));
+  .action(async (hash, o) => (await import("./settlement.ts")).checkpointProofCommand(hash, o));
 checkpoint
   .command("claim")
   .description("claim a withdrawal from an EVM vault (POUW_EVM_KEY pays the gas; the vault pays the leaf's recipient)")
@@ -289,7 +284,7 @@ checkpoint
   .requiredOption("--deployment <file>", "the vault's deployment record (deployments/<network>.json)")
   .option("--json", "JSON output")
   .addOption(rpcOption())
-  .action((hash, o) => checkpointClaimCommand(hash, o));
+  .action(async (hash, o) => (await import("./settlement.ts")).checkpointClaimCommand(hash, o));
 
 const job = program.command("job").description("post training jobs and follow them (useful work)");
 
@@ -310,7 +305,7 @@ sendOptions(
     .option("--bond <pouw>", "bond a worker must post with its proof", "10")
     .option("--deadline <blocks>", "blocks from now by which a proof must be accepted", "600")
     .option("--seed <0x…>", "32-byte job seed (default: random)"),
-).action((o) => jobCreateCommand(o));
+).action(async (o) => (await import("./job.ts")).jobCreateCommand(o));
 
 sendOptions(
   job
@@ -318,7 +313,7 @@ sendOptions(
     .description("cancel your job while no proof is submitted; the reward comes back")
     .argument("<jobId>", "0x… job id")
     .requiredOption("--from <key>", "the job's requester"),
-).action((id, o) => jobCancelCommand(id, o));
+).action(async (id, o) => (await import("./job.ts")).jobCancelCommand(id, o));
 
 job
   .command("show")
@@ -326,7 +321,7 @@ job
   .argument("<jobId>", "0x… job id (the CreateJob transaction hash)")
   .option("--json", "JSON output")
   .addOption(rpcOption())
-  .action((id, o) => jobShowCommand(id, o));
+  .action(async (id, o) => (await import("./job.ts")).jobShowCommand(id, o));
 
 job
   .command("list")
@@ -336,7 +331,7 @@ job
   .option("--limit <n>", "at most n jobs (≤ 100)")
   .option("--json", "JSON output")
   .addOption(rpcOption())
-  .action((o) => jobListCommand(o));
+  .action(async (o) => (await import("./job.ts")).jobListCommand(o));
 
 program
   .command("validators")

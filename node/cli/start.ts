@@ -11,7 +11,7 @@ import { asStorageFault, freeBytes, isStorageFault, StorageFault, storageFaultLi
 import { generateKeyPair } from "@libp2p/crypto/keys";
 import { defaultHome } from "./default-home.ts";
 import { CliError, EXIT } from "./errors.ts";
-import { DEFAULT_HOME_CONFIG, DEVNET_GENESIS_PATH, initHome, isInitialised, isTargetPeers, loadHome, LOG_LEVELS, MAX_TARGET_PEERS, parseHostPort, peerIdOf, readConfig, unlockHomeKeys, writeNodeKey, type HomeConfig, type P2pConfig } from "./home.ts";
+import { DEFAULT_HOME_CONFIG, DEVNET_GENESIS_PATH, initHome, isInitialised, isTargetPeers, loadHome, LOG_LEVELS, MAX_TARGET_PEERS, parseHostPort, parsePort, peerIdOf, readConfig, unlockHomeKeys, writeNodeKey, type HomeConfig, type P2pConfig } from "./home.ts";
 import { DEVNET_INSECURE_LABEL } from "./key-file.ts";
 import { passwordSource } from "./password.ts";
 import { createFailure, startFailure } from "./start-errors.ts";
@@ -96,10 +96,6 @@ export function rpcLimits(opts: StartOptions): Partial<RpcServerOptions> {
 }
 
 /** A TCP port given to `flag`: a whole number 0 … 65535 (0: any free port). */
-export function parsePort(text: string, flag: string): number {
-  if (!/^\d{1,5}$/.test(text.trim()) || Number(text) > 65_535) throw new CliError("BAD_FLAG", `${flag} must be a port number from 0 to 65535, got "${text}"`);
-  return Number(text);
-}
 
 const splitList = (s: string | undefined): string[] => (s ?? "").split(",").map((x) => x.trim()).filter(Boolean);
 const tcpAddr = (host: string, port: number) => `/${host.includes(":") ? "ip6" : "ip4"}/${host}/tcp/${port}`;
