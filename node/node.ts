@@ -112,6 +112,12 @@ export interface NodeConfig {
    * here; without it the node just stays stopped.
    */
   onStorageFault?: (fault: StorageFault) => void;
+  /**
+   * Stop after committing this height (an upgrade at an agreed height, as the Cosmos SDK's halt-height): nothing
+   * later is signed, proposed or imported. `onHalt` is called once it is committed (`pouw start` closes and exits 86).
+   */
+  haltHeight?: number;
+  onHalt?: (height: number) => void;
   /** How much block history to keep (docs/decisions/0010-bounded-history.md); default archive. */
   pruning?: Pruning;
   /** Block file segment size (default: 64 MiB when pruning, so space comes back in small steps; 1 GiB in archive mode). */
@@ -192,6 +198,9 @@ export class PouwNode implements RpcNode {
   private readonly liveProofs = new Map<number, string>();
   private readonly dataDir: string | null;
   private readonly onFatal: ((fault: StorageFault) => void) | null;
+  private readonly onHalt: ((height: number) => void) | null;
+  /** The height this node stopped at (haltHeight), once it has. */
+  haltedAt: number | null = null;
   /** The storage fault that stopped this node, if one did. */
   fault: StorageFault | null = null;
 
@@ -218,6 +227,7 @@ export class PouwNode implements RpcNode {
     stateSnapshots: StateSnapshots | null;
     dataDir: string | null;
     onStorageFault: ((fault: StorageFault) => void) | null;
+    onHalt: ((height: number) => void) | null;
     journal: { journal: MempoolJournal; restore: Uint8Array[] } | null;
     blockTimeMs: number;
     consensusVerifier: SignatureVerifier | null;
@@ -255,6 +265,7 @@ export class PouwNode implements RpcNode {
     this.onClose(() => this.blobIntake.close());
     this.dataDir = parts.dataDir;
     this.onFatal = parts.onStorageFault;
+    this.onHalt = parts.onHalt;
   }
 
   static async create(cfg: NodeConfig): Promise<PouwNode> {
@@ -422,7 +433,12 @@ export class PouwNode implements RpcNode {
         // its first batch, so a smaller set never runs the thread.
         consensusVerifier = transport ? new SignatureVerifier({ threads: 1, lazy: true }) : null;
         consensus = new ConsensusEngine(
-          { blockTimeMs: cfg.blockTimeMs ?? genesis.params.blockTimeMs, ...(cfg.timeouts ? { timeouts: cfg.timeouts } : {}), ...(cfg.minBlockIntervalMs === undefined ? {} : { minBlockIntervalMs: cfg.minBlockIntervalMs }) },
+          {
+            blockTimeMs: cfg.blockTimeMs ?? genesis.params.blockTimeMs,
+            ...(cfg.timeouts ? { timeouts: cfg.timeouts } : {}),
+            ...(cfg.minBlockIntervalMs === undefined ? {} : { minBlockIntervalMs: cfg.minBlockIntervalMs }),
+            ...(cfg.haltHeight === undefined ? {} : { haltHeight: cfg.haltHeight }),
+          },
           {
             chain,
             privval,
@@ -436,6 +452,7 @@ export class PouwNode implements RpcNode {
             metrics,
             onStorageFault: (e) => node?.storageFault(e),
             onBehind: () => node?.sync?.poke(),
+            onHalt: (height) => node?.reachedHaltHeight(height),
             attestations: () => attestations.values(),
             // Held until the blocks are verified or imported: nothing fetched meanwhile evicts them.
             prepare: (blocks) => blobCache.forBlocks(blocks),
@@ -515,6 +532,7 @@ export class PouwNode implements RpcNode {
         stateSnapshots,
         dataDir: cfg.dataDir,
         onStorageFault: cfg.onStorageFault ?? null,
+        onHalt: cfg.onHalt ?? null,
         journal: journaled ? { journal: journaled.journal, restore: journaled.txs } : null,
       });
       chain.onCommit((c) => node.afterCommit(c));
@@ -671,6 +689,15 @@ export class PouwNode implements RpcNode {
     this.sync?.stop();
     void this.consensus?.stop().catch(() => undefined);
     this.onFatal?.(f);
+  }
+
+  /** The halt height is committed: sync stops too (consensus already has), and the `onHalt` hook is told once. */
+  private reachedHaltHeight(height: number): void {
+    if (this.haltedAt !== null) return;
+    this.haltedAt = height;
+    this.sync?.stop();
+    this.logger.warn({ height }, `Reached the halt height ${height}: stopped (nothing later is signed or imported). Upgrade if that is the plan, then start again without --halt-height or with a later one`);
+    this.onHalt?.(height);
   }
 
   private afterCommit(c: CommittedBlock): void {

@@ -21,6 +21,8 @@ export const CliErrorCode = {
   VALIDATOR_DID_NOT_START: "VALIDATOR_DID_NOT_START",
   /** A key file is encrypted and no password was given (no --password-file, no terminal to ask on). */
   KEY_LOCKED: "KEY_LOCKED",
+  /** --halt-height is committed (the node stopped there), or the chain was already at or past it at start. */
+  HALT_HEIGHT_REACHED: "HALT_HEIGHT_REACHED",
 } as const;
 export type CliErrorCode = (typeof CliErrorCode)[keyof typeof CliErrorCode];
 
@@ -44,6 +46,8 @@ export const EXIT = {
   KEY_BAD_PASSWORD: 84,
   /** The --metrics-addr address cannot be listened on. */
   METRICS_LISTEN_FAILED: 85,
+  /** The node stopped at --halt-height, or was started at or past it. */
+  HALT_HEIGHT_REACHED: 86,
 } as const;
 
 /** The exit status for an error that ends the command. */
@@ -54,6 +58,7 @@ export function exitCodeOf(e: unknown): number {
     if (e.code === "P2P_LISTEN_FAILED") return EXIT.P2P_LISTEN_FAILED;
     if (e.code === "METRICS_LISTEN_FAILED") return EXIT.METRICS_LISTEN_FAILED;
     if (e.code === "KEY_LOCKED") return EXIT.KEY_LOCKED;
+    if (e.code === "HALT_HEIGHT_REACHED") return EXIT.HALT_HEIGHT_REACHED;
     if (e.code === "VALIDATOR_DID_NOT_START" && typeof e.context.exitCode === "number" && e.context.exitCode > 0) return e.context.exitCode;
   }
   if (e instanceof KeystoreError && e.code === "KEYSTORE_BAD_PASSWORD") return EXIT.KEY_BAD_PASSWORD;

@@ -93,6 +93,7 @@ program
   .option("--trust-hash <0x…>", "state sync: that block's hash")
   .option("--trust-anchor <deployment.json>", "state sync: trust the latest checkpoint anchored on the EVM anchor of this deployment record (POUW_EVM_RPC overrides its RPC URL)")
   .option("--snapshot-every <blocks>", "make a state snapshot for peers every N blocks (default config.json stateSnapshots.every, else 1000; 0: none)")
+  .option("--halt-height <n>", "stop after committing block n (an upgrade at an agreed height): nothing later is signed or imported; the node closes and exits 86, and refuses to start at or past it")
   .option("--metrics-addr <host:port>", "also serve GET /metrics (only that) on this address, e.g. 127.0.0.1:9750 (default config.json metricsAddr, else none: /metrics on the RPC port only)")
   .option("--target-peers <n>", "peers to keep connected: dial discovered ones below it, drop the worst-scored non-validator above it (default config.json p2p.targetPeers, else 16)")
   // No default here: it would mask config.json's logLevel (flag, else $POUW_LOG_LEVEL, else config, else info).

@@ -61,6 +61,16 @@ export interface StartOptions {
   snapshotEvery?: string;
   /** host:port of a listener serving only GET /metrics (over config.json's metricsAddr). */
   metricsAddr?: string;
+  /** Stop after committing this height (an upgrade at an agreed height). */
+  haltHeight?: string;
+}
+
+/** --halt-height: a height ≥ 1, or undefined without the flag. */
+export function resolveHaltHeight(opts: StartOptions): number | undefined {
+  if (opts.haltHeight === undefined) return undefined;
+  const n = Number(opts.haltHeight);
+  if (!/^\d+$/.test(opts.haltHeight.trim()) || !Number.isSafeInteger(n) || n < 1) throw new CliError("BAD_FLAG", `--halt-height must be a block height (a whole number ≥ 1), got "${opts.haltHeight}"`);
+  return n;
 }
 
 /** sysexits.h EX_IOERR: the exit status after a storage fault (the disk refused a write). */
@@ -229,6 +239,7 @@ export async function startCommand(opts: StartOptions): Promise<void> {
   resolveStateSync(DEFAULT_HOME_CONFIG, opts);
   resolveStateSnapshots(DEFAULT_HOME_CONFIG, opts);
   resolveMetricsAddr(DEFAULT_HOME_CONFIG, opts);
+  const haltHeight = resolveHaltHeight(opts);
   const initDevnet = opts.devnet === true && !isInitialised(home);
   if (initDevnet) await initHome(home, { genesisPath: DEVNET_GENESIS_PATH, validatorKey: AccountKey.fromLabel(devValidatorLabel(0)), insecure: DEVNET_INSECURE_LABEL });
   if (opts.devnet && readFileSync(join(home, "genesis.json"), "utf8") !== readFileSync(DEVNET_GENESIS_PATH, "utf8")) {
@@ -296,6 +307,7 @@ export async function startCommand(opts: StartOptions): Promise<void> {
     // Fail-stop: the node has logged the fault and stopped signing; exit now, without a graceful close that needs the disk.
     // The database is consistent as it is (every commit is one synced batch), and so is the next start.
     onStorageFault: () => process.exit(EXIT_STORAGE_FAULT),
+    ...(haltHeight === undefined ? {} : { haltHeight, onHalt: () => void halted() }),
   });
   const node = await create.catch((e: unknown) => (isStorageFault(e) ? exitOnStorageFault(logger, e, home) : Promise.reject(createFailure(e, home))));
   // A storage fault that escaped every handler (an unhandled rejection or exception) stops the node the same way.
@@ -304,7 +316,19 @@ export async function startCommand(opts: StartOptions): Promise<void> {
     node.storageFault(err);
     process.exit(EXIT_STORAGE_FAULT);
   });
+  if (haltHeight !== undefined && node.chain.head.header.height >= haltHeight) {
+    const head = node.chain.head.header.height;
+    await node.close();
+    throw new CliError("HALT_HEIGHT_REACHED", `the chain in ${home} is at height ${head}, at or past --halt-height ${haltHeight}: it halted there; start without --halt-height (or with a later one) once upgraded`);
+  }
   let stopping = false;
+  // The halt height is committed: close as on SIGTERM, then exit 86 (systemd does not restart it: RestartPreventExitStatus).
+  async function halted(): Promise<void> {
+    if (stopping) return;
+    stopping = true;
+    await node.close();
+    process.exit(EXIT.HALT_HEIGHT_REACHED);
+  }
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;

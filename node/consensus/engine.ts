@@ -71,6 +71,11 @@ export interface EngineOptions {
    * trip to a thread on a busy machine.
    */
   offThreadSignaturesFrom?: number;
+  /**
+   * Stop after committing this height (Cosmos SDK's halt-height, for an upgrade at an agreed height): no vote,
+   * proposal or imported block for a later height; `onHalt` is called once.
+   */
+  haltHeight?: number;
 }
 
 export interface EngineModules {
@@ -106,6 +111,8 @@ export interface EngineModules {
   onStorageFault?: (err: unknown) => void;
   /** Messages arrived for a height beyond the next: this node is behind and should sync now. */
   onBehind?: () => void;
+  /** The halt height is committed (EngineOptions.haltHeight): the engine has stopped taking part. */
+  onHalt?: (height: number) => void;
 }
 
 /** What `prepare` holds for a block until it is released. */
@@ -160,7 +167,7 @@ function proposalSize(block: BlockT, txs: readonly TxEnvelope[]): number {
 const MAX_FUTURE_PROPOSALS = 64;
 
 export class ConsensusEngine {
-  private readonly opts: Required<EngineOptions>;
+  private readonly opts: Required<Omit<EngineOptions, "haltHeight">> & Pick<EngineOptions, "haltHeight">;
   private readonly m: EngineModules;
   private readonly machine: Tendermint;
   private readonly self: string | null;
@@ -194,6 +201,8 @@ export class ConsensusEngine {
   private readonly stepTimes = new StepTimes();
   /** Transactions in blocks being voted on, for the "included" status. */
   readonly proposing = new Set<string>();
+  /** The halt height was reached (haltHeight). */
+  private halted = false;
 
   constructor(opts: EngineOptions, modules: EngineModules) {
     this.opts = { timeouts: DEFAULT_TIMEOUTS, regossipMs: 1000, commitGraceMs: Math.max(500, Math.floor(opts.blockTimeMs / 2)), minBlockIntervalMs: 0, offThreadSignaturesFrom: 16, ...opts };
@@ -335,7 +344,11 @@ export class ConsensusEngine {
    * in order on the consensus queue; consensus then restarts at the new head.
    * Resolves to how many were imported; throws on the first invalid one.
    */
-  importBlocks(items: readonly { block: BlockT; commit: CommitT; txBytes?: Uint8Array[]; encoded?: { block: Uint8Array; commit: Uint8Array } }[]): Promise<number> {
+  importBlocks(all: readonly { block: BlockT; commit: CommitT; txBytes?: Uint8Array[]; encoded?: { block: Uint8Array; commit: Uint8Array } }[]): Promise<number> {
+    // Nothing past the halt height is imported (a follower stops there too).
+    const halt = this.opts.haltHeight;
+    const items = halt === undefined ? all : all.filter((it) => it.block.header.height <= halt);
+    if (items.length === 0) return Promise.resolve(0);
     return new Promise((resolve, reject) => {
       // Signatures first, in the worker pool and outside the queue (consensus keeps running meanwhile).
       const withEnvs = items.map((it) => ({ block: it.block, commit: it.commit, encoded: it.encoded, envs: it.block.body.txs.map((t, i) => envelopeFromSigned(t, it.txBytes?.[i])) }));
@@ -363,6 +376,20 @@ export class ConsensusEngine {
         }
       });
     });
+  }
+
+  /** Stops taking part at the halt height (once): timers off, the machine left where it is, `onHalt` told. */
+  private halt(): void {
+    if (this.halted) return;
+    this.halted = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    if (this.nextHeightTimer) clearTimeout(this.nextHeightTimer);
+    this.nextHeightTimer = null;
+    if (this.regossipTimer) clearInterval(this.regossipTimer);
+    this.regossipTimer = null;
+    this.running = false;
+    this.m.onHalt?.(this.m.chain.head.header.height);
   }
 
   /** True when every commit, last-commit and transaction signature of `items` verifies (checked in parallel by the pool). */
@@ -450,6 +477,7 @@ export class ConsensusEngine {
   /** Starts `height` in the machine; `resetWal` (not when replaying it) starts the WAL's log afresh for it. */
   private async beginHeight(height: number, round: number, resetWal = true): Promise<void> {
     if (height !== this.m.chain.head.header.height + 1) return;
+    if (this.opts.haltHeight !== undefined && height > this.opts.haltHeight) return this.halt();
     if (resetWal) {
       await this.m.wal.resetLog(this.walCarry.filter((r) => r.height === height));
       this.walCarry = this.walCarry.filter((r) => r.height > height);
@@ -920,6 +948,7 @@ export class ConsensusEngine {
       }
     }
     const next = height + 1;
+    if (this.opts.haltHeight !== undefined && next > this.opts.haltHeight) return this.halt();
     // The next height starts as soon as the block spacing (minBlockIntervalMs) has passed if there is something to
     // put in a block, and a block time after this block's time if there is not (decision 0014). Each is counted from
     // the block's time but never more than that long from now: a proposer whose clock runs ahead (by up to
