@@ -34,6 +34,8 @@ export interface WorkVerifierDeps {
 
 /** Blocks to wait before trying again when blobs could not be fetched. */
 const RETRY_BLOCKS = 2;
+/** Outcomes kept in `results` (the newest): a validator that runs for years verifies without end. */
+export const RESULTS_KEPT = 1024;
 
 export class WorkVerifier {
   private readonly d: WorkVerifierDeps;
@@ -42,7 +44,7 @@ export class WorkVerifier {
   private readonly done = new Set<string>();
   private running = false;
   private closed = false;
-  /** Outcomes, for tests and status. */
+  /** The newest RESULTS_KEPT outcomes by proof id, for tests and status. */
   readonly results = new Map<string, VerifyResult>();
 
   constructor(d: WorkVerifierDeps) {
@@ -148,7 +150,9 @@ export class WorkVerifier {
     }
     const t0 = performance.now();
     const result = await this.d.thread.verify({ spec: job.spec, jobId: job.id, proofId: p.id, commitment: c, dataset: info, randomness, sampled: chain.params.sampledSegments, blobs });
+    this.results.delete(id); // a retried proof moves to the newest end
     this.results.set(id, result);
+    if (this.results.size > RESULTS_KEPT) this.results.delete(this.results.keys().next().value!);
     if (result.reason === "withheld") {
       this.retryAt.set(id, chain.head.header.height + RETRY_BLOCKS);
       return;
