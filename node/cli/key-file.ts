@@ -7,7 +7,7 @@
  *     warning), written only on request (--insecure-plaintext) and for the
  *     devnet's published keys, which say so in an `insecure` field.
  */
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { secp256k1 } from "@noble/curves/secp256k1.js";
 import type { Hex } from "viem";
@@ -187,4 +187,70 @@ export async function writeAnchorKeyFile(path: string, key: AnchorKey, o: WriteO
   const pubkey = toHex(secp256k1.getPublicKey(fromHex(key.privateKey), true));
   const json = await encryptKeystore(fromHex(key.privateKey), o.password, { kind: "pouw-anchor-secp256k1", pubkey, address: key.address, description: o.description ?? "anchor key" });
   writeJson(path, json, o.overwrite);
+}
+
+// ---- changing a key file's password ----
+
+export interface PasswordChange {
+  /** What the file holds: an ML-DSA key (account or validator) or an anchor key. */
+  kind: KeystoreKind;
+  address: string;
+  /** False when the file was plaintext (it is a keystore now). */
+  wasEncrypted: boolean;
+}
+
+/**
+ * Re-encrypts a key file under a new password (asked for with `askNew` once
+ * the key is read: a wrong current password stops first); a plaintext file
+ * becomes a keystore. The new file is written beside the old one, read back under the
+ * new password (it must give the same key), then renamed over it, so a crash
+ * or a full disk leaves the old file or the new one, never neither. The
+ * keystore's description (the key's name) is kept.
+ */
+export async function changeKeyFilePassword(path: string, o: ReadOptions, askNew: () => Promise<string>): Promise<PasswordChange> {
+  const json = readJson(path, o.what ?? "key");
+  const wasEncrypted = isKeystore(json);
+  const anchor = wasEncrypted ? parseKeystore(json, path).kind === "pouw-anchor-secp256k1" : typeof (json as { privateKey?: unknown }).privateKey === "string";
+  const quiet: ReadOptions = { ...o, warn: () => undefined };
+  const description = wasEncrypted ? parseKeystore(json, path).description : undefined;
+  const tmp = `${path}.new`;
+  rmSync(tmp, { force: true });
+  try {
+    if (anchor) {
+      const key = await readAnchorKeyFile(path, quiet);
+      const newPassword = await askNew();
+      await writeAnchorKeyFile(tmp, key, { password: newPassword, ...(description ? { description } : {}) });
+      const back = await readAnchorKeyFile(tmp, { password: async () => newPassword });
+      if (back.address !== key.address) throw new Error(`${tmp} did not read back as the same key; ${path} is unchanged`);
+      commit(tmp, path);
+      return { kind: "pouw-anchor-secp256k1", address: key.address, wasEncrypted };
+    }
+    const key = await readKeyFile(path, quiet);
+    const newPassword = await askNew();
+    const name = description ?? (json as PlainKeyFile).name ?? "key";
+    await writeKeyFile(tmp, name, key, { password: newPassword, description: name });
+    const back = await readKeyFile(tmp, { password: async () => newPassword });
+    if (back.bech32 !== key.bech32) throw new Error(`${tmp} did not read back as the same key; ${path} is unchanged`);
+    commit(tmp, path);
+    return { kind: "pouw-mldsa-seed", address: key.bech32, wasEncrypted };
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+}
+
+/** Makes `tmp` durable and renames it over `path` (then syncs the directory, so the rename survives a crash). */
+function commit(tmp: string, path: string): void {
+  const fd = openSync(tmp, "r+");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+  const dir = openSync(dirname(path), "r");
+  try {
+    fsyncSync(dir);
+  } finally {
+    closeSync(dir);
+  }
 }

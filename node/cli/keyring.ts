@@ -77,7 +77,7 @@ export class Keyring {
   }
 
   /** The file of a named key, refusing addresses (they cannot sign) and naming `pouw keys new` for a missing one. */
-  private fileOf(name: string): string {
+  fileOf(name: string): string {
     if (HEX_ADDRESS.test(name)) throw new CliError("BAD_ADDRESS", `${name} is an EVM/hex address, not a pouw address (pouw1…) or a key name`);
     if (POUW_ADDRESS.test(name)) throw new CliError("BAD_ADDRESS", `${name} is an address, not a key: signing needs a key name from the keyring (pouw keys list) or dev:N`);
     const p = this.path(name);

@@ -9,11 +9,12 @@ import { fromHex } from "../util/hex.ts";
 import { formatPouw } from "./amount.ts";
 import { DEVNET_GENESIS_PATH, initHome, loadHome, parsePort, peerIdOf } from "./home.ts";
 import { Keyring, resolveAddress } from "./keyring.ts";
-import { DEVNET_INSECURE_LABEL, keyFileInfo, readAnchorKeyFile, readKeyFile } from "./key-file.ts";
-import { canPrompt, newPassword, promptPassword, readPasswordFile } from "./password.ts";
+import { changeKeyFilePassword, DEVNET_INSECURE_LABEL, keyFileInfo, readAnchorKeyFile, readKeyFile } from "./key-file.ts";
+import { canPrompt, newPassword, passwordSource, promptPassword, readPasswordFile } from "./password.ts";
 import { encodeAddress } from "../crypto/address.ts";
 import { resolveHome } from "./default-home.ts";
-import { exitCodeOf } from "./errors.ts";
+import { CliError, exitCodeOf } from "./errors.ts";
+import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { createValidatorCommand, delegateCommand, describeRpcError, transferCommand, undelegateCommand, unjailCommand, withdrawRewardsCommand } from "./tx.ts";
 import { delegationsCommand, validatorsCommand } from "./staking.ts";
@@ -173,6 +174,25 @@ keys
     const key = new AccountKey(fromHex(o.seed));
     const path = await keyring.add(o.name, key, { password });
     console.log(o.json ? JSON.stringify({ name: o.name, address: key.bech32, file: path, encrypted: password !== null }) : `imported ${o.name}: ${key.bech32}\n  ${path} (${sealedNote(password)})`);
+  });
+keys
+  .command("change-password")
+  .description("re-encrypt a key under a new password; a plaintext key file becomes an encrypted keystore. <key>: a keyring name, or a key file such as <home>/keys/validator.json or <home>/keys/anchor.json")
+  .argument("<key>")
+  .addOption(keyringOption())
+  .addOption(passwordFileOption("the key now"))
+  .option("--new-password-file <file>", "the new password: the first line of this file (default: asked twice on a terminal)")
+  .option("--json", "JSON output")
+  .action(async (which: string, o) => {
+    if (/^(dev|devval):\d+$/.test(which)) throw new CliError("BAD_FLAG", `${which} is a devnet key with a published seed: it has no file and no password`);
+    const path = which.endsWith(".json") || which.includes("/") ? resolve(which) : new Keyring(o.keyring).fileOf(which);
+    if (!existsSync(path)) throw new CliError("BAD_FLAG", `no key file ${path}`);
+    // The current password first (a wrong one stops there), then the new one (twice on a terminal).
+    if (o.newPasswordFile === undefined && !canPrompt()) throw new CliError("BAD_FLAG", "pouw keys change-password needs the new password: give --new-password-file <file> (or run it on a terminal to be asked)");
+    const askNew = async () => (await newPassword(o.newPasswordFile !== undefined ? { passwordFile: o.newPasswordFile } : {}, "pouw keys change-password"))!;
+    const r = await changeKeyFilePassword(path, { password: passwordSource(o) }, askNew);
+    const note = "a node that reads it with --password-file needs the new password in that file for its next start";
+    console.log(o.json ? JSON.stringify({ file: path, address: r.address, kind: r.kind, wasEncrypted: r.wasEncrypted }) : `${r.wasEncrypted ? "changed the password of" : "encrypted (it was plaintext)"} ${path} (${r.address})\n  ${note}`);
   });
 keys
   .command("list")

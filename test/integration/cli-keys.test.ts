@@ -194,3 +194,63 @@ describe("pouw keys with encrypted keystores", () => {
     expect(new AccountKey(await decryptKeystore(json, "s\u00e9same tty", file)).bech32).toBe(json.address);
   }, 60_000);
 });
+
+describe("pouw keys change-password", () => {
+  const newFile = join(dir, "new-password");
+  writeFileSync(newFile, "a new and longer password\n", { mode: 0o600 });
+  const keystoreOf = (file: string) => JSON.parse(readFileSync(file, "utf8")) as { address: string; description: string; crypto: unknown };
+
+  it("re-encrypts a keyring key: the new password opens it, the old one no longer does; same key, same name, nothing left beside it", async () => {
+    expect((await pouw("keys", "new", "--name", "rotate", "--password-file", passwordFile)).code).toBe(0);
+    const file = join(keyring, "rotate.json");
+    const before = keystoreOf(file);
+    const r = await pouw("keys", "change-password", "rotate", "--password-file", passwordFile, "--new-password-file", newFile);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`changed the password of ${file} (${before.address})`);
+    const after = keystoreOf(file);
+    expect(after).toMatchObject({ address: before.address, description: "rotate" });
+    expect(new AccountKey(await decryptKeystore(after, "a new and longer password", file)).bech32).toBe(before.address);
+    await expect(decryptKeystore(after, "correct horse battery staple", file)).rejects.toMatchObject({ code: "KEYSTORE_BAD_PASSWORD" });
+    expect(statSync(file).mode & 0o077).toBe(0);
+    expect(existsSync(`${file}.new`)).toBe(false);
+  });
+
+  it("a wrong current password is exit 84 and leaves the file as it was", async () => {
+    const file = join(keyring, "rotate.json");
+    const bytes = readFileSync(file);
+    const r = await pouw("keys", "change-password", "rotate", "--password-file", wrongFile, "--new-password-file", passwordFile);
+    expect(r.code).toBe(EXIT.KEY_BAD_PASSWORD);
+    expect(oneLine(r.stderr)).toMatch(/wrong password for keystore \S+rotate\.json/);
+    expect(readFileSync(file).equals(bytes)).toBe(true);
+  });
+
+  it("encrypts a plaintext key file in place, and a node's anchor key by its path", async () => {
+    expect((await pouw("keys", "new", "--name", "old-plain", "--insecure-plaintext")).code).toBe(0);
+    const file = join(keyring, "old-plain.json");
+    const address = (JSON.parse(readFileSync(file, "utf8")) as { address: string }).address;
+    const r = await pouw("keys", "change-password", "old-plain", "--new-password-file", newFile);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`encrypted (it was plaintext) ${file} (${address})`);
+    expect(readFileSync(file, "utf8")).not.toMatch(/"seed"/);
+    expect(new AccountKey(await decryptKeystore(keystoreOf(file), "a new and longer password", file)).bech32).toBe(address);
+
+    const h2 = join(dir, "home-rotate");
+    const anchorIn = join(dir, "anchor-in.json");
+    writeFileSync(anchorIn, JSON.stringify({ privateKey: `0x${"42".repeat(32)}` }), { mode: 0o600 });
+    const init = await pouw("init", "--home", h2, "--dev-validator", "1", "--anchor-key", anchorIn, "--password-file", passwordFile);
+    expect(init.code, init.stderr).toBe(0);
+    const anchorFile = join(h2, "keys", "anchor.json");
+    const anchorAddress = keystoreOf(anchorFile).address;
+    const a = await pouw("keys", "change-password", anchorFile, "--password-file", passwordFile, "--new-password-file", newFile, "--json");
+    expect(a.code, a.stderr).toBe(0);
+    expect(JSON.parse(a.stdout)).toMatchObject({ file: anchorFile, address: anchorAddress, kind: "pouw-anchor-secp256k1", wasEncrypted: true });
+    expect(toHex(await decryptKeystore(keystoreOf(anchorFile), "a new and longer password", anchorFile))).toMatch(/^0x[0-9a-f]{64}$/);
+  });
+
+  it("without a new password and no terminal it is refused naming --new-password-file, before reading the key", async () => {
+    const r = await pouw("keys", "change-password", "rotate", "--password-file", passwordFile);
+    expect(r.code).toBe(1);
+    expect(oneLine(r.stderr)).toBe("error: pouw keys change-password needs the new password: give --new-password-file <file> (or run it on a terminal to be asked)");
+    expect((await pouw("keys", "change-password", "dev:0", "--new-password-file", newFile)).stderr).toMatch(/dev:0 is a devnet key with a published seed/);
+  });
+});
