@@ -31,7 +31,9 @@ import { DEFAULT_RPC_OPTIONS, RpcServer, type RpcServerOptions } from "./rpc/ser
 import type { NodeHealthInfo, RpcNode } from "./rpc/methods.ts";
 import { BlobIntake } from "./work/blob-intake.ts";
 import { addrKey, idKey } from "./state/world.ts";
-import { parseGenesis, type Genesis, type GenesisJson } from "./types/genesis.ts";
+import { parseGenesis, type DatasetInfo, type Genesis, type GenesisJson } from "./types/genesis.ts";
+import type { JobSpecT } from "./types/transaction.ts";
+import type { CurvePoint } from "./pouw/curve.ts";
 import { bundleTxs, TxBundle } from "./types/tx-bundle.ts";
 import { decodeTransaction, decodeUnhashed, envelopeOf, TxDecodeError, type DecodedTx, type TxEnvelope } from "./types/txcodec.ts";
 import { systemClock, type Clock } from "./util/clock.ts";
@@ -199,6 +201,7 @@ export class PouwNode implements RpcNode {
   private readonly dataDir: string | null;
   private readonly onFatal: ((fault: StorageFault) => void) | null;
   private readonly onHalt: ((height: number) => void) | null;
+  private curveThread: WorkThread | null = null;
   /** The height this node stopped at (haltHeight), once it has. */
   haltedAt: number | null = null;
   /** The storage fault that stopped this node, if one did. */
@@ -942,5 +945,16 @@ export class PouwNode implements RpcNode {
 
   async getBlob(id: Uint8Array): Promise<Uint8Array | undefined> {
     return this.blobs.get(id);
+  }
+
+  /** Explorer curves (pouw_getJobCurve) in a work thread of their own: started on the first, never behind proof verification. */
+  async evaluateCheckpoints(spec: JobSpecT, jobId: Uint8Array, dataset: DatasetInfo, checkpoints: { index: number; blob: Uint8Array }[]): Promise<CurvePoint[]> {
+    if (this.closed) return [];
+    if (!this.curveThread) {
+      const t = new WorkThread();
+      this.curveThread = t;
+      this.onClose(() => t.close());
+    }
+    return this.curveThread.evaluate({ spec, jobId, dataset, checkpoints });
   }
 }

@@ -1,11 +1,12 @@
 /**
- * Runs proving and verification in a worker thread, one request at a time
+ * Runs proving, verification and curve evaluation in a worker thread, one request at a time
  * (a training job already fills a core). Progress is reported while proving.
  * The thread keeps the process alive only while a request is in progress.
  */
 import { Worker } from "node:worker_threads";
 import type { DatasetInfo } from "../types/genesis.ts";
 import type { JobSpecT } from "../types/transaction.ts";
+import type { CurvePoint } from "./curve.ts";
 import type { Commitment, ProverOutput, VerifyResult } from "./proof.ts";
 import type { WorkMessage, WorkRequest } from "./work-thread.ts";
 
@@ -64,6 +65,11 @@ export class WorkThread {
 
   verify(req: { spec: JobSpecT; jobId: Uint8Array; proofId: Uint8Array; commitment: Commitment; dataset: DatasetInfo; randomness: Uint8Array; sampled: number; blobs: Map<string, Uint8Array> }): Promise<VerifyResult> {
     return this.run({ kind: "verify", ...req });
+  }
+
+  /** A training curve's points for these checkpoint blobs (curve.ts), computed in the thread. */
+  evaluate(req: { spec: JobSpecT; jobId: Uint8Array; dataset: DatasetInfo; checkpoints: { index: number; blob: Uint8Array }[] }): Promise<CurvePoint[]> {
+    return this.run({ kind: "evaluate", ...req });
   }
 
   async close(): Promise<void> {

@@ -1,12 +1,14 @@
 /**
  * A worker thread that trains and verifies (CPU-bound work kept off the
- * node's main thread, which runs consensus). Messages in: `prove` and
- * `verify` requests; out: `progress` while proving, then `done` or `error`.
+ * node's main thread, which runs consensus). Messages in: `prove`, `verify`
+ * and `evaluate` (a training curve's points) requests; out: `progress`
+ * while proving, then `done` or `error`.
  */
 import { parentPort } from "node:worker_threads";
 import type { DatasetInfo } from "../types/genesis.ts";
 import type { JobSpecT } from "../types/transaction.ts";
 import { toHex } from "../util/hex.ts";
+import { evaluateCheckpoints } from "./curve.ts";
 import { prove, verifyProof, type Commitment } from "./proof.ts";
 import { loadDataset } from "./registry.ts";
 
@@ -24,7 +26,8 @@ export type WorkRequest =
       sampled: number;
       /** Blobs by id hex (the verifier fetched the ones it needs). */
       blobs: Map<string, Uint8Array>;
-    };
+    }
+  | { id: number; kind: "evaluate"; spec: JobSpecT; jobId: Uint8Array; dataset: DatasetInfo; checkpoints: { index: number; blob: Uint8Array }[] };
 
 export type WorkMessage =
   | { id: number; kind: "progress"; step: number; loss: number }
@@ -55,6 +58,9 @@ parentPort!.on("message", async (req: WorkRequest) => {
         },
       });
       parentPort!.postMessage({ id: req.id, kind: "done", result: out } satisfies WorkMessage);
+    } else if (req.kind === "evaluate") {
+      const result = evaluateCheckpoints(req.spec, req.jobId, datasetOf(req.dataset), req.checkpoints);
+      parentPort!.postMessage({ id: req.id, kind: "done", result } satisfies WorkMessage);
     } else {
       const result = await verifyProof({
         spec: req.spec,

@@ -4,15 +4,15 @@ import { sha256 } from "../crypto/hash.ts";
 import { MAX_BLOB_BYTES } from "../db/blobs.ts";
 import { blobMatches, decodeManifest } from "../pouw/proof.ts";
 import { loadDataset } from "../pouw/registry.ts";
-import { parameterCount } from "../pouw/kernel/mlp.ts";
-import { bitsToF32, checkpointCount, decodeCheckpoint, targetJson, Trainer } from "../pouw/training.ts";
+import { evaluateCheckpoints, type CurvePoint } from "../pouw/curve.ts";
+import { bitsToF32, checkpointCount, targetJson } from "../pouw/training.ts";
 import { archivedJob, archivedProof } from "../state/job-archive.ts";
 import { JobStatus, ProofStatus, isVacantJob, type JobT, type ProofT } from "../state/schemas.ts";
 import { addrKey, idKey, type WorldState } from "../state/world.ts";
 import type { JobSpecT } from "../types/transaction.ts";
 import { toHex } from "../util/hex.ts";
 import { invalidParams, notFound } from "./errors.ts";
-import { DIRECT_CONTEXT, RawJson, yieldToLoop } from "./heavy.ts";
+import { DIRECT_CONTEXT, RawJson } from "./heavy.ts";
 import type { Method } from "./methods.ts";
 import { addressParam, hexParam, jsonKind, objectParam, paramList } from "./params.ts";
 
@@ -90,12 +90,6 @@ const MAX_CURVE_POINTS = 512;
 const curves = new Map<string, CurveJson>();
 const MAX_CACHED_CURVES = 32;
 
-interface CurvePoint {
-  index: number;
-  step: number;
-  loss: number;
-  accuracyBps: number;
-}
 interface CurveJson {
   jobId: string;
   proof: string | null;
@@ -109,33 +103,36 @@ interface CurveJson {
   missing: number;
 }
 
-/** The validation loss and accuracy of each checkpoint of a proof's manifest, from the blobs this node holds. */
+/** Checkpoint bytes handed to the evaluation at once (at most a few full-size checkpoints). */
+const CURVE_BATCH_BYTES = 32 * 1024 * 1024;
+
+/**
+ * The validation loss and accuracy of each checkpoint of a proof's manifest,
+ * from the blobs this node holds: evaluated in the node's work thread
+ * (RpcNode.evaluateCheckpoints) a batch at a time, never on the event loop.
+ */
 async function evaluateCurve(node: Parameters<Method>[0], job: JobT, proof: ProofT): Promise<CurvePoint[]> {
   const manifest = await node.getBlob(proof.commitment.checkpointsRoot);
   const hashes = manifest ? decodeManifest(manifest, proof.commitment.checkpointsRoot) : null;
   const info = node.chain.genesis.datasets.find((d) => toHex(d.id) === toHex(job.spec.datasetId));
-  const dataset = info ? loadDataset(info) : null;
-  if (!hashes || !dataset) return [];
-  let trainer: Trainer;
-  try {
-    trainer = new Trainer(job.spec, job.id, dataset);
-  } catch {
-    return [];
-  }
-  const n = parameterCount(job.spec.layers);
+  if (!hashes || !info || !loadDataset(info)) return [];
+  const evaluate = node.evaluateCheckpoints ?? (async (spec, jobId, d, checkpoints) => evaluateCheckpoints(spec, jobId, loadDataset(d)!, checkpoints));
   const points: CurvePoint[] = [];
+  let batch: { index: number; blob: Uint8Array }[] = [];
+  let bytes = 0;
+  const flush = async () => {
+    if (batch.length > 0) points.push(...(await evaluate(job.spec, job.id, info, batch)));
+    batch = [];
+    bytes = 0;
+  };
   for (let i = 0; i < Math.min(hashes.length, MAX_CURVE_POINTS); i++) {
-    if (i > 0) await yieldToLoop();
     const blob = await node.getBlob(hashes[i]!);
     if (!blob) continue;
-    try {
-      const state = decodeCheckpoint(blob, n);
-      const ev = trainer.evaluate(state.params);
-      if (ev.finite) points.push({ index: i, step: state.step, loss: ev.loss, accuracyBps: ev.accuracyBps });
-    } catch {
-      // not a checkpoint of this model: no point
-    }
+    if (bytes + blob.length > CURVE_BATCH_BYTES) await flush();
+    batch.push({ index: i, blob });
+    bytes += blob.length;
   }
+  await flush();
   return points;
 }
 

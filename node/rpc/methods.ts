@@ -9,7 +9,9 @@ import { pendingRewards, sharesValue } from "../chain/staking.ts";
 import { evidenceHash } from "../chain/evidence.ts";
 import { VoteType } from "../types/block.ts";
 import { validatorSetRoot } from "../types/validator.ts";
-import { SignedTransaction } from "../types/transaction.ts";
+import { SignedTransaction, type JobSpecT } from "../types/transaction.ts";
+import type { DatasetInfo } from "../types/genesis.ts";
+import type { CurvePoint } from "../pouw/curve.ts";
 import { envelopeFromSigned, type TxEnvelope } from "../types/txcodec.ts";
 import { fromHex, toHex } from "../util/hex.ts";
 import { notFound, RpcCode, RpcError } from "./errors.ts";
@@ -44,6 +46,8 @@ export interface RpcNode {
   /** Content-addressed blobs (training checkpoints): `id` defaults to the SHA-256 of the bytes. */
   putBlob(bytes: Uint8Array, id?: Uint8Array): Promise<Uint8Array>;
   getBlob(id: Uint8Array): Promise<Uint8Array | undefined>;
+  /** A training curve's points for these checkpoints (node/pouw/curve.ts), off the event loop; absent: evaluated inline. */
+  evaluateCheckpoints?(spec: JobSpecT, jobId: Uint8Array, dataset: DatasetInfo, checkpoints: { index: number; blob: Uint8Array }[]): Promise<CurvePoint[]>;
   /** Epoch checkpoints and their anchor signatures (absent on nodes that do not keep them). */
   readonly checkpoints?: CheckpointSource;
   /** The last epoch each relay target is known to have anchored (-1: not read yet); null or absent when this node relays nowhere. */
