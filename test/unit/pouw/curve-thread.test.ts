@@ -63,7 +63,6 @@ describe("training curves in the work thread", () => {
     const free = await longestGap(async () => {
       threaded = await thread.evaluate({ spec, jobId, dataset: info, checkpoints });
     });
-    console.log(`inline ${blocked.ms.toFixed(0)} ms (longest gap ${blocked.gapMs.toFixed(0)} ms), thread ${free.ms.toFixed(0)} ms (longest gap ${free.gapMs.toFixed(0)} ms)`);
     expect(threaded).toEqual(inline);
     expect(free.gapMs, `longest event-loop gap ${free.gapMs.toFixed(0)} ms of a ${free.ms.toFixed(0)} ms evaluation`).toBeLessThan(Math.max(100, free.ms / 4));
   });
