@@ -116,7 +116,9 @@ async function evaluateCurve(node: Parameters<Method>[0], job: JobT, proof: Proo
   const hashes = manifest ? decodeManifest(manifest, proof.commitment.checkpointsRoot) : null;
   const info = node.chain.genesis.datasets.find((d) => toHex(d.id) === toHex(job.spec.datasetId));
   if (!hashes || !info || !loadDataset(info)) return [];
-  const evaluate = node.evaluateCheckpoints ?? (async (spec, jobId, d, checkpoints) => evaluateCheckpoints(spec, jobId, loadDataset(d)!, checkpoints));
+  const evaluate: NonNullable<typeof node.evaluateCheckpoints> = node.evaluateCheckpoints
+    ? (spec, jobId, d, checkpoints) => node.evaluateCheckpoints!(spec, jobId, d, checkpoints)
+    : async (spec, jobId, d, checkpoints) => evaluateCheckpoints(spec, jobId, loadDataset(d)!, checkpoints);
   const points: CurvePoint[] = [];
   let batch: { index: number; blob: Uint8Array }[] = [];
   let bytes = 0;
