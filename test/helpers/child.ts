@@ -57,7 +57,8 @@ export async function freePortRange(n: number): Promise<number> {
       s.listen(port, "127.0.0.1", () => s.close(() => resolve(true)));
     });
   for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 40_000);
+    // Below Linux's ephemeral range (32768-60999): an outgoing connection cannot take the port before the child listens.
+    const base = 20_000 + Math.floor(Math.random() * (12_000 - n));
     let ok = true;
     for (let i = 0; i < n && ok; i++) ok = await isFree(base + i);
     if (ok) return base;
