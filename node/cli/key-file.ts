@@ -15,6 +15,7 @@ import { AnchorKey } from "../crypto/anchor-key.ts";
 import { AccountKey } from "../crypto/keys.ts";
 import { decryptKeystore, encryptKeystore, isKeystore, KeystoreError, parseKeystore, type KeystoreKind } from "../crypto/keystore.ts";
 import { fromHex, isHex, toHex } from "../util/hex.ts";
+import { syncDir } from "../state/account-snapshot.ts";
 import { CliError } from "./errors.ts";
 import type { PasswordSource } from "./password.ts";
 
@@ -210,9 +211,10 @@ export interface PasswordChange {
 export async function changeKeyFilePassword(path: string, o: ReadOptions, askNew: () => Promise<string>): Promise<PasswordChange> {
   const json = readJson(path, o.what ?? "key");
   const wasEncrypted = isKeystore(json);
-  const anchor = wasEncrypted ? parseKeystore(json, path).kind === "pouw-anchor-secp256k1" : typeof (json as { privateKey?: unknown }).privateKey === "string";
+  const keystore = wasEncrypted ? parseKeystore(json, path) : null;
+  const anchor = keystore ? keystore.kind === "pouw-anchor-secp256k1" : typeof (json as { privateKey?: unknown }).privateKey === "string";
   const quiet: ReadOptions = { ...o, warn: () => undefined };
-  const description = wasEncrypted ? parseKeystore(json, path).description : undefined;
+  const description = keystore?.description;
   const tmp = `${path}.new`;
   rmSync(tmp, { force: true });
   try {
@@ -222,7 +224,7 @@ export async function changeKeyFilePassword(path: string, o: ReadOptions, askNew
       await writeAnchorKeyFile(tmp, key, { password: newPassword, ...(description ? { description } : {}) });
       const back = await readAnchorKeyFile(tmp, { password: async () => newPassword });
       if (back.address !== key.address) throw new Error(`${tmp} did not read back as the same key; ${path} is unchanged`);
-      commit(tmp, path);
+      await commit(tmp, path);
       return { kind: "pouw-anchor-secp256k1", address: key.address, wasEncrypted };
     }
     const key = await readKeyFile(path, quiet);
@@ -231,7 +233,7 @@ export async function changeKeyFilePassword(path: string, o: ReadOptions, askNew
     await writeKeyFile(tmp, name, key, { password: newPassword, description: name });
     const back = await readKeyFile(tmp, { password: async () => newPassword });
     if (back.bech32 !== key.bech32) throw new Error(`${tmp} did not read back as the same key; ${path} is unchanged`);
-    commit(tmp, path);
+    await commit(tmp, path);
     return { kind: "pouw-mldsa-seed", address: key.bech32, wasEncrypted };
   } finally {
     rmSync(tmp, { force: true });
@@ -239,7 +241,7 @@ export async function changeKeyFilePassword(path: string, o: ReadOptions, askNew
 }
 
 /** Makes `tmp` durable and renames it over `path` (then syncs the directory, so the rename survives a crash). */
-function commit(tmp: string, path: string): void {
+async function commit(tmp: string, path: string): Promise<void> {
   const fd = openSync(tmp, "r+");
   try {
     fsyncSync(fd);
@@ -247,10 +249,5 @@ function commit(tmp: string, path: string): void {
     closeSync(fd);
   }
   renameSync(tmp, path);
-  const dir = openSync(dirname(path), "r");
-  try {
-    fsyncSync(dir);
-  } finally {
-    closeSync(dir);
-  }
+  await syncDir(dirname(path));
 }

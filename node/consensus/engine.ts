@@ -316,12 +316,7 @@ export class ConsensusEngine {
   }
 
   async stop(): Promise<void> {
-    this.running = false;
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
-    if (this.nextHeightTimer) clearTimeout(this.nextHeightTimer);
-    if (this.regossipTimer) clearInterval(this.regossipTimer);
-    this.nextHeightTimer = null;
+    this.standDown();
     await this.queue;
     await this.m.wal.close();
   }
@@ -382,14 +377,19 @@ export class ConsensusEngine {
   private halt(): void {
     if (this.halted) return;
     this.halted = true;
+    this.standDown();
+    this.m.onHalt?.(this.m.chain.head.header.height);
+  }
+
+  /** No more steps: not running, every timer (timeouts, the next height, re-gossip) cleared. */
+  private standDown(): void {
+    this.running = false;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     if (this.nextHeightTimer) clearTimeout(this.nextHeightTimer);
     this.nextHeightTimer = null;
     if (this.regossipTimer) clearInterval(this.regossipTimer);
     this.regossipTimer = null;
-    this.running = false;
-    this.m.onHalt?.(this.m.chain.head.header.height);
   }
 
   /** True when every commit, last-commit and transaction signature of `items` verifies (checked in parallel by the pool). */
